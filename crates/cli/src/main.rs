@@ -1,0 +1,2 @@
+//! The `genjob` command.
+fn main() {}

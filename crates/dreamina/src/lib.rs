@@ -1,0 +1,1 @@
+//! useapi.net Dreamina adapter: video and image job records and the executing-jobs scheduler.

@@ -1,0 +1,1 @@
+//! useapi.net Google Flow adapter: job records by id.

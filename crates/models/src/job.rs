@@ -1,0 +1,280 @@
+//! The normalized job view: one shape for every provider, and the JSON contract of `genjob --json`.
+
+use crate::id::retention;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A service whose jobs genjob reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provider {
+    /// useapi.net Dreamina (`/v1/dreamina/...`).
+    Dreamina,
+    /// useapi.net Google Flow (`/v1/google-flow/...`).
+    GoogleFlow,
+    /// token360 (`/v1/videos/...`).
+    Token360,
+}
+
+impl Provider {
+    /// Every provider, in a stable order.
+    pub const ALL: [Provider; 3] = [Provider::Dreamina, Provider::GoogleFlow, Provider::Token360];
+
+    /// The name used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dreamina => "dreamina",
+            Self::GoogleFlow => "google-flow",
+            Self::Token360 => "token360",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A provider name that genjob does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown provider `{0}`: use one of dreamina, google-flow, token360")]
+pub struct UnknownProvider(pub String);
+
+impl std::str::FromStr for Provider {
+    type Err = UnknownProvider;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownProvider(s.to_owned()))
+    }
+}
+
+/// What a job produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum JobKind {
+    /// A generated video.
+    Video,
+    /// An upscaled video.
+    VideoUpscale,
+    /// A frame-interpolated video.
+    VideoInterpolate,
+    /// Generated images.
+    Image,
+    /// An upscaled image.
+    ImageUpscale,
+}
+
+impl JobKind {
+    /// True for the kinds whose output is a video.
+    pub fn is_video(self) -> bool {
+        matches!(self, Self::Video | Self::VideoUpscale | Self::VideoInterpolate)
+    }
+}
+
+/// Where a job stands, the same words for every provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobStatus {
+    /// Accepted, not started (Dreamina `created`, Google Flow `created`, token360 `queued`).
+    Queued,
+    /// Generating (Google Flow `started`, token360 `in_progress`).
+    Running,
+    /// Finished with outputs.
+    Completed,
+    /// Finished without outputs; see [`Job::error`].
+    Failed,
+    /// A status value this version does not know; the raw value is in [`Job::provider_status`].
+    Unknown,
+}
+
+impl JobStatus {
+    /// True for `completed` and `failed`: nothing will change any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+
+    /// The word used in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an output file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OutputKind {
+    /// The generated video.
+    Video,
+    /// A generated image.
+    Image,
+    /// A cover or thumbnail image of a video.
+    Thumbnail,
+    /// The last frame of a video, as an image.
+    LastFrame,
+}
+
+impl OutputKind {
+    /// The usual file extension for the kind, used to name downloads.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Video => "mp4",
+            Self::Image | Self::Thumbnail | Self::LastFrame => "jpg",
+        }
+    }
+}
+
+/// One downloadable result of a job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Output {
+    /// What the file is.
+    pub kind: OutputKind,
+    /// Where to fetch it (often a signed URL that expires).
+    pub url: String,
+    /// Width in pixels, when known.
+    pub width: Option<u32>,
+    /// Height in pixels, when known.
+    pub height: Option<u32>,
+    /// Duration in milliseconds, for videos, when known.
+    pub duration_ms: Option<u64>,
+    /// An id a later request can reuse (Dreamina `assetRef`/`assetId`, Google Flow `mediaGenerationId`).
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+}
+
+impl Output {
+    /// An output with only a kind and URL known.
+    pub fn new(kind: OutputKind, url: impl Into<String>) -> Self {
+        Self { kind, url: url.into(), width: None, height: None, duration_ms: None, reference: None }
+    }
+}
+
+/// Why a failed job failed, in provider-neutral terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// The job did not finish in time (useapi.net code 408, or genjob's local 1-hour rule).
+    TimedOut,
+    /// The provider account cannot work (useapi.net 596: session expired, re-add the account).
+    Account,
+    /// The prompt or inputs were refused (Dreamina 2038).
+    ContentFiltered,
+    /// The generated output was withheld by moderation (Dreamina 2043).
+    OutputModerated,
+    /// The upstream service failed (Dreamina 2057, any 5xx).
+    Upstream,
+    /// Anything else.
+    Unknown,
+}
+
+impl ErrorCategory {
+    /// Classifies a provider error code as documented; the bool says whether resubmitting may help.
+    pub fn classify(code: Option<&str>) -> (Self, bool) {
+        let Some(code) = code.map(str::trim) else {
+            return (Self::Unknown, false);
+        };
+        match code {
+            "408" => (Self::TimedOut, true),
+            "596" => (Self::Account, false),
+            "2038" => (Self::ContentFiltered, false),
+            "2043" => (Self::OutputModerated, false),
+            "2057" => (Self::Upstream, true),
+            c if c.len() == 3 && c.starts_with('5') && c.bytes().all(|b| b.is_ascii_digit()) => (Self::Upstream, true),
+            _ => (Self::Unknown, false),
+        }
+    }
+}
+
+/// The error of a failed job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobError {
+    /// The provider's code as a string (`"2043"`, `"408"`, token360's string codes).
+    pub code: Option<String>,
+    /// The provider's message (`"fail_code: 2043"`, `"Generation timed out"`).
+    pub message: String,
+    /// Extra detail (`"OutputVideoRisk"`, an upstream message).
+    pub detail: Option<String>,
+    /// The provider-neutral reason.
+    pub category: ErrorCategory,
+    /// Whether submitting the same job again may succeed.
+    pub retryable: bool,
+}
+
+impl JobError {
+    /// Builds an error whose category and retryability follow from the code.
+    pub fn from_code(code: Option<String>, message: impl Into<String>, detail: Option<String>) -> Self {
+        let (category, retryable) = ErrorCategory::classify(code.as_deref());
+        Self { code, message: message.into(), detail, category, retryable }
+    }
+
+    /// The error genjob records when a Dreamina job is still `created` an hour after creation.
+    pub fn generation_timed_out() -> Self {
+        Self::from_code(
+            Some("408".to_owned()),
+            "Generation timed out",
+            Some("still created 60 minutes after creation; failed locally by the 1-hour rule".to_owned()),
+        )
+    }
+}
+
+/// One job as genjob sees it, whatever the provider.
+///
+/// Field names are a contract: this is the line `genjob … --json` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// The service that runs the job.
+    pub provider: Provider,
+    /// The job id exactly as the provider gave it.
+    pub id: String,
+    /// What the job produces, when known.
+    pub kind: Option<JobKind>,
+    /// The normalized status.
+    pub status: JobStatus,
+    /// The provider's own status string, verbatim.
+    pub provider_status: String,
+    /// The model that runs the job, when known.
+    pub model: Option<String>,
+    /// When the job was created.
+    pub created_at: Option<Timestamp>,
+    /// When the provider last changed the job.
+    pub updated_at: Option<Timestamp>,
+    /// Progress in percent (0–100), when the provider reports it.
+    pub progress: Option<u8>,
+    /// The downloadable results (empty until completed).
+    pub outputs: Vec<Output>,
+    /// Why the job failed, for failed jobs.
+    pub error: Option<JobError>,
+}
+
+impl Job {
+    /// True once the job is completed or failed.
+    pub fn is_terminal(&self) -> bool {
+        self.status.is_terminal()
+    }
+
+    /// True when the provider no longer keeps the job at `now` (Dreamina 30 days, Google Flow 7 days).
+    pub fn expired(&self, now: Timestamp) -> bool {
+        match (self.created_at, retention(self.provider)) {
+            (Some(created), Some(keep)) => created.checked_add(keep).is_ok_and(|end| now > end),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Any provider's job record, decoded from bytes by endpoint or recognised by its shape.
+
+use crate::dreamina::{DreaminaImageJob, DreaminaVideoJob, ExecutingJobs};
+use crate::google_flow::GoogleFlowJob;
+use crate::id::{Endpoint, JobId};
+use crate::job::{Job, JobKind, Provider};
+use crate::token360::Token360Video;
+use serde_json::Value;
+
+/// A job record from any provider, typed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ProviderRecord {
+    /// From `GET /v1/dreamina/videos/{jobid}`.
+    DreaminaVideo(DreaminaVideoJob),
+    /// From `GET /v1/dreamina/images/{jobid}`.
+    DreaminaImage(DreaminaImageJob),
+    /// From `GET /v1/google-flow/jobs/{jobId}`.
+    GoogleFlow(GoogleFlowJob),
+    /// From token360 `GET /v1/videos/{video_id}`.
+    Token360(Token360Video),
+}
+
+/// Why bytes could not be read as a record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The bytes are not JSON, or the JSON does not have the record's shape.
+    #[error("not a valid {what}: {reason}")]
+    Invalid {
+        /// What was expected (`Dreamina video job record`).
+        what: &'static str,
+        /// The JSON error, with line and column.
+        reason: String,
+    },
+    /// The endpoint answers with something other than a job record.
+    #[error("{0} does not return a job record")]
+    NotAJobRecord(Endpoint),
+    /// The JSON's shape matches no provider's job record.
+    #[error("cannot tell which provider this JSON comes from ({0}); pass --provider dreamina|google-flow|token360")]
+    UnknownShape(String),
+}
+
+fn what(endpoint: Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::DreaminaVideos => "Dreamina video job record",
+        Endpoint::DreaminaImages => "Dreamina image job record",
+        Endpoint::DreaminaScheduler => "Dreamina scheduler listing",
+        Endpoint::GoogleFlowJobs => "Google Flow job record",
+        Endpoint::Token360Videos => "token360 video object",
+    }
+}
+
+fn invalid(endpoint: Endpoint, e: serde_json::Error) -> DecodeError {
+    DecodeError::Invalid { what: what(endpoint), reason: e.to_string() }
+}
+
+impl ProviderRecord {
+    /// Decodes bytes read from `endpoint`.
+    pub fn from_slice(endpoint: Endpoint, bytes: &[u8]) -> Result<Self, DecodeError> {
+        let e = |err| invalid(endpoint, err);
+        Ok(match endpoint {
+            Endpoint::DreaminaVideos => Self::DreaminaVideo(serde_json::from_slice(bytes).map_err(e)?),
+            Endpoint::DreaminaImages => Self::DreaminaImage(serde_json::from_slice(bytes).map_err(e)?),
+            Endpoint::GoogleFlowJobs => Self::GoogleFlow(serde_json::from_slice(bytes).map_err(e)?),
+            Endpoint::Token360Videos => Self::Token360(serde_json::from_slice(bytes).map_err(e)?),
+            Endpoint::DreaminaScheduler => return Err(DecodeError::NotAJobRecord(endpoint)),
+        })
+    }
+
+    /// Decodes a JSON value read from `endpoint`.
+    pub fn from_value(endpoint: Endpoint, value: Value) -> Result<Self, DecodeError> {
+        let e = |err| invalid(endpoint, err);
+        Ok(match endpoint {
+            Endpoint::DreaminaVideos => Self::DreaminaVideo(serde_json::from_value(value).map_err(e)?),
+            Endpoint::DreaminaImages => Self::DreaminaImage(serde_json::from_value(value).map_err(e)?),
+            Endpoint::GoogleFlowJobs => Self::GoogleFlow(serde_json::from_value(value).map_err(e)?),
+            Endpoint::Token360Videos => Self::Token360(serde_json::from_value(value).map_err(e)?),
+            Endpoint::DreaminaScheduler => return Err(DecodeError::NotAJobRecord(endpoint)),
+        })
+    }
+
+    /// Recognises a record by its shape and decodes it (`genjob normalize` without `--provider`).
+    pub fn detect(value: Value) -> Result<Self, DecodeError> {
+        let endpoint = detect_endpoint(&value)?;
+        Self::from_value(endpoint, value)
+    }
+
+    /// The normalized view.
+    pub fn normalize(&self) -> Job {
+        match self {
+            Self::DreaminaVideo(r) => r.normalize(),
+            Self::DreaminaImage(r) => r.normalize(),
+            Self::GoogleFlow(r) => r.normalize(),
+            Self::Token360(r) => r.normalize(),
+        }
+    }
+
+    /// The provider the record comes from.
+    pub fn provider(&self) -> Provider {
+        self.endpoint().provider()
+    }
+
+    /// The endpoint the record is read from.
+    pub fn endpoint(&self) -> Endpoint {
+        match self {
+            Self::DreaminaVideo(_) => Endpoint::DreaminaVideos,
+            Self::DreaminaImage(_) => Endpoint::DreaminaImages,
+            Self::GoogleFlow(_) => Endpoint::GoogleFlowJobs,
+            Self::Token360(_) => Endpoint::Token360Videos,
+        }
+    }
+
+    /// The record as JSON, equal to what was decoded (unknown fields included).
+    pub fn to_value(&self) -> Value {
+        let v = match self {
+            Self::DreaminaVideo(r) => serde_json::to_value(r),
+            Self::DreaminaImage(r) => serde_json::to_value(r),
+            Self::GoogleFlow(r) => serde_json::to_value(r),
+            Self::Token360(r) => serde_json::to_value(r),
+        };
+        // Serializing these types cannot fail: every map key is a string and no custom serializer errors.
+        v.unwrap_or(Value::Null)
+    }
+}
+
+/// Recognises which endpoint a JSON value was read from, by its shape.
+pub fn detect_endpoint(value: &Value) -> Result<Endpoint, DecodeError> {
+    let Some(obj) = value.as_object() else {
+        return Err(DecodeError::UnknownShape("the JSON is not an object".to_owned()));
+    };
+    if obj.contains_key("executing") {
+        return Ok(Endpoint::DreaminaScheduler);
+    }
+    if obj.get("object").and_then(Value::as_str) == Some("video")
+        || (obj.contains_key("id") && !obj.contains_key("jobid"))
+    {
+        return Ok(Endpoint::Token360Videos);
+    }
+    let Some(jobid) = obj.get("jobid").and_then(Value::as_str) else {
+        return Err(DecodeError::UnknownShape("it has neither `jobid` nor `id`".to_owned()));
+    };
+    let typ = obj.get("type").and_then(Value::as_str);
+    let id = JobId::parse(jobid).ok();
+    match id.as_ref().and_then(JobId::provider) {
+        Some(Provider::GoogleFlow) => Ok(Endpoint::GoogleFlowJobs),
+        Some(Provider::Dreamina) => Ok(match (typ, id.as_ref().and_then(JobId::kind)) {
+            (Some("image" | "upscale"), _) => Endpoint::DreaminaImages,
+            (Some("video" | "video-upscale" | "video-interpolate"), _) => Endpoint::DreaminaVideos,
+            (_, Some(JobKind::Image | JobKind::ImageUpscale)) => Endpoint::DreaminaImages,
+            _ => Endpoint::DreaminaVideos,
+        }),
+        _ => {
+            let response = obj.get("response");
+            if response.and_then(|r| r.get("media")).is_some()
+                || obj.get("request").and_then(|r| r.get("email")).is_some()
+            {
+                Ok(Endpoint::GoogleFlowJobs)
+            } else if response.and_then(|r| r.get("images")).is_some() {
+                Ok(Endpoint::DreaminaImages)
+            } else if response.and_then(|r| r.get("videoUrl")).is_some() {
+                Ok(Endpoint::DreaminaVideos)
+            } else {
+                Err(DecodeError::UnknownShape(format!("the job id `{jobid}` matches no provider's format")))
+            }
+        }
+    }
+}
+
+/// Decodes a scheduler listing.
+pub fn decode_executing(bytes: &[u8]) -> Result<ExecutingJobs, DecodeError> {
+    serde_json::from_slice(bytes).map_err(|e| invalid(Endpoint::DreaminaScheduler, e))
+}

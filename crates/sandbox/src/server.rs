@@ -1,0 +1,745 @@
+//! The HTTP server: routes, auth, faults, output files, control endpoints and request counts.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Json, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::files::{self, FileName, OutputKind};
+use crate::render::{self, RenderContext};
+use crate::spec::{JobKind, JobSpec, Provider};
+use crate::store::{Stage, Store, duration_ms};
+use crate::{SandboxError, SimClock};
+
+/// How the sandbox behaves; `Default` gives real time, no token and the documented defaults.
+#[derive(Clone)]
+pub struct SandboxConfig {
+    /// Clock speed (simulated seconds per real second) when no `clock` is given.
+    pub speed: f64,
+    /// Bearer token every API request must carry; `None` accepts any request.
+    pub token: Option<String>,
+    /// A clock to share with clients; a new one at `speed` when `None`.
+    pub clock: Option<SimClock>,
+    /// Seconds announced in `Retry-After` and `retryAfter` of 429 answers.
+    pub retry_after_secs: u64,
+    /// How long after the 1-hour mark the server's sweep fails a stuck Dreamina job.
+    pub timeout_lag: Duration,
+    /// Default simulated lifetime of output URLs, counted from the record read.
+    pub url_lifetime: Duration,
+    /// Size of each downloadable video file, in bytes.
+    pub video_file_size: usize,
+    /// Size of each downloadable image (and cover/thumbnail) file, in bytes.
+    pub image_file_size: usize,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> SandboxConfig {
+        SandboxConfig {
+            speed: 1.0,
+            token: None,
+            clock: None,
+            retry_after_secs: 2,
+            timeout_lag: Duration::from_secs(120),
+            // Google Flow's signed URLs last about 6–24 h (PROVIDER_FACTS.md): take the short end.
+            url_lifetime: Duration::from_secs(6 * 60 * 60),
+            video_file_size: 64 * 1024,
+            image_file_size: 16 * 1024,
+        }
+    }
+}
+
+impl fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SandboxConfig")
+            .field("speed", &self.speed)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("clock", &self.clock)
+            .field("retry_after_secs", &self.retry_after_secs)
+            .field("timeout_lag", &self.timeout_lag)
+            .field("url_lifetime", &self.url_lifetime)
+            .field("video_file_size", &self.video_file_size)
+            .field("image_file_size", &self.image_file_size)
+            .finish()
+    }
+}
+
+/// Request counts since the sandbox started (control endpoints are not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RequestStats {
+    /// Requests to `/v1/dreamina/videos/{jobid}`.
+    pub dreamina_videos: u64,
+    /// Requests to `/v1/dreamina/images/{jobid}`.
+    pub dreamina_images: u64,
+    /// Requests to `/v1/dreamina/scheduler`.
+    pub scheduler: u64,
+    /// Requests to `/v1/google-flow/jobs/{jobId}`.
+    pub google_flow: u64,
+    /// Requests to `/v1/videos/{video_id}`.
+    pub token360: u64,
+    /// Requests to `/files/{name}`.
+    pub files: u64,
+    /// File requests that carried an `Authorization` header (a client leaking its token).
+    pub files_with_authorization: u64,
+    /// Answers with status 429.
+    pub rate_limited_answers: u64,
+    /// Answers with status 503.
+    pub server_error_answers: u64,
+    /// Answers with status 401.
+    pub unauthorized_answers: u64,
+    /// File requests refused with 403 because their URL had expired.
+    pub expired_url_answers: u64,
+    /// All counted requests, including unknown paths.
+    pub total: u64,
+}
+
+/// Live counters behind [`RequestStats`].
+#[derive(Debug, Default)]
+struct Counters {
+    dreamina_videos: AtomicU64,
+    dreamina_images: AtomicU64,
+    scheduler: AtomicU64,
+    google_flow: AtomicU64,
+    token360: AtomicU64,
+    files: AtomicU64,
+    files_with_authorization: AtomicU64,
+    rate_limited_answers: AtomicU64,
+    server_error_answers: AtomicU64,
+    unauthorized_answers: AtomicU64,
+    expired_url_answers: AtomicU64,
+    total: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Counters {
+    fn snapshot(&self) -> RequestStats {
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        RequestStats {
+            dreamina_videos: read(&self.dreamina_videos),
+            dreamina_images: read(&self.dreamina_images),
+            scheduler: read(&self.scheduler),
+            google_flow: read(&self.google_flow),
+            token360: read(&self.token360),
+            files: read(&self.files),
+            files_with_authorization: read(&self.files_with_authorization),
+            rate_limited_answers: read(&self.rate_limited_answers),
+            server_error_answers: read(&self.server_error_answers),
+            unauthorized_answers: read(&self.unauthorized_answers),
+            expired_url_answers: read(&self.expired_url_answers),
+            total: read(&self.total),
+        }
+    }
+}
+
+/// A bearer token that never shows itself in Debug output.
+struct Token(String);
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// State shared by every request handler.
+#[derive(Debug)]
+struct Shared {
+    store: Mutex<Store>,
+    clock: SimClock,
+    token: Option<Token>,
+    counters: Counters,
+    base_url: String,
+    retry_after_secs: u64,
+    timeout_lag_ms: i64,
+    url_lifetime_ms: i64,
+    video_file_size: usize,
+    image_file_size: usize,
+}
+
+impl Shared {
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A handler that panicked mid-update leaves no half-written job (all updates are
+        // single assignments), so the data behind a poisoned lock is still sound.
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(Token(expected)) = &self.token else {
+            return true;
+        };
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .is_some_and(|given| given.trim() == expected)
+    }
+
+    /// The base URL clients reached us at (so links work through `0.0.0.0` and port maps).
+    fn base_url_for(&self, headers: &HeaderMap) -> String {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .filter(|host| {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            });
+        match host {
+            Some(host) => format!("http://{host}"),
+            None => self.base_url.clone(),
+        }
+    }
+}
+
+/// A running sandbox server; dropping it stops the server too.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("addr", &self.addr)
+            .field("clock", &self.shared.clock)
+            .field("token", &self.shared.token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Binds `addr` (e.g. `127.0.0.1:0`) and starts serving in the background.
+    pub async fn start(addr: SocketAddr, config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let clock = match config.clock {
+            Some(clock) => clock,
+            None => SimClock::new(config.speed)?,
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| SandboxError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind { addr, source })?;
+        let shared = Arc::new(Shared {
+            store: Mutex::new(Store::default()),
+            clock,
+            token: config.token.map(Token),
+            counters: Counters::default(),
+            base_url: base_url(local),
+            retry_after_secs: config.retry_after_secs,
+            timeout_lag_ms: duration_ms(config.timeout_lag),
+            url_lifetime_ms: duration_ms(config.url_lifetime),
+            video_file_size: config.video_file_size,
+            image_file_size: config.image_file_size,
+        });
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let app = router(Arc::clone(&shared));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    // A dropped sender means the Sandbox was dropped: stop as well.
+                    let _ = stop.await;
+                })
+                .await
+        });
+        tracing::debug!(addr = %local, speed = shared.clock.speed(), "sandbox listening");
+        Ok(Sandbox {
+            addr: local,
+            shared,
+            shutdown: Some(shutdown),
+            task: Some(task),
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ip:port` of the server, with a loopback ip when listening on all interfaces.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The sandbox's clock; share it with clients so they run on the same simulated time.
+    pub fn clock(&self) -> SimClock {
+        self.shared.clock.clone()
+    }
+
+    /// Adds a job created now (minus `spec.age`, in simulated time) and returns its id.
+    pub fn add_job(&self, spec: JobSpec) -> String {
+        let now_ms = self.shared.clock.now_ms();
+        self.shared.store().add(spec, now_ms)
+    }
+
+    /// Request counts so far.
+    pub fn stats(&self) -> RequestStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// Serves until `signal` completes (e.g. `tokio::signal::ctrl_c()`), then shuts down.
+    pub async fn serve_until<F>(mut self, signal: F) -> Result<(), SandboxError>
+    where
+        F: Future<Output = ()>,
+    {
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        tokio::select! {
+            () = signal => {
+                self.task = Some(task);
+                self.shutdown().await;
+                Ok(())
+            }
+            ended = &mut task => Err(SandboxError::Server(match ended {
+                Ok(Ok(())) => io::Error::other("the server task ended without being asked to"),
+                Ok(Err(error)) => error,
+                Err(join) => io::Error::other(join.to_string()),
+            })),
+        }
+    }
+
+    /// Stops accepting requests and waits (up to 5 s) for requests in flight to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            // A client holding a slow request open must not hang the caller forever.
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Starts a sandbox on `addr`, adds `jobs`, and serves until Ctrl-C.
+pub async fn serve_forever(
+    addr: SocketAddr,
+    config: SandboxConfig,
+    jobs: Vec<JobSpec>,
+) -> Result<(), SandboxError> {
+    let sandbox = Sandbox::start(addr, config).await?;
+    for spec in jobs {
+        let kind = spec.kind;
+        let id = sandbox.add_job(spec);
+        tracing::info!(%kind, %id, "sandbox job added");
+    }
+    tracing::info!(base_url = %sandbox.base_url(), "sandbox serving; press Ctrl-C to stop");
+    sandbox
+        .serve_until(async {
+            // If the signal handler cannot be installed, keep serving rather than exit at once.
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+        .await
+}
+
+fn base_url(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/v1/dreamina/videos/{jobid}",
+            get(|s: State<Arc<Shared>>, h: HeaderMap, p: Path<String>| read_job(s, h, p, Endpoint::DreaminaVideos)),
+        )
+        .route(
+            "/v1/dreamina/images/{jobid}",
+            get(|s: State<Arc<Shared>>, h: HeaderMap, p: Path<String>| read_job(s, h, p, Endpoint::DreaminaImages)),
+        )
+        .route("/v1/dreamina/scheduler", get(scheduler))
+        .route(
+            "/v1/google-flow/jobs/{job_id}",
+            get(|s: State<Arc<Shared>>, h: HeaderMap, p: Path<String>| read_job(s, h, p, Endpoint::GoogleFlow)),
+        )
+        .route(
+            "/v1/videos/{video_id}",
+            get(|s: State<Arc<Shared>>, h: HeaderMap, p: Path<String>| read_job(s, h, p, Endpoint::Token360)),
+        )
+        .route("/files/{name}", get(file))
+        .route("/_sandbox/jobs", post(control_add_job))
+        .route("/_sandbox/stats", get(control_stats))
+        .fallback(unknown_path)
+        .with_state(shared)
+}
+
+/// The job-record endpoints; each serves only its own kinds of job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    DreaminaVideos,
+    DreaminaImages,
+    GoogleFlow,
+    Token360,
+}
+
+impl Endpoint {
+    fn serves(self, kind: JobKind) -> bool {
+        match self {
+            Endpoint::DreaminaVideos => kind.provider() == Provider::Dreamina && kind.is_video(),
+            Endpoint::DreaminaImages => kind.provider() == Provider::Dreamina && !kind.is_video(),
+            Endpoint::GoogleFlow => kind.provider() == Provider::GoogleFlow,
+            Endpoint::Token360 => kind.provider() == Provider::Token360,
+        }
+    }
+
+    fn counter(self, counters: &Counters) -> &AtomicU64 {
+        match self {
+            Endpoint::DreaminaVideos => &counters.dreamina_videos,
+            Endpoint::DreaminaImages => &counters.dreamina_images,
+            Endpoint::GoogleFlow => &counters.google_flow,
+            Endpoint::Token360 => &counters.token360,
+        }
+    }
+
+    fn is_openai_style(self) -> bool {
+        self == Endpoint::Token360
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// token360's OpenAI-style error envelope.
+fn openai_error(status: StatusCode, message: &str, kind: &str, param: Option<&str>, code: &str) -> Response {
+    json_response(
+        status,
+        &json!({ "error": { "message": message, "type": kind, "param": param, "code": code } }),
+    )
+}
+
+fn unauthorized(shared: &Shared, openai_style: bool) -> Response {
+    bump(&shared.counters.unauthorized_answers);
+    if openai_style {
+        openai_error(
+            StatusCode::UNAUTHORIZED,
+            "Incorrect API key provided. Pass a valid key as 'Authorization: Bearer <key>'.",
+            "authentication_error",
+            None,
+            "invalid_api_key",
+        )
+    } else {
+        json_response(StatusCode::UNAUTHORIZED, &json!({ "error": "Unauthorized" }))
+    }
+}
+
+/// What a job read answers, decided under the lock and sent after it is released.
+enum Reply {
+    Record(Value),
+    RateLimited,
+    ServerError,
+}
+
+async fn read_job(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    endpoint: Endpoint,
+) -> Response {
+    bump(&shared.counters.total);
+    bump(endpoint.counter(&shared.counters));
+    let openai = endpoint.is_openai_style();
+    if !shared.authorized(&headers) {
+        return unauthorized(&shared, openai);
+    }
+    let base_url = shared.base_url_for(&headers);
+    let found = {
+        let mut store = shared.store();
+        match store.get_mut(&id).filter(|job| endpoint.serves(job.kind)) {
+            None => None,
+            Some(job) => {
+                let reply = if job.rate_limited_left > 0 {
+                    job.rate_limited_left -= 1;
+                    Reply::RateLimited
+                } else if job.server_errors_left > 0 {
+                    job.server_errors_left -= 1;
+                    Reply::ServerError
+                } else {
+                    let cx = RenderContext {
+                        now_ms: shared.clock.now_ms(),
+                        base_url: &base_url,
+                        timeout_lag_ms: shared.timeout_lag_ms,
+                        url_lifetime_ms: shared.url_lifetime_ms,
+                    };
+                    Reply::Record(match endpoint {
+                        Endpoint::DreaminaVideos | Endpoint::DreaminaImages => {
+                            render::dreamina_record(job, &cx)
+                        }
+                        Endpoint::GoogleFlow => render::google_flow_record(job, &cx),
+                        Endpoint::Token360 => render::token360_record(job, &cx),
+                    })
+                };
+                Some((reply, job.slow))
+            }
+        }
+    };
+    let Some((reply, slow)) = found else {
+        tracing::debug!(?endpoint, "job read: not found");
+        return if openai {
+            openai_error(
+                StatusCode::NOT_FOUND,
+                &format!("No video task found with id '{id}'. Check the id returned when the task was created."),
+                "invalid_request_error",
+                Some("video_id"),
+                "not_found",
+            )
+        } else {
+            json_response(StatusCode::NOT_FOUND, &json!({ "error": "Job not found" }))
+        };
+    };
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
+    match reply {
+        Reply::Record(record) => {
+            tracing::debug!(?endpoint, status = ?record.get("status"), "job read");
+            json_response(StatusCode::OK, &record)
+        }
+        Reply::RateLimited => {
+            bump(&shared.counters.rate_limited_answers);
+            let secs = shared.retry_after_secs;
+            let mut response = if openai {
+                openai_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("Rate limit reached for video requests. Please retry after {secs} seconds."),
+                    "rate_limit_error",
+                    None,
+                    "rate_limit_exceeded",
+                )
+            } else {
+                json_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &json!({
+                        "error": format!("Too many requests: all accounts are busy. Retry after {secs} seconds."),
+                        "retryAfter": secs,
+                    }),
+                )
+            };
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+        }
+        Reply::ServerError => {
+            bump(&shared.counters.server_error_answers);
+            if openai {
+                openai_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The server is overloaded. Please retry shortly.",
+                    "server_error",
+                    None,
+                    "service_unavailable",
+                )
+            } else {
+                json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &json!({ "error": "Service unavailable" }),
+                )
+            }
+        }
+    }
+}
+
+async fn scheduler(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    bump(&shared.counters.total);
+    bump(&shared.counters.scheduler);
+    if !shared.authorized(&headers) {
+        return unauthorized(&shared, false);
+    }
+    let now_ms = shared.clock.now_ms();
+    let mut executing = serde_json::Map::new();
+    let mut total = 0u64;
+    {
+        let store = shared.store();
+        for job in store.jobs() {
+            if !Endpoint::DreaminaVideos.serves(job.kind)
+                || !matches!(job.stage(now_ms, shared.timeout_lag_ms), Stage::Waiting)
+            {
+                continue;
+            }
+            let entry = render::scheduler_entry(job, now_ms);
+            if let Value::Array(list) = executing
+                .entry(job.dreamina_account())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                list.push(entry);
+            }
+            total += 1;
+        }
+    }
+    json_response(
+        StatusCode::OK,
+        &json!({ "executing": executing, "total": total }),
+    )
+}
+
+/// The `Expires=<unix secs>` value of a query string.
+fn expires_param(query: Option<&str>) -> Option<i64> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("Expires="))
+        .and_then(|value| value.parse().ok())
+}
+
+fn text_response(status: StatusCode, text: String) -> Response {
+    (status, text).into_response()
+}
+
+async fn file(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    bump(&shared.counters.total);
+    bump(&shared.counters.files);
+    if headers.contains_key(header::AUTHORIZATION) {
+        bump(&shared.counters.files_with_authorization);
+    }
+    let Some(file) = FileName::parse(&name) else {
+        return text_response(StatusCode::NOT_FOUND, format!("no such file: {name}\n"));
+    };
+    let Some(expires) = expires_param(query.as_deref()) else {
+        return text_response(
+            StatusCode::FORBIDDEN,
+            "the URL is not signed (no Expires parameter): use the URL from the job record\n".to_owned(),
+        );
+    };
+    let now_ms = shared.clock.now_ms();
+    if now_ms.div_euclid(1000) > expires {
+        bump(&shared.counters.expired_url_answers);
+        return text_response(
+            StatusCode::FORBIDDEN,
+            "the URL has expired: read the job record again for a fresh URL\n".to_owned(),
+        );
+    }
+    let truncate = {
+        let store = shared.store();
+        let Some(job) = store.by_serial(file.serial) else {
+            return text_response(StatusCode::NOT_FOUND, format!("no such file: {name}\n"));
+        };
+        let completed = matches!(
+            job.stage(now_ms, shared.timeout_lag_ms),
+            Stage::Completed { .. }
+        );
+        if !completed || file.index >= job.outputs || !offers(job.kind, file.output) {
+            return text_response(StatusCode::NOT_FOUND, format!("no such file: {name}\n"));
+        }
+        job.truncate_download
+    };
+    let len = if file.output.is_video() {
+        shared.video_file_size
+    } else {
+        shared.image_file_size
+    };
+    let body = files::contents(&file, len);
+    let mut response = if truncate {
+        // hyper drops the connection when a body stream fails, so the client sees a short
+        // body under a full Content-Length, like a download cut off by the network.
+        let half = body.slice(..len / 2);
+        let chunks: Vec<Result<Bytes, io::Error>> = vec![
+            Ok(half),
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "sandbox fault: download truncated",
+            )),
+        ];
+        Response::new(Body::from_stream(futures::stream::iter(chunks)))
+    } else {
+        Response::new(Body::from(body))
+    };
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.output.content_type()),
+    );
+    response
+}
+
+/// Whether records of `kind` link to files of `output`.
+fn offers(kind: JobKind, output: OutputKind) -> bool {
+    match output {
+        OutputKind::Video => kind.is_video(),
+        OutputKind::Cover => kind.provider() == Provider::Dreamina && kind.is_video(),
+        OutputKind::Thumbnail => kind == JobKind::GoogleFlowVideo,
+        OutputKind::Image => !kind.is_video(),
+    }
+}
+
+async fn control_add_job(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    spec: Result<Json<JobSpec>, JsonRejection>,
+) -> Response {
+    if !shared.authorized(&headers) {
+        return unauthorized(&shared, false);
+    }
+    match spec {
+        Ok(Json(spec)) => {
+            let now_ms = shared.clock.now_ms();
+            let id = shared.store().add(spec, now_ms);
+            json_response(StatusCode::CREATED, &json!({ "id": id }))
+        }
+        Err(rejection) => json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({ "error": format!(
+                "invalid job spec: {}; send JSON like {{\"kind\":\"dreamina-video\",\"duration\":105}}",
+                rejection.body_text()
+            ) }),
+        ),
+    }
+}
+
+async fn control_stats(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if !shared.authorized(&headers) {
+        return unauthorized(&shared, false);
+    }
+    (StatusCode::OK, Json(shared.counters.snapshot())).into_response()
+}
+
+async fn unknown_path(State(shared): State<Arc<Shared>>) -> Response {
+    bump(&shared.counters.total);
+    json_response(StatusCode::NOT_FOUND, &json!({ "error": "Not found" }))
+}

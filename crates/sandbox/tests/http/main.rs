@@ -1,0 +1,8 @@
+//! End-to-end tests of the sandbox over real HTTP on 127.0.0.1.
+
+mod control;
+mod dreamina;
+mod faults;
+mod google_flow;
+mod support;
+mod token360;

@@ -1,0 +1,1 @@
+//! token360 adapter: OpenAI-style video objects by id.

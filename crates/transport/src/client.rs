@@ -1,0 +1,428 @@
+//! The pooled HTTP client, the JSON GET path every adapter uses, and the retry loop.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use backon::Retryable;
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+use url::Url;
+
+use crate::error::{ProviderMessage, excerpt};
+use crate::path::validate_segment;
+use crate::{TransportConfig, TransportError};
+
+/// How much of an error body is read to find the provider's message; the rest is dropped.
+const ERROR_BODY_LIMIT: u64 = 64 * 1024;
+
+/// A decoded API response with what the caller needs to log, store or pace its next request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Fetched<T> {
+    /// The decoded body.
+    pub value: T,
+    /// The body exactly as received, so callers can keep the provider's JSON losslessly.
+    pub body: Bytes,
+    /// The HTTP status (a 2xx).
+    pub status: u16,
+    /// Requests sent, the successful one included.
+    pub attempts: u32,
+    /// Time from the first request to the decoded value, retry delays included.
+    pub elapsed: Duration,
+    /// A `Retry-After` hint on the successful response, if the server sent one.
+    pub retry_after: Option<Duration>,
+}
+
+/// The one connection-pooled client of a provider; cheap to clone, clones share the pool.
+///
+/// Redirects: up to 10 are followed. The `Authorization` header reaches only the configured
+/// host because reqwest 0.12 removes `Authorization`, `Cookie` and `Proxy-Authorization` from a
+/// redirected request whose host or port differs from the previous one
+/// (`reqwest::redirect::remove_sensitive_headers`); the `cross_host_redirect_drops_authorization`
+/// test pins that behaviour. Downloads never carry the header at all: it is added per API request,
+/// not as a client default.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: TransportConfig,
+    authorization: HeaderValue,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// Builds the client; fails with [`TransportError::Config`] on a base URL that cannot take
+    /// path segments (not http/https, or with credentials, query or fragment).
+    pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
+        let base = config.base_url();
+        let problem = if !matches!(base.scheme(), "http" | "https") {
+            Some("the base URL must use http or https")
+        } else if base.cannot_be_a_base() {
+            Some("the base URL cannot take a path")
+        } else if !base.username().is_empty() || base.password().is_some() {
+            Some("the base URL must not hold credentials; pass the token as ApiToken")
+        } else if base.query().is_some() || base.fragment().is_some() {
+            Some("the base URL must not have a query or fragment")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(TransportError::Config {
+                reason: format!("{problem} (got {base})"),
+            });
+        }
+
+        let mut authorization =
+            HeaderValue::from_str(&format!("Bearer {}", config.token().expose_secret())).map_err(
+                |_| TransportError::Config {
+                    reason: "the API token cannot be sent in a header; copy it again".into(),
+                },
+            )?;
+        // Marks the value so HTTP-level debug output prints it as "Sensitive".
+        authorization.set_sensitive(true);
+
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent())
+            .connect_timeout(config.connect_timeout())
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .build()
+            .map_err(|e| TransportError::Config {
+                reason: format!("cannot build the HTTP client: {}", error_chain(&e)),
+            })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                authorization,
+            }),
+        })
+    }
+
+    /// The configuration this client was built with.
+    pub fn config(&self) -> &TransportConfig {
+        &self.inner.config
+    }
+
+    /// The URL `get_json` would request: each segment percent-encoded as one path segment
+    /// under the base URL's path.
+    pub fn endpoint(&self, segments: &[&str]) -> Result<Url, TransportError> {
+        for segment in segments {
+            validate_segment(segment)?;
+        }
+        let mut url = self.inner.config.base_url().clone();
+        url.path_segments_mut()
+            .map_err(|()| TransportError::Config {
+                reason: "the base URL cannot take a path".into(),
+            })?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    /// GETs `segments` under the base URL with the token, retrying per the policy, and decodes
+    /// the JSON body as `T` (use `serde_json::Value` to keep any shape).
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+    ) -> Result<Fetched<T>, TransportError> {
+        let url = self.endpoint(segments)?;
+        let (outcome, attempts, elapsed) = self.retrying(|attempt| self.get_once(&url, attempt)).await;
+        let ok = outcome?;
+        Ok(Fetched {
+            value: ok.value,
+            body: ok.body,
+            status: ok.status,
+            attempts,
+            elapsed,
+            retry_after: ok.retry_after,
+        })
+    }
+
+    /// Runs `attempt` under the retry policy; returns the outcome, the attempts made and the
+    /// total time. Errors get their final attempt count.
+    pub(crate) async fn retrying<T, F, Fut>(
+        &self,
+        mut attempt: F,
+    ) -> (Result<T, TransportError>, u32, Duration)
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
+        let policy = self.inner.config.retry_policy();
+        let max_elapsed = policy.max_elapsed();
+        let started = Instant::now();
+        let attempts = AtomicU32::new(0);
+        let outcome = (|| attempt(attempts.fetch_add(1, Ordering::Relaxed) + 1))
+            .retry(policy.backoff())
+            .when(TransportError::is_retryable)
+            .adjust(|error, delay| {
+                // The server's Retry-After is a floor, never a reason to give up early; the
+                // elapsed bound counts request time too, which backon's own total does not.
+                let delay = delay?.max(error.retry_after().unwrap_or_default());
+                (started.elapsed() + delay <= max_elapsed).then_some(delay)
+            })
+            .notify(|error, delay| {
+                tracing::debug!(error = %error, delay_ms = delay.as_millis(), "retrying");
+            })
+            .await;
+        let attempts = attempts.load(Ordering::Relaxed);
+        (
+            outcome.map_err(|e| e.with_attempts(attempts)),
+            attempts,
+            started.elapsed(),
+        )
+    }
+
+    async fn get_once<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        attempt: u32,
+    ) -> Result<Decoded<T>, TransportError> {
+        let span = tracing::debug_span!(
+            "genjob_http",
+            method = "GET",
+            host = url.host_str().unwrap_or_default(),
+            path = url.path(),
+            attempt,
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let outcome = self.exchange(url).instrument(span.clone()).await;
+        span.record("elapsed_ms", started.elapsed().as_millis());
+        match &outcome {
+            Ok(_) => tracing::debug!(parent: &span, "decoded"),
+            Err(error) => tracing::debug!(parent: &span, error = %error, "failed"),
+        }
+        outcome
+    }
+
+    async fn exchange<T: DeserializeOwned>(&self, url: &Url) -> Result<Decoded<T>, TransportError> {
+        let config = &self.inner.config;
+        let timeout = config.request_timeout();
+        let mut response = self
+            .inner
+            .http
+            .get(url.clone())
+            .header(AUTHORIZATION, self.inner.authorization.clone())
+            .header(ACCEPT, "application/json")
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| request_error(e, timeout))?;
+        let status = response.status().as_u16();
+        tracing::Span::current().record("status", status);
+        let retry_after = retry_after_header(response.headers());
+
+        if !response.status().is_success() {
+            let body = read_prefix(&mut response, ERROR_BODY_LIMIT.min(config.max_response_size())).await;
+            let (message, body_retry_after) = ProviderMessage::parse(&body, config.token());
+            return Err(TransportError::from_status(
+                status,
+                message,
+                retry_after.or(body_retry_after),
+                config.token_hint(),
+            ));
+        }
+
+        let content_type = content_type(response.headers());
+        let body = read_limited(&mut response, config.max_response_size())
+            .await
+            .map_err(|e| match e {
+                LimitedReadError::TooLarge => TransportError::TooLarge {
+                    limit: config.max_response_size(),
+                    attempts: 0,
+                },
+                LimitedReadError::Http(e) => request_error(e, timeout),
+            })?;
+        let value = serde_json::from_slice(&body).map_err(|e| TransportError::InvalidResponse {
+            status,
+            content_type,
+            excerpt: excerpt(&body, config.token()),
+            reason: e.to_string(),
+            attempts: 0,
+        })?;
+        Ok(Decoded {
+            value,
+            body,
+            status,
+            retry_after,
+        })
+    }
+
+    /// The underlying reqwest client, for the download path in this crate.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+}
+
+/// One successful attempt, before the retry loop adds its counts.
+struct Decoded<T> {
+    value: T,
+    body: Bytes,
+    status: u16,
+    retry_after: Option<Duration>,
+}
+
+pub(crate) enum LimitedReadError {
+    TooLarge,
+    Http(reqwest::Error),
+}
+
+/// Reads the whole body, refusing it as soon as it is known to exceed `limit`: up front from
+/// `Content-Length`, else while streaming, so an oversized body is never buffered whole.
+async fn read_limited(response: &mut reqwest::Response, limit: u64) -> Result<Bytes, LimitedReadError> {
+    let announced = response.content_length();
+    if announced.is_some_and(|len| len > limit) {
+        return Err(LimitedReadError::TooLarge);
+    }
+    let capacity = announced.unwrap_or(8 * 1024).min(limit);
+    let mut body = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(LimitedReadError::Http)? {
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            return Err(LimitedReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Reads at most `limit` bytes of an error body; a broken body yields what arrived, since the
+/// status alone already says what happened.
+async fn read_prefix(response: &mut reqwest::Response, limit: u64) -> Bytes {
+    let mut body = BytesMut::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = usize::try_from(limit).unwrap_or(usize::MAX).saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() as u64 >= limit {
+            break;
+        }
+    }
+    body.freeze()
+}
+
+/// Maps a reqwest failure to a timeout or a network error, without URL query strings.
+pub(crate) fn request_error(error: reqwest::Error, timeout: Duration) -> TransportError {
+    if error.is_timeout() {
+        return TransportError::Timeout {
+            timeout,
+            attempts: 0,
+        };
+    }
+    let url = error.url().map(redacted_url);
+    let chain = error_chain(&error.without_url());
+    TransportError::Network {
+        detail: match url {
+            Some(url) => format!("{url}: {chain}"),
+            None => chain,
+        },
+        attempts: 0,
+    }
+}
+
+/// An error and its sources joined with ": ", so the root cause (e.g. "Connection refused") shows.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The URL without credentials, query or fragment: signed URLs carry their signature in the query.
+pub(crate) fn redacted_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let had_query = shown.query().is_some();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    // Both fail only for URLs that cannot hold credentials, which then hold none.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    if had_query {
+        format!("{shown}?…")
+    } else {
+        shown.to_string()
+    }
+}
+
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date (a date in the past means "now").
+pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    static PARSER: jiff::fmt::rfc2822::DateTimeParser = jiff::fmt::rfc2822::DateTimeParser::new();
+    let at = PARSER.parse_timestamp(value).ok()?;
+    let wait = at.duration_since(jiff::Timestamp::now());
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(retry_after) {
+            headers.insert(RETRY_AFTER, value);
+        }
+        headers
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(retry_after_header(&headers("7")), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after_header(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
+            Some(Duration::ZERO)
+        );
+        let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(120);
+        let http_date = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&soon)
+            .unwrap_or_default();
+        let wait = retry_after_header(&headers(&http_date)).unwrap_or_default();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{http_date} gave {wait:?}"
+        );
+        assert_eq!(retry_after_header(&headers("soon")), None);
+        assert_eq!(retry_after_header(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn redacted_url_drops_signature_and_credentials() -> Result<(), url::ParseError> {
+        let url = Url::parse("https://u:p@cdn.example/v/1.mp4?X-Signature=abc#frag")?;
+        assert_eq!(redacted_url(&url), "https://cdn.example/v/1.mp4?…");
+        let url = Url::parse("https://cdn.example/v/1.mp4")?;
+        assert_eq!(redacted_url(&url), "https://cdn.example/v/1.mp4");
+        Ok(())
+    }
+}
