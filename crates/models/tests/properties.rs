@@ -1,0 +1,234 @@
+//! Property tests: the id parser, the state machine and the 1-hour rule, lossless unknown fields.
+
+use genjob_models::{
+    DREAMINA_CREATED_TIMEOUT, Endpoint, Job, JobId, JobIdForm, JobStatus, Observation, ProviderRecord, StatusTracker,
+};
+use jiff::{SignedDuration, Timestamp, tz::TimeZone};
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+/// (id, month, day, hour, minute, second, ms, type letter, email) for valid real-form Dreamina ids.
+fn dreamina_id() -> impl Strategy<Value = (String, i8, i8, i8, i8, i8, i16, char, String)> {
+    (
+        (1i8..=12, 1i8..=31).prop_filter("a real calendar day", |(m, d)| jiff::civil::Date::new(2024, *m, *d).is_ok()),
+        (0i8..24, 0i8..60, 0i8..60, 0i16..1000),
+        "[0-9]{6}",
+        proptest::char::range('A', 'z').prop_filter("a letter", char::is_ascii_alphabetic),
+        "[0-9]{1,8}",
+        "[A-Z]{2}",
+        "[a-z0-9._]{1,12}@[a-z]{1,10}\\.[a-z]{2,3}",
+    )
+        .prop_map(|((month, day), (hour, minute, second, ms), serial, letter, user, region, email)| {
+            let id = format!(
+                "j{month:02}{day:02}{hour:02}{minute:02}{second:02}{ms:03}{serial}{letter}-u{user}-{region}:{email}-bot:dreamina"
+            );
+            (id, month, day, hour, minute, second, ms, letter, email)
+        })
+}
+
+fn timestamp() -> impl Strategy<Value = Timestamp> {
+    // 1972..2100: wide enough for leap-day and century cases.
+    (70_000_000i64..4_100_000_000).prop_map(|s| Timestamp::from_second(s).unwrap())
+}
+
+proptest! {
+    #[test]
+    fn dreamina_ids_round_trip((raw, month, day, hour, minute, second, ms, letter, email) in dreamina_id()) {
+        let id: JobId = raw.parse().unwrap();
+        prop_assert_eq!(id.to_string(), raw.clone());
+        let JobIdForm::Dreamina(d) = id.form() else { panic!("not read as Dreamina: {raw}") };
+        prop_assert_eq!((d.month, d.day, d.hour, d.minute, d.second, d.millisecond), (month, day, hour, minute, second, ms));
+        prop_assert_eq!(d.type_letter, letter);
+        prop_assert_eq!(d.email.as_deref(), Some(email.as_str()));
+        let expected = match letter { 'i' | 'I' => Some(Endpoint::DreaminaImages), 'v' | 'V' | 'F' => Some(Endpoint::DreaminaVideos), _ => None };
+        prop_assert_eq!(id.endpoint(), expected);
+    }
+
+    #[test]
+    fn placeholder_form_parses((raw, ..) in dreamina_id()) {
+        // The captured documents' form: `<email>-bot` replaced by the placeholder.
+        let (head, _) = raw.split_once(':').unwrap();
+        let captured = format!("{head}:[email\u{a0}protected]:dreamina");
+        let id: JobId = captured.parse().unwrap();
+        prop_assert_eq!(id.to_string(), captured);
+        prop_assert!(matches!(id.form(), JobIdForm::Dreamina(d) if d.email.is_none()));
+    }
+
+    #[test]
+    fn google_flow_ids_round_trip(millis in 0i64..9_999_999_999_999, letter in "[a-zA-Z]", user in "[0-9]{1,6}", email in "[a-z*]{1,8}@[a-z]{1,8}\\.com") {
+        let raw = format!("j{millis:013}{letter}-u{user}-email:{email}-bot:google-flow");
+        let id: JobId = raw.parse().unwrap();
+        prop_assert_eq!(id.to_string(), raw.clone());
+        prop_assert_eq!(id.endpoint(), Some(Endpoint::GoogleFlowJobs));
+        prop_assert_eq!(id.created_at(Timestamp::UNIX_EPOCH), Some(Timestamp::from_millisecond(millis).unwrap()));
+    }
+
+    #[test]
+    fn parsing_never_panics(raw in any::<String>()) {
+        if let Ok(id) = JobId::parse(&raw) {
+            prop_assert_eq!(id.to_string(), raw);
+        }
+    }
+
+    #[test]
+    fn near_miss_ids_never_panic(body in "[0-9a-zA-Z:@.\u{a0} -]{0,40}", suffix in prop::sample::select(vec!["-bot:dreamina", "-bot:google-flow", ":dreamina", "[email\u{a0}protected]:dreamina", ""])) {
+        let raw = format!("j{body}{suffix}");
+        let _ = JobId::parse(&raw).map(|id| id.created_at(Timestamp::UNIX_EPOCH));
+    }
+
+    #[test]
+    fn forbidden_characters_are_refused(prefix in "[a-z0-9]{0,8}", bad in prop::sample::select(vec!['/', '?', '#', ' ', '\t', '\n', '\u{0}', '\u{7f}']), suffix in "[a-z0-9]{0,8}") {
+        let err = JobId::parse(&format!("{prefix}{bad}{suffix}")).unwrap_err();
+        prop_assert!(err.to_string().contains("job id"));
+    }
+
+    /// The year of a Dreamina id is the latest one whose instant is not after the reference.
+    #[test]
+    fn dreamina_year_is_the_latest_not_after_reference((raw, month, day, ..) in dreamina_id(), reference in timestamp()) {
+        let id: JobId = raw.parse().unwrap();
+        let created = id.created_at(reference).expect("some year within 8 matches");
+        prop_assert!(created <= reference);
+        let civil = created.to_zoned(TimeZone::UTC);
+        prop_assert_eq!((civil.month(), civil.day()), (month, day));
+        // No later year matches and is still not after the reference.
+        for year in (civil.year() + 1)..=reference.to_zoned(TimeZone::UTC).year() {
+            if let Ok(later) = civil.datetime().with().year(year).build() {
+                if later.month() == month && later.day() == day {
+                    prop_assert!(TimeZone::UTC.to_timestamp(later).unwrap() > reference);
+                }
+            }
+        }
+    }
+}
+
+fn job(status: &str, created: Option<Timestamp>) -> Job {
+    let mut value = json!({
+        "jobid": "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina",
+        "type": "video",
+        "status": status,
+    });
+    if let Some(c) = created {
+        value["created"] = json!(c.to_string());
+    }
+    ProviderRecord::from_value(Endpoint::DreaminaVideos, value).unwrap().normalize()
+}
+
+fn rank(s: JobStatus) -> Option<u8> {
+    match s {
+        JobStatus::Queued => Some(0),
+        JobStatus::Running => Some(1),
+        JobStatus::Completed | JobStatus::Failed => Some(2),
+        JobStatus::Unknown => None,
+    }
+}
+
+proptest! {
+    /// Over any sequence of observations the status never moves back, and terminal states absorb.
+    #[test]
+    fn state_machine_only_moves_forward(
+        steps in prop::collection::vec((prop::sample::select(vec!["created", "completed", "failed", "mystery"]), 0i64..7_200_000), 1..30),
+    ) {
+        let created: Timestamp = "2026-02-23T14:05:30.123Z".parse().unwrap();
+        let id: JobId = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina".parse().unwrap();
+        let mut tracker = StatusTracker::new(id);
+        let mut previous: Option<JobStatus> = None;
+        let mut advanced = 0;
+        for (status, offset_ms) in steps {
+            let at = created + SignedDuration::from_millis(offset_ms);
+            let observation = tracker.observe(job(status, Some(created)), at);
+            if matches!(observation, Observation::Advanced { .. }) { advanced += 1; }
+            let now = tracker.status();
+            if let Some(before) = previous {
+                if before.is_terminal() {
+                    prop_assert_eq!(now, before, "terminal states absorb");
+                }
+                if let (Some(b), Some(n)) = (rank(before), rank(now)) {
+                    prop_assert!(n >= b, "{before} regressed to {now}");
+                }
+            }
+            // The 1-hour rule: still queued past the hour is impossible.
+            if now == JobStatus::Queued {
+                prop_assert!(at <= created + DREAMINA_CREATED_TIMEOUT);
+            }
+            previous = Some(now);
+        }
+        prop_assert!(advanced <= 2);
+    }
+
+    /// A job seen `created` at `offset` after creation is failed locally exactly when offset > 60 min.
+    #[test]
+    fn one_hour_rule_boundary(offset_ms in 3_590_000i64..3_610_000) {
+        let created: Timestamp = "2026-02-23T14:05:30.123Z".parse().unwrap();
+        let mut tracker = StatusTracker::new("j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina".parse().unwrap());
+        let observation = tracker.observe(job("created", Some(created)), created + SignedDuration::from_millis(offset_ms));
+        let late = offset_ms > 3_600_000;
+        prop_assert_eq!(tracker.status() == JobStatus::Failed, late);
+        prop_assert_eq!(observation == Observation::TimedOutLocally, late);
+        if late {
+            let error = tracker.job().unwrap().error.clone().unwrap();
+            prop_assert_eq!(error.code.as_deref(), Some("408"));
+            prop_assert_eq!(error.message, "Generation timed out");
+        }
+    }
+
+    /// Unknown fields anywhere in a record survive a parse and a serialization.
+    #[test]
+    fn extra_fields_are_kept(extra in prop::collection::btree_map("x_[a-zA-Z0-9_]{1,10}", json_value(), 1..5), place in 0usize..3, fixture in 0usize..FIXTURES.len()) {
+        let (endpoint, text) = FIXTURES[fixture];
+        let mut value: Value = serde_json::from_str(text).unwrap();
+        let target = match place {
+            0 => Some(&mut value),
+            1 => value.get_mut("request"),
+            _ => value.get_mut("response"),
+        };
+        if let Some(Value::Object(map)) = target {
+            map.extend(extra.into_iter().collect::<Map<_, _>>());
+        }
+        let record = ProviderRecord::from_value(endpoint, value.clone()).unwrap();
+        prop_assert_eq!(record.to_value(), value);
+    }
+
+    /// A status value nobody has seen yet parses, maps to `unknown`, and is kept verbatim.
+    #[test]
+    fn unknown_status_is_kept(status in "[a-z_]{1,16}", fixture in 0usize..FIXTURES.len()) {
+        let (endpoint, text) = FIXTURES[fixture];
+        let mut value: Value = serde_json::from_str(text).unwrap();
+        value["status"] = json!(status);
+        let record = ProviderRecord::from_value(endpoint, value.clone()).unwrap();
+        prop_assert_eq!(record.to_value(), value);
+        let job = record.normalize();
+        prop_assert_eq!(&job.provider_status, &status);
+        let known: &[&str] = match endpoint {
+            Endpoint::GoogleFlowJobs => &["created", "started", "completed", "failed"],
+            Endpoint::Token360Videos => &["queued", "in_progress", "completed", "failed"],
+            _ => &["created", "completed", "failed"],
+        };
+        prop_assert_eq!(job.status == JobStatus::Unknown, !known.contains(&status.as_str()));
+    }
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        (-1e9f64..1e9).prop_map(Value::from),
+        "[ -~]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map("[a-z]{1,6}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+const FIXTURES: &[(Endpoint, &str)] = &[
+    (Endpoint::DreaminaVideos, include_str!("../../../fixtures/dreamina/videos/video-completed.json")),
+    (Endpoint::DreaminaVideos, include_str!("../../../fixtures/dreamina/videos/video-failed.json")),
+    (Endpoint::DreaminaImages, include_str!("../../../fixtures/dreamina/images/image-completed.json")),
+    (Endpoint::DreaminaImages, include_str!("../../../fixtures/dreamina/images/upscale-completed.json")),
+    (Endpoint::GoogleFlowJobs, include_str!("../../../fixtures/google-flow/jobs/video-completed.json")),
+    (Endpoint::GoogleFlowJobs, include_str!("../../../fixtures/google-flow/jobs/image-failed.json")),
+    (Endpoint::Token360Videos, include_str!("../../../fixtures/token360/videos/video-completed.json")),
+];
