@@ -1,1 +1,97 @@
-//! useapi.net Dreamina adapter: video and image job records and the executing-jobs scheduler.
+//! useapi.net Dreamina adapter for genjob: video and image job records and the executing-jobs scheduler.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use genjob_dreamina::DreaminaClient;
+//!
+//! let client = DreaminaClient::from_env()?; // USEAPI_TOKEN, optional USEAPI_BASE_URL
+//! let id = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina".parse()?;
+//! let fetched = client.job(&id).await?;
+//! println!("{} {:?}", fetched.job.status, fetched.job.outputs.first().map(|o| &o.url));
+//! let executing = client.executing_jobs().await?;
+//! println!("{} jobs executing", executing.total);
+//! # Ok(()) }
+//! ```
+//!
+//! The endpoint of a job (`/videos` or `/images`) comes from its id's type letter (`v`, `V`, `F`
+//! → videos; `i`, `I` → images); [`DreaminaClient::with_endpoint`] overrides it for letters the
+//! service adds later.
+
+use async_trait::async_trait;
+use genjob_models::{Endpoint, ExecutingJobs, JobId, Provider, decode_executing};
+use genjob_transport::{EnvNames, FetchedJob, HttpClient, JobSource, TransportConfig, TransportError};
+
+/// Environment variables of the useapi.net services (shared with Google Flow).
+pub const ENV: EnvNames =
+    EnvNames { token: "USEAPI_TOKEN", base_url: "USEAPI_BASE_URL", default_base_url: "https://api.useapi.net" };
+
+/// Reads Dreamina jobs from useapi.net.
+#[derive(Debug, Clone)]
+pub struct DreaminaClient {
+    http: HttpClient,
+    endpoint: Option<Endpoint>,
+}
+
+impl DreaminaClient {
+    /// A client with an explicit configuration (base URL `https://api.useapi.net` or a sandbox).
+    pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
+        Ok(Self { http: HttpClient::new(config)?, endpoint: None })
+    }
+
+    /// A client configured from `USEAPI_TOKEN` and `USEAPI_BASE_URL`.
+    pub fn from_env() -> Result<Self, TransportError> {
+        Self::new(TransportConfig::from_env(ENV)?)
+    }
+
+    /// Reads every job from `endpoint` instead of the one the id's type letter names.
+    pub fn with_endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = Some(endpoint);
+        self
+    }
+
+    /// The endpoint that reads `id`: the override, else the id's type letter, else `/videos`.
+    pub fn endpoint_for(&self, id: &JobId) -> Endpoint {
+        self.endpoint.or_else(|| id.endpoint()).unwrap_or(Endpoint::DreaminaVideos)
+    }
+
+    /// Reads one job (`GET /v1/dreamina/videos/{jobid}` or `/images/{jobid}`).
+    pub async fn job(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
+        self.http.fetch_record(self.endpoint_for(id), id).await
+    }
+
+    /// Lists every executing job of every account in one request (`GET /v1/dreamina/scheduler`).
+    pub async fn executing_jobs(&self) -> Result<ExecutingJobs, TransportError> {
+        let fetched = self.http.get_json::<ExecutingJobs>(Endpoint::DreaminaScheduler.path_prefix()).await?;
+        Ok(fetched.value)
+    }
+
+    /// Decodes a scheduler listing from bytes (a webhook body, a saved file).
+    pub fn decode_executing(bytes: &[u8]) -> Result<ExecutingJobs, genjob_models::DecodeError> {
+        decode_executing(bytes)
+    }
+}
+
+#[async_trait]
+impl JobSource for DreaminaClient {
+    fn provider(&self) -> Provider {
+        Provider::Dreamina
+    }
+
+    async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
+        self.job(id).await
+    }
+
+    async fn executing(&self) -> Result<Option<Vec<String>>, TransportError> {
+        let listing = self.executing_jobs().await?;
+        Ok(Some(listing.jobs().map(|j| j.jobid.clone()).collect()))
+    }
+
+    /// The scheduler lists video generation jobs: those read from `/videos`.
+    fn listing_covers(&self, id: &JobId) -> bool {
+        self.endpoint_for(id) == Endpoint::DreaminaVideos
+    }
+
+    fn client(&self) -> &HttpClient {
+        &self.http
+    }
+}

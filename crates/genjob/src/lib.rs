@@ -1,1 +1,39 @@
-//! Wait for AI media-generation jobs: adaptive polling, batch watching and downloads across providers.
+//! Wait for AI media-generation jobs — one or ten thousand — across Dreamina, Google Flow and token360.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use genjob::{Watcher, WatchTarget};
+//!
+//! let dreamina = genjob_dreamina::DreaminaClient::from_env()?;
+//! let watcher = Watcher::new().with_source(Arc::new(dreamina));
+//! let id = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina".parse()?;
+//! let finished = watcher.wait(WatchTarget::from_id(id).ok_or("unknown provider")?).await?;
+//! for output in &finished.job.outputs {
+//!     println!("{:?}: {}", output.kind, output.url);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The [`Watcher`] polls on an adaptive schedule ([`policy::AdaptiveSchedule`]) computed from the
+//! job's kind, age and progress, folds every answer through the models' [`StatusTracker`] (stale
+//! reads never regress a job; the Dreamina 1-hour rule fails a stuck job locally), shares one
+//! request budget per provider, and, where a provider lists its executing jobs in one request
+//! (Dreamina's `/scheduler`), checks a whole batch with one request per tick.
+
+mod download;
+mod env;
+pub mod policy;
+mod watch;
+
+pub use download::{DownloadError, download_outputs, output_file_name};
+pub use env::{Environment, TokioEnvironment};
+pub use genjob_models::{
+    self as models, Endpoint, ErrorCategory, Job, JobError, JobId, JobKind, JobStatus, Output, OutputKind, Provider,
+    ProviderRecord, StatusTracker,
+};
+pub use genjob_transport::{self as transport, ApiToken, Downloaded, FetchedJob, JobSource, TransportError};
+pub use policy::{AdaptiveSchedule, FixedInterval, PollPolicy};
+pub use watch::{
+    FinishedJob, JobFinished, JobProgress, Watch, WatchEvent, WatchOptions, WatchTarget, Watcher, WaitError,
+};

@@ -1,1 +1,58 @@
-//! useapi.net Google Flow adapter: job records by id.
+//! useapi.net Google Flow adapter for genjob: job records by id.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use genjob_google_flow::GoogleFlowClient;
+//!
+//! let client = GoogleFlowClient::from_env()?; // USEAPI_TOKEN, optional USEAPI_BASE_URL
+//! let id = "j1731859234567v-u12345-email:jo***@gmail.com-bot:google-flow".parse()?;
+//! let fetched = client.job(&id).await?;
+//! println!("{} with {} outputs", fetched.job.status, fetched.job.outputs.len());
+//! # Ok(()) }
+//! ```
+
+use async_trait::async_trait;
+use genjob_models::{Endpoint, JobId, Provider};
+use genjob_transport::{EnvNames, FetchedJob, HttpClient, JobSource, TransportConfig, TransportError};
+
+/// Environment variables of the useapi.net services (shared with Dreamina).
+pub const ENV: EnvNames =
+    EnvNames { token: "USEAPI_TOKEN", base_url: "USEAPI_BASE_URL", default_base_url: "https://api.useapi.net" };
+
+/// Reads Google Flow jobs from useapi.net.
+#[derive(Debug, Clone)]
+pub struct GoogleFlowClient {
+    http: HttpClient,
+}
+
+impl GoogleFlowClient {
+    /// A client with an explicit configuration.
+    pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
+        Ok(Self { http: HttpClient::new(config)? })
+    }
+
+    /// A client configured from `USEAPI_TOKEN` and `USEAPI_BASE_URL`.
+    pub fn from_env() -> Result<Self, TransportError> {
+        Self::new(TransportConfig::from_env(ENV)?)
+    }
+
+    /// Reads one job (`GET /v1/google-flow/jobs/{jobId}`).
+    pub async fn job(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
+        self.http.fetch_record(Endpoint::GoogleFlowJobs, id).await
+    }
+}
+
+#[async_trait]
+impl JobSource for GoogleFlowClient {
+    fn provider(&self) -> Provider {
+        Provider::GoogleFlow
+    }
+
+    async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
+        self.job(id).await
+    }
+
+    fn client(&self) -> &HttpClient {
+        &self.http
+    }
+}

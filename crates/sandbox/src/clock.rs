@@ -32,12 +32,7 @@ impl SimClock {
         if !speed.is_finite() || speed <= 0.0 {
             return Err(SandboxError::InvalidSpeed { speed });
         }
-        Ok(SimClock {
-            origin_real: Instant::now(),
-            origin_sim,
-            speed,
-            advanced_ms: Arc::new(AtomicI64::new(0)),
-        })
+        Ok(SimClock { origin_real: Instant::now(), origin_sim, speed, advanced_ms: Arc::new(AtomicI64::new(0)) })
     }
 
     /// The current simulated time.
@@ -46,15 +41,8 @@ impl SimClock {
         // `as` saturates on overflow, which is the behaviour wanted for absurd speeds.
         let sim_nanos = (real_nanos * self.speed) as i128;
         let advanced = i128::from(self.advanced_ms.load(Ordering::Relaxed)) * 1_000_000;
-        let total = self
-            .origin_sim
-            .as_nanosecond()
-            .saturating_add(sim_nanos)
-            .saturating_add(advanced);
-        let clamped = total.clamp(
-            Timestamp::MIN.as_nanosecond(),
-            Timestamp::MAX.as_nanosecond(),
-        );
+        let total = self.origin_sim.as_nanosecond().saturating_add(sim_nanos).saturating_add(advanced);
+        let clamped = total.clamp(Timestamp::MIN.as_nanosecond(), Timestamp::MAX.as_nanosecond());
         Timestamp::from_nanosecond(clamped).unwrap_or(Timestamp::MAX)
     }
 
@@ -76,9 +64,7 @@ impl SimClock {
         // fetch_update never fails here: the closure always returns Some.
         let _ = self
             .advanced_ms
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| {
-                Some(current.saturating_add(ms))
-            });
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| Some(current.saturating_add(ms)));
     }
 
     /// The real time that `sim` of simulated time takes at this clock's speed.
@@ -116,10 +102,7 @@ mod tests {
     #[test]
     fn rejects_speeds_that_cannot_run_a_clock() {
         for speed in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(matches!(
-                SimClock::new(speed),
-                Err(SandboxError::InvalidSpeed { .. })
-            ));
+            assert!(matches!(SimClock::new(speed), Err(SandboxError::InvalidSpeed { .. })));
         }
     }
 
@@ -137,14 +120,8 @@ mod tests {
     #[test]
     fn converts_between_real_and_sim_durations() -> Result<(), SandboxError> {
         let clock = SimClock::new(1000.0)?;
-        assert_eq!(
-            clock.to_real(Duration::from_secs(105)),
-            Duration::from_millis(105)
-        );
-        assert_eq!(
-            clock.to_sim(Duration::from_millis(2)),
-            Duration::from_secs(2)
-        );
+        assert_eq!(clock.to_real(Duration::from_secs(105)), Duration::from_millis(105));
+        assert_eq!(clock.to_sim(Duration::from_millis(2)), Duration::from_secs(2));
         Ok(())
     }
 }

@@ -32,11 +32,7 @@ impl OutputKind {
     }
 
     pub fn content_type(self) -> &'static str {
-        if self == OutputKind::Video {
-            "video/mp4"
-        } else {
-            "image/jpeg"
-        }
+        if self == OutputKind::Video { "video/mp4" } else { "image/jpeg" }
     }
 
     pub fn is_video(self) -> bool {
@@ -54,14 +50,7 @@ pub(crate) struct FileName {
 
 impl fmt::Display for FileName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}-{}-{}.{}",
-            self.serial,
-            self.output.word(),
-            self.index,
-            self.output.extension()
-        )
+        write!(f, "{}-{}-{}.{}", self.serial, self.output.word(), self.index, self.output.extension())
     }
 }
 
@@ -79,24 +68,16 @@ impl FileName {
             _ => return None,
         };
         let index = parts.next()?.parse().ok()?;
-        (ext == output.extension()).then_some(FileName {
-            serial,
-            output,
-            index,
-        })
+        (ext == output.extension()).then_some(FileName { serial, output, index })
     }
 }
 
 /// `len` deterministic bytes for `name`, starting with the format's magic number so tools
 /// recognise the file type.
 pub(crate) fn contents(name: &FileName, len: usize) -> Bytes {
-    let magic: &[u8] = if name.output.is_video() {
-        b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom"
-    } else {
-        b"\xff\xd8\xff\xe0\0\x10JFIF\0"
-    };
-    let mut state = splitmix64(name.serial ^ (u64::from(name.index) << 32))
-        ^ name.output.word().len() as u64;
+    let magic: &[u8] =
+        if name.output.is_video() { b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom" } else { b"\xff\xd8\xff\xe0\0\x10JFIF\0" };
+    let mut state = splitmix64(name.serial ^ (u64::from(name.index) << 32)) ^ name.output.word().len() as u64;
     let mut out = Vec::with_capacity(len);
     out.extend_from_slice(&magic[..magic.len().min(len)]);
     while out.len() < len {
@@ -113,11 +94,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_reject_strangers() {
-        let name = FileName {
-            serial: 17,
-            output: OutputKind::Thumbnail,
-            index: 2,
-        };
+        let name = FileName { serial: 17, output: OutputKind::Thumbnail, index: 2 };
         assert_eq!(name.to_string(), "17-thumb-2.jpg");
         assert_eq!(FileName::parse("17-thumb-2.jpg"), Some(name));
         for bad in ["17-thumb-2.mp4", "x-video-0.mp4", "17-audio-0.mp3", "17-video.mp4", "../etc"] {
@@ -127,11 +104,7 @@ mod tests {
 
     #[test]
     fn contents_are_deterministic_and_sized() {
-        let name = FileName {
-            serial: 3,
-            output: OutputKind::Video,
-            index: 0,
-        };
+        let name = FileName { serial: 3, output: OutputKind::Video, index: 0 };
         let a = contents(&name, 1000);
         assert_eq!(a.len(), 1000);
         assert_eq!(a, contents(&name, 1000));

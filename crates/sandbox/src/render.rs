@@ -21,11 +21,7 @@ impl RenderContext<'_> {
     fn file_url(&self, job: &Job, output: OutputKind, index: u32) -> String {
         let lifetime = job.url_lifetime_ms.unwrap_or(self.url_lifetime_ms);
         let expires = self.now_ms.saturating_add(lifetime).div_euclid(1000);
-        let name = FileName {
-            serial: job.serial,
-            output,
-            index,
-        };
+        let name = FileName { serial: job.serial, output, index };
         format!("{}/files/{name}?Expires={expires}", self.base_url)
     }
 }
@@ -97,11 +93,7 @@ pub(crate) fn dreamina_record(job: &Job, cx: &RenderContext<'_>) -> Value {
 
 /// The id of the (imaginary) job an upscale or interpolation starts from.
 fn source_job_id(job: &Job) -> String {
-    let source_kind = if job.kind.is_video() {
-        JobKind::DreaminaVideo
-    } else {
-        JobKind::DreaminaImage
-    };
+    let source_kind = if job.kind.is_video() { JobKind::DreaminaVideo } else { JobKind::DreaminaImage };
     crate::store::dreamina_id(
         source_kind,
         job.created_ms.saturating_sub(60_000),
@@ -158,11 +150,7 @@ fn dreamina_item_id(job: &Job, index: u32) -> u64 {
 
 fn dreamina_video_response(job: &Job, cx: &RenderContext<'_>, at_ms: i64, cost: u32) -> Value {
     let video_id = dreamina_item_id(job, 0);
-    let (width, height) = if job.kind == JobKind::DreaminaVideoUpscale {
-        (1920, 1080)
-    } else {
-        (1280, 720)
-    };
+    let (width, height) = if job.kind == JobKind::DreaminaVideoUpscale { (1920, 1080) } else { (1280, 720) };
     json!({
         "assetId": format!("{}:{video_id}", job.dreamina_account()),
         "videoUrl": cx.file_url(job, OutputKind::Video, 0),
@@ -178,11 +166,7 @@ fn dreamina_video_response(job: &Job, cx: &RenderContext<'_>, at_ms: i64, cost: 
 }
 
 fn dreamina_image_response(job: &Job, cx: &RenderContext<'_>, at_ms: i64) -> Value {
-    let (width, height) = if job.kind == JobKind::DreaminaImageUpscale {
-        (4096, 4096)
-    } else {
-        (2560, 1440)
-    };
+    let (width, height) = if job.kind == JobKind::DreaminaImageUpscale { (4096, 4096) } else { (2560, 1440) };
     let images: Vec<Value> = (0..job.outputs)
         .map(|index| {
             let item_id = dreamina_item_id(job, index);
@@ -255,9 +239,7 @@ pub(crate) fn google_flow_record(job: &Job, cx: &RenderContext<'_>) -> Value {
     record.insert("created".into(), json!(rfc3339_ms(job.created_ms)));
     match stage {
         Stage::Waiting => {}
-        Stage::Running { since_ms: at_ms }
-        | Stage::Completed { at_ms }
-        | Stage::Failed { at_ms, .. } => {
+        Stage::Running { since_ms: at_ms } | Stage::Completed { at_ms } | Stage::Failed { at_ms, .. } => {
             record.insert("updated".into(), json!(rfc3339_ms(at_ms)));
         }
     }
@@ -325,12 +307,7 @@ fn seed(job: &Job, index: u32) -> u64 {
 
 /// Google Flow encodes the account in media ids; hex of the e-mail stands in for that encoding.
 fn media_generation_id(job: &Job, what: &str, name: &str) -> String {
-    let hex: String = job
-        .email
-        .bytes()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex: String = job.email.bytes().take(8).map(|b| format!("{b:02x}")).collect();
     format!("user:{}-email:{hex}-{what}:{name}", job.user_id)
 }
 

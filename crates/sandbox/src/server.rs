@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
+use futures::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -198,12 +199,7 @@ impl Shared {
         let host = headers
             .get(header::HOST)
             .and_then(|value| value.to_str().ok())
-            .filter(|host| {
-                !host.is_empty()
-                    && host
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-            });
+            .filter(|host| !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)));
         match host {
             Some(host) => format!("http://{host}"),
             None => self.base_url.clone(),
@@ -236,12 +232,8 @@ impl Sandbox {
             Some(clock) => clock,
             None => SimClock::new(config.speed)?,
         };
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| SandboxError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| SandboxError::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr).await.map_err(|source| SandboxError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(|source| SandboxError::Bind { addr, source })?;
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::default()),
             clock,
@@ -265,12 +257,7 @@ impl Sandbox {
                 .await
         });
         tracing::debug!(addr = %local, speed = shared.clock.speed(), "sandbox listening");
-        Ok(Sandbox {
-            addr: local,
-            shared,
-            shutdown: Some(shutdown),
-            task: Some(task),
-        })
+        Ok(Sandbox { addr: local, shared, shutdown: Some(shutdown), task: Some(task) })
     }
 
     /// The address the server listens on.
@@ -328,10 +315,7 @@ impl Sandbox {
         }
         if let Some(mut task) = self.task.take() {
             // A client holding a slow request open must not hang the caller forever.
-            if tokio::time::timeout(Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
                 task.abort();
             }
         }
@@ -347,11 +331,7 @@ impl Drop for Sandbox {
 }
 
 /// Starts a sandbox on `addr`, adds `jobs`, and serves until Ctrl-C.
-pub async fn serve_forever(
-    addr: SocketAddr,
-    config: SandboxConfig,
-    jobs: Vec<JobSpec>,
-) -> Result<(), SandboxError> {
+pub async fn serve_forever(addr: SocketAddr, config: SandboxConfig, jobs: Vec<JobSpec>) -> Result<(), SandboxError> {
     let sandbox = Sandbox::start(addr, config).await?;
     for spec in jobs {
         let kind = spec.kind;
@@ -443,10 +423,7 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 
 /// token360's OpenAI-style error envelope.
 fn openai_error(status: StatusCode, message: &str, kind: &str, param: Option<&str>, code: &str) -> Response {
-    json_response(
-        status,
-        &json!({ "error": { "message": message, "type": kind, "param": param, "code": code } }),
-    )
+    json_response(status, &json!({ "error": { "message": message, "type": kind, "param": param, "code": code } }))
 }
 
 fn unauthorized(shared: &Shared, openai_style: bool) -> Response {
@@ -503,9 +480,7 @@ async fn read_job(
                         url_lifetime_ms: shared.url_lifetime_ms,
                     };
                     Reply::Record(match endpoint {
-                        Endpoint::DreaminaVideos | Endpoint::DreaminaImages => {
-                            render::dreamina_record(job, &cx)
-                        }
+                        Endpoint::DreaminaVideos | Endpoint::DreaminaImages => render::dreamina_record(job, &cx),
                         Endpoint::GoogleFlow => render::google_flow_record(job, &cx),
                         Endpoint::Token360 => render::token360_record(job, &cx),
                     })
@@ -556,9 +531,7 @@ async fn read_job(
                     }),
                 )
             };
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
             response
         }
         Reply::ServerError => {
@@ -572,10 +545,7 @@ async fn read_job(
                     "service_unavailable",
                 )
             } else {
-                json_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &json!({ "error": "Service unavailable" }),
-                )
+                json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "error": "Service unavailable" }))
             }
         }
     }
@@ -599,27 +569,20 @@ async fn scheduler(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Res
                 continue;
             }
             let entry = render::scheduler_entry(job, now_ms);
-            if let Value::Array(list) = executing
-                .entry(job.dreamina_account())
-                .or_insert_with(|| Value::Array(Vec::new()))
+            if let Value::Array(list) =
+                executing.entry(job.dreamina_account()).or_insert_with(|| Value::Array(Vec::new()))
             {
                 list.push(entry);
             }
             total += 1;
         }
     }
-    json_response(
-        StatusCode::OK,
-        &json!({ "executing": executing, "total": total }),
-    )
+    json_response(StatusCode::OK, &json!({ "executing": executing, "total": total }))
 }
 
 /// The `Expires=<unix secs>` value of a query string.
 fn expires_param(query: Option<&str>) -> Option<i64> {
-    query?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("Expires="))
-        .and_then(|value| value.parse().ok())
+    query?.split('&').find_map(|pair| pair.strip_prefix("Expires=")).and_then(|value| value.parse().ok())
 }
 
 fn text_response(status: StatusCode, text: String) -> Response {
@@ -659,42 +622,31 @@ async fn file(
         let Some(job) = store.by_serial(file.serial) else {
             return text_response(StatusCode::NOT_FOUND, format!("no such file: {name}\n"));
         };
-        let completed = matches!(
-            job.stage(now_ms, shared.timeout_lag_ms),
-            Stage::Completed { .. }
-        );
+        let completed = matches!(job.stage(now_ms, shared.timeout_lag_ms), Stage::Completed { .. });
         if !completed || file.index >= job.outputs || !offers(job.kind, file.output) {
             return text_response(StatusCode::NOT_FOUND, format!("no such file: {name}\n"));
         }
         job.truncate_download
     };
-    let len = if file.output.is_video() {
-        shared.video_file_size
-    } else {
-        shared.image_file_size
-    };
+    let len = if file.output.is_video() { shared.video_file_size } else { shared.image_file_size };
     let body = files::contents(&file, len);
     let mut response = if truncate {
         // hyper drops the connection when a body stream fails, so the client sees a short
-        // body under a full Content-Length, like a download cut off by the network.
+        // body under a full Content-Length, like a download cut off by the network. The pause
+        // lets hyper flush the headers and first half before the failure aborts the connection.
         let half = body.slice(..len / 2);
-        let chunks: Vec<Result<Bytes, io::Error>> = vec![
-            Ok(half),
-            Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "sandbox fault: download truncated",
-            )),
-        ];
-        Response::new(Body::from_stream(futures::stream::iter(chunks)))
+        let cut = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Err(io::Error::new(io::ErrorKind::ConnectionAborted, "sandbox fault: download truncated"))
+        };
+        let chunks = futures::stream::iter([Ok::<Bytes, io::Error>(half)]).chain(futures::stream::once(cut));
+        Response::new(Body::from_stream(chunks))
     } else {
         Response::new(Body::from(body))
     };
     let response_headers = response.headers_mut();
     response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    response_headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(file.output.content_type()),
-    );
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.output.content_type()));
     response
 }
 

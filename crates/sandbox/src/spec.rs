@@ -145,11 +145,7 @@ pub struct Failure {
 impl Failure {
     /// A failure with `code` and summary `error` and no details.
     pub fn new(code: i64, error: impl Into<String>) -> Failure {
-        Failure {
-            code,
-            error: error.into(),
-            details: None,
-        }
+        Failure { code, error: error.into(), details: None }
     }
 
     /// The same failure with `details` attached.
@@ -389,26 +385,20 @@ impl JobSpec {
 pub fn demo_jobs() -> Vec<JobSpec> {
     vec![
         JobSpec::dreamina_video(),
-        JobSpec::dreamina_video()
-            .with_email("second@example.com")
-            .with_duration(Duration::from_secs(150)),
+        JobSpec::dreamina_video().with_email("second@example.com").with_duration(Duration::from_secs(150)),
         JobSpec::dreamina_video().failing(Failure::moderation()),
         JobSpec::dreamina_image(),
         JobSpec::new(JobKind::DreaminaImageUpscale),
         JobSpec::new(JobKind::DreaminaVideoUpscale).with_rate_limited(2),
         // Almost an hour old and never finishing: shows the 1-hour timeout rule.
-        JobSpec::dreamina_video()
-            .stuck()
-            .with_age(Duration::from_secs(59 * 60 + 30)),
+        JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(59 * 60 + 30)),
         JobSpec::google_flow_video(),
         JobSpec::google_flow_image().with_outputs(4),
         JobSpec::google_flow_image()
             .failing(Failure::new(500, "API error: 500").with_details("Internal error encountered.")),
         JobSpec::token360_video(),
         JobSpec::token360_video().with_server_errors(1),
-        JobSpec::token360_video().failing(
-            Failure::new(400, "The generated video did not pass content moderation."),
-        ),
+        JobSpec::token360_video().failing(Failure::new(400, "The generated video did not pass content moderation.")),
     ]
 }
 
@@ -427,9 +417,8 @@ mod duration_input {
 
     fn parse(input: Input) -> Result<Duration, String> {
         match input {
-            Input::Seconds(secs) => Duration::try_from_secs_f64(secs).map_err(|_| {
-                format!("{secs} is not a usable number of seconds: give a value of 0 or more")
-            }),
+            Input::Seconds(secs) => Duration::try_from_secs_f64(secs)
+                .map_err(|_| format!("{secs} is not a usable number of seconds: give a value of 0 or more")),
             Input::Text(text) => {
                 let signed: jiff::SignedDuration = text.parse().map_err(|e| {
                     format!("cannot read {text:?} as a duration ({e}): write e.g. 105, \"1m 45s\" or \"PT2M\"")

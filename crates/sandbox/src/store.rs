@@ -62,31 +62,21 @@ impl Job {
         let timeout_at = DREAMINA_TIMEOUT_MS.saturating_add(timeout_lag_ms);
         let dreamina = self.kind.provider() == Provider::Dreamina;
         let finishes_in_time = !dreamina || self.duration_ms < timeout_at;
-        let timed_out = Stage::Failed {
-            at_ms: self.created_ms.saturating_add(timeout_at),
-            failure: Failed::TimedOut,
-        };
+        let timed_out = Stage::Failed { at_ms: self.created_ms.saturating_add(timeout_at), failure: Failed::TimedOut };
         let end_ms = self.created_ms.saturating_add(self.duration_ms);
         match &self.outcome {
             Outcome::Stuck if dreamina && elapsed >= timeout_at => timed_out,
             Outcome::Stuck => Stage::Waiting,
             _ if !finishes_in_time && elapsed >= timeout_at => timed_out,
-            Outcome::Complete if finishes_in_time && elapsed >= self.duration_ms => {
-                Stage::Completed { at_ms: end_ms }
-            }
+            Outcome::Complete if finishes_in_time && elapsed >= self.duration_ms => Stage::Completed { at_ms: end_ms },
             Outcome::Fail(failure) if finishes_in_time && elapsed >= self.duration_ms => {
-                Stage::Failed {
-                    at_ms: end_ms,
-                    failure: Failed::Spec(failure),
-                }
+                Stage::Failed { at_ms: end_ms, failure: Failed::Spec(failure) }
             }
             _ => {
                 // Google Flow and token360 leave their first state after about a tenth of the run.
                 let start = self.duration_ms / 10;
                 if !dreamina && elapsed >= start {
-                    Stage::Running {
-                        since_ms: self.created_ms.saturating_add(start),
-                    }
+                    Stage::Running { since_ms: self.created_ms.saturating_add(start) }
                 } else {
                     Stage::Waiting
                 }
@@ -149,18 +139,13 @@ impl Store {
             }
             Provider::Token360 => token360_id(serial),
         };
-        let outputs = spec
-            .outputs
-            .unwrap_or_else(|| kind.default_outputs())
-            .clamp(1, kind.max_outputs());
+        let outputs = spec.outputs.unwrap_or_else(|| kind.default_outputs()).clamp(1, kind.max_outputs());
         let job = Job {
             serial,
             id: id.clone(),
             kind,
             model: spec.model.unwrap_or_else(|| kind.default_model().to_owned()),
-            prompt: spec
-                .prompt
-                .unwrap_or_else(|| "A serene mountain landscape at sunset".to_owned()),
+            prompt: spec.prompt.unwrap_or_else(|| "A serene mountain landscape at sunset".to_owned()),
             created_ms,
             duration_ms: duration_ms(spec.duration.unwrap_or_else(|| kind.default_duration())),
             outcome: spec.outcome,
@@ -200,10 +185,7 @@ pub(crate) fn duration_ms(d: Duration) -> i64 {
 
 /// A timestamp from Unix milliseconds, clamped into jiff's supported range.
 pub(crate) fn timestamp(ms: i64) -> Timestamp {
-    let clamped = ms.clamp(
-        Timestamp::MIN.as_millisecond(),
-        Timestamp::MAX.as_millisecond(),
-    );
+    let clamped = ms.clamp(Timestamp::MIN.as_millisecond(), Timestamp::MAX.as_millisecond());
     Timestamp::from_millisecond(clamped).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
@@ -244,19 +226,12 @@ pub(crate) fn dreamina_id(
 /// `j` + 13-digit Unix millis + type letter + `-u<user>-email:<masked email>-bot:google-flow`.
 pub(crate) fn google_flow_id(kind: JobKind, created_ms: i64, user_id: u64, email: &str) -> String {
     let letter = if kind.is_video() { 'v' } else { 'i' };
-    format!(
-        "j{created_ms:013}{letter}-u{user_id}-email:{}-bot:google-flow",
-        mask_email(email)
-    )
+    format!("j{created_ms:013}{letter}-u{user_id}-email:{}-bot:google-flow", mask_email(email))
 }
 
 /// token360 ids are opaque; splitmix is a bijection on u64, so distinct serials never clash.
 pub(crate) fn token360_id(serial: u64) -> String {
-    format!(
-        "video_{:016x}{:016x}",
-        splitmix64(serial),
-        splitmix64(serial ^ 0x5eed)
-    )
+    format!("video_{:016x}{:016x}", splitmix64(serial), splitmix64(serial ^ 0x5eed))
 }
 
 /// Google Flow shows account e-mails masked (`jo***@gmail.com` in the documented records).
@@ -302,18 +277,8 @@ mod tests {
     #[test]
     fn dreamina_ids_embed_the_creation_time_like_the_documented_example() {
         assert_eq!(rfc3339_ms(EXAMPLE_MS), "2026-02-23T14:05:30.123Z");
-        let id = dreamina_id(
-            JobKind::DreaminaVideo,
-            EXAMPLE_MS,
-            456789,
-            12345,
-            "US",
-            "user@example.com",
-        );
-        assert_eq!(
-            id,
-            "j0223140530123456789v-u12345-US:user@example.com-bot:dreamina"
-        );
+        let id = dreamina_id(JobKind::DreaminaVideo, EXAMPLE_MS, 456789, 12345, "US", "user@example.com");
+        assert_eq!(id, "j0223140530123456789v-u12345-US:user@example.com-bot:dreamina");
         let upscale = dreamina_id(JobKind::DreaminaImageUpscale, EXAMPLE_MS, 1, 7, "CA", "a@b.c");
         assert_eq!(upscale, "j0223140530123000001I-u7-CA:a@b.c-bot:dreamina");
     }
@@ -348,16 +313,12 @@ mod tests {
         let mut store = Store::default();
         let id = store.add(JobSpec::dreamina_video().stuck(), 0);
         let lag = 120_000;
-        let job = store.get_mut(&id).map(|j| (j.stage(DREAMINA_TIMEOUT_MS + lag - 1, lag), j.stage(DREAMINA_TIMEOUT_MS + lag, lag)));
+        let job = store
+            .get_mut(&id)
+            .map(|j| (j.stage(DREAMINA_TIMEOUT_MS + lag - 1, lag), j.stage(DREAMINA_TIMEOUT_MS + lag, lag)));
         assert_eq!(
             job,
-            Some((
-                Stage::Waiting,
-                Stage::Failed {
-                    at_ms: DREAMINA_TIMEOUT_MS + lag,
-                    failure: Failed::TimedOut
-                }
-            ))
+            Some((Stage::Waiting, Stage::Failed { at_ms: DREAMINA_TIMEOUT_MS + lag, failure: Failed::TimedOut }))
         );
     }
 

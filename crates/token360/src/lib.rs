@@ -1,1 +1,58 @@
-//! token360 adapter: OpenAI-style video objects by id.
+//! token360 adapter for genjob: OpenAI-style video objects by id.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use genjob_token360::Token360Client;
+//!
+//! let client = Token360Client::from_env()?; // TOKEN360_API_KEY, optional TOKEN360_BASE_URL
+//! let id = "video_abc123".parse()?;
+//! let fetched = client.video(&id).await?;
+//! println!("{} {:?}%", fetched.job.status, fetched.job.progress);
+//! # Ok(()) }
+//! ```
+
+use async_trait::async_trait;
+use genjob_models::{Endpoint, JobId, Provider};
+use genjob_transport::{EnvNames, FetchedJob, HttpClient, JobSource, TransportConfig, TransportError};
+
+/// Environment variables of token360.
+pub const ENV: EnvNames =
+    EnvNames { token: "TOKEN360_API_KEY", base_url: "TOKEN360_BASE_URL", default_base_url: "https://api.token360.ai" };
+
+/// Reads token360 video tasks.
+#[derive(Debug, Clone)]
+pub struct Token360Client {
+    http: HttpClient,
+}
+
+impl Token360Client {
+    /// A client with an explicit configuration.
+    pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
+        Ok(Self { http: HttpClient::new(config)? })
+    }
+
+    /// A client configured from `TOKEN360_API_KEY` and `TOKEN360_BASE_URL`.
+    pub fn from_env() -> Result<Self, TransportError> {
+        Self::new(TransportConfig::from_env(ENV)?)
+    }
+
+    /// Reads one video task (`GET /v1/videos/{video_id}`).
+    pub async fn video(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
+        self.http.fetch_record(Endpoint::Token360Videos, id).await
+    }
+}
+
+#[async_trait]
+impl JobSource for Token360Client {
+    fn provider(&self) -> Provider {
+        Provider::Token360
+    }
+
+    async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
+        self.video(id).await
+    }
+
+    fn client(&self) -> &HttpClient {
+        &self.http
+    }
+}

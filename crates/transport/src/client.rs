@@ -59,9 +59,7 @@ struct Inner {
 
 impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClient")
-            .field("config", &self.inner.config)
-            .finish_non_exhaustive()
+        f.debug_struct("HttpClient").field("config", &self.inner.config).finish_non_exhaustive()
     }
 }
 
@@ -82,17 +80,13 @@ impl HttpClient {
             None
         };
         if let Some(problem) = problem {
-            return Err(TransportError::Config {
-                reason: format!("{problem} (got {base})"),
-            });
+            return Err(TransportError::Config { reason: format!("{problem} (got {base})") });
         }
 
         let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {}", config.token().expose_secret())).map_err(
-                |_| TransportError::Config {
-                    reason: "the API token cannot be sent in a header; copy it again".into(),
-                },
-            )?;
+            HeaderValue::from_str(&format!("Bearer {}", config.token().expose_secret())).map_err(|_| {
+                TransportError::Config { reason: "the API token cannot be sent in a header; copy it again".into() }
+            })?;
         // Marks the value so HTTP-level debug output prints it as "Sensitive".
         authorization.set_sensitive(true);
 
@@ -104,13 +98,7 @@ impl HttpClient {
             .map_err(|e| TransportError::Config {
                 reason: format!("cannot build the HTTP client: {}", error_chain(&e)),
             })?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                http,
-                config,
-                authorization,
-            }),
-        })
+        Ok(Self { inner: Arc::new(Inner { http, config, authorization }) })
     }
 
     /// The configuration this client was built with.
@@ -122,13 +110,11 @@ impl HttpClient {
     /// under the base URL's path.
     pub fn endpoint(&self, segments: &[&str]) -> Result<Url, TransportError> {
         for segment in segments {
-            validate_segment(segment)?;
+            validate_segment(segment, self.inner.config.token())?;
         }
         let mut url = self.inner.config.base_url().clone();
         url.path_segments_mut()
-            .map_err(|()| TransportError::Config {
-                reason: "the base URL cannot take a path".into(),
-            })?
+            .map_err(|()| TransportError::Config { reason: "the base URL cannot take a path".into() })?
             .pop_if_empty()
             .extend(segments);
         Ok(url)
@@ -136,10 +122,7 @@ impl HttpClient {
 
     /// GETs `segments` under the base URL with the token, retrying per the policy, and decodes
     /// the JSON body as `T` (use `serde_json::Value` to keep any shape).
-    pub async fn get_json<T: DeserializeOwned>(
-        &self,
-        segments: &[&str],
-    ) -> Result<Fetched<T>, TransportError> {
+    pub async fn get_json<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<Fetched<T>, TransportError> {
         let url = self.endpoint(segments)?;
         let (outcome, attempts, elapsed) = self.retrying(|attempt| self.get_once(&url, attempt)).await;
         let ok = outcome?;
@@ -155,10 +138,7 @@ impl HttpClient {
 
     /// Runs `attempt` under the retry policy; returns the outcome, the attempts made and the
     /// total time. Errors get their final attempt count.
-    pub(crate) async fn retrying<T, F, Fut>(
-        &self,
-        mut attempt: F,
-    ) -> (Result<T, TransportError>, u32, Duration)
+    pub(crate) async fn retrying<T, F, Fut>(&self, mut attempt: F) -> (Result<T, TransportError>, u32, Duration)
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, TransportError>>,
@@ -181,18 +161,10 @@ impl HttpClient {
             })
             .await;
         let attempts = attempts.load(Ordering::Relaxed);
-        (
-            outcome.map_err(|e| e.with_attempts(attempts)),
-            attempts,
-            started.elapsed(),
-        )
+        (outcome.map_err(|e| e.with_attempts(attempts)), attempts, started.elapsed())
     }
 
-    async fn get_once<T: DeserializeOwned>(
-        &self,
-        url: &Url,
-        attempt: u32,
-    ) -> Result<Decoded<T>, TransportError> {
+    async fn get_once<T: DeserializeOwned>(&self, url: &Url, attempt: u32) -> Result<Decoded<T>, TransportError> {
         let span = tracing::debug_span!(
             "genjob_http",
             method = "GET",
@@ -224,7 +196,7 @@ impl HttpClient {
             .timeout(timeout)
             .send()
             .await
-            .map_err(|e| request_error(e, timeout))?;
+            .map_err(|e| self.request_error(e, timeout))?;
         let status = response.status().as_u16();
         tracing::Span::current().record("status", status);
         let retry_after = retry_after_header(response.headers());
@@ -241,15 +213,10 @@ impl HttpClient {
         }
 
         let content_type = content_type(response.headers());
-        let body = read_limited(&mut response, config.max_response_size())
-            .await
-            .map_err(|e| match e {
-                LimitedReadError::TooLarge => TransportError::TooLarge {
-                    limit: config.max_response_size(),
-                    attempts: 0,
-                },
-                LimitedReadError::Http(e) => request_error(e, timeout),
-            })?;
+        let body = read_limited(&mut response, config.max_response_size()).await.map_err(|e| match e {
+            LimitedReadError::TooLarge => TransportError::TooLarge { limit: config.max_response_size(), attempts: 0 },
+            LimitedReadError::Http(e) => self.request_error(e, timeout),
+        })?;
         let value = serde_json::from_slice(&body).map_err(|e| TransportError::InvalidResponse {
             status,
             content_type,
@@ -257,17 +224,32 @@ impl HttpClient {
             reason: e.to_string(),
             attempts: 0,
         })?;
-        Ok(Decoded {
-            value,
-            body,
-            status,
-            retry_after,
-        })
+        Ok(Decoded { value, body, status, retry_after })
     }
 
     /// The underlying reqwest client, for the download path in this crate.
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    /// Masks the token in text that quotes caller input (URLs, segments) before it goes into
+    /// an error: a token pasted into the wrong argument must not be printed back.
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        self.inner.config.token().redact(text).into_owned()
+    }
+
+    /// Maps a reqwest failure to a timeout or a network error, without URL query strings.
+    pub(crate) fn request_error(&self, error: reqwest::Error, timeout: Duration) -> TransportError {
+        if error.is_timeout() {
+            return TransportError::Timeout { timeout, attempts: 0 };
+        }
+        let url = error.url().map(redacted_url);
+        let chain = error_chain(&error.without_url());
+        let detail = match url {
+            Some(url) => format!("{url}: {chain}"),
+            None => chain,
+        };
+        TransportError::Network { detail: self.scrub(&detail), attempts: 0 }
     }
 }
 
@@ -316,25 +298,6 @@ async fn read_prefix(response: &mut reqwest::Response, limit: u64) -> Bytes {
     body.freeze()
 }
 
-/// Maps a reqwest failure to a timeout or a network error, without URL query strings.
-pub(crate) fn request_error(error: reqwest::Error, timeout: Duration) -> TransportError {
-    if error.is_timeout() {
-        return TransportError::Timeout {
-            timeout,
-            attempts: 0,
-        };
-    }
-    let url = error.url().map(redacted_url);
-    let chain = error_chain(&error.without_url());
-    TransportError::Network {
-        detail: match url {
-            Some(url) => format!("{url}: {chain}"),
-            None => chain,
-        },
-        attempts: 0,
-    }
-}
-
 /// An error and its sources joined with ": ", so the root cause (e.g. "Connection refused") shows.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -359,18 +322,11 @@ pub(crate) fn redacted_url(url: &Url) -> String {
     // Both fail only for URLs that cannot hold credentials, which then hold none.
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
-    if had_query {
-        format!("{shown}?…")
-    } else {
-        shown.to_string()
-    }
+    if had_query { format!("{shown}?…") } else { shown.to_string() }
 }
 
 pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date (a date in the past means "now").
@@ -400,19 +356,12 @@ mod tests {
     #[test]
     fn retry_after_seconds_and_dates() {
         assert_eq!(retry_after_header(&headers("7")), Some(Duration::from_secs(7)));
-        assert_eq!(
-            retry_after_header(&headers("Wed, 21 Oct 2015 07:28:00 GMT")),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(retry_after_header(&headers("Wed, 21 Oct 2015 07:28:00 GMT")), Some(Duration::ZERO));
         let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(120);
-        let http_date = jiff::fmt::rfc2822::DateTimePrinter::new()
-            .timestamp_to_rfc9110_string(&soon)
-            .unwrap_or_default();
+        let http_date =
+            jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&soon).unwrap_or_default();
         let wait = retry_after_header(&headers(&http_date)).unwrap_or_default();
-        assert!(
-            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
-            "{http_date} gave {wait:?}"
-        );
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{http_date} gave {wait:?}");
         assert_eq!(retry_after_header(&headers("soon")), None);
         assert_eq!(retry_after_header(&HeaderMap::new()), None);
     }

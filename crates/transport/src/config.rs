@@ -156,10 +156,7 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// A single attempt and no retries, for callers (like the poller) with their own schedule.
     pub fn none() -> Self {
-        Self {
-            max_attempts: 1,
-            ..Self::default()
-        }
+        Self { max_attempts: 1, ..Self::default() }
     }
 
     /// Sets the total number of requests, the first one included (at least 1).
@@ -237,11 +234,7 @@ impl RetryPolicy {
             .with_factor(self.factor)
             .with_max_delay(self.max_delay)
             .with_max_times(retries);
-        if self.jitter {
-            builder.with_jitter()
-        } else {
-            builder
-        }
+        if self.jitter { builder.with_jitter() } else { builder }
     }
 }
 
@@ -269,10 +262,7 @@ mod tests {
     #[test]
     fn default_schedule_without_jitter_doubles_and_stops() {
         let delays: Vec<Duration> = RetryPolicy::default().with_jitter(false).backoff().build().collect();
-        assert_eq!(
-            delays,
-            [500, 1000, 2000].map(Duration::from_millis).to_vec()
-        );
+        assert_eq!(delays, [500, 1000, 2000].map(Duration::from_millis).to_vec());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use tokio::io::AsyncWriteExt;
 use tracing::Instrument;
 use url::Url;
 
-use crate::client::{content_type, redacted_url, request_error, retry_after_header};
+use crate::client::{content_type, redacted_url, retry_after_header};
 use crate::path::validate_file_name;
 use crate::{HttpClient, TransportError};
 
@@ -33,21 +33,19 @@ impl HttpClient {
     /// timeouts, cut connections) are retried per the retry policy, each from scratch.
     /// A 403 or 410 usually means the signed URL expired: see
     /// [`TransportError::is_expired_url`].
-    pub async fn download(
-        &self,
-        url: &str,
-        dir: &Path,
-        file_name: &str,
-    ) -> Result<Downloaded, TransportError> {
-        let url = parse_download_url(url)?;
+    pub async fn download(&self, url: &str, dir: &Path, file_name: &str) -> Result<Downloaded, TransportError> {
+        let url = parse_download_url(url).map_err(|e| match e {
+            TransportError::InvalidDownload { url, reason } => {
+                TransportError::InvalidDownload { url: self.scrub(&url), reason }
+            }
+            other => other,
+        })?;
         validate_file_name(file_name).map_err(|reason| TransportError::InvalidDownload {
-            url: redacted_url(&url),
+            url: self.scrub(&redacted_url(&url)),
             reason: reason.to_owned(),
         })?;
         let destination = dir.join(file_name);
-        let (outcome, _, _) = self
-            .retrying(|attempt| self.download_once(&url, dir, &destination, attempt))
-            .await;
+        let (outcome, _, _) = self.retrying(|attempt| self.download_once(&url, dir, &destination, attempt)).await;
         outcome
     }
 
@@ -69,10 +67,7 @@ impl HttpClient {
             elapsed_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let outcome = self
-            .stream_to_file(url, dir, destination)
-            .instrument(span.clone())
-            .await;
+        let outcome = self.stream_to_file(url, dir, destination).instrument(span.clone()).await;
         span.record("elapsed_ms", started.elapsed().as_millis());
         match &outcome {
             Ok(done) => {
@@ -84,12 +79,7 @@ impl HttpClient {
         outcome
     }
 
-    async fn stream_to_file(
-        &self,
-        url: &Url,
-        dir: &Path,
-        destination: &Path,
-    ) -> Result<Downloaded, TransportError> {
+    async fn stream_to_file(&self, url: &Url, dir: &Path, destination: &Path) -> Result<Downloaded, TransportError> {
         let config = self.config();
         // No overall timeout: a large file may take long. Instead the response head and every
         // chunk must arrive within the request timeout, which catches stalled transfers.
@@ -99,13 +89,13 @@ impl HttpClient {
         let mut response = tokio::time::timeout(idle, request)
             .await
             .map_err(|_| timeout_error(idle))?
-            .map_err(|e| request_error(e, idle))?;
+            .map_err(|e| self.request_error(e, idle))?;
         let status = response.status().as_u16();
         tracing::Span::current().record("status", status);
         if !response.status().is_success() {
             return Err(TransportError::DownloadStatus {
                 status,
-                url: redacted_url(url),
+                url: self.scrub(&redacted_url(url)),
                 retry_after: retry_after_header(response.headers()),
                 attempts: 0,
             });
@@ -126,55 +116,33 @@ impl HttpClient {
         let mut file = tokio::fs::File::from_std(file);
         let mut received: u64 = 0;
         loop {
-            let chunk = tokio::time::timeout(idle, response.chunk())
-                .await
-                .map_err(|_| timeout_error(idle))?;
+            let chunk = tokio::time::timeout(idle, response.chunk()).await.map_err(|_| timeout_error(idle))?;
             let chunk = match chunk {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
                 // hyper reports a connection closed before the announced length (or before the
                 // last chunk of a chunked body) as a body error: the file is incomplete.
                 Err(_) => {
-                    return Err(TransportError::Truncated {
-                        expected,
-                        received,
-                        attempts: 0,
-                    });
+                    return Err(TransportError::Truncated { expected, received, attempts: 0 });
                 }
             };
             received += chunk.len() as u64;
             if received > limit {
                 return Err(TransportError::TooLarge { limit, attempts: 0 });
             }
-            file.write_all(&chunk)
-                .await
-                .map_err(|source| io_error("write", &temp_path, source))?;
+            file.write_all(&chunk).await.map_err(|source| io_error("write", &temp_path, source))?;
         }
         if let Some(expected) = expected
             && received != expected
         {
-            return Err(TransportError::Truncated {
-                expected: Some(expected),
-                received,
-                attempts: 0,
-            });
+            return Err(TransportError::Truncated { expected: Some(expected), received, attempts: 0 });
         }
-        file.flush()
-            .await
-            .map_err(|source| io_error("write", &temp_path, source))?;
-        file.sync_all()
-            .await
-            .map_err(|source| io_error("sync", &temp_path, source))?;
+        file.flush().await.map_err(|source| io_error("write", &temp_path, source))?;
+        file.sync_all().await.map_err(|source| io_error("sync", &temp_path, source))?;
         drop(file);
-        temp_path
-            .persist(destination)
-            .map_err(|e| io_error("move the download to", destination, e.error))?;
+        temp_path.persist(destination).map_err(|e| io_error("move the download to", destination, e.error))?;
         sync_dir(dir).await;
-        Ok(Downloaded {
-            path: destination.to_path_buf(),
-            bytes: received,
-            content_type,
-        })
+        Ok(Downloaded { path: destination.to_path_buf(), bytes: received, content_type })
     }
 }
 
@@ -211,16 +179,9 @@ fn parse_download_url(url: &str) -> Result<Url, TransportError> {
 }
 
 fn timeout_error(timeout: Duration) -> TransportError {
-    TransportError::Timeout {
-        timeout,
-        attempts: 0,
-    }
+    TransportError::Timeout { timeout, attempts: 0 }
 }
 
 fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> TransportError {
-    TransportError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
+    TransportError::Io { action, path: path.to_path_buf(), source }
 }

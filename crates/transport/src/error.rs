@@ -28,9 +28,7 @@ pub enum TransportError {
     },
 
     /// A path segment was refused before any request was sent.
-    #[error(
-        "invalid path segment {segment:?}: {reason}; pass the id exactly as the provider returned it"
-    )]
+    #[error("invalid path segment {segment:?}: {reason}; pass the id exactly as the provider returned it")]
     InvalidSegment {
         /// The refused segment.
         segment: String,
@@ -51,7 +49,7 @@ pub enum TransportError {
     #[error("the provider rejected the request (HTTP 400): {message}; check the id and parameters")]
     InvalidRequest {
         /// What the provider said.
-        message: ProviderMessage,
+        message: Box<ProviderMessage>,
         /// Requests sent.
         attempts: u32,
     },
@@ -60,7 +58,7 @@ pub enum TransportError {
     #[error("the provider rejected the API token (HTTP 401): {message}; check {token_hint}")]
     Unauthorized {
         /// What the provider said.
-        message: ProviderMessage,
+        message: Box<ProviderMessage>,
         /// Where the token comes from (from the config).
         token_hint: &'static str,
         /// Requests sent.
@@ -68,34 +66,28 @@ pub enum TransportError {
     },
 
     /// HTTP 402: the subscription or the credits ran out.
-    #[error(
-        "payment required (HTTP 402): {message}; renew the subscription or add credits with the provider"
-    )]
+    #[error("payment required (HTTP 402): {message}; renew the subscription or add credits with the provider")]
     PaymentRequired {
         /// What the provider said.
-        message: ProviderMessage,
+        message: Box<ProviderMessage>,
         /// Requests sent.
         attempts: u32,
     },
 
     /// HTTP 403: the token may not read this resource.
-    #[error(
-        "access denied (HTTP 403): {message}; check that this token's account may read this resource"
-    )]
+    #[error("access denied (HTTP 403): {message}; check that this token's account may read this resource")]
     Forbidden {
         /// What the provider said.
-        message: ProviderMessage,
+        message: Box<ProviderMessage>,
         /// Requests sent.
         attempts: u32,
     },
 
     /// HTTP 404: no such record (wrong id, or deleted after the provider's retention period).
-    #[error(
-        "not found (HTTP 404): {message}; check the id (providers delete jobs after their retention period)"
-    )]
+    #[error("not found (HTTP 404): {message}; check the id (providers delete jobs after their retention period)")]
     NotFound {
         /// What the provider said.
-        message: ProviderMessage,
+        message: Box<ProviderMessage>,
         /// Requests sent.
         attempts: u32,
     },
@@ -104,7 +96,7 @@ pub enum TransportError {
     #[error("gone (HTTP 410): {message}; the record has expired and can no longer be fetched")]
     Expired {
         /// What the provider said.
-        message: ProviderMessage,
+        message: Box<ProviderMessage>,
         /// Requests sent.
         attempts: u32,
     },
@@ -113,7 +105,7 @@ pub enum TransportError {
     #[error("rate limited (HTTP 429) after {attempts} attempt(s): {message}; {}", wait_advice(*.retry_after))]
     RateLimited {
         /// What the provider said.
-        message: ProviderMessage,
+        message: Box<ProviderMessage>,
         /// The delay the server asked for (`Retry-After` header, else `retryAfter` in the body).
         retry_after: Option<Duration>,
         /// Requests sent.
@@ -126,7 +118,7 @@ pub enum TransportError {
         /// The HTTP status.
         status: u16,
         /// What the provider said (for HTML error pages: an excerpt of the page).
-        message: ProviderMessage,
+        message: Box<ProviderMessage>,
         /// The delay the server asked for, if any.
         retry_after: Option<Duration>,
         /// Requests sent.
@@ -139,7 +131,7 @@ pub enum TransportError {
     )]
     AccountSessionExpired {
         /// What the provider said.
-        message: ProviderMessage,
+        message: Box<ProviderMessage>,
         /// Requests sent.
         attempts: u32,
     },
@@ -150,7 +142,7 @@ pub enum TransportError {
         /// The HTTP status.
         status: u16,
         /// What the provider said.
-        message: ProviderMessage,
+        message: Box<ProviderMessage>,
         /// Requests sent.
         attempts: u32,
     },
@@ -324,7 +316,7 @@ impl TransportError {
             | Self::RateLimited { message, .. }
             | Self::Server { message, .. }
             | Self::AccountSessionExpired { message, .. }
-            | Self::Unexpected { message, .. } => Some(message),
+            | Self::Unexpected { message, .. } => Some(message.as_ref()),
             _ => None,
         }
     }
@@ -384,34 +376,19 @@ impl TransportError {
         token_hint: &'static str,
     ) -> Self {
         let attempts = 0;
+        // Boxed: the message is the bulk of the error, and errors travel in every Result.
+        let message = Box::new(message);
         match status {
             400 => Self::InvalidRequest { message, attempts },
-            401 => Self::Unauthorized {
-                message,
-                token_hint,
-                attempts,
-            },
+            401 => Self::Unauthorized { message, token_hint, attempts },
             402 => Self::PaymentRequired { message, attempts },
             403 => Self::Forbidden { message, attempts },
             404 => Self::NotFound { message, attempts },
             410 => Self::Expired { message, attempts },
-            429 => Self::RateLimited {
-                message,
-                retry_after,
-                attempts,
-            },
+            429 => Self::RateLimited { message, retry_after, attempts },
             596 => Self::AccountSessionExpired { message, attempts },
-            s if is_retryable_5xx(s) => Self::Server {
-                status,
-                message,
-                retry_after,
-                attempts,
-            },
-            _ => Self::Unexpected {
-                status,
-                message,
-                attempts,
-            },
+            s if is_retryable_5xx(s) => Self::Server { status, message, retry_after, attempts },
+            _ => Self::Unexpected { status, message, attempts },
         }
     }
 }
@@ -476,14 +453,10 @@ impl fmt::Display for ProviderMessage {
             (None, Some(excerpt)) => write!(f, "no error message, body starts with {excerpt:?}")?,
             (None, None) => f.write_str("no error message")?,
         }
-        let details: Vec<String> = [
-            ("type", &self.error_type),
-            ("code", &self.code),
-            ("param", &self.param),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name} {v}")))
-        .collect();
+        let details: Vec<String> = [("type", &self.error_type), ("code", &self.code), ("param", &self.param)]
+            .into_iter()
+            .filter_map(|(name, value)| value.as_ref().map(|v| format!("{name} {v}")))
+            .collect();
         if !details.is_empty() {
             write!(f, " ({})", details.join(", "))?;
         }
@@ -513,12 +486,7 @@ fn seconds(value: &serde_json::Value) -> Option<Duration> {
 
 /// Scrubs the token, bounds the length and flattens control characters to keep messages one line.
 fn clean(text: &str, token: &ApiToken) -> String {
-    token
-        .redact(text)
-        .chars()
-        .take(MESSAGE_CHARS)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    token.redact(text).chars().take(MESSAGE_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 /// The first 200 characters of a body, decoded lossily, without the token or line breaks.
@@ -527,12 +495,7 @@ pub(crate) fn excerpt(body: &[u8], token: &ApiToken) -> String {
     // head of the body is decoded, since it may be megabytes long.
     let head = &body[..body.len().min(4 * (EXCERPT_CHARS + token.expose_secret().len()))];
     let text = String::from_utf8_lossy(head);
-    token
-        .redact(&text)
-        .chars()
-        .take(EXCERPT_CHARS)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    token.redact(&text).chars().take(EXCERPT_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 #[cfg(test)]
@@ -545,10 +508,7 @@ mod tests {
 
     #[test]
     fn parses_useapi_shape_with_code() {
-        let (msg, retry) = ProviderMessage::parse(
-            br#"{"error":"Account session expired","code":596}"#,
-            &token(),
-        );
+        let (msg, retry) = ProviderMessage::parse(br#"{"error":"Account session expired","code":596}"#, &token());
         assert_eq!(msg.message.as_deref(), Some("Account session expired"));
         assert_eq!(msg.code.as_deref(), Some("596"));
         assert_eq!(retry, None);
@@ -564,10 +524,7 @@ mod tests {
         assert_eq!(msg.message.as_deref(), Some("Balance too low"));
         assert_eq!(msg.error_type.as_deref(), Some("insufficient_balance"));
         assert_eq!(msg.param, None);
-        assert_eq!(
-            msg.to_string(),
-            r#""Balance too low" (type insufficient_balance, code insufficient_balance)"#
-        );
+        assert_eq!(msg.to_string(), r#""Balance too low" (type insufficient_balance, code insufficient_balance)"#);
     }
 
     #[test]

@@ -28,11 +28,15 @@ mod client;
 mod config;
 mod download;
 mod error;
+mod from_env;
 mod path;
+mod source;
 mod token;
 
 pub use client::{Fetched, HttpClient};
 pub use config::{DEFAULT_MAX_DOWNLOAD_SIZE, DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy, TransportConfig};
 pub use download::Downloaded;
 pub use error::{ProviderMessage, TransportError};
+pub use from_env::EnvNames;
+pub use source::{FetchedJob, JobSource};
 pub use token::ApiToken;

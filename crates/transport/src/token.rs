@@ -89,10 +89,7 @@ mod tests {
     fn rejects_tokens_that_cannot_be_a_header() {
         for bad in ["", "   ", "two words", "tab\there", "ünïcode"] {
             let err = ApiToken::new(bad).err();
-            assert!(
-                matches!(err, Some(TransportError::Config { .. })),
-                "{bad:?} gave {err:?}"
-            );
+            assert!(matches!(err, Some(TransportError::Config { .. })), "{bad:?} gave {err:?}");
             if let Some(err) = err
                 && !bad.trim().is_empty()
             {

@@ -11,22 +11,25 @@ use crate::support::{TestResult, encode, keys, start, str_at};
 
 // Key lists of the documented examples (seed 000: videos, 001: images).
 const CREATED: [&str; 8] = ["jobid", "type", "status", "model", "created", "request", "response", "code"];
-const COMPLETED: [&str; 9] = [
-    "jobid", "type", "status", "model", "created", "updated", "request", "response", "code",
-];
-const FAILED: [&str; 10] = [
-    "jobid", "type", "status", "model", "created", "updated", "request", "error", "errorDetails", "code",
-];
+const COMPLETED: [&str; 9] = ["jobid", "type", "status", "model", "created", "updated", "request", "response", "code"];
+const FAILED: [&str; 10] =
+    ["jobid", "type", "status", "model", "created", "updated", "request", "error", "errorDetails", "code"];
 const VIDEO_REQUEST: [&str; 5] = ["prompt", "model", "ratio", "duration", "inputMode"];
 const VIDEO_RESPONSE: [&str; 10] = [
-    "assetId", "videoUrl", "videoId", "coverUrl", "width", "height", "durationMs", "hasAudio",
-    "forecastCost", "finishTime",
+    "assetId",
+    "videoUrl",
+    "videoId",
+    "coverUrl",
+    "width",
+    "height",
+    "durationMs",
+    "hasAudio",
+    "forecastCost",
+    "finishTime",
 ];
 const IMAGE_REQUEST: [&str; 5] = ["prompt", "model", "ratio", "resolution", "inputMode"];
 const IMAGE_RESPONSE: [&str; 4] = ["images", "forecastCost", "historyRecordId", "finishTime"];
-const IMAGE: [&str; 8] = [
-    "imageUrl", "imageUri", "width", "height", "format", "assetId", "assetRef", "itemId",
-];
+const IMAGE: [&str; 8] = ["imageUrl", "imageUri", "width", "height", "format", "assetId", "assetRef", "itemId"];
 const UPSCALE_REQUEST: [&str; 3] = ["jobid", "imageIndex", "resolution"];
 
 fn video_path(id: &str) -> String {
@@ -38,10 +41,7 @@ fn image_path(id: &str) -> String {
 }
 
 fn millis(value: &serde_json::Value, field: &str) -> i64 {
-    str_at(value, field)
-        .parse::<Timestamp>()
-        .map(Timestamp::as_millisecond)
-        .unwrap_or(i64::MIN)
+    str_at(value, field).parse::<Timestamp>().map(Timestamp::as_millisecond).unwrap_or(i64::MIN)
 }
 
 #[tokio::test]
@@ -71,10 +71,7 @@ async fn video_goes_from_created_to_completed_in_the_documented_shapes() -> Test
     assert_eq!(str_at(&done, "/status"), "completed");
     // The documented example took 105 s; that is the default duration.
     assert_eq!(millis(&done, "/updated") - millis(&done, "/created"), 105_000);
-    assert_eq!(
-        done["response"]["finishTime"].as_i64(),
-        Some(millis(&done, "/updated").div_euclid(1000))
-    );
+    assert_eq!(done["response"]["finishTime"].as_i64(), Some(millis(&done, "/updated").div_euclid(1000)));
     assert!(str_at(&done, "/response/assetId").starts_with("US:user@example.com:"));
 
     let video_url = str_at(&done, "/response/videoUrl");
@@ -107,9 +104,7 @@ async fn ids_have_the_real_form_and_embed_the_creation_time() -> TestResult {
     ];
     for (kind, letter, endpoint) in letters {
         let id = h.sandbox.add_job(JobSpec::new(kind).with_age(Duration::from_secs(3600)));
-        let record = h
-            .record(&format!("/v1/dreamina/{endpoint}s/{}", encode(&id)))
-            .await?;
+        let record = h.record(&format!("/v1/dreamina/{endpoint}s/{}", encode(&id))).await?;
         let created: Timestamp = str_at(&record, "/created").parse()?;
         assert_eq!(str_at(&record, "/created").len(), "2026-02-23T14:05:30.123Z".len());
         let t = TimeZone::UTC.to_datetime(created);
@@ -128,9 +123,8 @@ async fn ids_have_the_real_form_and_embed_the_creation_time() -> TestResult {
         assert_eq!(rest[6..].chars().next(), Some(letter), "{id}");
         assert_eq!(&rest[7..], "-u12345-US:user@example.com-bot:dreamina");
     }
-    let ids: std::collections::HashSet<String> = (0..500)
-        .map(|_| h.sandbox.add_job(JobSpec::dreamina_video()))
-        .collect();
+    let ids: std::collections::HashSet<String> =
+        (0..500).map(|_| h.sandbox.add_job(JobSpec::dreamina_video())).collect();
     assert_eq!(ids.len(), 500);
     Ok(())
 }
@@ -193,11 +187,7 @@ async fn failures_carry_error_details_and_code() -> TestResult {
 #[tokio::test]
 async fn a_job_still_created_after_an_hour_is_failed_by_the_server_after_its_lag() -> TestResult {
     let h = start().await?;
-    let stuck = h.sandbox.add_job(
-        JobSpec::dreamina_video()
-            .stuck()
-            .with_age(Duration::from_secs(59 * 60 + 55)),
-    );
+    let stuck = h.sandbox.add_job(JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(59 * 60 + 55)));
     let slow = h.sandbox.add_job(
         JobSpec::dreamina_image()
             .with_duration(Duration::from_secs(3 * 3600))
@@ -248,9 +238,7 @@ async fn ids_are_found_encoded_or_raw_and_only_on_their_own_endpoint() -> TestRe
 #[tokio::test]
 async fn scheduler_lists_exactly_the_executing_video_jobs_by_account() -> TestResult {
     let h = start().await?;
-    let a1 = h
-        .sandbox
-        .add_job(JobSpec::dreamina_video().with_reply_url("https://example.com/hook"));
+    let a1 = h.sandbox.add_job(JobSpec::dreamina_video().with_reply_url("https://example.com/hook"));
     let a2 = h.sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(45)));
     let b1 = h.sandbox.add_job(
         JobSpec::dreamina_video()
@@ -264,9 +252,7 @@ async fn scheduler_lists_exactly_the_executing_video_jobs_by_account() -> TestRe
             .with_email("other@example.com")
             .with_duration(Duration::from_secs(300)),
     );
-    let stuck = h
-        .sandbox
-        .add_job(JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(30 * 60)));
+    let stuck = h.sandbox.add_job(JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(30 * 60)));
     // Not listed: images, other providers, finished jobs.
     h.sandbox.add_job(JobSpec::dreamina_image());
     h.sandbox.add_job(JobSpec::google_flow_video());
@@ -281,8 +267,8 @@ async fn scheduler_lists_exactly_the_executing_video_jobs_by_account() -> TestRe
             .map(|jobs| jobs.iter().map(|j| str_at(j, "/jobid").to_owned()).collect())
             .unwrap_or_default()
     };
-    assert_eq!(ids(&listing, "US:user@example.com"), [&a1, &a2, &stuck]);
-    assert_eq!(ids(&listing, "CA:other@example.com"), [&b1, &b2]);
+    assert_eq!(ids(&listing, "US:user@example.com"), [a1.as_str(), a2.as_str(), stuck.as_str()]);
+    assert_eq!(ids(&listing, "CA:other@example.com"), [b1.as_str(), b2.as_str()]);
     assert_eq!(listing["total"], 5);
     let first = &listing["executing"]["US:user@example.com"][0];
     assert_eq!(keys(first), ["jobid", "submitId", "model", "elapsedSeconds", "replyUrl"]);
@@ -292,12 +278,12 @@ async fn scheduler_lists_exactly_the_executing_video_jobs_by_account() -> TestRe
 
     h.advance(70);
     let listing = h.record("/v1/dreamina/scheduler").await?;
-    assert_eq!(ids(&listing, "US:user@example.com"), [&a1, &stuck]);
+    assert_eq!(ids(&listing, "US:user@example.com"), [a1.as_str(), stuck.as_str()]);
     assert_eq!(listing["total"], 4);
 
     h.advance(40);
     let listing = h.record("/v1/dreamina/scheduler").await?;
-    assert_eq!(ids(&listing, "US:user@example.com"), [&stuck]);
+    assert_eq!(ids(&listing, "US:user@example.com"), [stuck.as_str()]);
     assert_eq!(listing["total"], 3);
 
     h.advance(35 * 60);

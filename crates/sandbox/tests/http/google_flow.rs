@@ -6,22 +6,23 @@ use reqwest::StatusCode;
 
 use crate::support::{TestResult, encode, keys, start, str_at};
 
-const VIDEO_REQUEST: [&str; 8] = [
-    "email", "prompt", "model", "aspectRatio", "count", "seed", "async", "replyUrl",
-];
+const VIDEO_REQUEST: [&str; 8] = ["email", "prompt", "model", "aspectRatio", "count", "seed", "async", "replyUrl"];
 const COMPLETED: [&str; 7] = ["jobid", "type", "status", "created", "updated", "request", "response"];
 const VIDEO_MEDIA: [&str; 9] = [
-    "name", "projectId", "workflowId", "workflowStepId", "mediaMetadata", "video",
-    "mediaGenerationId", "videoUrl", "thumbnailUrl",
+    "name",
+    "projectId",
+    "workflowId",
+    "workflowStepId",
+    "mediaMetadata",
+    "video",
+    "mediaGenerationId",
+    "videoUrl",
+    "thumbnailUrl",
 ];
 const MEDIA_METADATA: [&str; 5] = ["createTime", "mediaTitle", "requestData", "mediaStatus", "visibility"];
-const GENERATED_VIDEO: [&str; 6] = [
-    "seed", "prompt", "model", "baseImageMediaGenerationId", "isLooped", "aspectRatio",
-];
+const GENERATED_VIDEO: [&str; 6] = ["seed", "prompt", "model", "baseImageMediaGenerationId", "isLooped", "aspectRatio"];
 const CAPTCHA: [&str; 4] = ["service", "taskId", "durationMs", "attempts"];
-const FAILED: [&str; 9] = [
-    "jobid", "type", "status", "created", "updated", "request", "error", "code", "response",
-];
+const FAILED: [&str; 9] = ["jobid", "type", "status", "created", "updated", "request", "error", "code", "response"];
 
 fn path(id: &str) -> String {
     format!("/v1/google-flow/jobs/{}", encode(id))
@@ -31,9 +32,7 @@ fn path(id: &str) -> String {
 async fn video_goes_created_started_completed_in_the_documented_shapes() -> TestResult {
     let h = start().await?;
     let id = h.sandbox.add_job(
-        JobSpec::google_flow_video()
-            .with_email("john@gmail.com")
-            .with_reply_url("https://your-domain.com/webhook"),
+        JobSpec::google_flow_video().with_email("john@gmail.com").with_reply_url("https://your-domain.com/webhook"),
     );
 
     let created = h.record(&path(&id)).await?;
@@ -63,10 +62,7 @@ async fn video_goes_created_started_completed_in_the_documented_shapes() -> Test
     assert_eq!(keys(&media["video"]), ["generatedVideo", "dimensions", "operation"]);
     assert_eq!(keys(&media["video"]["generatedVideo"]), GENERATED_VIDEO);
     assert_eq!(str_at(media, "/video/dimensions/length"), "8s");
-    assert_eq!(
-        str_at(media, "/mediaMetadata/mediaStatus/mediaGenerationStatus"),
-        "MEDIA_GENERATION_STATUS_SUCCESSFUL"
-    );
+    assert_eq!(str_at(media, "/mediaMetadata/mediaStatus/mediaGenerationStatus"), "MEDIA_GENERATION_STATUS_SUCCESSFUL");
     assert_eq!(str_at(media, "/mediaMetadata/createTime").len(), "2026-05-20T23:14:02.931677Z".len());
 
     let video = h.client.get(str_at(media, "/videoUrl")).send().await?;
@@ -93,10 +89,7 @@ async fn image_completes_with_generated_images() -> TestResult {
     for item in &media {
         assert_eq!(keys(item), ["name", "image"]);
         assert_eq!(keys(&item["image"]), ["generatedImage"]);
-        assert_eq!(
-            keys(&item["image"]["generatedImage"]),
-            ["seed", "mediaGenerationId", "fifeUrl", "prompt"]
-        );
+        assert_eq!(keys(&item["image"]["generatedImage"]), ["seed", "mediaGenerationId", "fifeUrl", "prompt"]);
         let file = h.client.get(str_at(item, "/image/generatedImage/fifeUrl")).send().await?;
         assert_eq!(file.status(), StatusCode::OK);
         assert_eq!(file.bytes().await?.len(), 16 * 1024);
@@ -107,9 +100,7 @@ async fn image_completes_with_generated_images() -> TestResult {
 #[tokio::test]
 async fn failure_has_error_code_and_response_error() -> TestResult {
     let h = start().await?;
-    let id = h.sandbox.add_job(
-        JobSpec::google_flow_image().failing(Failure::new(500, "API error: 500")),
-    );
+    let id = h.sandbox.add_job(JobSpec::google_flow_image().failing(Failure::new(500, "API error: 500")));
     h.advance(16);
     let failed = h.record(&path(&id)).await?;
     assert_eq!(keys(&failed), FAILED);

@@ -38,9 +38,7 @@ pub async fn start() -> Result<Harness, Box<dyn Error + Send + Sync>> {
 
 pub async fn start_with(config: SandboxConfig) -> Result<Harness, Box<dyn Error + Send + Sync>> {
     let sandbox = Sandbox::start(([127, 0, 0, 1], 0).into(), config).await?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     Ok(Harness { sandbox, client })
 }
 
@@ -72,10 +70,7 @@ impl Harness {
         self.send(self.client.get(self.url(path)).bearer_auth(TOKEN)).await
     }
 
-    pub async fn send(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<Answer, Box<dyn Error + Send + Sync>> {
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, Box<dyn Error + Send + Sync>> {
         let response = request.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
@@ -94,10 +89,7 @@ impl Harness {
 
 /// The keys of a JSON object in order (empty for non-objects).
 pub fn keys(value: &Value) -> Vec<&str> {
-    value
-        .as_object()
-        .map(|map| map.keys().map(String::as_str).collect())
-        .unwrap_or_default()
+    value.as_object().map(|map| map.keys().map(String::as_str).collect()).unwrap_or_default()
 }
 
 pub fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
@@ -106,7 +98,5 @@ pub fn str_at<'a>(value: &'a Value, pointer: &str) -> &'a str {
 
 /// The numeric `Expires` of a sandbox output URL.
 pub fn expires_of(url: &str) -> i64 {
-    url.split_once("?Expires=")
-        .and_then(|(_, secs)| secs.parse().ok())
-        .unwrap_or_default()
+    url.split_once("?Expires=").and_then(|(_, secs)| secs.parse().ok()).unwrap_or_default()
 }

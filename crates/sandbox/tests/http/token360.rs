@@ -6,8 +6,19 @@ use reqwest::StatusCode;
 use crate::support::{TestResult, keys, start, str_at};
 
 const COMPLETED: [&str; 13] = [
-    "id", "object", "status", "model", "prompt", "created_at", "updated_at", "duration",
-    "resolution", "progress", "parameters", "url", "video_url",
+    "id",
+    "object",
+    "status",
+    "model",
+    "prompt",
+    "created_at",
+    "updated_at",
+    "duration",
+    "resolution",
+    "progress",
+    "parameters",
+    "url",
+    "video_url",
 ];
 
 fn path(id: &str) -> String {
@@ -53,16 +64,12 @@ async fn video_is_queued_then_progresses_then_completes_with_urls() -> TestResul
 #[tokio::test]
 async fn failed_task_reports_error_code_and_message() -> TestResult {
     let h = start().await?;
-    let id = h.sandbox.add_job(
-        JobSpec::token360_video().failing(Failure::new(400, "The video did not pass moderation.")),
-    );
+    let id =
+        h.sandbox.add_job(JobSpec::token360_video().failing(Failure::new(400, "The video did not pass moderation.")));
     h.advance(91);
     let failed = h.record(&path(&id)).await?;
     assert_eq!(str_at(&failed, "/status"), "failed");
-    assert_eq!(
-        failed["error"],
-        serde_json::json!({ "code": "400", "message": "The video did not pass moderation." })
-    );
+    assert_eq!(failed["error"], serde_json::json!({ "code": "400", "message": "The video did not pass moderation." }));
     assert!(failed.get("url").is_none());
     Ok(())
 }

@@ -47,15 +47,14 @@ async fn success_carries_value_raw_body_and_counts() -> TestResult {
 
 #[tokio::test]
 async fn real_form_ids_arrive_as_one_raw_segment() -> TestResult {
-    let ok = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".to_vec();
+    let ok = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+        .to_vec();
     let (addr, heads) = raw_server(vec![ok.clone(), ok.clone(), ok]).await?;
     // Without a trailing slash on the base the segments still go under its path.
     let client = client(&format!("http://{addr}/v1/dreamina"), RetryPolicy::none())?;
 
     client.get_json::<Value>(&["videos", DREAMINA_ID]).await?;
-    client
-        .get_json::<Value>(&["jobs", "j1731859234567v-u12345-email:jo***@gmail.com-bot:google-flow"])
-        .await?;
+    client.get_json::<Value>(&["jobs", "j1731859234567v-u12345-email:jo***@gmail.com-bot:google-flow"]).await?;
     client.get_json::<Value>(&["odd", "50%\"<{x}>`"]).await?;
 
     let heads = heads.await?;
@@ -99,17 +98,83 @@ struct StatusCase {
 #[tokio::test]
 async fn every_error_status_maps_to_its_variant_with_the_provider_message() -> TestResult {
     let cases = [
-        StatusCase { status: 400, body: r#"{"error":"Parameter jobid is invalid"}"#, message: "Parameter jobid is invalid", advice: "check the id", retryable: false },
-        StatusCase { status: 401, body: r#"{"error":"Unauthorized"}"#, message: "Unauthorized", advice: "check TEST_TOKEN", retryable: false },
-        StatusCase { status: 402, body: r#"{"error":{"message":"Insufficient balance","type":"insufficient_balance","param":null,"code":"insufficient_balance"}}"#, message: "Insufficient balance", advice: "add credits", retryable: false },
-        StatusCase { status: 403, body: r#"{"error":"Forbidden"}"#, message: "Forbidden", advice: "may read this resource", retryable: false },
-        StatusCase { status: 404, body: r#"{"error":"Job not found"}"#, message: "Job not found", advice: "retention period", retryable: false },
-        StatusCase { status: 410, body: r#"{"error":"Job expired"}"#, message: "Job expired", advice: "no longer be fetched", retryable: false },
-        StatusCase { status: 429, body: r#"{"error":{"message":"Rate limit reached","type":"rate_limit_error"}}"#, message: "Rate limit reached", advice: "wait", retryable: true },
-        StatusCase { status: 500, body: r#"{"error":"Internal error"}"#, message: "Internal error", advice: "try again later", retryable: true },
-        StatusCase { status: 503, body: r#"{"error":{"message":"Engine overloaded","type":"server_error"}}"#, message: "Engine overloaded", advice: "try again later", retryable: true },
-        StatusCase { status: 596, body: r#"{"error":"Account session expired","code":596}"#, message: "Account session expired", advice: "re-add the account", retryable: false },
-        StatusCase { status: 418, body: r#"{"error":"I'm a teapot"}"#, message: "I'm a teapot", advice: "unexpected HTTP status 418", retryable: false },
+        StatusCase {
+            status: 400,
+            body: r#"{"error":"Parameter jobid is invalid"}"#,
+            message: "Parameter jobid is invalid",
+            advice: "check the id",
+            retryable: false,
+        },
+        StatusCase {
+            status: 401,
+            body: r#"{"error":"Unauthorized"}"#,
+            message: "Unauthorized",
+            advice: "check TEST_TOKEN",
+            retryable: false,
+        },
+        StatusCase {
+            status: 402,
+            body: r#"{"error":{"message":"Insufficient balance","type":"insufficient_balance","param":null,"code":"insufficient_balance"}}"#,
+            message: "Insufficient balance",
+            advice: "add credits",
+            retryable: false,
+        },
+        StatusCase {
+            status: 403,
+            body: r#"{"error":"Forbidden"}"#,
+            message: "Forbidden",
+            advice: "may read this resource",
+            retryable: false,
+        },
+        StatusCase {
+            status: 404,
+            body: r#"{"error":"Job not found"}"#,
+            message: "Job not found",
+            advice: "retention period",
+            retryable: false,
+        },
+        StatusCase {
+            status: 410,
+            body: r#"{"error":"Job expired"}"#,
+            message: "Job expired",
+            advice: "no longer be fetched",
+            retryable: false,
+        },
+        StatusCase {
+            status: 429,
+            body: r#"{"error":{"message":"Rate limit reached","type":"rate_limit_error"}}"#,
+            message: "Rate limit reached",
+            advice: "wait",
+            retryable: true,
+        },
+        StatusCase {
+            status: 500,
+            body: r#"{"error":"Internal error"}"#,
+            message: "Internal error",
+            advice: "try again later",
+            retryable: true,
+        },
+        StatusCase {
+            status: 503,
+            body: r#"{"error":{"message":"Engine overloaded","type":"server_error"}}"#,
+            message: "Engine overloaded",
+            advice: "try again later",
+            retryable: true,
+        },
+        StatusCase {
+            status: 596,
+            body: r#"{"error":"Account session expired","code":596}"#,
+            message: "Account session expired",
+            advice: "re-add the account",
+            retryable: false,
+        },
+        StatusCase {
+            status: 418,
+            body: r#"{"error":"I'm a teapot"}"#,
+            message: "I'm a teapot",
+            advice: "unexpected HTTP status 418",
+            retryable: false,
+        },
     ];
     let server = MockServer::start().await;
     for case in &cases {
@@ -154,7 +219,11 @@ async fn every_error_status_maps_to_its_variant_with_the_provider_message() -> T
 async fn retry_after_comes_from_header_seconds_or_date_else_body() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(path("/header"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30").set_body_raw(r#"{"error":"busy","retryAfter":5}"#, "application/json"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "30")
+                .set_body_raw(r#"{"error":"busy","retryAfter":5}"#, "application/json"),
+        )
         .mount(&server)
         .await;
     Mock::given(path("/date"))
@@ -162,7 +231,10 @@ async fn retry_after_comes_from_header_seconds_or_date_else_body() -> TestResult
         .mount(&server)
         .await;
     Mock::given(path("/body"))
-        .respond_with(ResponseTemplate::new(429).set_body_raw(r#"{"error":"All accounts busy","retryAfter":12}"#, "application/json"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .set_body_raw(r#"{"error":"All accounts busy","retryAfter":12}"#, "application/json"),
+        )
         .mount(&server)
         .await;
     let client = client(&server.uri(), RetryPolicy::none())?;
@@ -180,11 +252,7 @@ async fn retry_after_comes_from_header_seconds_or_date_else_body() -> TestResult
 #[tokio::test]
 async fn a_503_then_200_succeeds_on_the_second_attempt() -> TestResult {
     let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(503)).up_to_n_times(1).mount(&server).await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"ok":true}"#, "application/json"))
         .mount(&server)
@@ -277,7 +345,9 @@ async fn account_session_expired_is_never_retried() -> TestResult {
 async fn a_slow_server_hits_the_request_timeout_on_every_attempt() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json").set_delay(Duration::from_secs(3)))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw("{}", "application/json").set_delay(Duration::from_secs(3)),
+        )
         .mount(&server)
         .await;
     let config = crate::common::config(&server.uri(), fast_retries().with_max_attempts(2))?
@@ -311,10 +381,7 @@ async fn a_refused_connection_is_a_retryable_network_error() -> TestResult {
 async fn an_html_502_page_is_retried_then_reported_with_an_excerpt() -> TestResult {
     let server = MockServer::start().await;
     let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center></body></html>";
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(502).set_body_raw(page, "text/html"))
-        .mount(&server)
-        .await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(502).set_body_raw(page, "text/html")).mount(&server).await;
     let client = client(&server.uri(), fast_retries())?;
 
     let error = expect_err(client.get_json::<Value>(&["jobs", "1"]).await);
@@ -411,7 +478,9 @@ async fn an_oversized_chunked_body_is_refused_while_streaming() -> TestResult {
 
 #[tokio::test]
 async fn a_chunked_body_within_the_limit_is_read_whole() -> TestResult {
-    let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    let mut response =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            .to_vec();
     for part in [r#"{"status":"#, r#""completed"}"#] {
         response.extend_from_slice(format!("{:x}\r\n{part}\r\n", part.len()).as_bytes());
     }
@@ -467,7 +536,9 @@ async fn cross_host_redirects_drop_the_authorization_header() -> TestResult {
 
 #[tokio::test]
 async fn bad_base_urls_are_refused_up_front() -> TestResult {
-    for base in ["ftp://example.com/", "mailto:ops@example.com", "https://u:p@example.com/", "https://example.com/v1?x=1"] {
+    for base in
+        ["ftp://example.com/", "mailto:ops@example.com", "https://u:p@example.com/", "https://example.com/v1?x=1"]
+    {
         let result = client(base, RetryPolicy::none());
         let error = match result {
             Ok(client) => panic!("{base} was accepted: {client:?}"),

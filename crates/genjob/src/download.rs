@@ -1,0 +1,68 @@
+//! Downloading a finished job's outputs: complete files or nothing, with expired URLs refreshed.
+
+use genjob_models::{Job, JobId};
+use genjob_transport::{Downloaded, JobSource, TransportError};
+use std::path::Path;
+
+/// The stable file name of a job's output: the id made file-safe, the output index, the extension.
+pub fn output_file_name(job: &Job, index: usize) -> String {
+    let safe: String =
+        job.id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    let extension = job.outputs.get(index).map_or("bin", |o| o.kind.extension());
+    format!("{safe}-{index}.{extension}")
+}
+
+/// Why an output could not be downloaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DownloadError {
+    /// The download (or the refresh of an expired URL) failed.
+    #[error("output {index} of {id}: {source}")]
+    Transport {
+        /// The job.
+        id: String,
+        /// Which output.
+        index: usize,
+        /// What went wrong.
+        #[source]
+        source: TransportError,
+    },
+    /// After refreshing the record, the output is no longer listed.
+    #[error("output {index} of {id} is gone from the refreshed job record")]
+    Vanished {
+        /// The job.
+        id: String,
+        /// Which output.
+        index: usize,
+    },
+}
+
+/// Downloads every output of `job` into `dir`, each complete or not at all.
+///
+/// A signed URL that has expired (403/410) is refreshed by reading the job record again, once.
+/// The API token is never sent to the file host.
+pub async fn download_outputs(source: &dyn JobSource, job: &Job, dir: &Path) -> Result<Vec<Downloaded>, DownloadError> {
+    let mut done = Vec::with_capacity(job.outputs.len());
+    let mut current = job.clone();
+    for index in 0..job.outputs.len() {
+        let name = output_file_name(job, index);
+        let url = current.outputs[index].url.clone();
+        let transport = |source| DownloadError::Transport { id: job.id.clone(), index, source };
+        match source.client().download(&url, dir, &name).await {
+            Ok(file) => done.push(file),
+            Err(e) if e.is_expired_url() => {
+                let id = JobId::parse(&job.id).map_err(|_| DownloadError::Vanished { id: job.id.clone(), index })?;
+                current = source.fetch(&id).await.map_err(transport)?.job;
+                let fresh = current
+                    .outputs
+                    .get(index)
+                    .ok_or_else(|| DownloadError::Vanished { id: job.id.clone(), index })?
+                    .url
+                    .clone();
+                done.push(source.client().download(&fresh, dir, &name).await.map_err(transport)?);
+            }
+            Err(e) => return Err(transport(e)),
+        }
+    }
+    Ok(done)
+}
