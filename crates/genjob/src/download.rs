@@ -6,8 +6,11 @@ use std::path::Path;
 
 /// The stable file name of a job's output: the id made file-safe, the output index, the extension.
 pub fn output_file_name(job: &Job, index: usize) -> String {
-    let safe: String =
-        job.id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    let safe: String = job
+        .id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
+        .collect();
     let extension = job.outputs.get(index).map_or("bin", |o| o.kind.extension());
     format!("{safe}-{index}.{extension}")
 }

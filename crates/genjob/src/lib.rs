@@ -35,5 +35,5 @@ pub use genjob_models::{
 pub use genjob_transport::{self as transport, ApiToken, Downloaded, FetchedJob, JobSource, TransportError};
 pub use policy::{AdaptiveSchedule, FixedInterval, PollPolicy};
 pub use watch::{
-    FinishedJob, JobFinished, JobProgress, Watch, WatchEvent, WatchOptions, WatchTarget, Watcher, WaitError,
+    FinishedJob, JobFinished, JobProgress, WaitError, Watch, WatchEvent, WatchOptions, WatchTarget, Watcher,
 };

@@ -223,7 +223,8 @@ mod tests {
     #[test]
     fn server_hint_and_floor_win() {
         let s = AdaptiveSchedule::default();
-        let hinted = PollContext { server_hint: Some(Duration::from_secs(45)), ..ctx(Provider::Dreamina, JobKind::Video, 90) };
+        let hinted =
+            PollContext { server_hint: Some(Duration::from_secs(45)), ..ctx(Provider::Dreamina, JobKind::Video, 90) };
         assert_eq!(s.next_delay(&hinted, 0.0), Duration::from_secs(45));
         let fixed = FixedInterval(Duration::from_millis(100));
         assert_eq!(fixed.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 90), 0.0), MIN_INTERVAL);

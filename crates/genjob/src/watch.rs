@@ -93,7 +93,9 @@ impl FinishedJob {
 #[non_exhaustive]
 pub enum WaitError {
     /// The timeout passed first.
-    #[error("{id}: still {status} after waiting {elapsed:.1?} ({polls} polls); the timeout passed — wait longer or check later")]
+    #[error(
+        "{id}: still {status} after waiting {elapsed:.1?} ({polls} polls); the timeout passed — wait longer or check later"
+    )]
     TimedOut {
         /// The job.
         id: String,
@@ -374,7 +376,10 @@ impl Watch {
             };
             watch.jobs.push(tracked);
             if source.is_none() {
-                watch.finish(index, Err(WaitError::NoSource { id: target_id(&watch.jobs[index]), provider: target.provider }));
+                watch.finish(
+                    index,
+                    Err(WaitError::NoSource { id: target_id(&watch.jobs[index]), provider: target.provider }),
+                );
                 continue;
             }
             let first = watch.watcher.policy.first_delay(&watch.context(index, now));
@@ -510,7 +515,8 @@ impl Watch {
             return true;
         }
         if let Some(timeout) = self.watcher.options.timeout
-            && now.duration_since(t.started) >= jiff::SignedDuration::try_from(timeout).unwrap_or(jiff::SignedDuration::MAX)
+            && now.duration_since(t.started)
+                >= jiff::SignedDuration::try_from(timeout).unwrap_or(jiff::SignedDuration::MAX)
         {
             let error = WaitError::TimedOut {
                 id: target_id(t),
@@ -631,7 +637,9 @@ impl Watch {
                     return;
                 }
                 let note = match observation {
-                    Observation::Stale { reported, kept } => Some(format!("stale read ({reported}) ignored; still {kept}")),
+                    Observation::Stale { reported, kept } => {
+                        Some(format!("stale read ({reported}) ignored; still {kept}"))
+                    }
                     Observation::Unrecognized { provider_status } => {
                         Some(format!("unknown status `{provider_status}`; still waiting"))
                     }
@@ -669,7 +677,12 @@ impl Watch {
         }
     }
 
-    fn listing_fetched(&mut self, provider: Provider, result: Result<Option<Vec<String>>, TransportError>, now: Timestamp) {
+    fn listing_fetched(
+        &mut self,
+        provider: Provider,
+        result: Result<Option<Vec<String>>, TransportError>,
+        now: Timestamp,
+    ) {
         let state = self.providers.entry(provider).or_default();
         state.listing_in_flight = false;
         let waiters = std::mem::take(&mut state.listing_waiters);

@@ -68,9 +68,9 @@ fn no_unreferenced_snapshots() {
             orphans.push(file);
             continue;
         };
-        let referenced = stem
-            .split_once('@')
-            .is_some_and(|(test, rel)| test.starts_with("fixtures__") && fixtures.join(rel.replace("__", "/")).is_file());
+        let referenced = stem.split_once('@').is_some_and(|(test, rel)| {
+            test.starts_with("fixtures__") && fixtures.join(rel.replace("__", "/")).is_file()
+        });
         if !referenced {
             orphans.push(file);
         }

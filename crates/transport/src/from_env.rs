@@ -22,7 +22,8 @@ impl TransportConfig {
         let raw = lookup(names.token).filter(|t| !t.trim().is_empty()).ok_or_else(|| TransportError::Config {
             reason: format!("{} is not set; export {}=<your API token>", names.token, names.token),
         })?;
-        let token = ApiToken::new(raw).map_err(|e| TransportError::Config { reason: format!("{}: {e}", names.token) })?;
+        let token =
+            ApiToken::new(raw).map_err(|e| TransportError::Config { reason: format!("{}: {e}", names.token) })?;
         let base = lookup(names.base_url).filter(|b| !b.trim().is_empty());
         let base_text = base.as_deref().unwrap_or(names.default_base_url).trim();
         let base_url = Url::parse(base_text)
@@ -55,7 +56,8 @@ mod tests {
 
     #[test]
     fn base_url_defaults_and_overrides() {
-        let config = TransportConfig::from_lookup(NAMES, |k| (k == "X_TOKEN").then(|| "secret-123".to_owned())).unwrap();
+        let config =
+            TransportConfig::from_lookup(NAMES, |k| (k == "X_TOKEN").then(|| "secret-123".to_owned())).unwrap();
         assert_eq!(config.base_url().as_str(), "https://api.example.invalid/");
         let bad = TransportConfig::from_lookup(NAMES, |k| match k {
             "X_TOKEN" => Some("secret-123".to_owned()),

@@ -1,0 +1,223 @@
+//! The watcher against the sandbox over real HTTP on 127.0.0.1, in accelerated shared time.
+
+use futures::future::BoxFuture;
+use genjob::{
+    Environment, ErrorCategory, JobId, JobStatus, Provider, WaitError, WatchEvent, WatchOptions, WatchTarget, Watcher,
+    download_outputs,
+};
+use genjob_dreamina::DreaminaClient;
+use genjob_google_flow::GoogleFlowClient;
+use genjob_sandbox::{Failure, JobSpec, Sandbox, SandboxConfig, SimClock};
+use genjob_token360::Token360Client;
+use genjob_transport::{ApiToken, RetryPolicy, TransportConfig, TransportError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const TOKEN: &str = "test-token-123";
+const SPEED: f64 = 200.0;
+
+/// The poller's clock is the sandbox's: both see the same accelerated time.
+#[derive(Debug)]
+struct SimEnvironment(SimClock);
+
+impl Environment for SimEnvironment {
+    fn now(&self) -> jiff::Timestamp {
+        self.0.now()
+    }
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(self.0.to_real(duration)))
+    }
+    fn random(&self) -> f64 {
+        0.5
+    }
+}
+
+async fn sandbox() -> Sandbox {
+    let config = SandboxConfig { speed: SPEED, token: Some(TOKEN.to_owned()), ..SandboxConfig::default() };
+    Sandbox::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap()
+}
+
+fn config(sandbox: &Sandbox, token: &str) -> TransportConfig {
+    TransportConfig::new(sandbox.base_url().parse().unwrap(), ApiToken::new(token).unwrap())
+        .with_retry_policy(RetryPolicy::none())
+}
+
+fn watcher(sandbox: &Sandbox, options: WatchOptions) -> Watcher {
+    Watcher::new()
+        .with_source(Arc::new(DreaminaClient::new(config(sandbox, TOKEN)).unwrap()))
+        .with_source(Arc::new(GoogleFlowClient::new(config(sandbox, TOKEN)).unwrap()))
+        .with_source(Arc::new(Token360Client::new(config(sandbox, TOKEN)).unwrap()))
+        .with_environment(Arc::new(SimEnvironment(sandbox.clock())))
+        .with_options(WatchOptions { requests_per_second: 1000.0, ..options })
+}
+
+fn target(id: &str) -> WatchTarget {
+    let id: JobId = id.parse().unwrap();
+    WatchTarget::from_id(id.clone()).unwrap_or(WatchTarget::with_provider(id, Provider::Token360))
+}
+
+#[tokio::test]
+async fn waits_for_each_provider_with_few_requests() {
+    let sandbox = sandbox().await;
+    let ids = [
+        sandbox.add_job(JobSpec::dreamina_video()),
+        sandbox.add_job(JobSpec::dreamina_image()),
+        sandbox.add_job(JobSpec::google_flow_video()),
+        sandbox.add_job(JobSpec::token360_video()),
+    ];
+    let results = watcher(&sandbox, WatchOptions { batch: false, ..WatchOptions::default() })
+        .wait_all(ids.iter().map(|id| target(id)).collect())
+        .await;
+    for (id, result) in ids.iter().zip(&results) {
+        let finished = result.as_ref().unwrap();
+        assert_eq!(finished.job.status, JobStatus::Completed, "{id}");
+        assert_eq!(&finished.job.id, id);
+        assert!(!finished.job.outputs.is_empty(), "{id} has outputs");
+        assert!(finished.record.is_some());
+        // A fixed 10 s loop would spend about duration/10 + 1 requests (≈ 12 for a 105 s video).
+        assert!(finished.polls <= 12, "{id}: {} polls", finished.polls);
+    }
+    let stats = sandbox.stats();
+    assert_eq!(stats.dreamina_videos, u64::from(results[0].as_ref().unwrap().polls));
+}
+
+#[tokio::test]
+async fn a_fresh_dreamina_video_is_not_checked_at_once() {
+    let sandbox = sandbox().await;
+    let id = sandbox.add_job(JobSpec::dreamina_video().with_duration(Duration::from_secs(600)));
+    let mut watch = watcher(&sandbox, WatchOptions::default()).watch(vec![target(&id)]);
+    // Let some real time pass (10 s of sim time), then look: nothing was requested yet.
+    let _ = tokio::time::timeout(Duration::from_millis(50), watch.next_event()).await;
+    assert_eq!(sandbox.stats().total, 0, "the first check waits for the earliest typical finish");
+}
+
+#[tokio::test]
+async fn the_one_hour_rule_fails_a_stuck_job_before_the_server_does() {
+    let sandbox = sandbox().await;
+    let id = sandbox.add_job(JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(59 * 60 + 50)));
+    let finished = watcher(&sandbox, WatchOptions::default()).wait(target(&id)).await.unwrap();
+    assert_eq!(finished.job.status, JobStatus::Failed);
+    assert!(finished.timed_out_locally);
+    let error = finished.job.error.unwrap();
+    assert_eq!(error.code.as_deref(), Some("408"));
+    assert_eq!(error.category, ErrorCategory::TimedOut);
+    // The sandbox, like useapi.net, only marks it failed 2 minutes later: genjob did not wait for that.
+    assert!(finished.elapsed < Duration::from_secs(60), "{:?}", finished.elapsed);
+}
+
+#[tokio::test]
+async fn rate_limits_and_server_errors_are_waited_out() {
+    let sandbox = sandbox().await;
+    let id = sandbox.add_job(
+        JobSpec::google_flow_image().with_age(Duration::from_secs(60)).with_rate_limited(2).with_server_errors(1),
+    );
+    let mut watch = watcher(&sandbox, WatchOptions::default()).watch(vec![target(&id)]);
+    let mut notes = Vec::new();
+    let mut result = None;
+    while let Some(event) = watch.next_event().await {
+        match event {
+            WatchEvent::Progress(p) => {
+                if let Some(note) = p.note {
+                    // A 429's Retry-After (2 s) is honoured as the least delay.
+                    if note.contains("429") {
+                        assert!(p.next_delay >= Duration::from_secs(2), "{:?}", p.next_delay);
+                    }
+                    notes.push(note);
+                }
+            }
+            WatchEvent::Finished(f) => result = Some(f.result),
+            _ => {}
+        }
+    }
+    let finished = result.unwrap().unwrap();
+    assert_eq!(finished.job.status, JobStatus::Completed);
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert_eq!(sandbox.stats().rate_limited_answers, 2);
+}
+
+#[tokio::test]
+async fn fatal_errors_stop_at_once() {
+    let sandbox = sandbox().await;
+    let unknown = target("j0101000000000000000v-u1-US:nobody@example.com-bot:dreamina");
+    let err = watcher(&sandbox, WatchOptions::default()).wait(unknown).await.unwrap_err();
+    assert!(matches!(err.transport(), Some(TransportError::NotFound { .. })), "{err}");
+
+    let id = sandbox.add_job(JobSpec::token360_video());
+    let bad_token = Watcher::new()
+        .with_source(Arc::new(Token360Client::new(config(&sandbox, "wrong-token")).unwrap()))
+        .with_environment(Arc::new(SimEnvironment(sandbox.clock())));
+    let err = bad_token.wait(target(&id)).await.unwrap_err();
+    assert!(matches!(err.transport(), Some(TransportError::Unauthorized { .. })), "{err}");
+    assert!(!format!("{err} {err:?}").contains("wrong-token"), "no token in errors");
+    assert_eq!(sandbox.stats().token360, 1, "one refused request, no retries");
+}
+
+#[tokio::test]
+async fn timeout_and_cancellation_end_the_wait() {
+    let sandbox = sandbox().await;
+    let id = sandbox.add_job(JobSpec::token360_video().stuck());
+    let options = WatchOptions { timeout: Some(Duration::from_secs(120)), ..WatchOptions::default() };
+    let err = watcher(&sandbox, options).wait(target(&id)).await.unwrap_err();
+    let WaitError::TimedOut { polls, status, .. } = &err else { panic!("{err}") };
+    assert!(*polls >= 2);
+    assert_eq!(*status, JobStatus::Queued);
+
+    let cancel = CancellationToken::new();
+    let options = WatchOptions { cancel: Some(cancel.clone()), ..WatchOptions::default() };
+    let watcher = watcher(&sandbox, options);
+    let waiting = tokio::spawn(async move { watcher.wait(target(&id)).await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    cancel.cancel();
+    let err = waiting.await.unwrap().unwrap_err();
+    assert!(matches!(err, WaitError::Cancelled { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn batch_watching_reads_each_record_about_once() {
+    let sandbox = sandbox().await;
+    let ids: Vec<String> = (0..30)
+        .map(|i| sandbox.add_job(JobSpec::dreamina_video().with_duration(Duration::from_secs(60 + 4 * i))))
+        .collect();
+    let results = watcher(&sandbox, WatchOptions::default()).wait_all(ids.iter().map(|id| target(id)).collect()).await;
+    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|f| f.job.status == JobStatus::Completed)));
+    let stats = sandbox.stats();
+    assert!(stats.scheduler > 0, "the scheduler listing was used");
+    // One record read per job is the floor; a few extra come from listing races.
+    assert!(stats.dreamina_videos <= 33, "{} record reads for 30 jobs", stats.dreamina_videos);
+    assert!(stats.total <= 30 + stats.scheduler);
+}
+
+#[tokio::test]
+async fn downloads_are_complete_and_refresh_expired_urls() {
+    let sandbox = sandbox().await;
+    let id = sandbox.add_job(
+        JobSpec::dreamina_image().with_age(Duration::from_secs(600)).with_expire_urls_after(Duration::from_secs(1)),
+    );
+    let client = DreaminaClient::new(config(&sandbox, TOKEN)).unwrap();
+    let job = client.job(&id.parse().unwrap()).await.unwrap().job;
+    assert_eq!(job.status, JobStatus::Completed);
+    // Let the signed URLs expire (1 s of sim time), so the first download gets a 403 and refreshes.
+    tokio::time::sleep(sandbox.clock().to_real(Duration::from_secs(5))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let files = download_outputs(&client, &job, dir.path()).await.unwrap();
+    assert_eq!(files.len(), job.outputs.len());
+    for file in &files {
+        assert_eq!(std::fs::metadata(&file.path).unwrap().len(), file.bytes);
+    }
+    let stats = sandbox.stats();
+    assert!(stats.expired_url_answers >= 1);
+    assert_eq!(stats.files_with_authorization, 0, "the token never goes to the file host");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), files.len(), "no temporary files left");
+}
+
+#[tokio::test]
+async fn failed_jobs_carry_their_error() {
+    let sandbox = sandbox().await;
+    let id =
+        sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(300)).failing(Failure::moderation()));
+    let finished = watcher(&sandbox, WatchOptions::default()).wait(target(&id)).await.unwrap();
+    assert_eq!(finished.job.status, JobStatus::Failed);
+    assert_eq!(finished.job.error.unwrap().category, ErrorCategory::OutputModerated);
+    assert_eq!(finished.polls, 1, "an old job is checked at once and is already final");
+}
