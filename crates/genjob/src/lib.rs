@@ -37,3 +37,8 @@ pub use policy::{AdaptiveSchedule, FixedInterval, PollPolicy};
 pub use watch::{
     FinishedJob, JobFinished, JobProgress, WaitError, Watch, WatchEvent, WatchOptions, WatchTarget, Watcher,
 };
+
+/// The README's Rust examples, compiled and run as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
