@@ -92,10 +92,11 @@ proptest! {
         prop_assert_eq!((civil.month(), civil.day()), (month, day));
         // No later year matches and is still not after the reference.
         for year in (civil.year() + 1)..=reference.to_zoned(TimeZone::UTC).year() {
-            if let Ok(later) = civil.datetime().with().year(year).build() {
-                if later.month() == month && later.day() == day {
-                    prop_assert!(TimeZone::UTC.to_timestamp(later).unwrap() > reference);
-                }
+            if let Ok(later) = civil.datetime().with().year(year).build()
+                && later.month() == month
+                && later.day() == day
+            {
+                prop_assert!(TimeZone::UTC.to_timestamp(later).unwrap() > reference);
             }
         }
     }
