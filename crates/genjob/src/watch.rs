@@ -546,6 +546,14 @@ impl Watch {
             return;
         }
         if !self.take_slot(provider, now) {
+            // No request slot yet: put the waiters back in the queue for when one opens, so the
+            // loop has something to wake for even when nothing else is in flight.
+            let state = self.providers.entry(provider).or_default();
+            let retry = positive(state.next_slot.map_or(jiff::SignedDuration::ZERO, |s| s.duration_since(now)));
+            let waiters = std::mem::take(&mut state.listing_waiters);
+            for index in waiters {
+                self.schedule(index, now, retry.max(Duration::from_millis(10)));
+            }
             return;
         }
         let Some(source) = self.watcher.sources.get(&provider).cloned() else { return };

@@ -221,3 +221,23 @@ async fn failed_jobs_carry_their_error() {
     assert_eq!(finished.job.error.unwrap().category, ErrorCategory::OutputModerated);
     assert_eq!(finished.polls, 1, "an old job is checked at once and is already final");
 }
+
+#[tokio::test]
+async fn many_jobs_share_one_request_budget() {
+    let sandbox = sandbox().await;
+    let ids: Vec<String> =
+        (0..40).map(|_| sandbox.add_job(JobSpec::token360_video().with_age(Duration::from_secs(600)))).collect();
+    let options = WatchOptions { requests_per_second: 4.0, ..WatchOptions::default() };
+    let watcher = Watcher::new()
+        .with_source(Arc::new(Token360Client::new(config(&sandbox, TOKEN)).unwrap()))
+        .with_environment(Arc::new(SimEnvironment(sandbox.clock())))
+        .with_options(options);
+    let started = sandbox.clock().now();
+    let targets = ids.iter().map(|id| WatchTarget::with_provider(id.parse().unwrap(), Provider::Token360)).collect();
+    let results = watcher.wait_all(targets).await;
+    let elapsed = sandbox.clock().now().duration_since(started);
+    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|f| f.polls == 1)));
+    // 40 requests at 4 per second cannot take less than 39 intervals of 250 ms.
+    assert!(elapsed >= jiff::SignedDuration::from_millis(9_750), "{elapsed:?}");
+    assert_eq!(sandbox.stats().token360, 40);
+}
