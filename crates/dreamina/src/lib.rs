@@ -18,8 +18,12 @@
 //! service adds later.
 
 use async_trait::async_trait;
-use genjob_models::{Endpoint, ExecutingJobs, JobId, Provider, decode_executing};
-use genjob_transport::{EnvNames, FetchedJob, HttpClient, JobSource, TransportConfig, TransportError};
+use genjob_models::{Endpoint, Provider, decode_executing};
+use genjob_transport::{EnvNames, HttpClient, JobSource};
+
+// Re-exported so a user of this adapter alone can name every type its API uses.
+pub use genjob_models::{ExecutingJob, ExecutingJobs, Job, JobId, JobStatus, ProviderRecord};
+pub use genjob_transport::{ApiToken, FetchedJob, RetryPolicy, TransportConfig, TransportError};
 
 /// Environment variables of the useapi.net services (shared with Google Flow).
 pub const ENV: EnvNames =

@@ -12,8 +12,12 @@
 //! ```
 
 use async_trait::async_trait;
-use genjob_models::{Endpoint, JobId, Provider};
-use genjob_transport::{EnvNames, FetchedJob, HttpClient, JobSource, TransportConfig, TransportError};
+use genjob_models::{Endpoint, Provider};
+use genjob_transport::{EnvNames, HttpClient, JobSource};
+
+// Re-exported so a user of this adapter alone can name every type its API uses.
+pub use genjob_models::{Job, JobId, JobStatus, ProviderRecord};
+pub use genjob_transport::{ApiToken, FetchedJob, RetryPolicy, TransportConfig, TransportError};
 
 /// Environment variables of token360.
 pub const ENV: EnvNames =

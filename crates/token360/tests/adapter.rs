@@ -1,0 +1,223 @@
+//! The token360 adapter against a local wiremock server serving the documented fixtures.
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use genjob_models::{Endpoint, JobId, JobStatus, Provider, ProviderRecord};
+use genjob_token360::{ENV, Token360Client};
+use genjob_transport::{JobSource, RetryPolicy, TransportConfig, TransportError};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+/// A fixture file name and its bytes.
+type Fixture = (String, Vec<u8>);
+
+/// A key that must travel only in the `Authorization` header.
+const TOKEN: &str = "sk-t360-test-4e7a11";
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/token360/videos")
+}
+
+/// Every job-record fixture (not `error-*`), sorted by name.
+fn job_fixtures() -> Result<Vec<Fixture>, Box<dyn Error>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(fixtures_dir())? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".json") && !name.starts_with("error-") {
+            let body = std::fs::read(fixtures_dir().join(&name))?;
+            found.push((name, body));
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        return Err("no job fixtures under token360/videos".into());
+    }
+    Ok(found)
+}
+
+fn completed_fixture() -> Result<Vec<u8>, Box<dyn Error>> {
+    Ok(std::fs::read(fixtures_dir().join("video-completed.json"))?)
+}
+
+/// A client for `server`, built the way `from_env` builds it, without retries.
+fn client(server: &MockServer) -> Result<Token360Client, TransportError> {
+    let uri = server.uri();
+    let config = TransportConfig::from_lookup(ENV, |k| match k {
+        "TOKEN360_API_KEY" => Some(TOKEN.to_owned()),
+        "TOKEN360_BASE_URL" => Some(uri.clone()),
+        _ => None,
+    })?;
+    Token360Client::new(config.with_retry_policy(RetryPolicy::none()))
+}
+
+async fn serve(server: &MockServer, response: ResponseTemplate) {
+    Mock::given(method("GET")).respond_with(response).mount(server).await;
+}
+
+fn json(status: u16, body: &[u8]) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.to_vec(), "application/json")
+}
+
+async fn only_request(server: &MockServer) -> Result<Request, Box<dyn Error>> {
+    let mut requests = server.received_requests().await.ok_or("request recording is off")?;
+    if requests.len() != 1 {
+        return Err(format!("expected exactly one request, got {}", requests.len()).into());
+    }
+    Ok(requests.remove(0))
+}
+
+#[tokio::test]
+async fn every_video_fixture_is_read_from_the_videos_endpoint() -> TestResult {
+    for (name, body) in job_fixtures()? {
+        let value: serde_json::Value = serde_json::from_slice(&body)?;
+        let id: JobId = value["id"].as_str().ok_or("fixture without a string id")?.parse()?;
+        let server = MockServer::start().await;
+        serve(&server, json(200, &body)).await;
+        let fetched = client(&server)?.video(&id).await.map_err(|e| format!("{name}: {e}"))?;
+
+        let request = only_request(&server).await?;
+        assert_eq!(request.url.path(), format!("/v1/videos/{id}"), "{name}");
+        let auth = request.headers.get("authorization").and_then(|v| v.to_str().ok());
+        assert_eq!(auth, Some(format!("Bearer {TOKEN}").as_str()), "{name}");
+
+        let expected = ProviderRecord::from_slice(Endpoint::Token360Videos, &body)?;
+        assert_eq!(fetched.record, expected, "{name}: record");
+        assert_eq!(fetched.job, expected.normalize(), "{name}: normalized job");
+        assert_eq!(fetched.job.provider, Provider::Token360, "{name}");
+        assert_eq!(fetched.record.to_value(), value, "{name}: record does not round-trip");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_completed_fixture_normalizes_to_a_completed_job() -> TestResult {
+    let server = MockServer::start().await;
+    serve(&server, json(200, &completed_fixture()?)).await;
+    let source: &dyn JobSource = &client(&server)?;
+    let fetched = source.fetch(&"your-video-id".parse()?).await?;
+    assert_eq!(source.provider(), Provider::Token360);
+    assert_eq!(fetched.job.status, JobStatus::Completed);
+    assert_eq!(fetched.job.progress, Some(100));
+    assert_eq!(fetched.job.id, "your-video-id");
+    Ok(())
+}
+
+#[tokio::test]
+async fn token360_has_no_executing_listing() -> TestResult {
+    let server = MockServer::start().await;
+    let source = client(&server)?;
+    assert_eq!(source.executing().await?, None);
+    assert!(!source.listing_covers(&"video_1".parse()?));
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn openai_style_errors_map_to_typed_errors() -> TestResult {
+    let envelope = |message: &str, kind: &str, code: &str| {
+        format!(r#"{{"error":{{"message":"{message}","type":"{kind}","param":null,"code":"{code}"}}}}"#)
+    };
+    let cases = [
+        (401u16, envelope("Invalid API key", "authentication_error", "invalid_api_key"), "Invalid API key"),
+        (402, envelope("Insufficient balance", "insufficient_balance", "insufficient_balance"), "Insufficient balance"),
+        (429, envelope("Rate limit exceeded", "rate_limit_error", "rate_limit_exceeded"), "Rate limit exceeded"),
+        (503, envelope("The engine is overloaded", "server_error", "overloaded"), "The engine is overloaded"),
+        (404, envelope("Video not found", "invalid_request_error", "not_found"), "Video not found"),
+    ];
+    let id: JobId = "video_6843f1a2b3c4".parse()?;
+    for (status, body, message) in cases {
+        let server = MockServer::start().await;
+        serve(&server, json(status, body.as_bytes())).await;
+        let err = client(&server)?.video(&id).await.err().ok_or(format!("{status}: expected an error"))?;
+        assert_eq!(err.status(), Some(status));
+        assert_eq!(err.provider_message(), Some(message), "{status}");
+        let details = err.provider_details().ok_or("status errors carry details")?;
+        let documented: serde_json::Value = serde_json::from_str(&body)?;
+        assert_eq!(details.error_type.as_deref(), documented["error"]["type"].as_str(), "{status}");
+        assert_eq!(details.code.as_deref(), documented["error"]["code"].as_str(), "{status}");
+        assert_eq!(details.param, None, "{status}: a null param is absent");
+        let variant_ok = match status {
+            401 => matches!(err, TransportError::Unauthorized { .. }) && err.to_string().contains("TOKEN360_API_KEY"),
+            402 => matches!(err, TransportError::PaymentRequired { .. }),
+            429 => matches!(err, TransportError::RateLimited { .. }) && err.is_retryable(),
+            503 => matches!(err, TransportError::Server { status: 503, .. }) && err.is_retryable(),
+            _ => matches!(err, TransportError::NotFound { .. }),
+        };
+        assert!(variant_ok, "{status}: {err:?} / {err}");
+        assert!(!err.to_string().contains(TOKEN) && !format!("{err:?}").contains(TOKEN), "{status}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_default_retry_policy_retries_a_429_and_honours_retry_after() -> TestResult {
+    let server = MockServer::start().await;
+    let body = completed_fixture()?;
+    Mock::given(method("GET"))
+        .respond_with(
+            json(429, br#"{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":null}}"#)
+                .insert_header("Retry-After", "0"),
+        )
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    serve(&server, json(200, &body)).await;
+    let uri = server.uri();
+    let config = TransportConfig::from_lookup(ENV, |k| match k {
+        "TOKEN360_API_KEY" => Some(TOKEN.to_owned()),
+        _ => Some(uri.clone()),
+    })?
+    .with_retry_policy(RetryPolicy::default().with_initial_delay(Duration::from_millis(5)).with_jitter(false));
+    let fetched = Token360Client::new(config)?.video(&"your-video-id".parse()?).await?;
+    assert_eq!(fetched.attempts, 3);
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(3));
+    assert_eq!(fetched.job, ProviderRecord::from_slice(Endpoint::Token360Videos, &body)?.normalize());
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_opaque_id_travels_as_one_encoded_segment() -> TestResult {
+    let server = MockServer::start().await;
+    serve(&server, json(200, &completed_fixture()?)).await;
+    client(&server)?.video(&"video_a%b{c}:d@e".parse()?).await?;
+    assert_eq!(only_request(&server).await?.url.path(), "/v1/videos/video_a%25b%7Bc%7D:d@e");
+    Ok(())
+}
+
+#[tokio::test]
+async fn ids_that_would_change_the_path_are_refused() -> TestResult {
+    // `/`, `?` and `#` are refused by the id parser; `..` passes it and must be refused by the transport.
+    assert!("a/b".parse::<JobId>().is_err());
+    let server = MockServer::start().await;
+    serve(&server, json(200, &completed_fixture()?)).await;
+    let err = client(&server)?.video(&"..".parse()?).await.err().ok_or("`..` must not be sent")?;
+    assert!(matches!(err, TransportError::InvalidSegment { .. }), "{err:?}");
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(0));
+    Ok(())
+}
+
+#[test]
+fn from_lookup_requires_the_token360_api_key() {
+    let err = TransportConfig::from_lookup(ENV, |_| None).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("TOKEN360_API_KEY"), "{err}");
+    // The useapi.net variable is not a stand-in for token360's.
+    let wrong = TransportConfig::from_lookup(ENV, |k| (k == "USEAPI_TOKEN").then(|| TOKEN.to_owned()));
+    assert!(matches!(wrong, Err(TransportError::Config { .. })), "{wrong:?}");
+}
+
+#[test]
+fn from_lookup_defaults_to_api_token360_ai_and_hides_the_token() -> TestResult {
+    let config = TransportConfig::from_lookup(ENV, |k| (k == "TOKEN360_API_KEY").then(|| TOKEN.to_owned()))?;
+    assert_eq!(config.base_url().as_str(), "https://api.token360.ai/");
+    assert_eq!(config.token_hint(), "TOKEN360_API_KEY");
+    let client = Token360Client::new(config)?;
+    for shown in [format!("{client:?}"), format!("{client:#?}")] {
+        assert!(!shown.contains(TOKEN), "the token leaked into Debug: {shown}");
+        assert!(shown.contains("api.token360.ai"), "{shown}");
+    }
+    Ok(())
+}
