@@ -2,6 +2,7 @@
 //!
 //! Commands are dispatched in [`main`]; add a new one as a module plus one `match` arm there.
 
+mod bench;
 mod fixtures;
 mod validate;
 
@@ -9,8 +10,9 @@ use std::process::ExitCode;
 
 fn usage() -> String {
     format!(
-        "usage: cargo xtask <command> [options]\n\ncommands:\n{}",
+        "usage: cargo xtask <command> [options]\n\ncommands:\n{}{}",
         fixtures::USAGE,
+        bench::USAGE,
         // New subcommands: append their usage lines here.
     )
 }
@@ -23,7 +25,7 @@ fn main() -> ExitCode {
     };
     match command.as_str() {
         "fixtures" => fixtures::main(rest),
-        // "bench" => bench::main(rest),
+        "bench" => bench::main(rest),
         "-h" | "--help" | "help" => {
             print!("{}", usage());
             ExitCode::SUCCESS
