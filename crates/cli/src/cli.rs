@@ -1,0 +1,146 @@
+//! The command line: clap types for every subcommand.
+
+use crate::exit::EXIT_CODES_HELP;
+use clap::{Args, Parser, Subcommand};
+use genjob::Provider;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Check, wait for and download AI media-generation jobs (useapi.net Dreamina and Google Flow, token360).
+#[derive(Debug, Parser)]
+#[command(name = "genjob", version, about, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read a job's current state once.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Status(StatusArgs),
+    /// Wait until jobs reach a final state, with live progress; optionally download their outputs.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Wait(WaitArgs),
+    /// List every executing Dreamina job, grouped by account.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Executing(ExecutingArgs),
+    /// Turn a raw provider job record (JSON) into genjob's normalized JSON.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Normalize(NormalizeArgs),
+    /// Run a local server that imitates the providers' status APIs, seeded with demo jobs.
+    Sandbox(SandboxArgs),
+    /// Watch a mixed batch of jobs on an in-process, accelerated sandbox and download their outputs.
+    Demo(DemoArgs),
+}
+
+/// Parses `--provider`; clap turns the error into a usage error (exit 2).
+fn parse_provider(raw: &str) -> Result<Provider, String> {
+    raw.parse::<Provider>().map_err(|e| e.to_string())
+}
+
+/// Parses `500ms`, `30s`, `5m`, `1h`.
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    humantime::parse_duration(raw).map_err(|e| format!("{e}; write e.g. 500ms, 30s, 5m or 1h"))
+}
+
+/// Arguments of `genjob status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The job id, exactly as the provider returned it.
+    #[arg(value_name = "JOB_ID")]
+    pub id: String,
+    /// The provider; required for token360's opaque ids, otherwise read from the id.
+    #[arg(long, value_parser = parse_provider, value_name = "dreamina|google-flow|token360")]
+    pub provider: Option<Provider>,
+    /// Print the normalized job as one JSON line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `genjob wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The job ids, exactly as the providers returned them.
+    #[arg(value_name = "JOB_ID", required = true)]
+    pub ids: Vec<String>,
+    /// The provider of every id; required for token360's opaque ids, otherwise read from each id.
+    #[arg(long, value_parser = parse_provider, value_name = "dreamina|google-flow|token360")]
+    pub provider: Option<Provider>,
+    /// Give up after this long (e.g. 30s, 5m, 1h); exit 5 if a job is still running.
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub timeout: Option<Duration>,
+    /// Poll every job at this fixed interval instead of genjob's adaptive schedule.
+    #[arg(long, value_parser = parse_duration, value_name = "DUR")]
+    pub every: Option<Duration>,
+    /// Download the outputs of completed jobs into this directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub download: Option<PathBuf>,
+    /// Print each job as one JSON line when it reaches its final state (timed-out jobs print nothing).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `genjob executing`.
+#[derive(Debug, Args)]
+pub struct ExecutingArgs {
+    /// Print the listing as one JSON line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `genjob normalize`.
+#[derive(Debug, Args)]
+pub struct NormalizeArgs {
+    /// The record's provider; detected from the record's shape when absent.
+    #[arg(long, value_parser = parse_provider, value_name = "dreamina|google-flow|token360")]
+    pub provider: Option<Provider>,
+    /// The JSON file to read; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE|-")]
+    pub file: Option<PathBuf>,
+}
+
+/// Arguments of `genjob sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    pub speed: f64,
+}
+
+/// Arguments of `genjob demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to download the outputs of completed jobs.
+    #[arg(long, default_value = "genjob-demo", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent_and_documents_exit_codes() {
+        Cli::command().debug_assert();
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes:") && help.contains("2, 3, 4, 7, 6, 5, 1, 0"), "{help}");
+    }
+
+    #[test]
+    fn durations_and_providers_parse() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_provider("google-flow"), Ok(Provider::GoogleFlow));
+        assert!(parse_provider("midjourney").is_err());
+    }
+}

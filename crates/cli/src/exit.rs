@@ -1,0 +1,227 @@
+//! Exit codes: what each failure maps to, and which one wins when several jobs end differently.
+
+use genjob::{DownloadError, TransportError, WaitError};
+use std::fmt;
+
+/// The table printed by `genjob --help`; the README copies it.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success (status/normalize: the job was read, whatever its state; wait: every job completed)
+  1  wait: a job ended failed (including the Dreamina 1-hour rule)
+  2  bad command line or bad input (unusable job id, unknown provider, invalid file, missing token)
+  3  authentication or permission refused (HTTP 401/403; also 402 payment required, 596 account session expired)
+  4  job not found or expired (HTTP 404/410)
+  5  the --timeout passed before the jobs finished
+  6  network or server error after retries (429, 5xx, timeouts, connection failures, failed downloads)
+  7  the server answered something that is not a valid record (invalid JSON, too large)
+With several jobs the most severe code wins, in this order: 2, 3, 4, 7, 6, 5, 1, 0.
+
+Environment:
+  USEAPI_TOKEN, USEAPI_BASE_URL        useapi.net (Dreamina, Google Flow)
+  TOKEN360_API_KEY, TOKEN360_BASE_URL  token360
+  RUST_LOG                             log filter for diagnostics on stderr (default: warn)";
+
+/// The process exit code of `genjob`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked for succeeded.
+    Success = 0,
+    /// `wait`: a job ended failed.
+    JobFailed = 1,
+    /// Bad command line or bad input.
+    Usage = 2,
+    /// The provider refused the token or the account (401/402/403/596).
+    Auth = 3,
+    /// The job does not exist or has expired (404/410).
+    NotFound = 4,
+    /// `--timeout` passed first.
+    TimedOut = 5,
+    /// Network or server trouble that retries did not overcome.
+    Network = 6,
+    /// The server's answer is not a valid record.
+    InvalidResponse = 7,
+}
+
+impl Exit {
+    /// The numeric code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Higher is more severe: the order 2, 3, 4, 7, 6, 5, 1, 0.
+    fn severity(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::JobFailed => 1,
+            Exit::TimedOut => 2,
+            Exit::Network => 3,
+            Exit::InvalidResponse => 4,
+            Exit::NotFound => 5,
+            Exit::Auth => 6,
+            Exit::Usage => 7,
+        }
+    }
+
+    /// The more severe of two outcomes.
+    pub fn worst(self, other: Exit) -> Exit {
+        if other.severity() > self.severity() { other } else { self }
+    }
+
+    /// The exit code for a transport failure.
+    pub fn from_transport(error: &TransportError) -> Exit {
+        match error {
+            TransportError::Config { .. }
+            | TransportError::InvalidSegment { .. }
+            | TransportError::InvalidRequest { .. } => Exit::Usage,
+            TransportError::Unauthorized { .. }
+            | TransportError::PaymentRequired { .. }
+            | TransportError::Forbidden { .. }
+            | TransportError::AccountSessionExpired { .. } => Exit::Auth,
+            TransportError::NotFound { .. } | TransportError::Expired { .. } => Exit::NotFound,
+            TransportError::InvalidResponse { .. }
+            | TransportError::TooLarge { .. }
+            | TransportError::InvalidDownload { .. } => Exit::InvalidResponse,
+            // 429, 5xx, unexpected statuses, timeouts, broken connections, cut downloads, local IO,
+            // and any variant added later: trouble that trying again may fix.
+            _ => Exit::Network,
+        }
+    }
+
+    /// The exit code for a wait that ended without a final state.
+    pub fn from_wait(error: &WaitError) -> Exit {
+        match error {
+            WaitError::TimedOut { .. } | WaitError::Cancelled { .. } => Exit::TimedOut,
+            WaitError::Fetch { source, .. } => Exit::from_transport(source),
+            WaitError::NoSource { .. } => Exit::Usage,
+            _ => Exit::Network,
+        }
+    }
+
+    /// The exit code for a failed download.
+    pub fn from_download(error: &DownloadError) -> Exit {
+        match error {
+            DownloadError::Transport { source, .. } => match Exit::from_transport(source) {
+                // A refused file URL is the file host's doing, not the API token's: report it as a download failure.
+                Exit::Auth | Exit::NotFound | Exit::Usage => Exit::Network,
+                other => other,
+            },
+            DownloadError::Vanished { .. } => Exit::InvalidResponse,
+            _ => Exit::Network,
+        }
+    }
+}
+
+/// A failure that ends the command: the message for stderr and the exit code.
+#[derive(Debug)]
+pub struct CliError {
+    /// The exit code.
+    pub exit: Exit,
+    /// What was wrong and what to do.
+    pub message: String,
+}
+
+impl CliError {
+    /// A bad command line or bad input (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self { exit: Exit::Usage, message: message.into() }
+    }
+
+    /// A transport failure, mapped to its exit code.
+    pub fn transport(error: &TransportError) -> Self {
+        Self { exit: Exit::from_transport(error), message: error.to_string() }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genjob::transport::ProviderMessage;
+    use std::time::Duration;
+
+    fn message() -> Box<ProviderMessage> {
+        Box::default()
+    }
+
+    #[test]
+    fn severity_follows_the_documented_order() {
+        let order = [
+            Exit::Usage,
+            Exit::Auth,
+            Exit::NotFound,
+            Exit::InvalidResponse,
+            Exit::Network,
+            Exit::TimedOut,
+            Exit::JobFailed,
+            Exit::Success,
+        ];
+        for (i, high) in order.iter().enumerate() {
+            for low in &order[i..] {
+                assert_eq!(high.worst(*low), *high, "{high:?} vs {low:?}");
+                assert_eq!(low.worst(*high), *high, "{low:?} vs {high:?}");
+            }
+        }
+        assert_eq!(order.map(Exit::code), [2, 3, 4, 7, 6, 5, 1, 0]);
+    }
+
+    #[test]
+    fn transport_errors_map_to_their_codes() {
+        let cases: Vec<(TransportError, Exit)> = vec![
+            (TransportError::Config { reason: "USEAPI_TOKEN is not set".into() }, Exit::Usage),
+            (TransportError::Unauthorized { message: message(), token_hint: "USEAPI_TOKEN", attempts: 1 }, Exit::Auth),
+            (TransportError::PaymentRequired { message: message(), attempts: 1 }, Exit::Auth),
+            (TransportError::Forbidden { message: message(), attempts: 1 }, Exit::Auth),
+            (TransportError::AccountSessionExpired { message: message(), attempts: 1 }, Exit::Auth),
+            (TransportError::NotFound { message: message(), attempts: 1 }, Exit::NotFound),
+            (TransportError::Expired { message: message(), attempts: 1 }, Exit::NotFound),
+            (TransportError::RateLimited { message: message(), retry_after: None, attempts: 3 }, Exit::Network),
+            (TransportError::Server { status: 503, message: message(), retry_after: None, attempts: 3 }, Exit::Network),
+            (TransportError::Timeout { timeout: Duration::from_secs(30), attempts: 3 }, Exit::Network),
+            (TransportError::Network { detail: "connection refused".into(), attempts: 3 }, Exit::Network),
+            (
+                TransportError::InvalidResponse {
+                    status: 200,
+                    content_type: Some("text/html".into()),
+                    excerpt: "<html>".into(),
+                    reason: "expected value".into(),
+                    attempts: 1,
+                },
+                Exit::InvalidResponse,
+            ),
+            (TransportError::TooLarge { limit: 10, attempts: 1 }, Exit::InvalidResponse),
+        ];
+        for (error, exit) in cases {
+            assert_eq!(Exit::from_transport(&error), exit, "{error}");
+        }
+    }
+
+    #[test]
+    fn wait_and_download_errors_map_to_their_codes() {
+        let timed_out = WaitError::TimedOut {
+            id: "video_1".into(),
+            status: genjob::JobStatus::Running,
+            elapsed: Duration::from_secs(1),
+            polls: 1,
+            last: None,
+        };
+        assert_eq!(Exit::from_wait(&timed_out), Exit::TimedOut);
+        let not_found = WaitError::Fetch {
+            id: "video_1".into(),
+            source: TransportError::NotFound { message: message(), attempts: 1 },
+            polls: 1,
+        };
+        assert_eq!(Exit::from_wait(&not_found), Exit::NotFound);
+        let cut = DownloadError::Transport {
+            id: "video_1".into(),
+            index: 0,
+            source: TransportError::Truncated { expected: Some(10), received: 5, attempts: 1 },
+        };
+        assert_eq!(Exit::from_download(&cut), Exit::Network);
+        assert_eq!(Exit::from_download(&DownloadError::Vanished { id: "video_1".into(), index: 0 }), Exit::InvalidResponse);
+    }
+}

@@ -1,0 +1,106 @@
+//! Building job sources from the environment, and resolving which provider a command-line id belongs to.
+
+use crate::exit::CliError;
+use genjob::transport::{EnvNames, TransportConfig};
+use genjob::{JobId, JobSource, Provider, WatchTarget};
+use genjob_dreamina::DreaminaClient;
+use genjob_google_flow::GoogleFlowClient;
+use genjob_token360::Token360Client;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Where settings are read from: the process environment in production, a map in tests.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment as a [`Lookup`].
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Parses a command-line job id and decides its provider (`--provider` wins over the id's shape).
+pub fn resolve_target(raw: &str, provider: Option<Provider>) -> Result<WatchTarget, CliError> {
+    let id = JobId::parse(raw).map_err(|e| CliError::usage(format!("job id `{raw}`: {e}")))?;
+    if let Some(provider) = provider {
+        return Ok(WatchTarget::with_provider(id, provider));
+    }
+    WatchTarget::from_id(id).ok_or_else(|| {
+        CliError::usage(format!(
+            "cannot tell the provider of job id `{raw}` from its shape (token360 ids are opaque); \
+             pass `--provider token360` (or dreamina / google-flow)"
+        ))
+    })
+}
+
+/// The environment variables a provider reads.
+pub fn env_names(provider: Provider) -> EnvNames {
+    match provider {
+        Provider::Dreamina => genjob_dreamina::ENV,
+        Provider::GoogleFlow => genjob_google_flow::ENV,
+        Provider::Token360 => genjob_token360::ENV,
+    }
+}
+
+fn config(provider: Provider, lookup: Lookup<'_>) -> Result<TransportConfig, CliError> {
+    TransportConfig::from_lookup(env_names(provider), lookup).map_err(|e| CliError::transport(&e))
+}
+
+/// The Dreamina client configured from `USEAPI_TOKEN` / `USEAPI_BASE_URL`.
+pub fn dreamina(lookup: Lookup<'_>) -> Result<DreaminaClient, CliError> {
+    DreaminaClient::new(config(Provider::Dreamina, lookup)?).map_err(|e| CliError::transport(&e))
+}
+
+/// One source for `provider`, configured from its environment variables.
+pub fn source(provider: Provider, lookup: Lookup<'_>) -> Result<Arc<dyn JobSource>, CliError> {
+    let built: Arc<dyn JobSource> = match provider {
+        Provider::Dreamina => Arc::new(dreamina(lookup)?),
+        Provider::GoogleFlow => Arc::new(
+            GoogleFlowClient::new(config(provider, lookup)?).map_err(|e| CliError::transport(&e))?,
+        ),
+        Provider::Token360 => {
+            Arc::new(Token360Client::new(config(provider, lookup)?).map_err(|e| CliError::transport(&e))?)
+        }
+    };
+    Ok(built)
+}
+
+/// The sources the given targets need, and only those: a missing token of an unused provider is fine.
+pub fn sources_for(targets: &[WatchTarget], lookup: Lookup<'_>) -> Result<Vec<Arc<dyn JobSource>>, CliError> {
+    let providers: BTreeSet<Provider> = targets.iter().map(|t| t.provider).collect();
+    providers.into_iter().map(|p| source(p, lookup)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::Exit;
+
+    const DREAMINA_ID: &str = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina";
+
+    #[test]
+    fn provider_comes_from_the_id_or_the_flag() -> Result<(), CliError> {
+        assert_eq!(resolve_target(DREAMINA_ID, None)?.provider, Provider::Dreamina);
+        assert_eq!(resolve_target("video_abc", Some(Provider::Token360))?.provider, Provider::Token360);
+        Ok(())
+    }
+
+    #[test]
+    fn opaque_id_without_provider_says_what_to_pass() {
+        let err = resolve_target("video_abc", None).err().map(|e| (e.exit, e.message));
+        let (exit, message) = err.unwrap_or((Exit::Success, String::new()));
+        assert_eq!(exit, Exit::Usage);
+        assert!(message.contains("--provider token360"), "{message}");
+    }
+
+    #[test]
+    fn missing_token_names_the_variable_and_only_needed_sources_are_built() -> Result<(), CliError> {
+        let target = resolve_target("video_abc", Some(Provider::Token360))?;
+        let only_useapi = |k: &str| (k == "USEAPI_TOKEN").then(|| "secret-value".to_owned());
+        let err = sources_for(std::slice::from_ref(&target), &only_useapi).err();
+        let message = err.map(|e| (e.exit, e.message)).unwrap_or((Exit::Success, String::new()));
+        assert_eq!(message.0, Exit::Usage);
+        assert!(message.1.contains("TOKEN360_API_KEY"), "{}", message.1);
+        let dreamina = resolve_target(DREAMINA_ID, None)?;
+        assert_eq!(sources_for(&[dreamina], &only_useapi)?.len(), 1);
+        Ok(())
+    }
+}
