@@ -7,7 +7,7 @@ use crate::exit::{CliError, Exit};
 use crate::output::{self, LiveProgress};
 use crate::sources;
 use futures::future::BoxFuture;
-use genjob::{Environment, JobStatus, JobId, Provider, WatchOptions, WatchTarget, Watcher};
+use genjob::{Environment, JobId, JobStatus, Provider, WatchOptions, WatchTarget, Watcher};
 use genjob_sandbox::{Failure, JobSpec, Sandbox, SandboxConfig, SimClock};
 use jiff::Timestamp;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -99,9 +99,8 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
         _ => None,
     };
     let clock = sandbox.clock();
-    let mut watcher = Watcher::new()
-        .with_environment(Arc::new(SimEnvironment::new(clock)))
-        .with_options(WatchOptions {
+    let mut watcher =
+        Watcher::new().with_environment(Arc::new(SimEnvironment::new(clock))).with_options(WatchOptions {
             // The budget is counted in simulated time; keep the real request rate the same as a real run's.
             requests_per_second: WatchOptions::default().requests_per_second * SPEED,
             ..WatchOptions::default()

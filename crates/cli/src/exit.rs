@@ -222,6 +222,9 @@ mod tests {
             source: TransportError::Truncated { expected: Some(10), received: 5, attempts: 1 },
         };
         assert_eq!(Exit::from_download(&cut), Exit::Network);
-        assert_eq!(Exit::from_download(&DownloadError::Vanished { id: "video_1".into(), index: 0 }), Exit::InvalidResponse);
+        assert_eq!(
+            Exit::from_download(&DownloadError::Vanished { id: "video_1".into(), index: 0 }),
+            Exit::InvalidResponse
+        );
     }
 }

@@ -29,10 +29,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<Exit, CliError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| CliError {
-        exit: Exit::Network,
-        message: format!("cannot start the async runtime: {e}"),
-    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError { exit: Exit::Network, message: format!("cannot start the async runtime: {e}") })?;
     let lookup = sources::process_env;
     runtime.block_on(async {
         match cli.command {

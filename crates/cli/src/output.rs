@@ -44,7 +44,10 @@ pub fn describe(job: &Job) -> String {
         ),
     ];
     if let Some(kind) = job.kind {
-        lines.push(format!("kind      {}", serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()));
+        lines.push(format!(
+            "kind      {}",
+            serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+        ));
     }
     if let Some(model) = &job.model {
         lines.push(format!("model     {model}"));
@@ -59,7 +62,11 @@ pub fn describe(job: &Job) -> String {
         lines.push(format!("output {i}  {:?} {}", output.kind, output.url));
     }
     if let Some(error) = &job.error {
-        lines.push(format!("error     {}{}", error.code.as_deref().map(|c| format!("[{c}] ")).unwrap_or_default(), error.message));
+        lines.push(format!(
+            "error     {}{}",
+            error.code.as_deref().map(|c| format!("[{c}] ")).unwrap_or_default(),
+            error.message
+        ));
         if let Some(detail) = &error.detail {
             lines.push(format!("detail    {detail}"));
         }
@@ -251,7 +258,8 @@ mod tests {
 
     #[test]
     fn tables_align_columns() {
-        let rendered = table(&["job", "status"], &[vec!["a".into(), "completed".into()], vec!["long-id".into(), "failed".into()]]);
+        let rendered =
+            table(&["job", "status"], &[vec!["a".into(), "completed".into()], vec!["long-id".into(), "failed".into()]]);
         assert_eq!(rendered, "job      status\na        completed\nlong-id  failed");
     }
 

@@ -53,9 +53,9 @@ pub fn dreamina(lookup: Lookup<'_>) -> Result<DreaminaClient, CliError> {
 pub fn source(provider: Provider, lookup: Lookup<'_>) -> Result<Arc<dyn JobSource>, CliError> {
     let built: Arc<dyn JobSource> = match provider {
         Provider::Dreamina => Arc::new(dreamina(lookup)?),
-        Provider::GoogleFlow => Arc::new(
-            GoogleFlowClient::new(config(provider, lookup)?).map_err(|e| CliError::transport(&e))?,
-        ),
+        Provider::GoogleFlow => {
+            Arc::new(GoogleFlowClient::new(config(provider, lookup)?).map_err(|e| CliError::transport(&e))?)
+        }
         Provider::Token360 => {
             Arc::new(Token360Client::new(config(provider, lookup)?).map_err(|e| CliError::transport(&e))?)
         }

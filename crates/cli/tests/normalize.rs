@@ -39,10 +39,15 @@ async fn every_fixture_normalizes_or_is_refused() {
             let lines = run.json_lines();
             assert_eq!(lines.len(), 1, "{}: {run:?}", path.display());
             // The provider is the fixture's top directory.
-            let provider = path.strip_prefix(FIXTURES).ok().and_then(|p| p.iter().next()).map(|p| p.to_string_lossy().into_owned());
+            let provider = path
+                .strip_prefix(FIXTURES)
+                .ok()
+                .and_then(|p| p.iter().next())
+                .map(|p| p.to_string_lossy().into_owned());
             assert_eq!(lines[0]["provider"].as_str(), provider.as_deref(), "{}", path.display());
             // Forcing the right provider gives the same answer as detection.
-            let forced = genjob(&["normalize", "--provider", provider.as_deref().unwrap_or("?"), &arg], &[], None).await;
+            let forced =
+                genjob(&["normalize", "--provider", provider.as_deref().unwrap_or("?"), &arg], &[], None).await;
             assert_eq!(forced.code, 0, "{}: {forced:?}", path.display());
             assert_eq!(forced.stdout, run.stdout, "{}", path.display());
         } else {

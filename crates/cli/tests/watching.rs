@@ -76,7 +76,8 @@ async fn rate_limited_reads_are_waited_out() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dreamina_job_stuck_for_an_hour_fails_with_408() {
-    let sandbox = sandbox(60.0).await;
+    // Real time, so the id's creation time is never ahead of the CLI's clock.
+    let sandbox = sandbox(1.0).await;
     let env = env_for(&sandbox.base_url(), TOKEN);
     let stuck = sandbox.add_job(JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(59 * 60 + 58)));
     let run = genjob(&["wait", &stuck, "--json", "--timeout", "30s"], &env, None).await;
@@ -89,14 +90,16 @@ async fn a_dreamina_job_stuck_for_an_hour_fails_with_408() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_dreamina_videos_are_watched_through_the_scheduler() {
-    let sandbox = sandbox(60.0).await;
+    // Real time: the CLI's clock must not fall behind the ids' embedded creation times.
+    let sandbox = sandbox(1.0).await;
     let env = env_for(&sandbox.base_url(), TOKEN);
-    // Running when the wait starts, done about 2 s (real) later.
+    // Running when the wait starts, done 2–4 s later.
     let ids: Vec<String> = (0..5)
         .map(|i| {
             sandbox.add_job(
                 JobSpec::dreamina_video()
-                    .with_duration(Duration::from_secs(120 + i * 6))
+                    .with_duration(Duration::from_secs(100))
+                    .with_age(Duration::from_millis(98_000 - i * 500))
                     .with_email(format!("user{i}@example.com")),
             )
         })

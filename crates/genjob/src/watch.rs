@@ -469,11 +469,15 @@ impl Watch {
         {
             due = due.min(deadline);
         }
-        // Wake just past the 1-hour mark so a stuck job fails on time without a request.
-        if let Some(rule) = t.tracker.deadline(now)
+        // Wake just past the 1-hour mark so a stuck job fails on time without a request. Only a
+        // future mark of an observed job counts: a mark already past is applied by the next
+        // observation, and clamping to it would pop the same entry again and again.
+        if t.tracker.job().is_some()
+            && let Some(rule) = t.tracker.deadline(now)
             && let Ok(past) = rule.checked_add(Duration::from_millis(1))
+            && past > now
         {
-            due = due.min(past.max(now));
+            due = due.min(past);
         }
         self.heap.push(Reverse((due, t.generation, index)));
         positive(due.duration_since(now))

@@ -241,3 +241,23 @@ async fn many_jobs_share_one_request_budget() {
     assert!(elapsed >= jiff::SignedDuration::from_millis(9_750), "{elapsed:?}");
     assert_eq!(sandbox.stats().token360, 40);
 }
+
+#[tokio::test]
+async fn old_jobs_waiting_for_a_request_slot_do_not_spin() {
+    let sandbox = sandbox().await;
+    // Two hours old: past the 1-hour mark before the first observation; the server already failed them.
+    let ids: Vec<String> = (0..3)
+        .map(|_| sandbox.add_job(JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(2 * 3600))))
+        .collect();
+    let options = WatchOptions { batch: false, requests_per_second: 0.5, ..WatchOptions::default() };
+    let watcher = Watcher::new()
+        .with_source(Arc::new(DreaminaClient::new(config(&sandbox, TOKEN)).unwrap()))
+        .with_environment(Arc::new(SimEnvironment(sandbox.clock())))
+        .with_options(options);
+    let results = watcher.wait_all(ids.iter().map(|id| target(id)).collect()).await;
+    for result in results {
+        let finished = result.unwrap();
+        assert_eq!(finished.job.status, JobStatus::Failed);
+        assert_eq!(finished.polls, 1);
+    }
+}

@@ -37,4 +37,4 @@ pub use job::{ErrorCategory, Job, JobError, JobKind, JobStatus, Output, OutputKi
 pub use record::{DecodeError, ProviderRecord, decode_executing, detect_endpoint};
 pub use time::RawTime;
 pub use token360::Token360Video;
-pub use tracker::{DREAMINA_CREATED_TIMEOUT, Observation, StatusTracker};
+pub use tracker::{CLOCK_SKEW_ALLOWANCE, DREAMINA_CREATED_TIMEOUT, Observation, StatusTracker};

@@ -10,6 +10,9 @@ use jiff::{SignedDuration, Timestamp};
 /// with "Generation timed out" (code 408)".
 pub const DREAMINA_CREATED_TIMEOUT: SignedDuration = SignedDuration::from_secs(60 * 60);
 
+/// How far ahead of the local clock a job id's timestamp may be and still count as "now".
+pub const CLOCK_SKEW_ALLOWANCE: SignedDuration = SignedDuration::from_secs(24 * 60 * 60);
+
 /// What one observation did to the tracked status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -119,8 +122,11 @@ impl StatusTracker {
     }
 
     /// The creation time: from a record, else from the id resolved against `reference`.
+    ///
+    /// The id is resolved against `reference` plus [`CLOCK_SKEW_ALLOWANCE`]: a server clock a little
+    /// ahead of ours must not turn a fresh yearless Dreamina id into one from last year.
     pub fn created_at(&self, reference: Timestamp) -> Option<Timestamp> {
-        self.created_at.or_else(|| self.id.created_at(reference))
+        self.created_at.or_else(|| self.id.created_at(reference.checked_add(CLOCK_SKEW_ALLOWANCE).unwrap_or(reference)))
     }
 
     /// The job's age at `now`, when its creation time is known.
@@ -149,7 +155,7 @@ impl StatusTracker {
         self.observations = self.observations.saturating_add(1);
         self.last_observed_at = Some(self.last_observed_at.map_or(observed_at, |t| t.max(observed_at)));
         if self.created_at.is_none() {
-            self.created_at = job.created_at.or_else(|| self.id.created_at(observed_at));
+            self.created_at = job.created_at.or_else(|| self.created_at(observed_at));
         }
         let reported = job.status;
         let outcome = match self.job.as_ref().map(|j| j.status) {

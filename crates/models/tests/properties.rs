@@ -233,3 +233,13 @@ const FIXTURES: &[(Endpoint, &str)] = &[
     (Endpoint::GoogleFlowJobs, include_str!("../../../fixtures/google-flow/jobs/image-failed.json")),
     (Endpoint::Token360Videos, include_str!("../../../fixtures/token360/videos/video-completed.json")),
 ];
+
+#[test]
+fn a_server_clock_slightly_ahead_does_not_age_a_job_by_a_year() {
+    let id: JobId = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina".parse().unwrap();
+    let tracker = StatusTracker::new(id);
+    // Our clock is 2 seconds behind the id's timestamp.
+    let now: Timestamp = "2026-02-23T14:05:28Z".parse().unwrap();
+    assert_eq!(tracker.created_at(now), Some("2026-02-23T14:05:30.123Z".parse().unwrap()));
+    assert!(tracker.age(now).unwrap().is_negative());
+}

@@ -10,8 +10,10 @@ pub async fn run(args: ExecutingArgs, lookup: Lookup<'_>) -> Result<Exit, CliErr
     let client = sources::dreamina(lookup)?;
     let listing = client.executing_jobs().await.map_err(|e| CliError::transport(&e))?;
     if args.json {
-        let line = serde_json::to_string(&listing)
-            .map_err(|e| CliError { exit: Exit::InvalidResponse, message: format!("cannot render the listing: {e}") })?;
+        let line = serde_json::to_string(&listing).map_err(|e| CliError {
+            exit: Exit::InvalidResponse,
+            message: format!("cannot render the listing: {e}"),
+        })?;
         output::stdout_line(&line);
         return Ok(Exit::Success);
     }

@@ -23,8 +23,9 @@ fn endpoint_for(provider: Provider, value: &Value) -> Endpoint {
 
 /// Decodes `bytes` as one job record and normalizes it.
 pub fn normalize(bytes: &[u8], provider: Option<Provider>, origin: &str) -> Result<genjob::Job, CliError> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| CliError::usage(format!("{origin} is not JSON: {e}; pass a job record as returned by the provider")))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        CliError::usage(format!("{origin} is not JSON: {e}; pass a job record as returned by the provider"))
+    })?;
     let record = match provider {
         Some(p) => ProviderRecord::from_value(endpoint_for(p, &value), value),
         None => ProviderRecord::detect(value),

@@ -119,7 +119,8 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
                             (job.is_completed(), run.download, watcher.source(provider).cloned())
                         {
                             let (job, dir) = (job.job.clone(), dir.to_path_buf());
-                            downloads.spawn(async move { (index, download_outputs(source.as_ref(), &job, &dir).await) });
+                            downloads
+                                .spawn(async move { (index, download_outputs(source.as_ref(), &job, &dir).await) });
                         }
                     }
                     Err(e) => {
@@ -166,8 +167,7 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
 pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let targets =
         args.ids.iter().map(|raw| sources::resolve_target(raw, args.provider)).collect::<Result<Vec<_>, _>>()?;
-    let mut watcher = Watcher::new()
-        .with_options(WatchOptions { timeout: args.timeout, ..WatchOptions::default() });
+    let mut watcher = Watcher::new().with_options(WatchOptions { timeout: args.timeout, ..WatchOptions::default() });
     for source in sources::sources_for(&targets, lookup)? {
         watcher = watcher.with_source(source);
     }
@@ -178,12 +178,16 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     if let Some(dir) = &download {
         tokio::fs::create_dir_all(dir).await.map_err(|e| CliError {
             exit: Exit::Usage,
-            message: format!("cannot create the download directory {}: {e}; pass a writable --download DIR", dir.display()),
+            message: format!(
+                "cannot create the download directory {}: {e}; pass a writable --download DIR",
+                dir.display()
+            ),
         })?;
     }
     let ids: Vec<String> = targets.iter().map(|t| t.id.to_string()).collect();
     let progress = LiveProgress::new(&ids, !args.json, "");
-    let reports = watch_all(&watcher, targets, WatchRun { json: args.json, progress, download: download.as_deref() }).await;
+    let reports =
+        watch_all(&watcher, targets, WatchRun { json: args.json, progress, download: download.as_deref() }).await;
     if !args.json {
         let rows: Vec<Vec<String>> = reports
             .iter()

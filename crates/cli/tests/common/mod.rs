@@ -27,12 +27,8 @@ pub const CONTRACT_KEYS: [&str; 11] = [
 
 /// Starts a sandbox on 127.0.0.1:0 running `speed` times faster than real time.
 pub async fn sandbox(speed: f64) -> Sandbox {
-    let config = SandboxConfig {
-        speed,
-        token: Some(TOKEN.to_owned()),
-        retry_after_secs: 1,
-        ..SandboxConfig::default()
-    };
+    let config =
+        SandboxConfig { speed, token: Some(TOKEN.to_owned()), retry_after_secs: 1, ..SandboxConfig::default() };
     match Sandbox::start(([127, 0, 0, 1], 0).into(), config).await {
         Ok(s) => s,
         Err(e) => panic!("the sandbox did not start: {e}"),
@@ -98,9 +94,6 @@ pub async fn genjob(args: &[&str], env: &[(String, String)], stdin: Option<&[u8]
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     };
-    assert!(
-        !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
-        "the token leaked into the output: {run:?}"
-    );
+    assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN), "the token leaked into the output: {run:?}");
     run
 }
