@@ -6,46 +6,18 @@ use crate::commands::wait::{JobReport, WatchRun, watch_all};
 use crate::exit::{CliError, Exit};
 use crate::output::{self, LiveProgress};
 use crate::sources;
-use futures::future::BoxFuture;
-use genjob::{Environment, JobId, JobStatus, Provider, WatchOptions, WatchTarget, Watcher};
+use genjob::{JobId, JobStatus, Provider, ScaledEnvironment, WatchOptions, WatchTarget, Watcher};
 use genjob_sandbox::{Failure, JobSpec, Sandbox, SandboxConfig, SimClock};
-use jiff::Timestamp;
-use rand::{Rng, SeedableRng, rngs::StdRng};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Simulated seconds per real second: the slowest demo job (2 min) takes about 4 s.
 const SPEED: f64 = 30.0;
 const DEMO_TOKEN: &str = "demo-token";
 
-/// The poller's clock, sleep and jitter over the sandbox's simulated clock, so both share accelerated time.
-#[derive(Debug)]
-pub struct SimEnvironment {
-    clock: SimClock,
-    rng: Mutex<StdRng>,
-}
-
-impl SimEnvironment {
-    /// An environment over `clock`.
-    pub fn new(clock: SimClock) -> Self {
-        Self { clock, rng: Mutex::new(StdRng::from_os_rng()) }
-    }
-}
-
-impl Environment for SimEnvironment {
-    fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep(self.clock.to_real(duration)))
-    }
-
-    fn random(&self) -> f64 {
-        // A poisoned lock only means another thread panicked mid-draw; the generator is still usable.
-        let mut rng = self.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        rng.random::<f64>()
-    }
+/// The poller's environment on the sandbox's simulated clock, so both share accelerated time.
+fn sim_environment(clock: SimClock) -> ScaledEnvironment {
+    ScaledEnvironment::new(clock.speed(), rand::random(), move || clock.now())
 }
 
 /// One job of the demo batch: what it is and how it is expected to end.
@@ -99,12 +71,11 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
         _ => None,
     };
     let clock = sandbox.clock();
-    let mut watcher =
-        Watcher::new().with_environment(Arc::new(SimEnvironment::new(clock))).with_options(WatchOptions {
-            // The budget is counted in simulated time; keep the real request rate the same as a real run's.
-            requests_per_second: WatchOptions::default().requests_per_second * SPEED,
-            ..WatchOptions::default()
-        });
+    let mut watcher = Watcher::new().with_environment(Arc::new(sim_environment(clock))).with_options(WatchOptions {
+        // The budget is counted in simulated time; keep the real request rate the same as a real run's.
+        requests_per_second: WatchOptions::default().requests_per_second * SPEED,
+        ..WatchOptions::default()
+    });
     for provider in Provider::ALL {
         watcher = watcher.with_source(sources::source(provider, &lookup)?);
     }

@@ -66,3 +66,45 @@ impl Environment for TokioEnvironment {
         rng.random::<f64>()
     }
 }
+
+/// An environment whose time runs `speed` times faster than real time, read from a caller's clock.
+///
+/// For demos, simulations and tests against a time-scaled server (such as genjob-sandbox): the
+/// poller reads the same accelerated clock as the server, and a delay of `d` sleeps `d / speed`.
+pub struct ScaledEnvironment {
+    now: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    speed: f64,
+    rng: Mutex<StdRng>,
+}
+
+impl ScaledEnvironment {
+    /// Time comes from `now`, which must advance `speed` times faster than real time; jitter is seeded.
+    ///
+    /// A `speed` that is not a positive finite number is treated as 1.
+    pub fn new(speed: f64, seed: u64, now: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        let speed = if speed.is_finite() && speed > 0.0 { speed } else { 1.0 };
+        Self { now: Box::new(now), speed, rng: Mutex::new(StdRng::seed_from_u64(seed)) }
+    }
+}
+
+impl Debug for ScaledEnvironment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScaledEnvironment").field("speed", &self.speed).finish_non_exhaustive()
+    }
+}
+
+impl Environment for ScaledEnvironment {
+    fn now(&self) -> Timestamp {
+        (self.now)()
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration.div_f64(self.speed)))
+    }
+
+    fn random(&self) -> f64 {
+        // A poisoned lock only means another thread panicked mid-draw; the generator state is still usable.
+        let mut rng = self.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        rng.random::<f64>()
+    }
+}

@@ -27,7 +27,7 @@ pub mod policy;
 mod watch;
 
 pub use download::{DownloadError, download_outputs, output_file_name};
-pub use env::{Environment, TokioEnvironment};
+pub use env::{Environment, ScaledEnvironment, TokioEnvironment};
 pub use genjob_models::{
     self as models, Endpoint, ErrorCategory, Job, JobError, JobId, JobKind, JobStatus, Output, OutputKind, Provider,
     ProviderRecord, StatusTracker,

@@ -3,46 +3,22 @@
 
 use futures::future::BoxFuture;
 use genjob::transport::{ApiToken, RetryPolicy, TransportConfig};
-use genjob::{Environment, JobId, Provider, WatchEvent, WatchOptions, WatchTarget, Watcher};
+use genjob::{Environment, JobId, Provider, ScaledEnvironment, WatchEvent, WatchOptions, WatchTarget, Watcher};
 use genjob_dreamina::DreaminaClient;
 use genjob_sandbox::{JobSpec, Sandbox, SandboxConfig, SimClock};
 use genjob_token360::Token360Client;
 use jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The bearer token the sandbox requires and the clients send.
 const TOKEN: &str = "bench-token";
 
-/// The watcher's clock, sleep and jitter over the sandbox's accelerated clock.
-#[derive(Debug)]
-pub struct SimEnv {
-    clock: SimClock,
-    rng: Mutex<StdRng>,
-}
-
-impl SimEnv {
-    /// An environment on `clock` with jitter from `seed`.
-    pub fn new(clock: SimClock, seed: u64) -> Self {
-        Self { clock, rng: Mutex::new(StdRng::seed_from_u64(seed)) }
-    }
-}
-
-impl Environment for SimEnv {
-    fn now(&self) -> Timestamp {
-        self.clock.now()
-    }
-
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep(self.clock.to_real(duration)))
-    }
-
-    fn random(&self) -> f64 {
-        let mut rng = self.rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        rng.random::<f64>()
-    }
+/// The watcher's environment on the sandbox's accelerated clock, with jitter from `seed`.
+fn sim_env(clock: SimClock, seed: u64) -> ScaledEnvironment {
+    ScaledEnvironment::new(clock.speed(), seed, move || clock.now())
 }
 
 async fn start_sandbox(speed: f64) -> Result<Sandbox, String> {
@@ -102,7 +78,7 @@ pub async fn dreamina_batch(batch: bool, durations: &[Duration], speed: f64, see
         targets.push(WatchTarget::from_id(id).ok_or("a sandbox Dreamina id names no provider")?);
     }
     let client = DreaminaClient::new(transport(&sandbox)?).map_err(|e| e.to_string())?;
-    let env = Arc::new(SimEnv::new(clock, seed));
+    let env = Arc::new(sim_env(clock, seed));
     let watcher =
         Watcher::new().with_source(Arc::new(client)).with_environment(env.clone()).with_options(generous(batch, 64));
     let started = Instant::now();
@@ -250,7 +226,7 @@ fn token360_watcher(sandbox: &Sandbox, seed: u64) -> Result<Watcher, String> {
     let client = Token360Client::new(transport(sandbox)?).map_err(|e| e.to_string())?;
     Ok(Watcher::new()
         .with_source(Arc::new(client))
-        .with_environment(Arc::new(SimEnv::new(sandbox.clock(), seed)))
+        .with_environment(Arc::new(sim_env(sandbox.clock(), seed)))
         .with_options(generous(false, 32)))
 }
 
