@@ -14,7 +14,8 @@ Exit codes:
   5  the --timeout passed before the jobs finished
   6  network or server error after retries (429, 5xx, timeouts, connection failures, failed downloads)
   7  the server answered something that is not a valid record (invalid JSON, too large)
-With several jobs the most severe code wins, in this order: 2, 3, 4, 7, 6, 5, 1, 0.
+  130  wait: interrupted (Ctrl-C) before every job finished; the summary shows where each job stood
+With several jobs the most severe code wins, in this order: 2, 130, 3, 4, 7, 6, 5, 1, 0.
 
 Environment:
   USEAPI_TOKEN, USEAPI_BASE_URL        useapi.net (Dreamina, Google Flow)
@@ -40,6 +41,8 @@ pub enum Exit {
     Network = 6,
     /// The server's answer is not a valid record.
     InvalidResponse = 7,
+    /// `wait` was interrupted (Ctrl-C); 128 + SIGINT, as shells report it.
+    Interrupted = 130,
 }
 
 impl Exit {
@@ -48,7 +51,7 @@ impl Exit {
         self as u8
     }
 
-    /// Higher is more severe: the order 2, 3, 4, 7, 6, 5, 1, 0.
+    /// Higher is more severe: the order 2, 130, 3, 4, 7, 6, 5, 1, 0.
     fn severity(self) -> u8 {
         match self {
             Exit::Success => 0,
@@ -58,7 +61,9 @@ impl Exit {
             Exit::InvalidResponse => 4,
             Exit::NotFound => 5,
             Exit::Auth => 6,
-            Exit::Usage => 7,
+            // The person asked to stop: say so, unless the command line itself was wrong.
+            Exit::Interrupted => 7,
+            Exit::Usage => 8,
         }
     }
 
@@ -90,7 +95,8 @@ impl Exit {
     /// The exit code for a wait that ended without a final state.
     pub fn from_wait(error: &WaitError) -> Exit {
         match error {
-            WaitError::TimedOut { .. } | WaitError::Cancelled { .. } => Exit::TimedOut,
+            WaitError::TimedOut { .. } => Exit::TimedOut,
+            WaitError::Cancelled { .. } => Exit::Interrupted,
             WaitError::Fetch { source, .. } => Exit::from_transport(source),
             WaitError::NoSource { .. } => Exit::Usage,
             _ => Exit::Network,
@@ -152,6 +158,7 @@ mod tests {
     fn severity_follows_the_documented_order() {
         let order = [
             Exit::Usage,
+            Exit::Interrupted,
             Exit::Auth,
             Exit::NotFound,
             Exit::InvalidResponse,
@@ -166,7 +173,7 @@ mod tests {
                 assert_eq!(low.worst(*high), *high, "{low:?} vs {high:?}");
             }
         }
-        assert_eq!(order.map(Exit::code), [2, 3, 4, 7, 6, 5, 1, 0]);
+        assert_eq!(order.map(Exit::code), [2, 130, 3, 4, 7, 6, 5, 1, 0]);
     }
 
     #[test]

@@ -187,7 +187,39 @@ async fn a_server_answering_html_exits_7() {
 async fn help_documents_the_exit_codes() {
     let run = genjob(&["--help"], &[], None).await;
     assert_eq!(run.code, 0);
-    assert!(run.stdout.contains("Exit codes:") && run.stdout.contains("2, 3, 4, 7, 6, 5, 1, 0"), "{run:?}");
+    assert!(run.stdout.contains("Exit codes:") && run.stdout.contains("2, 130, 3, 4, 7, 6, 5, 1, 0"), "{run:?}");
     let usage = genjob(&["frobnicate"], &[], None).await;
     assert_eq!(usage.code, 2, "{usage:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_exits_130_with_a_partial_report() {
+    let sandbox = sandbox(1.0).await;
+    let env = env_for(&sandbox.base_url(), TOKEN);
+    let stuck = sandbox.add_job(JobSpec::token360_video().stuck());
+    let done = sandbox.add_job(JobSpec::token360_video().with_age(DONE));
+    let args: Vec<String> =
+        ["wait", &stuck, &done, "--provider", "token360", "--every", "500ms"].iter().map(|s| (*s).to_owned()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_genjob"))
+            .args(&args)
+            .env_clear()
+            .envs(env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the genjob binary starts");
+        // Give it time to read both jobs, then interrupt it as a terminal's Ctrl-C would.
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // The shell's builtin `kill` is there on any machine with `sh`.
+        let sent = std::process::Command::new("sh").args(["-c", &format!("kill -INT {}", child.id())]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -INT failed");
+        child.wait_with_output().expect("genjob exits")
+    })
+    .await
+    .expect("the blocking task completes");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "stdout: {stdout}");
+    // The summary still says where each job stood.
+    assert!(stdout.contains("interrupted") && stdout.contains("completed"), "{stdout}");
 }

@@ -10,6 +10,7 @@ use genjob::{
 };
 use std::path::{Path, PathBuf};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 /// How one job's wait ended, with its downloads.
 #[derive(Debug)]
@@ -42,6 +43,7 @@ impl JobReport {
         match &self.result {
             Ok(f) => f.job.status.to_string(),
             Err(e) if e.is_timeout() => "timed out".to_owned(),
+            Err(WaitError::Cancelled { .. }) => "interrupted".to_owned(),
             Err(_) => "error".to_owned(),
         }
     }
@@ -86,6 +88,8 @@ pub struct WatchRun<'a> {
     pub progress: LiveProgress,
     /// Where to download the outputs of completed jobs.
     pub download: Option<&'a Path>,
+    /// Cancelled on Ctrl-C: the watch ends and downloads in progress are dropped (nothing half-written stays).
+    pub cancel: Option<CancellationToken>,
 }
 
 /// Watches `targets` to the end and downloads outputs; one report per target, in order.
@@ -141,9 +145,14 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
             _ => {}
         }
     }
+    if run.cancel.as_ref().is_some_and(CancellationToken::is_cancelled) {
+        // Dropping a download removes its temporary file, so an interrupted download leaves nothing.
+        downloads.abort_all();
+    }
     while let Some(joined) = downloads.join_next().await {
         let (index, result) = match joined {
             Ok(done) => done,
+            Err(e) if e.is_cancelled() => continue,
             Err(e) => {
                 run.progress.note(&format!("genjob: a download task stopped unexpectedly: {e}"));
                 continue;
@@ -167,7 +176,16 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
 pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let targets =
         args.ids.iter().map(|raw| sources::resolve_target(raw, args.provider)).collect::<Result<Vec<_>, _>>()?;
-    let mut watcher = Watcher::new().with_options(WatchOptions { timeout: args.timeout, ..WatchOptions::default() });
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("genjob: interrupted; stopping the wait");
+            on_interrupt.cancel();
+        }
+    });
+    let options = WatchOptions { timeout: args.timeout, cancel: Some(cancel.clone()), ..WatchOptions::default() };
+    let mut watcher = Watcher::new().with_options(options);
     for source in sources::sources_for(&targets, lookup)? {
         watcher = watcher.with_source(source);
     }
@@ -186,8 +204,12 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     }
     let ids: Vec<String> = targets.iter().map(|t| t.id.to_string()).collect();
     let progress = LiveProgress::new(&ids, !args.json, "");
-    let reports =
-        watch_all(&watcher, targets, WatchRun { json: args.json, progress, download: download.as_deref() }).await;
+    let reports = watch_all(
+        &watcher,
+        targets,
+        WatchRun { json: args.json, progress, download: download.as_deref(), cancel: Some(cancel) },
+    )
+    .await;
     if !args.json {
         let rows: Vec<Vec<String>> = reports
             .iter()
