@@ -55,6 +55,11 @@ impl PollPolicy for FixedInterval {
     }
 }
 
+/// The share of a fixed loop's request budget the adaptive schedule aims to spend.
+///
+/// Slightly under one, so that jitter and rounding never make the schedule costlier than the loop it replaces.
+pub const BUDGET_SHARE: f64 = 0.95;
+
 /// The documented typical run time of a kind of job: most finish between `earliest` and `latest`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TypicalWindow {
@@ -94,12 +99,23 @@ impl TypicalWindow {
 
     /// The even spacing inside the window that spends the budget of a fixed `reference` loop.
     ///
-    /// A fixed loop polls from age zero; this schedule skips everything before `earliest`, so the same
-    /// number of requests spread over the window alone is denser by the factor `(mean − earliest) / mean`.
+    /// A fixed loop polls at zero and every `reference` after, so a job of mean length `m` costs it
+    /// about `m / reference + 1.5` requests. Polling at `earliest + step`, `earliest + 2·step`, … costs
+    /// about `(m − earliest) / step + 0.5`. Spending [`BUDGET_SHARE`] of the loop's budget gives
+    /// `step = (m − earliest) / (share · (m / reference + 1))`: the requests a fixed loop spends before
+    /// any job can be done are spent inside the window instead.
     fn dense_step(&self, reference: Duration) -> Duration {
         let mean = (self.earliest + self.latest).as_secs_f64() / 2.0;
-        let share = ((mean - self.earliest.as_secs_f64()) / mean).clamp(0.05, 1.0);
-        Duration::from_secs_f64(reference.as_secs_f64() * share).max(MIN_INTERVAL)
+        let requests = BUDGET_SHARE * (mean / reference.as_secs_f64().max(f64::EPSILON) + 1.0);
+        let inside = (mean - self.earliest.as_secs_f64()).max(0.0);
+        Duration::from_secs_f64(inside / requests).max(MIN_INTERVAL)
+    }
+
+    /// The first useful check of a job of this age: one dense step into the window.
+    ///
+    /// Nothing is done before `earliest`, so a check exactly there would find nothing more often than not.
+    fn first_check(&self, reference: Duration) -> Duration {
+        self.earliest + self.dense_step(reference)
     }
 }
 
@@ -144,7 +160,7 @@ impl AdaptiveSchedule {
             (Some(w), Some(age)) => {
                 let step = w.dense_step(self.reference_interval);
                 if age < w.earliest {
-                    w.earliest - age
+                    w.first_check(self.reference_interval) - age
                 } else if age <= w.latest {
                     step
                 } else {
@@ -167,7 +183,7 @@ impl PollPolicy for AdaptiveSchedule {
     fn first_delay(&self, ctx: &PollContext<'_>) -> Duration {
         match (TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model), ctx.age) {
             // A job younger than the earliest typical finish cannot be done yet: wait for it.
-            (Some(w), Some(age)) if age < w.earliest => w.earliest - age,
+            (Some(w), Some(age)) if age < w.earliest => w.first_check(self.reference_interval) - age,
             _ => Duration::ZERO,
         }
     }
@@ -183,6 +199,9 @@ impl PollPolicy for AdaptiveSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dreamina video: (mean 120 s − earliest 60 s) / (0.95 × (120/10 + 1) requests of the 10 s loop).
+    const DREAMINA_VIDEO_STEP: f64 = 60.0 / (BUDGET_SHARE * 13.0);
 
     fn ctx(provider: Provider, kind: JobKind, age: u64) -> PollContext<'static> {
         PollContext {
@@ -201,7 +220,9 @@ mod tests {
     #[test]
     fn a_fresh_video_is_not_checked_at_once_but_a_resumed_one_is() {
         let s = AdaptiveSchedule::default();
-        assert_eq!(s.first_delay(&ctx(Provider::Dreamina, JobKind::Video, 2)), Duration::from_secs(58));
+        // 60 s earliest finish + one dense step, minus the 2 s the job has already run.
+        let first = s.first_delay(&ctx(Provider::Dreamina, JobKind::Video, 2)).as_secs_f64();
+        assert!((first - (58.0 + DREAMINA_VIDEO_STEP)).abs() < 1e-6, "{first}");
         assert_eq!(s.first_delay(&ctx(Provider::Dreamina, JobKind::Video, 3600)), Duration::ZERO);
         let unknown = PollContext { kind: None, age: None, ..ctx(Provider::Token360, JobKind::Video, 0) };
         assert_eq!(s.first_delay(&unknown), Duration::ZERO);
@@ -213,7 +234,7 @@ mod tests {
         let inside = s.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 90), 0.5);
         let after = s.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 400), 0.5);
         let much_later = s.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 3000), 0.5);
-        assert_eq!(inside, Duration::from_secs(5), "(120-60)/120 of the 10 s budget loop");
+        assert!((inside.as_secs_f64() - DREAMINA_VIDEO_STEP).abs() < 1e-6, "{inside:?}");
         assert!(after > inside, "{after:?} should back off past {inside:?}");
         assert_eq!(much_later, s.max_interval);
         let image = s.next_delay(&ctx(Provider::GoogleFlow, JobKind::Image, 12), 0.5);
@@ -249,7 +270,8 @@ mod tests {
         let c = ctx(Provider::Dreamina, JobKind::Video, 90);
         for j in [0.0, 0.25, 0.5, 0.75, 0.999] {
             let d = s.next_delay(&c, j).as_secs_f64();
-            assert!((4.5..=5.5).contains(&d), "{d}");
+            let step = DREAMINA_VIDEO_STEP;
+            assert!((step * 0.9 - 1e-6..=step * 1.1 + 1e-6).contains(&d), "{d}");
         }
     }
 }
