@@ -253,3 +253,21 @@ async fn old_jobs_waiting_for_a_request_slot_do_not_spin() {
         assert_eq!(finished.polls, 1);
     }
 }
+
+#[tokio::test]
+async fn the_watch_is_a_stream_of_progress_then_the_final_state() {
+    use futures::StreamExt;
+    let sandbox = sandbox().await;
+    let id = sandbox.add_job(JobSpec::token360_video());
+    let events: Vec<WatchEvent> =
+        watcher(&sandbox, WatchOptions::default()).watch(vec![target(&id)]).into_stream().collect().await;
+    let (last, progress) = events.split_last().unwrap();
+    assert!(matches!(last, WatchEvent::Finished(f) if f.result.as_ref().is_ok_and(|j| j.is_completed())));
+    assert!(!progress.is_empty());
+    let polls: Vec<u32> =
+        progress.iter().map(|e| if let WatchEvent::Progress(p) = e { p.polls } else { panic!("{e:?}") }).collect();
+    assert!(polls.windows(2).all(|w| w[0] < w[1]), "one progress event per poll: {polls:?}");
+    let reported: Vec<u8> =
+        progress.iter().filter_map(|e| if let WatchEvent::Progress(p) = e { p.progress } else { None }).collect();
+    assert!(reported.windows(2).all(|w| w[0] <= w[1]), "progress never goes back: {reported:?}");
+}
