@@ -4,6 +4,7 @@
 
 mod bench;
 mod fixtures;
+mod tidy;
 mod validate;
 
 use std::process::ExitCode;
