@@ -1,9 +1,9 @@
-//! Why the sandbox could not start or keep running.
+//! Why the sandbox could not start, keep running, or take a fault.
 
 use std::io;
 use std::net::SocketAddr;
 
-/// An error starting or running the sandbox server.
+/// An error starting or running the sandbox server, or setting one of its faults.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SandboxError {
@@ -20,6 +20,12 @@ pub enum SandboxError {
     InvalidSpeed {
         /// The rejected speed.
         speed: f64,
+    },
+    /// A failing listing fault was given a status that is not an HTTP error.
+    #[error("a failing listing must answer an error status, got {status}; use 400–599 (e.g. 503 or 429)")]
+    InvalidListingStatus {
+        /// The rejected status.
+        status: u16,
     },
     /// The server stopped on its own before it was asked to.
     #[error("the sandbox server stopped unexpectedly: {0}; start it again")]

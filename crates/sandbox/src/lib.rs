@@ -23,6 +23,7 @@
 mod clock;
 mod error;
 mod files;
+mod listing;
 mod render;
 mod server;
 mod spec;
@@ -30,5 +31,6 @@ mod store;
 
 pub use clock::SimClock;
 pub use error::SandboxError;
+pub use listing::ListingFault;
 pub use server::{RequestStats, Sandbox, SandboxConfig, serve_forever};
 pub use spec::{Failure, JobKind, JobSpec, Outcome, demo_jobs};

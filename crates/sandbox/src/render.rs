@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::files::{FileName, OutputKind};
-use crate::spec::JobKind;
+use crate::spec::{JobKind, Provider};
 use crate::store::{Failed, Job, Stage, rfc3339_ms, splitmix64, timestamp, uuid};
 
 /// What a record depends on besides the job itself.
@@ -192,9 +192,35 @@ fn dreamina_image_response(job: &Job, cx: &RenderContext<'_>, at_ms: i64) -> Val
     })
 }
 
-/// The scheduler entry for a Dreamina video job that is still executing.
-pub(crate) fn scheduler_entry(job: &Job, now_ms: i64) -> Value {
-    let elapsed = now_ms.saturating_sub(job.created_ms).max(0) / 1000;
+/// The scheduler listing (`{"executing":{account:[entries]},"total":n}`) as of sim time `at_ms`.
+///
+/// It lists the Dreamina video jobs that existed and were still executing at that moment;
+/// `ahead_ms` is added to every entry's age, for a listing that overstates it.
+pub(crate) fn scheduler_listing(jobs: &[Job], at_ms: i64, timeout_lag_ms: i64, ahead_ms: i64) -> Value {
+    let mut executing = Map::new();
+    let mut total = 0u64;
+    for job in jobs {
+        // Jobs created after `at_ms` did not exist yet in a listing of that moment.
+        if job.kind.provider() != Provider::Dreamina
+            || !job.kind.is_video()
+            || job.created_ms > at_ms
+            || !matches!(job.stage(at_ms, timeout_lag_ms), Stage::Waiting)
+        {
+            continue;
+        }
+        let entry = scheduler_entry(job, at_ms, ahead_ms);
+        if let Value::Array(list) = executing.entry(job.dreamina_account()).or_insert_with(|| Value::Array(Vec::new()))
+        {
+            list.push(entry);
+        }
+        total += 1;
+    }
+    json!({ "executing": executing, "total": total })
+}
+
+/// The scheduler entry for a Dreamina video job that is still executing at `at_ms`.
+fn scheduler_entry(job: &Job, at_ms: i64, ahead_ms: i64) -> Value {
+    let elapsed = at_ms.saturating_sub(job.created_ms).max(0).saturating_add(ahead_ms) / 1000;
     let mut entry = json!({
         "jobid": job.id,
         "submitId": uuid(job.serial, 0x5b),

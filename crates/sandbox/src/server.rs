@@ -17,13 +17,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use futures::StreamExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::files::{self, FileName, OutputKind};
+use crate::listing::{ListingAnswer, ListingFault, ListingState};
 use crate::render::{self, RenderContext};
 use crate::spec::{JobKind, JobSpec, Provider};
 use crate::store::{Stage, Store, duration_ms};
@@ -107,6 +108,10 @@ pub struct RequestStats {
     pub unauthorized_answers: u64,
     /// File requests refused with 403 because their URL had expired.
     pub expired_url_answers: u64,
+    /// Requests held open without an answer (`hang_reads` of a job, or a hanging listing).
+    pub hung_answers: u64,
+    /// Job reads answered with the record from before the job finished (`stale_reads`).
+    pub stale_answers: u64,
     /// All counted requests, including unknown paths.
     pub total: u64,
 }
@@ -125,6 +130,8 @@ struct Counters {
     server_error_answers: AtomicU64,
     unauthorized_answers: AtomicU64,
     expired_url_answers: AtomicU64,
+    hung_answers: AtomicU64,
+    stale_answers: AtomicU64,
     total: AtomicU64,
 }
 
@@ -147,6 +154,8 @@ impl Counters {
             server_error_answers: read(&self.server_error_answers),
             unauthorized_answers: read(&self.unauthorized_answers),
             expired_url_answers: read(&self.expired_url_answers),
+            hung_answers: read(&self.hung_answers),
+            stale_answers: read(&self.stale_answers),
             total: read(&self.total),
         }
     }
@@ -165,6 +174,10 @@ impl fmt::Debug for Token {
 #[derive(Debug)]
 struct Shared {
     store: Mutex<Store>,
+    /// Never held together with `store`, so the two locks cannot deadlock.
+    listing: Mutex<ListingState>,
+    /// Turns `true` when the server begins to shut down, releasing held-open requests.
+    stopping: watch::Sender<bool>,
     clock: SimClock,
     token: Option<Token>,
     counters: Counters,
@@ -183,6 +196,17 @@ impl Shared {
         self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn listing(&self) -> MutexGuard<'_, ListingState> {
+        // Listing updates are single assignments too.
+        self.listing.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The scheduler listing `lag_ms` ago, with every age overstated by `ahead_ms`.
+    fn listing_body(&self, lag_ms: i64, ahead_ms: i64) -> Value {
+        let at_ms = self.clock.now_ms().saturating_sub(lag_ms);
+        render::scheduler_listing(self.store().jobs(), at_ms, self.timeout_lag_ms, ahead_ms)
+    }
+
     fn authorized(&self, headers: &HeaderMap) -> bool {
         let Some(Token(expected)) = &self.token else {
             return true;
@@ -192,6 +216,12 @@ impl Shared {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer "))
             .is_some_and(|given| given.trim() == expected)
+    }
+
+    fn set_listing_fault(&self, fault: ListingFault) -> Result<(), SandboxError> {
+        let state = ListingState::new(fault, || self.listing_body(0, 0))?;
+        *self.listing() = state;
+        Ok(())
     }
 
     /// The base URL clients reached us at (so links work through `0.0.0.0` and port maps).
@@ -236,6 +266,8 @@ impl Sandbox {
         let local = listener.local_addr().map_err(|source| SandboxError::Bind { addr, source })?;
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::default()),
+            listing: Mutex::new(ListingState::default()),
+            stopping: watch::Sender::new(false),
             clock,
             token: config.token.map(Token),
             counters: Counters::default(),
@@ -248,11 +280,14 @@ impl Sandbox {
         });
         let (shutdown, stop) = oneshot::channel::<()>();
         let app = router(Arc::clone(&shared));
+        let stopping = Arc::clone(&shared);
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     // A dropped sender means the Sandbox was dropped: stop as well.
                     let _ = stop.await;
+                    // Graceful shutdown waits for requests in flight, so held-open ones must end now.
+                    stopping.stopping.send_replace(true);
                 })
                 .await
         });
@@ -279,6 +314,13 @@ impl Sandbox {
     pub fn add_job(&self, spec: JobSpec) -> String {
         let now_ms = self.shared.clock.now_ms();
         self.shared.store().add(spec, now_ms)
+    }
+
+    /// Makes `/v1/dreamina/scheduler` misbehave as `fault` says from now on ([`ListingFault::None`] heals it).
+    ///
+    /// A [`ListingFault::Frozen`] listing is captured now; setting it again captures a new one.
+    pub fn set_listing_fault(&self, fault: ListingFault) -> Result<(), SandboxError> {
+        self.shared.set_listing_fault(fault)
     }
 
     /// Request counts so far.
@@ -380,6 +422,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/files/{name}", get(file))
         .route("/_sandbox/jobs", post(control_add_job))
         .route("/_sandbox/stats", get(control_stats))
+        .route("/_sandbox/listing", post(control_listing))
         .fallback(unknown_path)
         .with_state(shared)
 }
@@ -444,8 +487,10 @@ fn unauthorized(shared: &Shared, openai_style: bool) -> Response {
 /// What a job read answers, decided under the lock and sent after it is released.
 enum Reply {
     Record(Value),
-    RateLimited,
+    /// 429, with the job's raw `Retry-After` when it has one.
+    RateLimited(Option<String>),
     ServerError,
+    Hang,
 }
 
 async fn read_job(
@@ -468,13 +513,19 @@ async fn read_job(
             Some(job) => {
                 let reply = if job.rate_limited_left > 0 {
                     job.rate_limited_left -= 1;
-                    Reply::RateLimited
+                    Reply::RateLimited(job.retry_after.clone())
                 } else if job.server_errors_left > 0 {
                     job.server_errors_left -= 1;
                     Reply::ServerError
+                } else if job.take_hang() {
+                    Reply::Hang
                 } else {
+                    let moment = job.read_moment(shared.clock.now_ms(), shared.timeout_lag_ms);
+                    if moment.stale {
+                        bump(&shared.counters.stale_answers);
+                    }
                     let cx = RenderContext {
-                        now_ms: shared.clock.now_ms(),
+                        now_ms: moment.at_ms,
                         base_url: &base_url,
                         timeout_lag_ms: shared.timeout_lag_ms,
                         url_lifetime_ms: shared.url_lifetime_ms,
@@ -503,7 +554,8 @@ async fn read_job(
             json_response(StatusCode::NOT_FOUND, &json!({ "error": "Job not found" }))
         };
     };
-    if let Some(delay) = slow {
+    // A held-open read never answers, so delaying it first would change nothing.
+    if let Some(delay) = slow.filter(|_| !matches!(reply, Reply::Hang)) {
         tokio::time::sleep(delay).await;
     }
     match reply {
@@ -511,44 +563,88 @@ async fn read_job(
             tracing::debug!(?endpoint, status = ?record.get("status"), "job read");
             json_response(StatusCode::OK, &record)
         }
-        Reply::RateLimited => {
-            bump(&shared.counters.rate_limited_answers);
-            let secs = shared.retry_after_secs;
-            let mut response = if openai {
-                openai_error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &format!("Rate limit reached for video requests. Please retry after {secs} seconds."),
-                    "rate_limit_error",
-                    None,
-                    "rate_limit_exceeded",
-                )
-            } else {
-                json_response(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &json!({
-                        "error": format!("Too many requests: all accounts are busy. Retry after {secs} seconds."),
-                        "retryAfter": secs,
-                    }),
-                )
-            };
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            response
-        }
-        Reply::ServerError => {
-            bump(&shared.counters.server_error_answers);
-            if openai {
-                openai_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The server is overloaded. Please retry shortly.",
-                    "server_error",
-                    None,
-                    "service_unavailable",
-                )
-            } else {
-                json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "error": "Service unavailable" }))
-            }
+        Reply::RateLimited(raw) => rate_limited(&shared, openai, raw.as_deref()),
+        Reply::ServerError => server_error(&shared, openai),
+        Reply::Hang => {
+            tracing::debug!(?endpoint, "job read: held open");
+            hold_open(&shared, openai).await
         }
     }
+}
+
+/// A 429 in the provider's envelope, announcing `raw` verbatim as `Retry-After` if given,
+/// else the configured seconds.
+fn rate_limited(shared: &Shared, openai: bool, raw: Option<&str>) -> Response {
+    bump(&shared.counters.rate_limited_answers);
+    let configured = shared.retry_after_secs.to_string();
+    let value = raw.unwrap_or(&configured);
+    let number = retry_after_number(value);
+    let wait = if number.is_some() { format!("after {value} seconds") } else { format!("after {value}") };
+    let mut response = if openai {
+        openai_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Rate limit reached for video requests. Please retry {wait}."),
+            "rate_limit_error",
+            None,
+            "rate_limit_exceeded",
+        )
+    } else {
+        let mut body = serde_json::Map::new();
+        body.insert("error".into(), json!(format!("Too many requests: all accounts are busy. Retry {wait}.")));
+        if let Some(number) = number {
+            body.insert("retryAfter".into(), Value::Number(number));
+        }
+        json_response(StatusCode::TOO_MANY_REQUESTS, &Value::Object(body))
+    };
+    response.headers_mut().insert(header::RETRY_AFTER, header_value(value));
+    response
+}
+
+/// `Retry-After` text as a JSON number, if it reads as one (`"2"`, `"-5"`, `"18446744073709551615"`, `"1.5"`).
+fn retry_after_number(value: &str) -> Option<serde_json::Number> {
+    if let Ok(n) = value.parse::<u64>() {
+        return Some(n.into());
+    }
+    if let Ok(n) = value.parse::<i64>() {
+        return Some(n.into());
+    }
+    // `from_f64` refuses NaN and infinities, which Rust's parser accepts ("inf", "1e999").
+    value.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
+}
+
+/// `text` as a header value; HTTP cannot carry control characters, so they are left out.
+fn header_value(text: &str) -> HeaderValue {
+    let kept: Vec<u8> = text.bytes().filter(|&b| b == b'\t' || (b >= b' ' && b != 0x7f)).collect();
+    HeaderValue::from_bytes(&kept).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A 503 in the provider's envelope.
+fn server_error(shared: &Shared, openai: bool) -> Response {
+    bump(&shared.counters.server_error_answers);
+    if openai {
+        openai_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is overloaded. Please retry shortly.",
+            "server_error",
+            None,
+            "service_unavailable",
+        )
+    } else {
+        json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "error": "Service unavailable" }))
+    }
+}
+
+/// Holds a request open until the sandbox shuts down, then answers 503 and closes the connection.
+///
+/// Only this request waits: no lock is held, so other requests are served meanwhile.
+async fn hold_open(shared: &Shared, openai: bool) -> Response {
+    bump(&shared.counters.hung_answers);
+    let mut stopping = shared.stopping.subscribe();
+    // An error means the sender is gone with the server: stop holding as well.
+    let _ = stopping.wait_for(|stopping| *stopping).await;
+    let mut response = server_error(shared, openai);
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 async fn scheduler(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
@@ -557,27 +653,29 @@ async fn scheduler(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Res
     if !shared.authorized(&headers) {
         return unauthorized(&shared, false);
     }
-    let now_ms = shared.clock.now_ms();
-    let mut executing = serde_json::Map::new();
-    let mut total = 0u64;
-    {
-        let store = shared.store();
-        for job in store.jobs() {
-            if !Endpoint::DreaminaVideos.serves(job.kind)
-                || !matches!(job.stage(now_ms, shared.timeout_lag_ms), Stage::Waiting)
-            {
-                continue;
-            }
-            let entry = render::scheduler_entry(job, now_ms);
-            if let Value::Array(list) =
-                executing.entry(job.dreamina_account()).or_insert_with(|| Value::Array(Vec::new()))
-            {
-                list.push(entry);
-            }
-            total += 1;
+    let answer = shared.listing().next_answer();
+    let body = match answer {
+        ListingAnswer::Live { lag_ms, ahead_ms } => shared.listing_body(lag_ms, ahead_ms),
+        ListingAnswer::Snapshot(body) => body,
+        ListingAnswer::Fail(status) => return failing_listing(&shared, status),
+        ListingAnswer::Hang => {
+            tracing::debug!("scheduler: held open");
+            return hold_open(&shared, false).await;
         }
+    };
+    json_response(StatusCode::OK, &body)
+}
+
+/// The answer of a failing listing: the documented envelopes for 429, 503 and 401, else the reason phrase.
+fn failing_listing(shared: &Shared, status: u16) -> Response {
+    match StatusCode::from_u16(status) {
+        Ok(StatusCode::TOO_MANY_REQUESTS) => rate_limited(shared, false, None),
+        Ok(StatusCode::SERVICE_UNAVAILABLE) => server_error(shared, false),
+        Ok(StatusCode::UNAUTHORIZED) => unauthorized(shared, false),
+        Ok(code) => json_response(code, &json!({ "error": code.canonical_reason().unwrap_or("Error") })),
+        // ListingState only takes 400–599, which are all valid; 500 keeps the answer an error regardless.
+        Err(_) => json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "error": "Internal Server Error" })),
     }
-    json_response(StatusCode::OK, &json!({ "executing": executing, "total": total }))
 }
 
 /// The `Expires=<unix secs>` value of a query string.
@@ -682,6 +780,32 @@ async fn control_add_job(
             ) }),
         ),
     }
+}
+
+/// The body of `POST /_sandbox/listing`: `{"fault": <ListingFault>}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListingFaultRequest {
+    fault: ListingFault,
+}
+
+async fn control_listing(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    request: Result<Json<ListingFaultRequest>, JsonRejection>,
+) -> Response {
+    if !shared.authorized(&headers) {
+        return unauthorized(&shared, false);
+    }
+    let hint = r#"send JSON like {"fault":"frozen"}, {"fault":{"lagging":"30s"}} or {"fault":{"failing":{"status":503,"count":5}}}"#;
+    let problem = match request {
+        Ok(Json(ListingFaultRequest { fault })) => match shared.set_listing_fault(fault) {
+            Ok(()) => return StatusCode::NO_CONTENT.into_response(),
+            Err(error) => error.to_string(),
+        },
+        Err(rejection) => rejection.body_text(),
+    };
+    json_response(StatusCode::BAD_REQUEST, &json!({ "error": format!("invalid listing fault: {problem}; {hint}") }))
 }
 
 async fn control_stats(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {

@@ -178,7 +178,13 @@ pub enum Outcome {
 ///
 /// In the control endpoint's JSON, durations are seconds (`105`, `0.5`) or text that
 /// jiff understands (`"1m 45s"`, `"PT2M"`, `"50ms"`), e.g.
-/// `{"kind":"dreamina-video","duration":"2m","outcome":{"fail":{"code":2043,"error":"fail_code: 2043"}}}`.
+/// `{"kind":"dreamina-video","duration":"2m","outcome":{"fail":{"code":2043,"error":"fail_code: 2043"}}}`
+/// or, with read faults, `{"kind":"token360-video","stale_reads":2,"record_lag":"30s","retry_after":"-5"}`.
+///
+/// Each read of the job meets its faults in this order: `rate_limited` 429s, then
+/// `server_errors` 503s, then `hang_reads` held-open reads; only then is a record rendered,
+/// as of `record_lag` ago and, for `stale_reads` reads after the job was first seen finished,
+/// as of just before it finished. `slow` delays every answer but the held-open ones.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -230,6 +236,22 @@ pub struct JobSpec {
     /// Simulated lifetime of output URLs handed out by a read (the sandbox default, 6 h, when absent).
     #[serde(default, deserialize_with = "duration_input::optional")]
     pub expire_urls_after: Option<Duration>,
+    /// After any 429s and 503s, the next this-many reads are accepted and never answered
+    /// (held open until the sandbox shuts down); `u32::MAX` holds every read.
+    #[serde(default)]
+    pub hang_reads: u32,
+    /// After the first read that shows the job finished, the next this-many reads answer the
+    /// record from just before it finished (a lagging replica); then the true record again.
+    #[serde(default)]
+    pub stale_reads: u32,
+    /// Raw `Retry-After` value for this job's 429s instead of the config's seconds, sent verbatim
+    /// (`"18446744073709551615"`, `"-5"`, an HTTP date); Dreamina's `retryAfter` carries it when numeric.
+    #[serde(default)]
+    pub retry_after: Option<String>,
+    /// Every read renders the job as of this much simulated time ago (a replica that lags behind);
+    /// a job younger than the lag reads as just created.
+    #[serde(default, deserialize_with = "duration_input::optional")]
+    pub record_lag: Option<Duration>,
 }
 
 impl JobSpec {
@@ -252,6 +274,10 @@ impl JobSpec {
             slow: None,
             truncate_download: false,
             expire_urls_after: None,
+            hang_reads: 0,
+            stale_reads: 0,
+            retry_after: None,
+            record_lag: None,
         }
     }
 
@@ -379,6 +405,30 @@ impl JobSpec {
         self.expire_urls_after = Some(lifetime);
         self
     }
+
+    /// Holds the next `reads` reads (after any 429s and 503s) open without answering; `u32::MAX` holds all.
+    pub fn with_hang_reads(mut self, reads: u32) -> JobSpec {
+        self.hang_reads = reads;
+        self
+    }
+
+    /// Makes the `reads` reads after the first finished one answer the pre-finish record.
+    pub fn with_stale_reads(mut self, reads: u32) -> JobSpec {
+        self.stale_reads = reads;
+        self
+    }
+
+    /// Sends `value` verbatim as `Retry-After` in this job's 429 answers.
+    pub fn with_retry_after(mut self, value: impl Into<String>) -> JobSpec {
+        self.retry_after = Some(value.into());
+        self
+    }
+
+    /// Renders every read as of `lag` of simulated time ago.
+    pub fn with_record_lag(mut self, lag: Duration) -> JobSpec {
+        self.record_lag = Some(lag);
+        self
+    }
 }
 
 /// A mixed batch that exercises every provider, outcome and fault, for a standalone sandbox.
@@ -403,7 +453,7 @@ pub fn demo_jobs() -> Vec<JobSpec> {
 }
 
 /// Reading durations from control-endpoint JSON: seconds as a number, or jiff duration text.
-mod duration_input {
+pub(crate) mod duration_input {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, de::Error};
@@ -429,11 +479,11 @@ mod duration_input {
         }
     }
 
-    pub(super) fn required<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub(crate) fn required<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         parse(Input::deserialize(d)?).map_err(D::Error::custom)
     }
 
-    pub(super) fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(crate) fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         match Option::<Input>::deserialize(d)? {
             Some(input) => parse(input).map(Some).map_err(D::Error::custom),
             None => Ok(None),
@@ -464,12 +514,28 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_read_fault_fields() -> Result<(), serde_json::Error> {
+        let spec: JobSpec = serde_json::from_str(
+            r#"{"kind":"dreamina-video","hang_reads":4294967295,"stale_reads":2,
+                "retry_after":"Wed, 21 Oct 2015 07:28:00 GMT","record_lag":"30s"}"#,
+        )?;
+        assert_eq!((spec.hang_reads, spec.stale_reads), (u32::MAX, 2));
+        assert_eq!(spec.retry_after.as_deref(), Some("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(spec.record_lag, Some(Duration::from_secs(30)));
+        let plain: JobSpec = serde_json::from_str(r#"{"kind":"dreamina-video"}"#)?;
+        assert_eq!((plain.hang_reads, plain.stale_reads, plain.retry_after, plain.record_lag), (0, 0, None, None));
+        Ok(())
+    }
+
+    #[test]
     fn rejects_negative_durations_and_unknown_fields() {
         for bad in [
             r#"{"kind":"dreamina-video","duration":-5}"#,
             r#"{"kind":"dreamina-video","duration":"-5s"}"#,
             r#"{"kind":"dreamina-video","duration":"soon"}"#,
             r#"{"kind":"dreamina-video","durration":5}"#,
+            r#"{"kind":"dreamina-video","record_lag":"-1s"}"#,
+            r#"{"kind":"dreamina-video","hang_reads":-1}"#,
             r#"{"kind":"midjourney"}"#,
         ] {
             assert!(serde_json::from_str::<JobSpec>(bad).is_err(), "{bad}");

@@ -33,6 +33,21 @@ pub(crate) struct Job {
     pub slow: Option<Duration>,
     pub truncate_download: bool,
     pub url_lifetime_ms: Option<i64>,
+    /// Reads still to hold open; `u32::MAX` never counts down.
+    pub hang_reads_left: u32,
+    pub stale_reads_left: u32,
+    /// Whether a read has already shown the job finished; stale reads only follow such a read.
+    pub seen_finished: bool,
+    pub retry_after: Option<String>,
+    pub record_lag_ms: i64,
+}
+
+/// The simulated moment a record read renders, after the job's lag and stale-read faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadMoment {
+    pub at_ms: i64,
+    /// The read shows the record from before the job finished, although it has finished.
+    pub stale: bool,
 }
 
 /// Where a job is in its lifecycle at a given moment.
@@ -80,6 +95,51 @@ impl Job {
                 } else {
                     Stage::Waiting
                 }
+            }
+        }
+    }
+
+    /// Whether the job has finished (completed or failed) at sim time `at_ms`.
+    pub fn finished_at(&self, at_ms: i64, timeout_lag_ms: i64) -> Option<i64> {
+        match self.stage(at_ms, timeout_lag_ms) {
+            Stage::Completed { at_ms } | Stage::Failed { at_ms, .. } => Some(at_ms),
+            Stage::Waiting | Stage::Running { .. } => None,
+        }
+    }
+
+    /// The moment a record read at sim time `now_ms` renders, counting down stale reads.
+    ///
+    /// A lagging record never goes back past the job's creation: the replica is assumed to
+    /// know the job, only not its latest state.
+    pub fn read_moment(&mut self, now_ms: i64, timeout_lag_ms: i64) -> ReadMoment {
+        let at_ms = now_ms.saturating_sub(self.record_lag_ms).max(self.created_ms);
+        let Some(finished_ms) = self.finished_at(at_ms, timeout_lag_ms) else {
+            return ReadMoment { at_ms, stale: false };
+        };
+        if !self.seen_finished {
+            self.seen_finished = true;
+            return ReadMoment { at_ms, stale: false };
+        }
+        // A job that finished the moment it was created has no earlier record to show.
+        let before_ms = finished_ms.saturating_sub(1);
+        if self.stale_reads_left > 0
+            && before_ms >= self.created_ms
+            && self.finished_at(before_ms, timeout_lag_ms).is_none()
+        {
+            self.stale_reads_left -= 1;
+            return ReadMoment { at_ms: before_ms, stale: true };
+        }
+        ReadMoment { at_ms, stale: false }
+    }
+
+    /// Takes one held-open read if any are left.
+    pub fn take_hang(&mut self) -> bool {
+        match self.hang_reads_left {
+            0 => false,
+            u32::MAX => true,
+            _ => {
+                self.hang_reads_left -= 1;
+                true
             }
         }
     }
@@ -159,6 +219,11 @@ impl Store {
             slow: spec.slow.filter(|d| !d.is_zero()),
             truncate_download: spec.truncate_download,
             url_lifetime_ms: spec.expire_urls_after.map(duration_ms),
+            hang_reads_left: spec.hang_reads,
+            stale_reads_left: spec.stale_reads,
+            seen_finished: false,
+            retry_after: spec.retry_after,
+            record_lag_ms: spec.record_lag.map(duration_ms).unwrap_or(0),
         };
         self.by_id.insert(id.clone(), self.jobs.len());
         self.jobs.push(job);
@@ -320,6 +385,73 @@ mod tests {
             job,
             Some((Stage::Waiting, Stage::Failed { at_ms: DREAMINA_TIMEOUT_MS + lag, failure: Failed::TimedOut }))
         );
+    }
+
+    #[test]
+    fn dreamina_jobs_finishing_seconds_around_the_hour_complete_at_their_duration() {
+        let lag = 120_000;
+        let mut store = Store::default();
+        for duration_ms in [DREAMINA_TIMEOUT_MS - 5_000, DREAMINA_TIMEOUT_MS + 5_000, DREAMINA_TIMEOUT_MS + lag - 1] {
+            let spec = JobSpec::dreamina_video()
+                .with_duration(Duration::from_millis(duration_ms as u64))
+                .with_age(Duration::from_secs(59 * 60));
+            let id = store.add(spec, 59 * 60 * 1000);
+            let stages = store.get_mut(&id).map(|job| {
+                let created = job.created_ms;
+                (job.stage(created + duration_ms - 1, lag), job.stage(created + duration_ms, lag))
+            });
+            assert_eq!(
+                stages,
+                Some((Stage::Waiting, Stage::Completed { at_ms: duration_ms })),
+                "duration {duration_ms} ms"
+            );
+        }
+        // From the sweep's moment on, the job can only time out, even if it would finish later.
+        let id = store
+            .add(JobSpec::dreamina_video().with_duration(Duration::from_millis((DREAMINA_TIMEOUT_MS + lag) as u64)), 0);
+        let stages = store
+            .get_mut(&id)
+            .map(|job| (job.stage(DREAMINA_TIMEOUT_MS + lag - 1, lag), job.stage(DREAMINA_TIMEOUT_MS + lag, lag)));
+        assert_eq!(
+            stages,
+            Some((Stage::Waiting, Stage::Failed { at_ms: DREAMINA_TIMEOUT_MS + lag, failure: Failed::TimedOut }))
+        );
+    }
+
+    #[test]
+    fn stale_reads_follow_the_first_finished_read_and_show_the_moment_before() {
+        let mut store = Store::default();
+        let id = store.add(JobSpec::token360_video().with_duration(Duration::from_secs(90)).with_stale_reads(2), 0);
+        let moments: Vec<ReadMoment> = [1_000, 95_000, 96_000, 97_000, 98_000]
+            .into_iter()
+            .filter_map(|now_ms| store.get_mut(&id).map(|job| job.read_moment(now_ms, 0)))
+            .collect();
+        let fresh = |at_ms| ReadMoment { at_ms, stale: false };
+        let stale = ReadMoment { at_ms: 89_999, stale: true };
+        assert_eq!(moments, [fresh(1_000), fresh(95_000), stale, stale, fresh(98_000)]);
+    }
+
+    #[test]
+    fn a_lagging_record_renders_earlier_but_never_before_creation() {
+        let mut store = Store::default();
+        let id = store.add(JobSpec::dreamina_video().with_record_lag(Duration::from_secs(60)), 10_000);
+        let moments = store.get_mut(&id).map(|job| (job.read_moment(30_000, 0), job.read_moment(200_000, 0)));
+        assert_eq!(
+            moments,
+            Some((ReadMoment { at_ms: 10_000, stale: false }, ReadMoment { at_ms: 140_000, stale: false }))
+        );
+    }
+
+    #[test]
+    fn hang_reads_count_down_unless_unlimited() {
+        let mut store = Store::default();
+        let two = store.add(JobSpec::dreamina_video().with_hang_reads(2), 0);
+        let forever = store.add(JobSpec::dreamina_video().with_hang_reads(u32::MAX), 0);
+        let taken: Vec<bool> = (0..3).filter_map(|_| store.get_mut(&two).map(Job::take_hang)).collect();
+        assert_eq!(taken, [true, true, false]);
+        for _ in 0..3 {
+            assert_eq!(store.get_mut(&forever).map(Job::take_hang), Some(true));
+        }
     }
 
     #[test]
