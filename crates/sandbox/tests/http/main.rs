@@ -4,5 +4,7 @@ mod control;
 mod dreamina;
 mod faults;
 mod google_flow;
+mod listing;
+mod read_faults;
 mod support;
 mod token360;
