@@ -12,9 +12,11 @@ use crate::SandboxError;
 use crate::spec::duration_input;
 use crate::store::duration_ms;
 
-/// How `/v1/dreamina/scheduler` misbehaves; set with `Sandbox::set_listing_fault` or `POST /_sandbox/listing`.
+/// A scripted misbehaviour of the Dreamina listing (`/v1/dreamina/scheduler`).
 ///
-/// In the control endpoint's JSON the fault is the `fault` field of the body, written in
+/// Set it with [`Sandbox::set_listing_fault`](crate::Sandbox::set_listing_fault) or
+/// `POST /_sandbox/listing` (answered 204; 400 with the reason for a fault it cannot take).
+/// In that endpoint's JSON the fault is the `fault` field of the body, written in
 /// snake_case, with durations as seconds or jiff text like the job spec's:
 /// `{"fault":"none"}`, `{"fault":"frozen"}`, `{"fault":"hang"}`, `{"fault":{"lagging":"5m"}}`,
 /// `{"fault":{"elapsed_ahead":3600}}`, `{"fault":{"failing":{"status":503,"count":5}}}`
@@ -40,7 +42,7 @@ pub enum ListingFault {
         #[serde(default)]
         count: Option<u32>,
     },
-    /// The listing accepts requests and never answers them (they are held until the sandbox shuts down).
+    /// The listing accepts requests and never answers them (held until the sandbox shuts down, then 503).
     Hang,
     /// Entries report an `elapsedSeconds` this much larger than the job's real age.
     ElapsedAhead(#[serde(deserialize_with = "duration_input::required")] Duration),

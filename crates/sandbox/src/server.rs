@@ -39,7 +39,7 @@ pub struct SandboxConfig {
     pub token: Option<String>,
     /// A clock to share with clients; a new one at `speed` when `None`.
     pub clock: Option<SimClock>,
-    /// Seconds announced in `Retry-After` and `retryAfter` of 429 answers.
+    /// Seconds announced in `Retry-After` and `retryAfter` of 429 answers (unless a job sets its `retry_after`).
     pub retry_after_secs: u64,
     /// How long after the 1-hour mark the server's sweep fails a stuck Dreamina job.
     pub timeout_lag: Duration,
@@ -280,14 +280,14 @@ impl Sandbox {
         });
         let (shutdown, stop) = oneshot::channel::<()>();
         let app = router(Arc::clone(&shared));
-        let stopping = Arc::clone(&shared);
+        let on_stop = Arc::clone(&shared);
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     // A dropped sender means the Sandbox was dropped: stop as well.
                     let _ = stop.await;
                     // Graceful shutdown waits for requests in flight, so held-open ones must end now.
-                    stopping.stopping.send_replace(true);
+                    on_stop.stopping.send_replace(true);
                 })
                 .await
         });

@@ -237,7 +237,7 @@ pub struct JobSpec {
     #[serde(default, deserialize_with = "duration_input::optional")]
     pub expire_urls_after: Option<Duration>,
     /// After any 429s and 503s, the next this-many reads are accepted and never answered
-    /// (held open until the sandbox shuts down); `u32::MAX` holds every read.
+    /// (held open until the sandbox shuts down, then answered 503); `u32::MAX` holds every read.
     #[serde(default)]
     pub hang_reads: u32,
     /// After the first read that shows the job finished, the next this-many reads answer the

@@ -215,6 +215,32 @@ async fn a_job_still_created_after_an_hour_is_failed_by_the_server_after_its_lag
 }
 
 #[tokio::test]
+async fn jobs_finishing_seconds_either_side_of_the_hour_complete_at_their_duration() -> TestResult {
+    let h = start().await?;
+    let before = h.sandbox.add_job(
+        JobSpec::dreamina_video()
+            .with_duration(Duration::from_secs(59 * 60 + 55))
+            .with_age(Duration::from_secs(59 * 60 + 50)),
+    );
+    let after = h.sandbox.add_job(
+        JobSpec::dreamina_video()
+            .with_duration(Duration::from_secs(60 * 60 + 5))
+            .with_age(Duration::from_secs(60 * 60)),
+    );
+    for path in [video_path(&before), video_path(&after)] {
+        assert_eq!(str_at(&h.record(&path).await?, "/status"), "created");
+    }
+    // Both finish before the server's sweep (1 hour + 2 minutes) would time them out.
+    h.advance(6);
+    for (path, took) in [(video_path(&before), 3_595_000), (video_path(&after), 3_605_000)] {
+        let done = h.record(&path).await?;
+        assert_eq!(str_at(&done, "/status"), "completed");
+        assert_eq!(millis(&done, "/updated") - millis(&done, "/created"), took);
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn ids_are_found_encoded_or_raw_and_only_on_their_own_endpoint() -> TestResult {
     let h = start().await?;
     let video = h.sandbox.add_job(JobSpec::dreamina_video());
