@@ -99,7 +99,7 @@ impl Job {
         }
     }
 
-    /// Whether the job has finished (completed or failed) at sim time `at_ms`.
+    /// When the job finished (completed or failed), if it had by sim time `at_ms`.
     pub fn finished_at(&self, at_ms: i64, timeout_lag_ms: i64) -> Option<i64> {
         match self.stage(at_ms, timeout_lag_ms) {
             Stage::Completed { at_ms } | Stage::Failed { at_ms, .. } => Some(at_ms),
