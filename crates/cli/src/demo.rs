@@ -71,11 +71,9 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
         _ => None,
     };
     let clock = sandbox.clock();
-    let mut watcher = Watcher::new().with_environment(Arc::new(sim_environment(clock))).with_options(WatchOptions {
-        // The budget is counted in simulated time; keep the real request rate the same as a real run's.
-        requests_per_second: WatchOptions::default().requests_per_second * SPEED,
-        ..WatchOptions::default()
-    });
+    // The budget is counted in simulated time; keep the real request rate the same as a real run's.
+    let options = WatchOptions::new().with_requests_per_second(WatchOptions::default().requests_per_second * SPEED);
+    let mut watcher = Watcher::new().with_environment(Arc::new(sim_environment(clock))).with_options(options);
     for provider in Provider::ALL {
         watcher = watcher.with_source(sources::source(provider, &lookup)?);
     }
@@ -128,11 +126,10 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
     // Expected failures are the point of the demo; only a job that ended otherwise is an error.
     let mut exit = Exit::Success;
     for (job, report) in jobs.iter().zip(&reports) {
-        let ended = report.result.as_ref().map(|f| f.job.status);
-        let outcome = match ended {
-            Ok(status) if status == job.expected => report.download_error.as_ref().map_or(Exit::Success, |(e, _)| *e),
-            Ok(_) => Exit::JobFailed,
-            Err(_) => report.exit(),
+        let outcome = match report.finished().map(|f| f.job.status) {
+            Some(status) if status == job.expected => report.download_error.as_ref().map_or(Exit::Success, |(e, _)| *e),
+            Some(_) => Exit::JobFailed,
+            None => report.exit(),
         };
         if outcome != Exit::Success {
             eprintln!("genjob demo: `{}` did not end as expected: {}", job.label, report.detail());
@@ -143,7 +140,7 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
 }
 
 fn row(label: &str, report: &JobReport) -> Vec<String> {
-    let time = report.result.as_ref().map_or_else(|_| "-".to_owned(), |f| output::human_duration(f.elapsed));
+    let time = report.finished().map_or_else(|| "-".to_owned(), |f| output::human_duration(f.elapsed));
     let files = if report.files.is_empty() || report.download_error.is_some() {
         report.detail()
     } else {

@@ -95,6 +95,7 @@ impl Exit {
     /// The exit code for a wait that ended without a final state.
     pub fn from_wait(error: &WaitError) -> Exit {
         match error {
+            WaitError::JobFailed(_) => Exit::JobFailed,
             WaitError::TimedOut { .. } => Exit::TimedOut,
             WaitError::Cancelled { .. } => Exit::Interrupted,
             WaitError::Fetch { source, .. } => Exit::from_transport(source),
@@ -112,6 +113,8 @@ impl Exit {
                 other => other,
             },
             DownloadError::Vanished { .. } => Exit::InvalidResponse,
+            DownloadError::Interrupted { reason, .. } if reason.contains("cancelled") => Exit::Interrupted,
+            DownloadError::Interrupted { .. } => Exit::TimedOut,
             _ => Exit::Network,
         }
     }
@@ -152,6 +155,10 @@ mod tests {
 
     fn message() -> Box<ProviderMessage> {
         Box::default()
+    }
+
+    fn video_1() -> genjob::JobId {
+        genjob::JobId::parse("video_1").unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -210,15 +217,16 @@ mod tests {
     #[test]
     fn wait_and_download_errors_map_to_their_codes() {
         let timed_out = WaitError::TimedOut {
-            id: "video_1".into(),
+            id: video_1(),
             status: genjob::JobStatus::Running,
             elapsed: Duration::from_secs(1),
             polls: 1,
             last: None,
+            last_error: None,
         };
         assert_eq!(Exit::from_wait(&timed_out), Exit::TimedOut);
         let not_found = WaitError::Fetch {
-            id: "video_1".into(),
+            id: video_1(),
             source: TransportError::NotFound { message: message(), attempts: 1 },
             polls: 1,
         };

@@ -2,7 +2,7 @@
 
 use crate::exit::CliError;
 use genjob::transport::{EnvNames, TransportConfig};
-use genjob::{JobId, JobSource, Provider, WatchTarget};
+use genjob::{JobSource, Provider, TargetError, WatchTarget};
 use genjob_dreamina::DreaminaClient;
 use genjob_google_flow::GoogleFlowClient;
 use genjob_token360::Token360Client;
@@ -19,15 +19,11 @@ pub fn process_env(name: &str) -> Option<String> {
 
 /// Parses a command-line job id and decides its provider (`--provider` wins over the id's shape).
 pub fn resolve_target(raw: &str, provider: Option<Provider>) -> Result<WatchTarget, CliError> {
-    let id = JobId::parse(raw).map_err(|e| CliError::usage(format!("job id `{raw}`: {e}")))?;
-    if let Some(provider) = provider {
-        return Ok(WatchTarget::with_provider(id, provider));
-    }
-    WatchTarget::from_id(id).ok_or_else(|| {
-        CliError::usage(format!(
-            "cannot tell the provider of job id `{raw}` from its shape (token360 ids are opaque); \
-             pass `--provider token360` (or dreamina / google-flow)"
-        ))
+    WatchTarget::resolve(raw, provider).map_err(|e| match e {
+        TargetError::UnknownProvider { .. } => {
+            CliError::usage(format!("{e}: pass `--provider token360` (or dreamina / google-flow)"))
+        }
+        other => CliError::usage(other.to_string()),
     })
 }
 

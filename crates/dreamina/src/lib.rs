@@ -19,7 +19,8 @@
 
 use async_trait::async_trait;
 use genjob_models::{Endpoint, Provider, decode_executing};
-use genjob_transport::{EnvNames, HttpClient, JobSource};
+use genjob_transport::{Attempts, EnvNames, HttpClient, JobListing, JobSource, ListingEntry};
+use std::time::Duration;
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
 pub use genjob_models::{ExecutingJob, ExecutingJobs, Job, JobId, JobStatus, ProviderRecord};
@@ -58,15 +59,20 @@ impl DreaminaClient {
         self.endpoint.or_else(|| id.endpoint()).unwrap_or(Endpoint::DreaminaVideos)
     }
 
-    /// Reads one job (`GET /v1/dreamina/videos/{jobid}` or `/images/{jobid}`).
+    /// Reads one job (`GET /v1/dreamina/videos/{jobid}` or `/images/{jobid}`), retrying per the retry policy.
     pub async fn job(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.http.fetch_record(self.endpoint_for(id), id).await
+        self.http.fetch_record(self.endpoint_for(id), id, Attempts::RetryPolicy).await
     }
 
-    /// Lists every executing job of every account in one request (`GET /v1/dreamina/scheduler`).
+    /// Lists every executing job of every account in one request (`GET /v1/dreamina/scheduler`),
+    /// retrying per the retry policy.
     pub async fn executing_jobs(&self) -> Result<ExecutingJobs, TransportError> {
-        let fetched = self.http.get_json::<ExecutingJobs>(Endpoint::DreaminaScheduler.path_prefix()).await?;
-        Ok(fetched.value)
+        self.scheduler(Attempts::RetryPolicy).await
+    }
+
+    async fn scheduler(&self, attempts: Attempts) -> Result<ExecutingJobs, TransportError> {
+        let path = Endpoint::DreaminaScheduler.path_prefix();
+        Ok(self.http.get_json_as::<ExecutingJobs>(path, attempts).await?.value)
     }
 
     /// Decodes a scheduler listing from bytes (a webhook body, a saved file).
@@ -82,20 +88,39 @@ impl JobSource for DreaminaClient {
     }
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.job(id).await
+        self.http.fetch_record(self.endpoint_for(id), id, Attempts::Once).await
     }
 
-    async fn executing(&self) -> Result<Option<Vec<String>>, TransportError> {
-        let listing = self.executing_jobs().await?;
-        Ok(Some(listing.jobs().map(|j| j.jobid.clone()).collect()))
-    }
-
-    /// The scheduler lists video generation jobs: those read from `/videos`.
-    fn listing_covers(&self, id: &JobId) -> bool {
-        self.endpoint_for(id) == Endpoint::DreaminaVideos
+    fn listing(&self) -> Option<&dyn JobListing> {
+        Some(self)
     }
 
     fn client(&self) -> &HttpClient {
         &self.http
+    }
+}
+
+#[async_trait]
+impl JobListing for DreaminaClient {
+    /// The scheduler lists video generation jobs: those read from `/videos`.
+    fn covers(&self, id: &JobId) -> bool {
+        self.endpoint_for(id) == Endpoint::DreaminaVideos
+    }
+
+    async fn list(&self) -> Result<Vec<ListingEntry>, TransportError> {
+        let listing = self.scheduler(Attempts::Once).await?;
+        Ok(listing
+            .jobs()
+            .map(|j| {
+                ListingEntry::executing(j.jobid.clone())
+                    .with_elapsed(
+                        j.elapsed_seconds
+                            .as_ref()
+                            .and_then(|n| n.as_f64())
+                            .and_then(|s| Duration::try_from_secs_f64(s).ok()),
+                    )
+                    .with_model(j.model.clone())
+            })
+            .collect())
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use genjob_dreamina::{DreaminaClient, ENV};
 use genjob_models::{CAPTURED_EMAIL_PLACEHOLDER, Endpoint, JobId, ProviderRecord, decode_executing};
-use genjob_transport::{JobSource, RetryPolicy, TransportConfig, TransportError};
+use genjob_transport::{JobListing, JobSource, RetryPolicy, TransportConfig, TransportError};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -167,12 +167,12 @@ async fn listing_covers_video_endpoint_jobs_only() -> TestResult {
     let plain = client(&server)?;
     for (letter, covered) in [('v', true), ('V', true), ('F', true), ('X', true), ('i', false), ('I', false)] {
         let id = id_with_letter(letter)?;
-        assert_eq!(plain.listing_covers(&id), covered, "type letter {letter}");
+        assert_eq!(plain.covers(&id), covered, "type letter {letter}");
     }
     let images = client(&server)?.with_endpoint(Endpoint::DreaminaImages);
-    assert!(!images.listing_covers(&id_with_letter('v')?));
+    assert!(!images.covers(&id_with_letter('v')?));
     let videos = client(&server)?.with_endpoint(Endpoint::DreaminaVideos);
-    assert!(videos.listing_covers(&id_with_letter('i')?));
+    assert!(videos.covers(&id_with_letter('i')?));
     Ok(())
 }
 
@@ -193,10 +193,17 @@ async fn executing_jobs_reads_both_scheduler_fixtures() -> TestResult {
         let original: serde_json::Value = serde_json::from_slice(&body)?;
         assert_eq!(serde_json::to_value(&listing)?, original, "{name}: listing does not round-trip");
 
-        let ids = client.executing().await?.ok_or("Dreamina has a listing: executing() must be Some")?;
+        let listing_capability = JobSource::listing(&client).ok_or("Dreamina has a listing capability")?;
+        let entries = listing_capability.list().await?;
         let listed: Vec<String> = listing.jobs().map(|j| j.jobid.clone()).collect();
-        assert_eq!(ids, listed, "{name}");
-        assert_eq!(ids.len() as u64, expected_ids, "{name}");
+        assert_eq!(entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), listed, "{name}");
+        assert_eq!(entries.len() as u64, expected_ids, "{name}");
+        // The listing is a hint with the facts to check it: the elapsed time and the model.
+        for (entry, job) in entries.iter().zip(listing.jobs()) {
+            assert_eq!(entry.model, job.model, "{name}");
+            assert_eq!(entry.elapsed.map(|d| d.as_secs_f64()), job.elapsed_seconds.as_ref().and_then(|n| n.as_f64()));
+            assert_eq!(entry.status, None, "the scheduler lists executing jobs only");
+        }
     }
     Ok(())
 }
@@ -206,7 +213,7 @@ async fn the_documented_executing_job_is_listed_by_its_id() -> TestResult {
     let body = fixture("scheduler", "executing-1.json")?;
     let server = MockServer::start().await;
     serve(&server, 200, &body).await;
-    let ids = client(&server)?.executing().await?.unwrap_or_default();
+    let ids: Vec<String> = client(&server)?.list().await?.into_iter().map(|e| e.id).collect();
     let documented = format!("j0223140530123456789v-u12345-US:{CAPTURED_EMAIL_PLACEHOLDER}:dreamina");
     assert_eq!(ids, vec![documented]);
     Ok(())

@@ -2,7 +2,7 @@
 
 use genjob_models::{Job, JobId};
 use genjob_transport::{Downloaded, JobSource, TransportError};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The stable file name of a job's output: the id made file-safe, the output index, the extension.
 pub fn output_file_name(job: &Job, index: usize) -> String {
@@ -38,6 +38,37 @@ pub enum DownloadError {
         /// Which output.
         index: usize,
     },
+    /// The wait's deadline passed or the wait was cancelled while downloading; nothing half-written stays.
+    #[error("downloads of {id} stopped: {reason}")]
+    Interrupted {
+        /// The job.
+        id: String,
+        /// `the deadline passed` or `the wait was cancelled`.
+        reason: &'static str,
+    },
+}
+
+/// Where and how a watch downloads the outputs of the jobs that complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DownloadPlan {
+    /// The directory the files go to (it must exist).
+    pub dir: PathBuf,
+    /// Jobs downloaded at once.
+    pub concurrency: usize,
+}
+
+impl DownloadPlan {
+    /// Downloads into `dir`, four jobs at a time.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), concurrency: 4 }
+    }
+
+    /// Sets how many jobs are downloaded at once (at least one).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
 }
 
 /// Downloads every output of `job` into `dir`, each complete or not at all.
@@ -47,9 +78,10 @@ pub enum DownloadError {
 pub async fn download_outputs(source: &dyn JobSource, job: &Job, dir: &Path) -> Result<Vec<Downloaded>, DownloadError> {
     let mut done = Vec::with_capacity(job.outputs.len());
     let mut current = job.clone();
-    for index in 0..job.outputs.len() {
+    for (index, output) in job.outputs.iter().enumerate() {
         let name = output_file_name(job, index);
-        let url = current.outputs[index].url.clone();
+        // A refreshed record may list fewer outputs than the first one: never index on its word.
+        let url = current.outputs.get(index).map_or_else(|| output.url.clone(), |o| o.url.clone());
         let transport = |source| DownloadError::Transport { id: job.id.clone(), index, source };
         match source.client().download(&url, dir, &name).await {
             Ok(file) => done.push(file),

@@ -23,20 +23,34 @@
 
 mod download;
 mod env;
+mod error_policy;
+mod options;
+mod outcome;
 pub mod policy;
+mod target;
+mod time;
 mod watch;
+mod watcher;
 
-pub use download::{DownloadError, download_outputs, output_file_name};
+pub use download::{DownloadError, DownloadPlan, download_outputs, output_file_name};
 pub use env::{Environment, ScaledEnvironment, TokioEnvironment};
+pub use error_policy::{ErrorContext, ErrorDecision, ErrorPolicy, RetryTransient};
 pub use genjob_models::{
     self as models, Endpoint, ErrorCategory, Job, JobError, JobId, JobKind, JobStatus, Output, OutputKind, Provider,
     ProviderRecord, StatusTracker,
 };
-pub use genjob_transport::{self as transport, ApiToken, Downloaded, FetchedJob, JobSource, TransportError};
-pub use policy::{AdaptiveSchedule, FixedInterval, PollPolicy};
-pub use watch::{
-    FinishedJob, JobFinished, JobProgress, WaitError, Watch, WatchEvent, WatchOptions, WatchTarget, Watcher,
+pub use genjob_transport::{
+    self as transport, ApiToken, Downloaded, FetchedJob, JobListing, JobSource, ListingEntry, TransportError,
 };
+pub use options::WatchOptions;
+pub use outcome::{
+    FinishedJob, JobDownloaded, JobFinished, JobProgress, JobSnapshot, WaitError, WatchEvent, failure_summary,
+};
+pub use policy::{AdaptiveSchedule, FixedInterval, PollPolicy};
+pub use target::{TargetError, WatchTarget};
+pub use tokio_util::sync::CancellationToken;
+pub use watch::Watch;
+pub use watcher::Watcher;
 
 /// The README's Rust examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

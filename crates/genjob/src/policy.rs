@@ -4,6 +4,7 @@
 //! 10-second loop, but spends it where jobs actually finish: nothing before the earliest typical
 //! completion, evenly spaced polls through the typical window, then a capped back-off.
 
+use crate::time::secs;
 use genjob_models::{JobKind, JobStatus, Provider};
 use std::fmt::Debug;
 use std::time::Duration;
@@ -108,7 +109,7 @@ impl TypicalWindow {
         let mean = (self.earliest + self.latest).as_secs_f64() / 2.0;
         let requests = BUDGET_SHARE * (mean / reference.as_secs_f64().max(f64::EPSILON) + 1.0);
         let inside = (mean - self.earliest.as_secs_f64()).max(0.0);
-        Duration::from_secs_f64(inside / requests).max(MIN_INTERVAL)
+        secs(inside / requests).max(MIN_INTERVAL)
     }
 
     /// The first useful check of a job of this age: one dense step into the window.
@@ -121,6 +122,7 @@ impl TypicalWindow {
 
 /// genjob's default schedule: adapts to the job's kind, age, progress and the server's hints.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AdaptiveSchedule {
     /// The fixed loop whose request budget the schedule matches (the documents poll every 10 s).
     pub reference_interval: Duration,
@@ -144,6 +146,29 @@ impl Default for AdaptiveSchedule {
 }
 
 impl AdaptiveSchedule {
+    /// The default schedule (10 s reference loop, 30 s longest delay, ±10 % jitter).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the relative jitter (0 makes every delay predictable; clamped to 0..=1).
+    pub fn with_jitter(mut self, jitter: f64) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Sets the longest delay between two polls.
+    pub fn with_max_interval(mut self, max_interval: Duration) -> Self {
+        self.max_interval = max_interval;
+        self
+    }
+
+    /// Sets the fixed loop whose request budget the schedule matches.
+    pub fn with_reference_interval(mut self, reference: Duration) -> Self {
+        self.reference_interval = reference;
+        self
+    }
+
     fn base_delay(&self, ctx: &PollContext<'_>) -> Duration {
         let window = TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model);
         // Progress reports beat averages: extrapolate the finish from the rate so far.
@@ -154,7 +179,7 @@ impl AdaptiveSchedule {
             let remaining = age.as_secs_f64() * f64::from(100 - p) / f64::from(p);
             let step = window.map_or(self.unknown_initial, |w| w.dense_step(self.reference_interval));
             // Aim just past the predicted finish, but never sleep through more than one dense step of error.
-            return Duration::from_secs_f64(remaining).clamp(MIN_INTERVAL, self.max_interval.max(step)).max(step / 2);
+            return secs(remaining).clamp(MIN_INTERVAL, self.max_interval.max(step)).max(step / 2);
         }
         match (window, ctx.age) {
             (Some(w), Some(age)) => {
@@ -166,14 +191,14 @@ impl AdaptiveSchedule {
                 } else {
                     // Past the typical window: back off geometrically from the dense step.
                     let overdue = (age - w.latest).as_secs_f64();
-                    let grown = step.as_secs_f64() * (1.0 + overdue / w.latest.as_secs_f64()).powi(2);
-                    Duration::from_secs_f64(grown)
+                    let grown = step.as_secs_f64() * (1.0 + overdue / w.latest.as_secs_f64().max(1.0)).powi(2);
+                    secs(grown)
                 }
             }
             (Some(w), None) => w.dense_step(self.reference_interval),
             (None, _) => {
                 let grown = self.unknown_initial.as_secs_f64() * 1.5f64.powi(ctx.polls.min(20) as i32);
-                Duration::from_secs_f64(grown)
+                secs(grown)
             }
         }
     }
@@ -190,8 +215,8 @@ impl PollPolicy for AdaptiveSchedule {
 
     fn next_delay(&self, ctx: &PollContext<'_>, jitter: f64) -> Duration {
         let base = self.base_delay(ctx).min(self.max_interval);
-        let factor = 1.0 + self.jitter * (2.0 * jitter.clamp(0.0, 1.0) - 1.0);
-        let jittered = Duration::from_secs_f64(base.as_secs_f64() * factor);
+        let factor = 1.0 + self.jitter.clamp(0.0, 1.0) * (2.0 * jitter.clamp(0.0, 1.0) - 1.0);
+        let jittered = secs(base.as_secs_f64() * factor);
         jittered.max(ctx.server_hint.unwrap_or_default()).max(MIN_INTERVAL)
     }
 }
@@ -230,7 +255,7 @@ mod tests {
 
     #[test]
     fn dense_inside_the_window_sparse_after_and_capped() {
-        let s = AdaptiveSchedule { jitter: 0.0, ..AdaptiveSchedule::default() };
+        let s = AdaptiveSchedule::new().with_jitter(0.0);
         let inside = s.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 90), 0.5);
         let after = s.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 400), 0.5);
         let much_later = s.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 3000), 0.5);
@@ -253,7 +278,7 @@ mod tests {
 
     #[test]
     fn progress_predicts_the_finish() {
-        let s = AdaptiveSchedule { jitter: 0.0, ..AdaptiveSchedule::default() };
+        let s = AdaptiveSchedule::new().with_jitter(0.0);
         let c = PollContext {
             status: JobStatus::Running,
             progress: Some(50),

@@ -1,5 +1,6 @@
 //! The watcher against the sandbox over real HTTP on 127.0.0.1, in accelerated shared time.
 
+use futures::StreamExt;
 use genjob::{
     ErrorCategory, JobId, JobStatus, Provider, ScaledEnvironment, WaitError, WatchEvent, WatchOptions, WatchTarget,
     Watcher, download_outputs,
@@ -8,7 +9,7 @@ use genjob_dreamina::DreaminaClient;
 use genjob_google_flow::GoogleFlowClient;
 use genjob_sandbox::{Failure, JobSpec, Sandbox, SandboxConfig, SimClock};
 use genjob_token360::Token360Client;
-use genjob_transport::{ApiToken, RetryPolicy, TransportConfig, TransportError};
+use genjob_transport::{ApiToken, TransportConfig, TransportError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -26,9 +27,9 @@ async fn sandbox() -> Sandbox {
     Sandbox::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap()
 }
 
+/// The configuration users get: default retries (the watcher's sources make single attempts anyway).
 fn config(sandbox: &Sandbox, token: &str) -> TransportConfig {
     TransportConfig::new(sandbox.base_url().parse().unwrap(), ApiToken::new(token).unwrap())
-        .with_retry_policy(RetryPolicy::none())
 }
 
 fn watcher(sandbox: &Sandbox, options: WatchOptions) -> Watcher {
@@ -37,7 +38,7 @@ fn watcher(sandbox: &Sandbox, options: WatchOptions) -> Watcher {
         .with_source(Arc::new(GoogleFlowClient::new(config(sandbox, TOKEN)).unwrap()))
         .with_source(Arc::new(Token360Client::new(config(sandbox, TOKEN)).unwrap()))
         .with_environment(sim_environment(sandbox.clock()))
-        .with_options(WatchOptions { requests_per_second: 1000.0, ..options })
+        .with_options(options.with_requests_per_second(1000.0))
 }
 
 fn target(id: &str) -> WatchTarget {
@@ -56,7 +57,7 @@ async fn waits_for_each_provider_with_few_requests() {
         sandbox.add_job(JobSpec::google_flow_video()),
         sandbox.add_job(JobSpec::token360_video()),
     ];
-    let results = watcher(&sandbox, WatchOptions { batch: false, ..WatchOptions::default() })
+    let results = watcher(&sandbox, WatchOptions::new().with_batch(false))
         .wait_all(ids.iter().map(|id| target(id)).collect())
         .await;
     for ((id, result), duration) in ids.iter().zip(&results).zip(durations) {
@@ -88,7 +89,8 @@ async fn a_fresh_dreamina_video_is_not_checked_at_once() {
 async fn the_one_hour_rule_fails_a_stuck_job_before_the_server_does() {
     let sandbox = sandbox().await;
     let id = sandbox.add_job(JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(59 * 60 + 50)));
-    let finished = watcher(&sandbox, WatchOptions::default()).wait(target(&id)).await.unwrap();
+    let err = watcher(&sandbox, WatchOptions::default()).wait(target(&id)).await.unwrap_err();
+    let finished = err.failed_job().unwrap().clone();
     assert_eq!(finished.job.status, JobStatus::Failed);
     assert!(finished.timed_out_locally);
     let error = finished.job.error.unwrap();
@@ -149,20 +151,24 @@ async fn fatal_errors_stop_at_once() {
 async fn timeout_and_cancellation_end_the_wait() {
     let sandbox = sandbox().await;
     let id = sandbox.add_job(JobSpec::token360_video().stuck());
-    let options = WatchOptions { timeout: Some(Duration::from_secs(120)), ..WatchOptions::default() };
+    let options = WatchOptions::new().with_timeout(Some(Duration::from_secs(120)));
     let err = watcher(&sandbox, options).wait(target(&id)).await.unwrap_err();
     let WaitError::TimedOut { polls, status, .. } = &err else { panic!("{err}") };
     assert!(*polls >= 2);
     assert_eq!(*status, JobStatus::Queued);
 
     let cancel = CancellationToken::new();
-    let options = WatchOptions { cancel: Some(cancel.clone()), ..WatchOptions::default() };
-    let watcher = watcher(&sandbox, options);
-    let waiting = tokio::spawn(async move { watcher.wait(target(&id)).await });
+    let watcher = watcher(&sandbox, WatchOptions::default());
+    let watch = watcher.watch(vec![target(&id)]).with_cancellation(cancel.clone());
+    let waiting = tokio::spawn(async move { watch.collect::<Vec<_>>().await });
     tokio::time::sleep(Duration::from_millis(20)).await;
     cancel.cancel();
-    let err = waiting.await.unwrap().unwrap_err();
-    assert!(matches!(err, WaitError::Cancelled { .. }), "{err}");
+    let events = waiting.await.unwrap();
+    let Some(WatchEvent::Finished(last)) = events.last() else { panic!("{events:?}") };
+    assert!(matches!(last.result, Err(WaitError::Cancelled { .. })), "{:?}", last.result);
+    // Cancelling one watch does not poison the watcher: the next wait works.
+    let done = sandbox.add_job(JobSpec::token360_video().with_age(Duration::from_secs(600)));
+    assert!(watcher.wait(target(&done)).await.unwrap().is_completed());
 }
 
 #[tokio::test]
@@ -208,9 +214,10 @@ async fn failed_jobs_carry_their_error() {
     let sandbox = sandbox().await;
     let id =
         sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(300)).failing(Failure::moderation()));
-    let finished = watcher(&sandbox, WatchOptions::default()).wait(target(&id)).await.unwrap();
+    let err = watcher(&sandbox, WatchOptions::default()).wait(target(&id)).await.unwrap_err();
+    let finished = err.failed_job().unwrap();
     assert_eq!(finished.job.status, JobStatus::Failed);
-    assert_eq!(finished.job.error.unwrap().category, ErrorCategory::OutputModerated);
+    assert_eq!(finished.job.error.clone().unwrap().category, ErrorCategory::OutputModerated);
     assert_eq!(finished.polls, 1, "an old job is checked at once and is already final");
 }
 
@@ -219,7 +226,7 @@ async fn many_jobs_share_one_request_budget() {
     let sandbox = sandbox().await;
     let ids: Vec<String> =
         (0..40).map(|_| sandbox.add_job(JobSpec::token360_video().with_age(Duration::from_secs(600)))).collect();
-    let options = WatchOptions { requests_per_second: 4.0, ..WatchOptions::default() };
+    let options = WatchOptions::new().with_requests_per_second(4.0);
     let watcher = Watcher::new()
         .with_source(Arc::new(Token360Client::new(config(&sandbox, TOKEN)).unwrap()))
         .with_environment(sim_environment(sandbox.clock()))
@@ -241,14 +248,15 @@ async fn old_jobs_waiting_for_a_request_slot_do_not_spin() {
     let ids: Vec<String> = (0..3)
         .map(|_| sandbox.add_job(JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(2 * 3600))))
         .collect();
-    let options = WatchOptions { batch: false, requests_per_second: 0.5, ..WatchOptions::default() };
+    let options = WatchOptions::new().with_batch(false).with_requests_per_second(0.5);
     let watcher = Watcher::new()
         .with_source(Arc::new(DreaminaClient::new(config(&sandbox, TOKEN)).unwrap()))
         .with_environment(sim_environment(sandbox.clock()))
         .with_options(options);
     let results = watcher.wait_all(ids.iter().map(|id| target(id)).collect()).await;
     for result in results {
-        let finished = result.unwrap();
+        let err = result.unwrap_err();
+        let finished = err.failed_job().unwrap();
         assert_eq!(finished.job.status, JobStatus::Failed);
         assert_eq!(finished.polls, 1);
     }
@@ -256,7 +264,6 @@ async fn old_jobs_waiting_for_a_request_slot_do_not_spin() {
 
 #[tokio::test]
 async fn the_watch_is_a_stream_of_progress_then_the_final_state() {
-    use futures::StreamExt;
     let sandbox = sandbox().await;
     let id = sandbox.add_job(JobSpec::token360_video());
     let events: Vec<WatchEvent> =

@@ -13,7 +13,7 @@
 
 use async_trait::async_trait;
 use genjob_models::{Endpoint, Provider};
-use genjob_transport::{EnvNames, HttpClient, JobSource};
+use genjob_transport::{Attempts, EnvNames, HttpClient, JobSource};
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
 pub use genjob_models::{Job, JobId, JobStatus, ProviderRecord};
@@ -42,7 +42,7 @@ impl GoogleFlowClient {
 
     /// Reads one job (`GET /v1/google-flow/jobs/{jobId}`).
     pub async fn job(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.http.fetch_record(Endpoint::GoogleFlowJobs, id).await
+        self.http.fetch_record(Endpoint::GoogleFlowJobs, id, Attempts::RetryPolicy).await
     }
 }
 
@@ -53,7 +53,7 @@ impl JobSource for GoogleFlowClient {
     }
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.job(id).await
+        self.http.fetch_record(Endpoint::GoogleFlowJobs, id, Attempts::Once).await
     }
 
     fn client(&self) -> &HttpClient {

@@ -112,8 +112,7 @@ async fn every_job_fixture_is_read_from_the_jobs_endpoint() -> TestResult {
 async fn google_flow_has_no_executing_listing() -> TestResult {
     let server = MockServer::start().await;
     let source = client(&server)?;
-    assert_eq!(source.executing().await?, None);
-    assert!(!source.listing_covers(&VIDEO_ID.parse()?));
+    assert!(JobSource::listing(&source).is_none(), "no listing capability");
     assert_eq!(server.received_requests().await.map(|r| r.len()), Some(0), "no request for a missing listing");
     Ok(())
 }

@@ -105,7 +105,8 @@ pub enum JobIdParseError {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct JobId {
     raw: String,
-    form: JobIdForm,
+    // Boxed: an id travels in every event and error, and the parsed parts are read rarely.
+    form: Box<JobIdForm>,
 }
 
 /// What the format of a job id reveals.
@@ -182,7 +183,7 @@ impl JobId {
         } else {
             JobIdForm::Opaque
         };
-        Ok(Self { raw: raw.to_owned(), form })
+        Ok(Self { raw: raw.to_owned(), form: Box::new(form) })
     }
 
     /// The id exactly as given.
@@ -197,7 +198,7 @@ impl JobId {
 
     /// The provider the id belongs to, or `None` for an opaque id (token360 ids carry no marker).
     pub fn provider(&self) -> Option<Provider> {
-        match self.form {
+        match *self.form {
             JobIdForm::Dreamina(_) => Some(Provider::Dreamina),
             JobIdForm::GoogleFlow(_) => Some(Provider::GoogleFlow),
             JobIdForm::Opaque => None,
@@ -206,7 +207,7 @@ impl JobId {
 
     /// The job kind the type letter stands for, when it is a documented one.
     pub fn kind(&self) -> Option<JobKind> {
-        match &self.form {
+        match self.form.as_ref() {
             JobIdForm::Dreamina(d) => match d.type_letter {
                 'v' => Some(JobKind::Video),
                 'V' => Some(JobKind::VideoUpscale),
@@ -228,7 +229,7 @@ impl JobId {
     ///
     /// Dreamina ids with an undocumented type letter return `None`: the caller must choose.
     pub fn endpoint(&self) -> Option<Endpoint> {
-        match &self.form {
+        match self.form.as_ref() {
             JobIdForm::Dreamina(_) => match self.kind()? {
                 JobKind::Image | JobKind::ImageUpscale => Some(Endpoint::DreaminaImages),
                 _ => Some(Endpoint::DreaminaVideos),
@@ -243,7 +244,7 @@ impl JobId {
     /// Dreamina ids omit the year: the result is the latest matching instant not after `reference`
     /// (a `0229` id resolves to the last leap year). Google Flow ids carry the full time.
     pub fn created_at(&self, reference: Timestamp) -> Option<Timestamp> {
-        match &self.form {
+        match self.form.as_ref() {
             JobIdForm::Dreamina(d) => d.created_at(reference),
             JobIdForm::GoogleFlow(g) => Timestamp::from_millisecond(g.created_millis).ok(),
             JobIdForm::Opaque => None,

@@ -13,7 +13,7 @@
 
 use async_trait::async_trait;
 use genjob_models::{Endpoint, Provider};
-use genjob_transport::{EnvNames, HttpClient, JobSource};
+use genjob_transport::{Attempts, EnvNames, HttpClient, JobSource};
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
 pub use genjob_models::{Job, JobId, JobStatus, ProviderRecord};
@@ -42,7 +42,7 @@ impl Token360Client {
 
     /// Reads one video task (`GET /v1/videos/{video_id}`).
     pub async fn video(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.http.fetch_record(Endpoint::Token360Videos, id).await
+        self.http.fetch_record(Endpoint::Token360Videos, id, Attempts::RetryPolicy).await
     }
 }
 
@@ -53,7 +53,7 @@ impl JobSource for Token360Client {
     }
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.video(id).await
+        self.http.fetch_record(Endpoint::Token360Videos, id, Attempts::Once).await
     }
 
     fn client(&self) -> &HttpClient {

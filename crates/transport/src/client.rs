@@ -136,6 +136,22 @@ impl HttpClient {
         })
     }
 
+    /// GETs `segments` once, without retrying: for callers that apply their own error policy
+    /// (the genjob watcher), so that one logical read is one request.
+    pub async fn get_json_once<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<Fetched<T>, TransportError> {
+        let url = self.endpoint(segments)?;
+        let started = Instant::now();
+        let ok = self.get_once(&url, 1).await.map_err(|e| e.with_attempts(1))?;
+        Ok(Fetched {
+            value: ok.value,
+            body: ok.body,
+            status: ok.status,
+            attempts: 1,
+            elapsed: started.elapsed(),
+            retry_after: ok.retry_after,
+        })
+    }
+
     /// Runs `attempt` under the retry policy; returns the outcome, the attempts made and the
     /// total time. Errors get their final attempt count.
     pub(crate) async fn retrying<T, F, Fut>(&self, mut attempt: F) -> (Result<T, TransportError>, u32, Duration)
@@ -154,7 +170,9 @@ impl HttpClient {
                 // The server's Retry-After is a floor, never a reason to give up early; the
                 // elapsed bound counts request time too, which backon's own total does not.
                 let delay = delay?.max(error.retry_after().unwrap_or_default());
-                (started.elapsed() + delay <= max_elapsed).then_some(delay)
+                // A server's Retry-After can be any number: checked, so an absurd one ends the retries
+                // instead of overflowing.
+                started.elapsed().checked_add(delay).is_some_and(|end| end <= max_elapsed).then_some(delay)
             })
             .notify(|error, delay| {
                 tracing::debug!(error = %error, delay_ms = delay.as_millis(), "retrying");

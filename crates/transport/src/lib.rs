@@ -38,5 +38,5 @@ pub use config::{DEFAULT_MAX_DOWNLOAD_SIZE, DEFAULT_MAX_RESPONSE_SIZE, RetryPoli
 pub use download::Downloaded;
 pub use error::{ProviderMessage, TransportError};
 pub use from_env::EnvNames;
-pub use source::{FetchedJob, JobSource};
+pub use source::{Attempts, FetchedJob, JobListing, JobSource, ListingEntry};
 pub use token::ApiToken;

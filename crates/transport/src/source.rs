@@ -1,12 +1,11 @@
 //! The provider-neutral job source every adapter implements, and what the poller builds on.
 
 use async_trait::async_trait;
-use genjob_models::{
-    DreaminaImageJob, DreaminaVideoJob, Endpoint, GoogleFlowJob, Job, JobId, Provider, ProviderRecord, Token360Video,
-};
+use genjob_models::{Endpoint, Job, JobId, JobStatus, Provider, ProviderRecord};
+use serde::de::DeserializeOwned;
 use std::time::Duration;
 
-use crate::{HttpClient, TransportError};
+use crate::{Fetched, HttpClient, TransportError};
 
 /// One job record as read from a provider: the typed record and its normalized view.
 #[derive(Debug, Clone)]
@@ -31,57 +30,130 @@ impl FetchedJob {
 }
 
 /// Reads jobs of one provider by id. Implemented by each adapter crate.
+///
+/// Every method makes **one request**, never retried here: the caller (the genjob watcher) owns the
+/// error policy, so its request budget bounds the real number of requests, even in a 429 storm.
 #[async_trait]
 pub trait JobSource: Send + Sync + std::fmt::Debug {
     /// The provider this source reads.
     fn provider(&self) -> Provider;
 
-    /// Fetches one job's current record.
+    /// Reads one job's current record in a single attempt.
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError>;
 
-    /// Ids of every job the provider reports as still executing, in one request, when it has such a
-    /// listing (Dreamina's `/scheduler`); `Ok(None)` when it has not. `Some` also says which ids the
-    /// listing covers: only those for which [`JobSource::listing_covers`] is true.
-    async fn executing(&self) -> Result<Option<Vec<String>>, TransportError> {
-        Ok(None)
-    }
-
-    /// True when [`JobSource::executing`] lists this job while it runs (Dreamina: video-endpoint jobs).
-    fn listing_covers(&self, _id: &JobId) -> bool {
-        false
+    /// The provider's job listing, when it has one (Dreamina's `/scheduler`).
+    ///
+    /// A listing is a *hint*: it may wake a job or spare a request, but only the job's own record
+    /// ([`JobSource::fetch`]) decides its state.
+    fn listing(&self) -> Option<&dyn JobListing> {
+        None
     }
 
     /// The HTTP client, for downloading outputs (sent without the API token).
     fn client(&self) -> &HttpClient;
 }
 
+/// A provider's listing of many jobs in one request: the batch-watching capability of an adapter.
+#[async_trait]
+pub trait JobListing: Send + Sync + std::fmt::Debug {
+    /// True when the listing shows this job while it runs (Dreamina: jobs read from `/videos`).
+    fn covers(&self, id: &JobId) -> bool;
+
+    /// Reads the listing in a single attempt.
+    async fn list(&self) -> Result<Vec<ListingEntry>, TransportError>;
+}
+
+/// One job as a listing shows it: what the provider claims, to be checked against the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListingEntry {
+    /// The job id exactly as listed.
+    pub id: String,
+    /// The status the listing claims; `None` when the listing only holds executing jobs.
+    pub status: Option<JobStatus>,
+    /// How long the provider says the job has been running (Dreamina `elapsedSeconds`).
+    pub elapsed: Option<Duration>,
+    /// The model, when listed.
+    pub model: Option<String>,
+}
+
+impl ListingEntry {
+    /// An entry for a job the listing shows as executing.
+    pub fn executing(id: impl Into<String>) -> Self {
+        Self { id: id.into(), status: None, elapsed: None, model: None }
+    }
+
+    /// Sets the elapsed time the provider reports.
+    pub fn with_elapsed(mut self, elapsed: Option<Duration>) -> Self {
+        self.elapsed = elapsed;
+        self
+    }
+
+    /// Sets the model.
+    pub fn with_model(mut self, model: Option<String>) -> Self {
+        self.model = model;
+        self
+    }
+
+    /// Sets the claimed status.
+    pub fn with_status(mut self, status: Option<JobStatus>) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+/// How many requests a read may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Attempts {
+    /// One request: the caller retries on its own terms.
+    Once,
+    /// As many as the client's [`RetryPolicy`](crate::RetryPolicy) allows.
+    RetryPolicy,
+}
+
 impl HttpClient {
     /// Reads one job record from `endpoint` (`<prefix>/<id>` under the base URL), typed and normalized.
-    pub async fn fetch_record(&self, endpoint: Endpoint, id: &JobId) -> Result<FetchedJob, TransportError> {
+    pub async fn fetch_record(
+        &self,
+        endpoint: Endpoint,
+        id: &JobId,
+        attempts: Attempts,
+    ) -> Result<FetchedJob, TransportError> {
         let mut segments: Vec<&str> = endpoint.path_prefix().to_vec();
         segments.push(id.as_str());
         // Decode straight into the endpoint's type: one parse, no intermediate `Value`.
-        let (record, attempts, retry_after) = match endpoint {
-            Endpoint::DreaminaVideos => {
-                let f = self.get_json::<DreaminaVideoJob>(&segments).await?;
-                (ProviderRecord::DreaminaVideo(f.value), f.attempts, f.retry_after)
-            }
-            Endpoint::DreaminaImages => {
-                let f = self.get_json::<DreaminaImageJob>(&segments).await?;
-                (ProviderRecord::DreaminaImage(f.value), f.attempts, f.retry_after)
-            }
-            Endpoint::GoogleFlowJobs => {
-                let f = self.get_json::<GoogleFlowJob>(&segments).await?;
-                (ProviderRecord::GoogleFlow(f.value), f.attempts, f.retry_after)
-            }
-            Endpoint::Token360Videos => {
-                let f = self.get_json::<Token360Video>(&segments).await?;
-                (ProviderRecord::Token360(f.value), f.attempts, f.retry_after)
-            }
+        let record = match endpoint {
+            Endpoint::DreaminaVideos => self.get_record(&segments, attempts, ProviderRecord::DreaminaVideo).await?,
+            Endpoint::DreaminaImages => self.get_record(&segments, attempts, ProviderRecord::DreaminaImage).await?,
+            Endpoint::GoogleFlowJobs => self.get_record(&segments, attempts, ProviderRecord::GoogleFlow).await?,
+            Endpoint::Token360Videos => self.get_record(&segments, attempts, ProviderRecord::Token360).await?,
             other => {
                 return Err(TransportError::Config { reason: format!("{other} does not return a job record") });
             }
         };
-        Ok(FetchedJob::new(record, attempts, retry_after))
+        Ok(record)
+    }
+
+    async fn get_record<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        attempts: Attempts,
+        wrap: fn(T) -> ProviderRecord,
+    ) -> Result<FetchedJob, TransportError> {
+        let fetched: Fetched<T> = self.get_json_as(segments, attempts).await?;
+        Ok(FetchedJob::new(wrap(fetched.value), fetched.attempts, fetched.retry_after))
+    }
+
+    /// GETs and decodes `segments` with the given number of attempts.
+    pub async fn get_json_as<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        attempts: Attempts,
+    ) -> Result<Fetched<T>, TransportError> {
+        match attempts {
+            Attempts::Once => self.get_json_once(segments).await,
+            Attempts::RetryPolicy => self.get_json(segments).await,
+        }
     }
 }

@@ -46,7 +46,7 @@ pub fn uniform_durations(n: usize, min_s: f64, max_s: f64, seed: u64) -> Vec<Dur
 
 /// Options with a budget generous enough that it never decides when a job is read.
 fn generous(batch: bool, max_in_flight: usize) -> WatchOptions {
-    WatchOptions { batch, requests_per_second: 1_000_000.0, max_in_flight, ..WatchOptions::default() }
+    WatchOptions::new().with_batch(batch).with_requests_per_second(1_000_000.0).with_max_in_flight(max_in_flight)
 }
 
 /// One watch of many Dreamina videos.

@@ -291,7 +291,7 @@ mod tests {
     #[test]
     fn the_default_waits_for_the_window_then_polls_densely() {
         let mut rng = StdRng::seed_from_u64(1);
-        let policy = AdaptiveSchedule { jitter: 0.0, ..AdaptiveSchedule::default() };
+        let policy = AdaptiveSchedule::new().with_jitter(0.0);
         // Dense step 60 / (0.95 · 13) ≈ 4.86 s; first check one step past the 60 s earliest finish:
         // 64.86 s finds nothing, 69.72 s sees a job done at 66 s, 3.72 s late.
         let step = 60.0 / (genjob::policy::BUDGET_SHARE * 13.0);
@@ -304,7 +304,7 @@ mod tests {
     fn token360_is_read_at_once_because_its_id_tells_nothing() {
         let mut rng = StdRng::seed_from_u64(1);
         let range = ranges()[4];
-        let policy = AdaptiveSchedule { jitter: 0.0, ..AdaptiveSchedule::default() };
+        let policy = AdaptiveSchedule::new().with_jitter(0.0);
         let o = simulate_job(&range, &policy, Duration::from_secs(100), &mut rng);
         assert!(o.requests >= 2, "{o:?}");
         assert!(o.latency <= Duration::from_secs(30), "{o:?}");

@@ -1,19 +1,34 @@
-//! `genjob status`: read one job once and show it.
+//! `genjob status`: read one job once, through the same tracker `wait` uses, and show it.
 
 use crate::cli::StatusArgs;
 use crate::exit::{CliError, Exit};
 use crate::output;
 use crate::sources::{self, Lookup};
+use genjob::{RetryTransient, WatchOptions, Watcher};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Runs `genjob status`: exit 0 whenever the job was read, whatever its state.
+///
+/// The record goes through the status tracker, so a Dreamina job still `created` an hour after its
+/// creation shows as failed (408), exactly as `genjob wait` would report it.
 pub async fn run(args: StatusArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let target = sources::resolve_target(&args.id, args.provider)?;
     let source = sources::source(target.provider, lookup)?;
-    let fetched = source.fetch(&target.id).await.map_err(|e| CliError::transport(&e))?;
+    // A one-off read rides out a brief overload (a few attempts within a minute), no more.
+    let errors = RetryTransient::new().with_attempt_limit(Some(4)).with_time_limit(Some(Duration::from_secs(60)));
+    let options = WatchOptions::new().with_timeout(Some(Duration::from_secs(90))).with_error_policy(Arc::new(errors));
+    let watcher = Watcher::new().with_source(source).with_options(options);
+    let snapshot =
+        watcher.read(target).await.map_err(|e| CliError { exit: Exit::from_wait(&e), message: e.to_string() })?;
     if args.json {
-        output::stdout_line(&output::job_json(&fetched.job)?);
+        output::stdout_line(&output::job_json(&snapshot.job)?);
     } else {
-        output::stdout_line(&output::describe(&fetched.job));
+        let mut text = output::describe(&snapshot.job);
+        if snapshot.timed_out_locally {
+            text.push_str("\nnote      still `created` an hour after creation: failed by the 1-hour rule (the provider will say so too)");
+        }
+        output::stdout_line(&text);
     }
     Ok(Exit::Success)
 }

@@ -4,13 +4,12 @@ use crate::cli::WaitArgs;
 use crate::exit::{CliError, Exit};
 use crate::output::{self, LiveProgress};
 use crate::sources::{self, Lookup};
+use futures::StreamExt;
 use genjob::{
-    Downloaded, FinishedJob, FixedInterval, Provider, WaitError, WatchEvent, WatchOptions, WatchTarget, Watcher,
-    download_outputs,
+    CancellationToken, DownloadPlan, Downloaded, FinishedJob, FixedInterval, Provider, WaitError, WatchEvent,
+    WatchOptions, WatchTarget, Watcher,
 };
 use std::path::{Path, PathBuf};
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 /// How one job's wait ended, with its downloads.
 #[derive(Debug)]
@@ -31,29 +30,35 @@ impl JobReport {
     /// The exit code this job alone would give `genjob wait`.
     pub fn exit(&self) -> Exit {
         let base = match &self.result {
-            Ok(finished) if finished.is_completed() => Exit::Success,
-            Ok(_) => Exit::JobFailed,
+            Ok(_) => Exit::Success,
             Err(e) => Exit::from_wait(e),
         };
         self.download_error.as_ref().map_or(base, |(exit, _)| base.worst(*exit))
     }
 
-    /// A short status word for tables.
-    pub fn status_word(&self) -> String {
+    /// The job's final state (completed or failed), when it reached one.
+    pub fn finished(&self) -> Option<&FinishedJob> {
         match &self.result {
-            Ok(f) => f.job.status.to_string(),
-            Err(e) if e.is_timeout() => "timed out".to_owned(),
-            Err(WaitError::Cancelled { .. }) => "interrupted".to_owned(),
-            Err(_) => "error".to_owned(),
+            Ok(f) => Some(f),
+            Err(e) => e.failed_job(),
         }
     }
 
-    /// Polls made, when known.
+    /// A short status word for tables.
+    pub fn status_word(&self) -> String {
+        match (&self.result, self.finished()) {
+            (_, Some(f)) => f.job.status.to_string(),
+            (Err(e), None) if e.is_timeout() => "timed out".to_owned(),
+            (Err(WaitError::Cancelled { .. }), None) => "interrupted".to_owned(),
+            _ => "error".to_owned(),
+        }
+    }
+
+    /// Record reads made, when known.
     pub fn polls(&self) -> String {
         match &self.result {
             Ok(f) => f.polls.to_string(),
-            Err(WaitError::TimedOut { polls, .. } | WaitError::Fetch { polls, .. }) => polls.to_string(),
-            Err(_) => "-".to_owned(),
+            Err(e) => e.polls().map_or_else(|| "-".to_owned(), |p| p.to_string()),
         }
     }
 
@@ -62,19 +67,19 @@ impl JobReport {
         if let Some((_, message)) = &self.download_error {
             return format!("download failed: {message}");
         }
-        match &self.result {
-            Ok(f) if f.is_completed() => {
+        match (&self.result, self.finished()) {
+            (Ok(f), _) => {
                 if self.files.is_empty() {
                     format!("{} output(s)", f.job.outputs.len())
                 } else {
                     self.files.iter().map(|d| d.path.display().to_string()).collect::<Vec<_>>().join(", ")
                 }
             }
-            Ok(f) => {
+            (Err(_), Some(f)) => {
                 let rule = if f.timed_out_locally { " — 1-hour rule, failed locally" } else { "" };
                 format!("{}{rule}", output::failure_reason(&f.job))
             }
-            Err(e) => e.to_string(),
+            (Err(e), None) => e.to_string(),
         }
     }
 }
@@ -88,25 +93,36 @@ pub struct WatchRun<'a> {
     pub progress: LiveProgress,
     /// Where to download the outputs of completed jobs.
     pub download: Option<&'a Path>,
-    /// Cancelled on Ctrl-C: the watch ends and downloads in progress are dropped (nothing half-written stays).
+    /// Cancelled on Ctrl-C: the watch ends, downloads in progress are cut (nothing half-written stays).
     pub cancel: Option<CancellationToken>,
 }
 
-/// Watches `targets` to the end and downloads outputs; one report per target, in order.
+/// Watches `targets` to the end and downloads outputs as jobs complete; one report per target, in order.
 pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: WatchRun<'_>) -> Vec<JobReport> {
     let mut reports: Vec<Option<JobReport>> = (0..targets.len()).map(|_| None).collect();
     let providers: Vec<Provider> = targets.iter().map(|t| t.provider).collect();
-    let mut downloads = JoinSet::new();
     let mut watch = watcher.watch(targets);
-    while let Some(event) = watch.next_event().await {
+    if let Some(dir) = run.download {
+        watch = watch.with_downloads(DownloadPlan::new(dir));
+    }
+    if let Some(cancel) = run.cancel.clone() {
+        watch = watch.with_cancellation(cancel);
+    }
+    while let Some(event) = watch.next().await {
         match event {
             WatchEvent::Progress(p) => run.progress.update(&p),
             WatchEvent::Finished(finished) => {
                 let index = finished.index;
-                let id = finished.id.to_string();
                 let provider = providers.get(index).copied().unwrap_or(Provider::Dreamina);
-                match &finished.result {
-                    Ok(job) => {
+                let report = JobReport {
+                    id: finished.id.to_string(),
+                    provider,
+                    result: finished.result,
+                    files: Vec::new(),
+                    download_error: None,
+                };
+                match report.finished() {
+                    Some(job) => {
                         if run.json {
                             match output::job_json(&job.job) {
                                 Ok(line) => output::stdout_line(&line),
@@ -119,56 +135,32 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
                             format!("failed · {}", output::failure_reason(&job.job))
                         };
                         run.progress.finish(index, job.is_completed(), &summary);
-                        if let (true, Some(dir), Some(source)) =
-                            (job.is_completed(), run.download, watcher.source(provider).cloned())
-                        {
-                            let (job, dir) = (job.job.clone(), dir.to_path_buf());
-                            downloads
-                                .spawn(async move { (index, download_outputs(source.as_ref(), &job, &dir).await) });
-                        }
                     }
-                    Err(e) => {
-                        run.progress.note(&format!("genjob: {e}"));
-                        run.progress.finish(index, false, &e.to_string());
+                    None => {
+                        let message = report.detail();
+                        run.progress.note(&format!("genjob: {message}"));
+                        run.progress.finish(index, false, &message);
                     }
                 }
                 if let Some(slot) = reports.get_mut(index) {
-                    *slot = Some(JobReport {
-                        id,
-                        provider,
-                        result: finished.result,
-                        files: Vec::new(),
-                        download_error: None,
-                    });
+                    *slot = Some(report);
+                }
+            }
+            WatchEvent::Downloaded(downloaded) => {
+                let Some(Some(report)) = reports.get_mut(downloaded.index) else { continue };
+                match downloaded.result {
+                    Ok(files) => report.files = files,
+                    Err(e) => {
+                        run.progress.note(&format!("genjob: {e}"));
+                        report.download_error = Some((Exit::from_download(&e), e.to_string()));
+                    }
                 }
             }
             _ => {}
         }
     }
-    if run.cancel.as_ref().is_some_and(CancellationToken::is_cancelled) {
-        // Dropping a download removes its temporary file, so an interrupted download leaves nothing.
-        downloads.abort_all();
-    }
-    while let Some(joined) = downloads.join_next().await {
-        let (index, result) = match joined {
-            Ok(done) => done,
-            Err(e) if e.is_cancelled() => continue,
-            Err(e) => {
-                run.progress.note(&format!("genjob: a download task stopped unexpectedly: {e}"));
-                continue;
-            }
-        };
-        let Some(Some(report)) = reports.get_mut(index) else { continue };
-        match result {
-            Ok(files) => report.files = files,
-            Err(e) => {
-                run.progress.note(&format!("genjob: {e}"));
-                report.download_error = Some((Exit::from_download(&e), e.to_string()));
-            }
-        }
-    }
     run.progress.clear();
-    // A watch ends only when every job has finished, so every slot is filled; skip any that is not.
+    // A watch reports every job before it ends, so every slot is filled; skip any that is not.
     reports.into_iter().flatten().collect()
 }
 
@@ -184,8 +176,7 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
             on_interrupt.cancel();
         }
     });
-    let options = WatchOptions { timeout: args.timeout, cancel: Some(cancel.clone()), ..WatchOptions::default() };
-    let mut watcher = Watcher::new().with_options(options);
+    let mut watcher = Watcher::new().with_options(WatchOptions::new().with_timeout(args.timeout));
     for source in sources::sources_for(&targets, lookup)? {
         watcher = watcher.with_source(source);
     }
@@ -214,10 +205,10 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
         let rows: Vec<Vec<String>> = reports
             .iter()
             .map(|r| {
-                let time = match &r.result {
-                    Ok(f) => output::human_duration(f.elapsed),
-                    Err(WaitError::TimedOut { elapsed, .. }) => output::human_duration(*elapsed),
-                    Err(_) => "-".to_owned(),
+                let time = match (&r.result, r.finished()) {
+                    (_, Some(f)) => output::human_duration(f.elapsed),
+                    (Err(WaitError::TimedOut { elapsed, .. }), None) => output::human_duration(*elapsed),
+                    _ => "-".to_owned(),
                 };
                 vec![r.id.clone(), r.provider.to_string(), r.status_word(), r.polls(), time, r.detail()]
             })

@@ -1,0 +1,70 @@
+//! One watched job: its tracker, where it is in the watch, and its run of failures.
+
+use super::hints::{Check, Coverage};
+use genjob_models::{Provider, StatusTracker};
+use genjob_transport::TransportError;
+use jiff::Timestamp;
+use std::time::Duration;
+
+/// Where a job is in the watch. One phase at a time: a job cannot be both reading and done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Waiting for its next check; the timer heap holds it under this job's current generation.
+    Scheduled(Check),
+    /// Due, waiting for its provider's next listing.
+    AwaitingListing,
+    /// Due, waiting for a request in flight to finish (the concurrency limit).
+    AwaitingSlot,
+    /// Its record read is in flight.
+    Reading,
+    /// Finished and reported.
+    Done,
+}
+
+/// A run of failed requests for one job, reset by a successful read.
+#[derive(Debug, Default)]
+pub(crate) struct Failures {
+    /// Failed attempts in a row.
+    pub count: u32,
+    /// When the first of them failed.
+    pub since: Option<Timestamp>,
+    /// The last one's error, for the timeout message.
+    pub last: Option<String>,
+}
+
+impl Failures {
+    /// Counts one failure at `now`.
+    pub fn record(&mut self, error: &TransportError, now: Timestamp) {
+        self.count = self.count.saturating_add(1);
+        self.since.get_or_insert(now);
+        self.last = Some(error.to_string());
+    }
+
+    /// Time since the first failure of the run.
+    pub fn failing_for(&self, now: Timestamp) -> Duration {
+        self.since.map_or(Duration::ZERO, |since| crate::time::since(now, since))
+    }
+}
+
+/// Everything the watch knows about one job.
+#[derive(Debug)]
+pub(crate) struct TrackedJob {
+    /// The provider that runs it.
+    pub provider: Provider,
+    /// Its state, folded from its records only.
+    pub tracker: StatusTracker,
+    /// Where it is in the watch.
+    pub phase: Phase,
+    /// Whether a listing answers for it.
+    pub coverage: Coverage,
+    /// Bumped whenever it is (re)scheduled, so stale timer entries are ignored.
+    pub generation: u32,
+    /// Record reads made (listing requests not included).
+    pub polls: u32,
+    /// The current run of failed reads.
+    pub failures: Failures,
+    /// When its record was last read (or the watch started, before any read).
+    pub last_read: Timestamp,
+    /// The least delay the server asked for on its last answer.
+    pub server_hint: Option<Duration>,
+}

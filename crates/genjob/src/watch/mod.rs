@@ -1,0 +1,717 @@
+//! A running watch over many jobs: one task, a timer heap, per-provider budgets and listings.
+//!
+//! The pieces: [`hints`] holds the rules that decide when a listing may answer for a job;
+//! [`budget`] spends each provider's requests; [`job`] is one watched job and its phase. This file
+//! drives them: it pops due jobs, starts requests, folds their answers in, and reports events.
+
+pub(crate) mod budget;
+pub(crate) mod hints;
+pub(crate) mod job;
+
+use crate::download::{DownloadError, DownloadPlan, download_outputs};
+use crate::error_policy::{ErrorContext, ErrorDecision};
+use crate::outcome::{FinishedJob, JobDownloaded, JobFinished, JobProgress, WaitError, WatchEvent};
+use crate::policy::PollContext;
+use crate::target::WatchTarget;
+use crate::time::{after, positive, since};
+use crate::watcher::{Watcher, bounded, retry_delay};
+use budget::{Budget, Slot};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use genjob_models::{Job, JobId, Observation, Provider, ProviderRecord, StatusTracker};
+use genjob_transport::{Downloaded, FetchedJob, JobSource, ListingEntry, TransportError};
+use hints::{Check, Coverage, ListingState, Verdict};
+use jiff::Timestamp;
+use job::{Failures, Phase, TrackedJob};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+/// A request's answer, delivered back to the watch.
+enum Completion {
+    // Boxed: a record is large and a listing small; both wait in the same queue.
+    Record { index: usize, result: Box<Result<FetchedJob, TransportError>> },
+    Listing { provider: Provider, result: Result<Vec<ListingEntry>, TransportError> },
+}
+
+/// What one provider shares among its jobs.
+#[derive(Debug)]
+struct ProviderState {
+    budget: Budget,
+    listing: ListingState,
+}
+
+/// A completed job whose outputs wait for a download slot.
+struct QueuedDownload {
+    index: usize,
+    id: JobId,
+    job: Job,
+    source: Arc<dyn JobSource>,
+}
+
+type DownloadFuture = BoxFuture<'static, (usize, JobId, Result<Vec<Downloaded>, DownloadError>)>;
+
+/// Downloads of completed jobs, a bounded number at a time.
+struct Downloads {
+    plan: DownloadPlan,
+    queue: VecDeque<QueuedDownload>,
+    running: FuturesUnordered<DownloadFuture>,
+    /// Ids of the running downloads, to report them if the watch is cut short.
+    running_ids: HashMap<usize, JobId>,
+}
+
+/// A running watch over many jobs; use it as a [`Stream`] of [`WatchEvent`]s (or [`Watch::next_event`]).
+///
+/// It ends once every job has finished and every download is done. Dropping it stops it: every
+/// request and download in flight is dropped with it (a half-written download is removed).
+pub struct Watch {
+    watcher: Watcher,
+    jobs: Vec<TrackedJob>,
+    heap: BinaryHeap<Reverse<(Timestamp, u32, usize)>>,
+    in_flight: FuturesUnordered<BoxFuture<'static, Completion>>,
+    events: VecDeque<WatchEvent>,
+    providers: HashMap<Provider, ProviderState>,
+    remaining: usize,
+    started: Timestamp,
+    deadline: Option<Timestamp>,
+    cancel: Option<(CancellationToken, Pin<Box<WaitForCancellationFutureOwned>>)>,
+    timer: Option<(Timestamp, BoxFuture<'static, ()>)>,
+    downloads: Option<Downloads>,
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch")
+            .field("jobs", &self.jobs.len())
+            .field("remaining", &self.remaining)
+            .field("in_flight", &self.in_flight.len())
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Watch {
+    pub(crate) fn new(watcher: Watcher, targets: Vec<WatchTarget>) -> Self {
+        let now = watcher.env.now();
+        let deadline = watcher.options.timeout.map(|t| after(now, t));
+        let mut watch = Self {
+            jobs: Vec::with_capacity(targets.len()),
+            heap: BinaryHeap::with_capacity(targets.len()),
+            in_flight: FuturesUnordered::new(),
+            events: VecDeque::new(),
+            providers: HashMap::new(),
+            remaining: targets.len(),
+            started: now,
+            deadline,
+            cancel: None,
+            timer: None,
+            downloads: None,
+            watcher,
+        };
+        for (index, target) in targets.into_iter().enumerate() {
+            let source = watch.watcher.sources.get(&target.provider).cloned();
+            let listed = watch.watcher.options.batch
+                && source.as_ref().and_then(|s| s.listing()).is_some_and(|l| l.covers(&target.id));
+            watch.jobs.push(TrackedJob {
+                provider: target.provider,
+                tracker: StatusTracker::new(target.id.clone()),
+                phase: Phase::Scheduled(Check::Due),
+                coverage: if listed { Coverage::Listed { seen: None } } else { Coverage::Own },
+                generation: 0,
+                polls: 0,
+                failures: Failures::default(),
+                last_read: now,
+                server_hint: None,
+            });
+            if source.is_none() {
+                watch.finish(index, Err(WaitError::NoSource { id: target.id, provider: target.provider }));
+                continue;
+            }
+            let first = watch.watcher.policy.first_delay(&watch.context(index, now));
+            // Rule 3: a job old enough to be finished is read at once, whether a listing covers it or not.
+            let check = if first.is_zero() { Check::Record } else { Check::Due };
+            watch.schedule(index, now, first, check);
+        }
+        watch
+    }
+
+    /// Ends the watch when `token` is cancelled (each job then ends with [`WaitError::Cancelled`]).
+    ///
+    /// The token belongs to this watch only: cancelling it leaves the [`Watcher`] usable.
+    pub fn with_cancellation(mut self, token: CancellationToken) -> Self {
+        let waiting = Box::pin(token.clone().cancelled_owned());
+        self.cancel = Some((token, waiting));
+        self
+    }
+
+    /// Downloads the outputs of every job that completes, as it completes, a few jobs at a time;
+    /// each job's files arrive as a [`WatchEvent::Downloaded`]. The deadline and cancellation cut
+    /// downloads in flight too.
+    pub fn with_downloads(mut self, plan: DownloadPlan) -> Self {
+        self.downloads = Some(Downloads {
+            plan,
+            queue: VecDeque::new(),
+            running: FuturesUnordered::new(),
+            running_ids: HashMap::new(),
+        });
+        self
+    }
+
+    /// Jobs not finished yet.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    /// The next event, or `None` once every job has finished and every download is done.
+    pub async fn next_event(&mut self) -> Option<WatchEvent> {
+        self.next().await
+    }
+
+    /// Turns the watch into a stream of events (it already is one; kept for readability at call sites).
+    pub fn into_stream(self) -> impl Stream<Item = WatchEvent> + Send {
+        self
+    }
+
+    fn is_over(&self) -> bool {
+        self.remaining == 0 && self.downloads.as_ref().is_none_or(|d| d.queue.is_empty() && d.running.is_empty())
+    }
+
+    fn context(&self, index: usize, now: Timestamp) -> PollContext<'_> {
+        let t = &self.jobs[index];
+        let job = t.tracker.job();
+        PollContext {
+            provider: t.provider,
+            kind: job.and_then(|j| j.kind).or_else(|| t.tracker.id().kind()),
+            model: job.and_then(|j| j.model.as_deref()),
+            age: t.tracker.age(now).map(positive),
+            waited: since(now, self.started),
+            status: t.tracker.status(),
+            progress: job.and_then(|j| j.progress),
+            polls: t.polls,
+            server_hint: t.server_hint,
+        }
+    }
+
+    fn provider(&mut self, provider: Provider) -> &mut ProviderState {
+        provider_state(&mut self.providers, provider, self.watcher.options.listing_failure_limit)
+    }
+
+    /// Puts the job in the timer heap `delay` from now, earlier if its 1-hour mark or the
+    /// unread bound comes first; returns the delay actually used.
+    fn schedule(&mut self, index: usize, now: Timestamp, delay: Duration, check: Check) -> Duration {
+        let max_unread = self.watcher.options.max_unread;
+        let t = &mut self.jobs[index];
+        let mut due = after(now, delay);
+        // Rule 2: wake just past the mark for a confirming read. Only a future mark counts: one
+        // already past is handled by the next check, and clamping to it would spin.
+        if let Some(mark) = t.tracker.deadline(now).map(|m| after(m, Duration::from_millis(1)))
+            && mark > now
+        {
+            due = due.min(mark);
+        }
+        // Rule 5: never longer than the bound without a record read.
+        due = due.min(after(t.last_read, max_unread).max(now));
+        t.generation = t.generation.wrapping_add(1);
+        t.phase = Phase::Scheduled(check);
+        self.heap.push(Reverse((due, t.generation, index)));
+        since(due, now)
+    }
+
+    /// Starts the checks of every job that is due, then any listing those checks wait for.
+    fn dispatch(&mut self, now: Timestamp) {
+        while let Some(Reverse((due, generation, index))) = self.heap.peek().copied() {
+            if due > now {
+                break;
+            }
+            self.heap.pop();
+            let t = &self.jobs[index];
+            let Phase::Scheduled(check) = t.phase else { continue };
+            if t.generation != generation {
+                continue;
+            }
+            self.start_check(index, now, check);
+        }
+        let providers: Vec<Provider> = self.providers.keys().copied().collect();
+        for provider in providers {
+            self.serve_listing(provider, now);
+        }
+        self.start_downloads();
+    }
+
+    /// A due job: its own record, or the listing when the rules allow.
+    fn start_check(&mut self, index: usize, now: Timestamp, check: Check) {
+        if check == Check::Record {
+            return self.read_record(index, now);
+        }
+        let max_unread = self.watcher.options.max_unread;
+        let t = &self.jobs[index];
+        let state = provider_state(&mut self.providers, t.provider, self.watcher.options.listing_failure_limit);
+        let coverage = t.coverage;
+        let reason = hints::own_read_reason(&coverage, &state.listing, &t.tracker, t.last_read, now, max_unread);
+        if reason.is_some() {
+            self.read_record(index, now);
+        } else {
+            state.listing.waiters.push(index);
+            self.jobs[index].phase = Phase::AwaitingListing;
+        }
+    }
+
+    /// Answers the jobs waiting for a listing from a fresh one, or requests one; probes a failing listing.
+    fn serve_listing(&mut self, provider: Provider, now: Timestamp) {
+        let interval = self.watcher.options.listing_interval;
+        let state = self.provider(provider);
+        if !state.listing.waiters.is_empty() && state.listing.fresh(now, interval).is_some() {
+            let waiters = std::mem::take(&mut state.listing.waiters);
+            for index in waiters {
+                self.apply_listing(index, now, true);
+            }
+            return;
+        }
+        let probe_due = state.listing.retry_at().is_some_and(|at| at <= now);
+        let has_waiters = !state.listing.waiters.is_empty();
+        let wanted = has_waiters || (probe_due && self.covers_any(provider));
+        let Some(source) = self.watcher.sources.get(&provider).cloned() else { return };
+        let (rate, max) = (self.watcher.options.requests_per_second, self.watcher.options.max_in_flight);
+        let env = self.watcher.env.clone();
+        let timeout = self.watcher.request_timeout(now, self.deadline);
+        let state = self.provider(provider);
+        if !wanted || !state.listing.may_request(now) {
+            return;
+        }
+        match state.budget.take(now, rate, max) {
+            Slot::Granted => {}
+            Slot::At(at) => {
+                // Come back when the slot opens.
+                let waiters = std::mem::take(&mut state.listing.waiters);
+                for index in waiters {
+                    self.schedule(index, now, since(at, now), Check::Due);
+                }
+                return;
+            }
+            // A request in flight finishes first; its completion runs this again.
+            Slot::WhenOneFinishes => return,
+        }
+        state.listing.in_flight = true;
+        self.in_flight.push(Box::pin(async move {
+            let request = async {
+                match source.listing() {
+                    Some(listing) => listing.list().await,
+                    None => Err(TransportError::Config { reason: "the source has no listing".into() }),
+                }
+            };
+            let result = bounded(&env, timeout, request).await;
+            Completion::Listing { provider, result }
+        }));
+    }
+
+    fn covers_any(&self, provider: Provider) -> bool {
+        self.jobs
+            .iter()
+            .any(|t| t.provider == provider && t.phase != Phase::Done && matches!(t.coverage, Coverage::Listed { .. }))
+    }
+
+    /// Starts a read of the job's own record, under the provider's budget.
+    fn read_record(&mut self, index: usize, now: Timestamp) {
+        let provider = self.jobs[index].provider;
+        let (rate, max) = (self.watcher.options.requests_per_second, self.watcher.options.max_in_flight);
+        let state = self.provider(provider);
+        match state.budget.take(now, rate, max) {
+            Slot::Granted => {}
+            Slot::At(at) => {
+                self.schedule(index, now, since(at, now), Check::Record);
+                return;
+            }
+            Slot::WhenOneFinishes => {
+                state.budget.waiting.push_back(index);
+                self.jobs[index].phase = Phase::AwaitingSlot;
+                return;
+            }
+        }
+        let Some(source) = self.watcher.sources.get(&provider).cloned() else { return };
+        let t = &mut self.jobs[index];
+        t.phase = Phase::Reading;
+        t.polls = t.polls.saturating_add(1);
+        let id = t.tracker.id().clone();
+        let env = self.watcher.env.clone();
+        let timeout = self.watcher.request_timeout(now, self.deadline);
+        self.in_flight.push(Box::pin(async move {
+            let result = bounded(&env, timeout, source.fetch(&id)).await;
+            Completion::Record { index, result: Box::new(result) }
+        }));
+    }
+
+    fn complete(&mut self, completion: Completion, now: Timestamp) {
+        let provider = match &completion {
+            Completion::Record { index, .. } => self.jobs[*index].provider,
+            Completion::Listing { provider, .. } => *provider,
+        };
+        self.provider(provider).budget.release();
+        match completion {
+            Completion::Record { index, result } => self.record_read(index, *result, now),
+            Completion::Listing { provider, result } => self.listing_read(provider, result, now),
+        }
+        // A slot opened: the oldest job waiting for one goes next.
+        while let Some(index) = self.provider(provider).budget.waiting.pop_front() {
+            if self.jobs[index].phase == Phase::AwaitingSlot {
+                self.read_record(index, now);
+                break;
+            }
+        }
+    }
+
+    fn record_read(&mut self, index: usize, result: Result<FetchedJob, TransportError>, now: Timestamp) {
+        if self.jobs[index].phase != Phase::Reading {
+            return;
+        }
+        let fetched = match result {
+            Ok(fetched) => fetched,
+            Err(error) => return self.read_failed(index, error, now),
+        };
+        let hint = self.watcher.capped_hint(fetched.retry_after);
+        let t = &mut self.jobs[index];
+        t.failures = Failures::default();
+        t.last_read = now;
+        t.server_hint = hint;
+        // Rule 1: only a record reaches the tracker. It also applies the 1-hour rule (rule 2): a
+        // record still `created` past the mark fails the job; a final record wins.
+        let observation = t.tracker.observe(fetched.job, now);
+        if t.tracker.is_terminal() {
+            let finished = self.finished_job(index, Some(fetched.record), now);
+            return self.finish(index, finished);
+        }
+        let note = match observation {
+            Observation::Stale { reported, kept } => Some(format!("stale read ({reported}) ignored; still {kept}")),
+            Observation::Unrecognized { provider_status } => {
+                Some(format!("unknown status `{provider_status}`; still waiting"))
+            }
+            _ => None,
+        };
+        let delay = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
+        self.reschedule_with_event(index, now, delay, Check::Due, note);
+    }
+
+    /// A failed read: the error policy decides; past the 1-hour mark the local rule stands.
+    fn read_failed(&mut self, index: usize, error: TransportError, now: Timestamp) {
+        let t = &mut self.jobs[index];
+        t.failures.record(&error, now);
+        // Rule 2: the confirming read failed, so the local rule stands (if a record said `created`).
+        if t.tracker.check_deadline(now) {
+            let finished = self.finished_job(index, None, now);
+            return self.finish(index, finished);
+        }
+        let t = &self.jobs[index];
+        let ctx = ErrorContext { error: &error, attempts: t.failures.count, failing_for: t.failures.failing_for(now) };
+        if self.watcher.options.error_policy.on_error(&ctx) == ErrorDecision::GiveUp {
+            let (id, polls) = (t.tracker.id().clone(), t.polls);
+            return self.finish(index, Err(WaitError::Fetch { id, source: error, polls }));
+        }
+        let hint = self.watcher.capped_hint(error.retry_after());
+        if let Some(wait) = hint {
+            let provider = self.jobs[index].provider;
+            self.provider(provider).budget.pause_until(after(now, wait));
+        }
+        self.jobs[index].server_hint = hint;
+        let normal = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
+        let delay = retry_delay(normal, self.jobs[index].failures.count, hint);
+        self.reschedule_with_event(index, now, delay, Check::Record, Some(format!("{error}; retrying")));
+    }
+
+    fn listing_read(&mut self, provider: Provider, result: Result<Vec<ListingEntry>, TransportError>, now: Timestamp) {
+        let interval = self.watcher.options.listing_interval;
+        let hint = self.watcher.capped_hint(result.as_ref().err().and_then(TransportError::retry_after));
+        let state = self.provider(provider);
+        let waiters = std::mem::take(&mut state.listing.waiters);
+        match result {
+            Ok(entries) => {
+                state.listing.succeeded(entries, now);
+                // Every covered job learns from the listing, due or not: one that left it is read now.
+                for index in 0..self.jobs.len() {
+                    let t = &self.jobs[index];
+                    let waiting = t.phase == Phase::AwaitingListing;
+                    let idle = matches!(t.phase, Phase::Scheduled(_));
+                    if t.provider == provider && (waiting || idle) {
+                        self.apply_listing(index, now, waiting);
+                    }
+                }
+            }
+            Err(error) => {
+                if let Some(wait) = hint {
+                    state.budget.pause_until(after(now, wait));
+                }
+                state.listing.failed(error.is_retryable(), hint, interval, now);
+                let degraded = state.listing.degraded();
+                let retry_in = state.listing.retry_at().map_or(interval, |at| since(at, now));
+                let note = format!("the job listing failed: {error}");
+                for index in waiters {
+                    if degraded {
+                        // Rule 6: the listing stopped blocking; read the record.
+                        self.read_record(index, now);
+                    } else {
+                        self.reschedule_with_event(index, now, retry_in, Check::Due, Some(note.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the latest listing says about one covered job; `due` when the job waits for an answer.
+    fn apply_listing(&mut self, index: usize, now: Timestamp, due: bool) {
+        let Coverage::Listed { seen } = self.jobs[index].coverage else {
+            if due {
+                self.read_record(index, now);
+            }
+            return;
+        };
+        let provider = self.jobs[index].provider;
+        let age = self.jobs[index].tracker.age(now).map(positive);
+        let id = self.jobs[index].tracker.id().as_str().to_owned();
+        let Some(listing) = self.provider(provider).listing.latest() else { return };
+        let verdict = hints::judge(listing.entry(&id), seen.as_ref(), listing.fetched_at, age);
+        match verdict {
+            Verdict::Running(sighting) => {
+                let coverage = Coverage::Listed { seen: Some(sighting) };
+                self.jobs[index].coverage = coverage;
+                let t = &self.jobs[index];
+                let max_unread = self.watcher.options.max_unread;
+                let state = provider_state(&mut self.providers, provider, self.watcher.options.listing_failure_limit);
+                // Listed or not, the 1-hour mark and the unread bound still call for the record.
+                if due
+                    && hints::own_read_reason(&coverage, &state.listing, &t.tracker, t.last_read, now, max_unread)
+                        .is_some()
+                {
+                    self.read_record(index, now);
+                } else if due {
+                    let delay = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
+                    self.reschedule_with_event(index, now, delay, Check::Due, None);
+                }
+            }
+            Verdict::ReadNow(_) => self.read_record(index, now),
+            Verdict::NotListed => {
+                if due {
+                    self.read_record(index, now);
+                }
+            }
+            Verdict::Implausible(reason) => {
+                self.jobs[index].coverage = Coverage::Own;
+                tracing::debug!(job = %id, %reason, "the listing no longer covers this job");
+                if due {
+                    self.read_record(index, now);
+                } else if let Phase::Scheduled(_) = self.jobs[index].phase {
+                    let delay = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
+                    let note = Some(format!("{reason}; reading its record instead"));
+                    self.reschedule_with_event(index, now, delay, Check::Due, note);
+                }
+            }
+        }
+    }
+
+    fn reschedule_with_event(
+        &mut self,
+        index: usize,
+        now: Timestamp,
+        delay: Duration,
+        check: Check,
+        note: Option<String>,
+    ) {
+        let next_delay = self.schedule(index, now, delay, check);
+        let t = &self.jobs[index];
+        self.events.push_back(WatchEvent::Progress(JobProgress {
+            index,
+            id: t.tracker.id().clone(),
+            status: t.tracker.status(),
+            progress: t.tracker.job().and_then(|j| j.progress),
+            elapsed: since(now, self.started),
+            polls: t.polls,
+            next_delay,
+            note,
+        }));
+    }
+
+    /// The final result of a job whose tracker is terminal: completed, or [`WaitError::JobFailed`].
+    fn finished_job(
+        &self,
+        index: usize,
+        record: Option<ProviderRecord>,
+        now: Timestamp,
+    ) -> Result<FinishedJob, WaitError> {
+        let t = &self.jobs[index];
+        let Some(job) = t.tracker.job().cloned() else {
+            let id = t.tracker.id().clone();
+            return Err(WaitError::Cancelled { id });
+        };
+        let local = t.tracker.timed_out_locally();
+        let finished = FinishedJob {
+            job,
+            record: if local { None } else { record },
+            polls: t.polls,
+            elapsed: since(now, self.started),
+            timed_out_locally: local,
+        };
+        if finished.is_completed() { Ok(finished) } else { Err(WaitError::JobFailed(Box::new(finished))) }
+    }
+
+    fn finish(&mut self, index: usize, result: Result<FinishedJob, WaitError>) {
+        let t = &mut self.jobs[index];
+        if t.phase == Phase::Done {
+            return;
+        }
+        t.phase = Phase::Done;
+        self.remaining = self.remaining.saturating_sub(1);
+        let id = t.tracker.id().clone();
+        if let (Ok(finished), Some(downloads), Some(source)) =
+            (&result, self.downloads.as_mut(), self.watcher.sources.get(&t.provider))
+        {
+            let job = finished.job.clone();
+            downloads.queue.push_back(QueuedDownload { index, id: id.clone(), job, source: source.clone() });
+        }
+        self.events.push_back(WatchEvent::Finished(Box::new(JobFinished { index, id, result })));
+    }
+
+    fn start_downloads(&mut self) {
+        let Some(downloads) = self.downloads.as_mut() else { return };
+        while downloads.running.len() < downloads.plan.concurrency.max(1)
+            && let Some(QueuedDownload { index, id, job, source }) = downloads.queue.pop_front()
+        {
+            let dir = downloads.plan.dir.clone();
+            downloads.running_ids.insert(index, id.clone());
+            downloads.running.push(Box::pin(async move {
+                let result = download_outputs(source.as_ref(), &job, &dir).await;
+                (index, id, result)
+            }));
+        }
+    }
+
+    /// Ends every unfinished job and download: the deadline passed, or the watch was cancelled.
+    fn end_all(&mut self, now: Timestamp, cancelled: bool) {
+        // Dropping the futures cuts their requests and removes half-written downloads.
+        self.in_flight = FuturesUnordered::new();
+        for index in 0..self.jobs.len() {
+            let t = &self.jobs[index];
+            if t.phase == Phase::Done {
+                continue;
+            }
+            let id = t.tracker.id().clone();
+            let error = if cancelled {
+                WaitError::Cancelled { id }
+            } else {
+                WaitError::TimedOut {
+                    id,
+                    status: t.tracker.status(),
+                    elapsed: since(now, self.started),
+                    polls: t.polls,
+                    last: t.tracker.job().cloned().map(Box::new),
+                    last_error: t.failures.last.clone(),
+                }
+            };
+            self.finish(index, Err(error));
+        }
+        if let Some(downloads) = self.downloads.as_mut() {
+            let reason = if cancelled { "the wait was cancelled" } else { "the deadline passed" };
+            downloads.running = FuturesUnordered::new();
+            let running = std::mem::take(&mut downloads.running_ids).into_iter();
+            let queued = std::mem::take(&mut downloads.queue).into_iter().map(|q| (q.index, q.id));
+            for (index, id) in running.chain(queued) {
+                let error = DownloadError::Interrupted { id: id.to_string(), reason };
+                self.events.push_back(WatchEvent::Downloaded(Box::new(JobDownloaded {
+                    index,
+                    id,
+                    result: Err(error),
+                })));
+            }
+        }
+    }
+
+    /// When the watch must wake up next, with nothing in flight answering first.
+    fn next_wake(&self) -> Option<Timestamp> {
+        let heap = self.heap.peek().map(|Reverse((due, _, _))| *due);
+        // A listing probe already due but not sent (no job wants it yet) must not wake the loop again and again.
+        let now = self.watcher.env.now();
+        let listings = self.providers.values().filter_map(|p| p.listing.retry_at()).filter(|at| *at > now);
+        heap.into_iter().chain(listings).chain(self.deadline).min()
+    }
+}
+
+fn provider_state(
+    providers: &mut HashMap<Provider, ProviderState>,
+    provider: Provider,
+    listing_failure_limit: u32,
+) -> &mut ProviderState {
+    providers.entry(provider).or_insert_with(|| ProviderState {
+        budget: Budget::default(),
+        listing: ListingState::new(listing_failure_limit),
+    })
+}
+
+impl Stream for Watch {
+    type Item = WatchEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WatchEvent>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(event) = this.events.pop_front() {
+                return Poll::Ready(Some(event));
+            }
+            if this.is_over() {
+                return Poll::Ready(None);
+            }
+            let now = this.watcher.env.now();
+            if this.cancel.as_ref().is_some_and(|(token, _)| token.is_cancelled()) {
+                this.end_all(now, true);
+                continue;
+            }
+            // Deadlines are deadlines: requests and downloads in flight are cut here.
+            if this.deadline.is_some_and(|d| now >= d) {
+                this.end_all(now, false);
+                continue;
+            }
+            this.dispatch(now);
+            if !this.events.is_empty() {
+                continue;
+            }
+            if let Poll::Ready(Some(done)) = this.in_flight.poll_next_unpin(cx) {
+                let now = this.watcher.env.now();
+                this.complete(done, now);
+                continue;
+            }
+            if let Some(downloads) = this.downloads.as_mut()
+                && let Poll::Ready(Some((index, id, result))) = downloads.running.poll_next_unpin(cx)
+            {
+                downloads.running_ids.remove(&index);
+                this.events.push_back(WatchEvent::Downloaded(Box::new(JobDownloaded { index, id, result })));
+                continue;
+            }
+            match this.next_wake() {
+                Some(wake) => {
+                    if this.timer.as_ref().is_none_or(|(at, _)| *at != wake) {
+                        let sleep = this.watcher.env.sleep(since(wake, now));
+                        this.timer = Some((wake, sleep));
+                    }
+                    if let Some((_, sleep)) = this.timer.as_mut()
+                        && sleep.poll_unpin(cx).is_ready()
+                    {
+                        this.timer = None;
+                        continue;
+                    }
+                }
+                None => this.timer = None,
+            }
+            if let Some((_, waiting)) = this.cancel.as_mut()
+                && waiting.poll_unpin(cx).is_ready()
+            {
+                continue;
+            }
+            return Poll::Pending;
+        }
+    }
+}
+
+// The watch holds only boxed futures and plain data.
+const _: fn() = || {
+    fn assert_send<T: Send>() {}
+    assert_send::<Watch>();
+};
