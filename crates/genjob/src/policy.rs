@@ -290,6 +290,18 @@ mod tests {
     }
 
     #[test]
+    fn absurd_ages_and_settings_give_bounded_delays_not_panics() {
+        // A record created in year 1: two thousand years past the 10–20 s window of a Google Flow image.
+        let ancient = ctx(Provider::GoogleFlow, JobKind::Image, 2025 * 365 * 24 * 3600);
+        let s = AdaptiveSchedule::default();
+        assert_eq!(s.next_delay(&ancient, 0.5), s.max_interval);
+        let wild = AdaptiveSchedule::new().with_jitter(f64::NAN).with_max_interval(Duration::MAX);
+        assert!(wild.next_delay(&ancient, 0.5) <= crate::time::MAX_DELAY);
+        let hinted = PollContext { server_hint: Some(Duration::MAX), ..ancient };
+        assert!(s.next_delay(&hinted, 0.5) >= s.max_interval);
+    }
+
+    #[test]
     fn jitter_stays_within_bounds() {
         let s = AdaptiveSchedule::default();
         let c = ctx(Provider::Dreamina, JobKind::Video, 90);
