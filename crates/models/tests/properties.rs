@@ -1,7 +1,8 @@
 //! Property tests: the id parser, the state machine and the 1-hour rule, lossless unknown fields.
 
 use genjob_models::{
-    DREAMINA_CREATED_TIMEOUT, Endpoint, Job, JobId, JobIdForm, JobStatus, Observation, ProviderRecord, StatusTracker,
+    DREAMINA_CREATED_TIMEOUT, Endpoint, Job, JobId, JobIdForm, JobKind, JobStatus, Observation, Provider,
+    ProviderRecord, StatusTracker,
 };
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use proptest::prelude::*;
@@ -25,6 +26,12 @@ fn dreamina_id() -> impl Strategy<Value = (String, i8, i8, i8, i8, i8, i16, char
             (id, month, day, hour, minute, second, ms, letter, email)
         })
 }
+
+/// Any non-empty text that passes the character checks: no `/`, `?`, `#`, whitespace or control characters.
+const ID_HEAD: &str = "[^/?#\\s\\p{Cc}]{1,40}";
+
+/// Text shaped like the documented layouts, with every part's width and presence varied.
+const NEAR_LAYOUT_HEAD: &str = "j[0-9]{8,22}[a-zA-Z0-9]?(-u[0-9]{0,6})?(-[A-Z]{0,3})?(:|-email:)?[a-z@.*]{0,10}";
 
 fn timestamp() -> impl Strategy<Value = Timestamp> {
     // 1972..2100: wide enough for leap-day and century cases.
@@ -74,6 +81,60 @@ proptest! {
     fn near_miss_ids_never_panic(body in "[0-9a-zA-Z:@.\u{a0} -]{0,40}", suffix in prop::sample::select(vec!["-bot:dreamina", "-bot:google-flow", ":dreamina", "[email\u{a0}protected]:dreamina", ""])) {
         let raw = format!("j{body}{suffix}");
         let _ = JobId::parse(&raw).map(|id| id.created_at(Timestamp::UNIX_EPOCH));
+    }
+
+    /// Whatever precedes a provider's ending, the id is that provider's and prints back as given.
+    #[test]
+    fn anything_before_a_provider_ending_is_that_providers_id(
+        head in prop_oneof![ID_HEAD, NEAR_LAYOUT_HEAD],
+        (ending, provider) in prop::sample::select(vec![
+            ("-bot:dreamina", Provider::Dreamina),
+            ("-bot:google-flow", Provider::GoogleFlow),
+        ]),
+    ) {
+        let raw = format!("{head}{ending}");
+        let id: JobId = raw.parse().unwrap();
+        prop_assert_eq!(id.to_string(), raw.clone());
+        prop_assert_eq!(id.provider(), Some(provider));
+        match id.form() {
+            JobIdForm::Dreamina(_) | JobIdForm::GoogleFlow(_) => {
+                prop_assert!(id.created_at(Timestamp::MAX).is_some());
+            }
+            JobIdForm::UnrecognizedLayout { .. } => {
+                prop_assert_eq!(id.created_at(Timestamp::MAX), None);
+                prop_assert!(id.endpoint().is_some_and(|e| e.provider() == provider));
+            }
+            other => prop_assert!(false, "{raw} read as {other:?}"),
+        }
+    }
+
+    /// A timestamp of another width keeps the type letter readable before `-u<digits>-`.
+    #[test]
+    fn unrecognized_layouts_keep_the_type_letter(
+        digits in "[0-9]{0,30}",
+        letter in "[a-zA-Z]",
+        user in "[0-9]{1,8}",
+        account in "[A-Z]{2}:[a-z]{1,8}@[a-z]{1,8}\\.com",
+    ) {
+        prop_assume!(digits.len() != 19);
+        let raw = format!("j{digits}{letter}-u{user}-{account}-bot:dreamina");
+        let id: JobId = raw.parse().unwrap();
+        let letter = letter.chars().next().unwrap();
+        let read = match id.form() {
+            JobIdForm::UnrecognizedLayout { provider: Provider::Dreamina, type_letter, .. } => *type_letter,
+            other => panic!("{raw} read as {other:?}"),
+        };
+        prop_assert_eq!(read, Some(letter));
+        let (kind, endpoint) = match letter {
+            'v' => (Some(JobKind::Video), Endpoint::DreaminaVideos),
+            'V' => (Some(JobKind::VideoUpscale), Endpoint::DreaminaVideos),
+            'F' => (Some(JobKind::VideoInterpolate), Endpoint::DreaminaVideos),
+            'i' => (Some(JobKind::Image), Endpoint::DreaminaImages),
+            'I' => (Some(JobKind::ImageUpscale), Endpoint::DreaminaImages),
+            _ => (None, Endpoint::DreaminaVideos),
+        };
+        prop_assert_eq!(id.kind(), kind);
+        prop_assert_eq!(id.endpoint(), Some(endpoint));
     }
 
     #[test]
