@@ -221,6 +221,7 @@ impl JobId {
             JobIdForm::UnrecognizedLayout { provider, .. } => Some(match provider {
                 Provider::Dreamina => dreamina(self.kind()),
                 Provider::GoogleFlow => Endpoint::GoogleFlowJobs,
+                // `parse` never builds this form for token360 (its ids have no ending); kept total.
                 Provider::Token360 => Endpoint::Token360Videos,
             }),
             JobIdForm::Opaque => None,
