@@ -9,7 +9,7 @@
 //! let fetched = client.job(&id).await?;
 //! println!("{} {:?}", fetched.job.status, fetched.job.outputs.first().map(|o| &o.url));
 //! let executing = client.executing_jobs().await?;
-//! println!("{} jobs executing", executing.total);
+//! println!("{} jobs executing", executing.jobs().count());
 //! # Ok(()) }
 //! ```
 //!
@@ -115,11 +115,11 @@ impl JobListing for DreaminaClient {
                 ListingEntry::executing(j.jobid.clone())
                     .with_elapsed(
                         j.elapsed_seconds
-                            .as_ref()
+                            .as_option()
                             .and_then(|n| n.as_f64())
                             .and_then(|s| Duration::try_from_secs_f64(s).ok()),
                     )
-                    .with_model(j.model.clone())
+                    .with_model(j.model.as_option().cloned())
             })
             .collect())
     }

@@ -1,12 +1,13 @@
 //! useapi.net Dreamina records: video jobs, image jobs and the executing-jobs scheduler.
 
+use crate::field::Field;
 use crate::id::JobId;
 use crate::job::{Job, JobError, JobKind, JobStatus, Output, OutputKind, Provider};
 use crate::open_enum::open_enum;
 use crate::time::RawTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
-use serde_with::skip_serializing_none;
+use serde_with::apply;
 use std::collections::BTreeMap;
 
 open_enum! {
@@ -94,7 +95,7 @@ open_enum! {
 }
 
 /// A Dreamina video, video-upscale or video-interpolate job (`GET /v1/dreamina/videos/{jobid}`).
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DreaminaVideoJob {
@@ -102,114 +103,114 @@ pub struct DreaminaVideoJob {
     pub jobid: String,
     /// `video`, `video-upscale` or `video-interpolate`.
     #[serde(rename = "type")]
-    pub job_type: Option<DreaminaJobType>,
+    pub job_type: Field<DreaminaJobType>,
     /// Where the job stands.
     pub status: DreaminaStatus,
     /// The model.
-    pub model: Option<String>,
+    pub model: Field<String>,
     /// Creation time (ISO 8601, UTC).
-    pub created: Option<RawTime>,
+    pub created: Field<RawTime>,
     /// Last update time.
-    pub updated: Option<RawTime>,
+    pub updated: Field<RawTime>,
     /// The submitted parameters.
-    pub request: Option<DreaminaVideoRequest>,
+    pub request: Field<DreaminaVideoRequest>,
     /// Results (and the cost forecast while running).
-    pub response: Option<DreaminaVideoResponse>,
+    pub response: Field<DreaminaVideoResponse>,
     /// Error summary of a failed job (`"fail_code: 2043"`).
-    pub error: Option<String>,
+    pub error: Field<String>,
     /// Error detail (`"OutputVideoRisk"`).
-    pub error_details: Option<String>,
+    pub error_details: Field<String>,
     /// 200, or the error code of a failed job (408, 596, 2038, 2043 …).
-    pub code: Option<i64>,
+    pub code: Field<i64>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// The submitted parameters of a Dreamina video job.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DreaminaVideoRequest {
     /// Text prompt.
-    pub prompt: Option<String>,
+    pub prompt: Field<String>,
     /// Model.
-    pub model: Option<String>,
+    pub model: Field<String>,
     /// Aspect ratio.
-    pub ratio: Option<AspectRatio>,
+    pub ratio: Field<AspectRatio>,
     /// Requested duration in seconds.
-    pub duration: Option<u32>,
+    pub duration: Field<u32>,
     /// How the video was requested.
-    pub input_mode: Option<VideoInputMode>,
+    pub input_mode: Field<VideoInputMode>,
     /// `720p` or `1080p`.
-    pub resolution: Option<Resolution>,
+    pub resolution: Field<Resolution>,
     /// First-frame image reference.
-    pub first_frame_ref: Option<String>,
+    pub first_frame_ref: Field<String>,
     /// End-frame image reference.
-    pub end_frame_ref: Option<String>,
+    pub end_frame_ref: Field<String>,
     /// Keyframe 1 image reference (multi_frame).
     #[serde(rename = "frame_1_imageRef")]
-    pub frame_1_image_ref: Option<String>,
+    pub frame_1_image_ref: Field<String>,
     /// Keyframe 1 prompt.
     #[serde(rename = "frame_1_prompt")]
-    pub frame_1_prompt: Option<String>,
+    pub frame_1_prompt: Field<String>,
     /// Keyframe 1 duration.
     #[serde(rename = "frame_1_duration")]
-    pub frame_1_duration: Option<Number>,
+    pub frame_1_duration: Field<Number>,
     /// Keyframe 2 image reference.
     #[serde(rename = "frame_2_imageRef")]
-    pub frame_2_image_ref: Option<String>,
+    pub frame_2_image_ref: Field<String>,
     /// Keyframe 2 prompt.
     #[serde(rename = "frame_2_prompt")]
-    pub frame_2_prompt: Option<String>,
+    pub frame_2_prompt: Field<String>,
     /// Keyframe 2 duration.
     #[serde(rename = "frame_2_duration")]
-    pub frame_2_duration: Option<Number>,
+    pub frame_2_duration: Field<Number>,
     /// Source job of an upscale or interpolation.
-    pub jobid: Option<String>,
+    pub jobid: Field<String>,
     /// Webhook URL.
-    pub reply_url: Option<String>,
+    pub reply_url: Field<String>,
     /// Caller's reference echoed to the webhook.
-    pub reply_ref: Option<String>,
+    pub reply_ref: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// The result part of a Dreamina video job.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DreaminaVideoResponse {
     /// Asset id (for `DELETE /assets/<assetId>`, and as a reference).
-    pub asset_id: Option<String>,
+    pub asset_id: Field<String>,
     /// Direct MP4 URL.
-    pub video_url: Option<String>,
+    pub video_url: Field<String>,
     /// Dreamina video id.
-    pub video_id: Option<String>,
+    pub video_id: Field<String>,
     /// Cover/thumbnail URL.
-    pub cover_url: Option<String>,
+    pub cover_url: Field<String>,
     /// Width in pixels.
-    pub width: Option<u32>,
+    pub width: Field<u32>,
     /// Height in pixels.
-    pub height: Option<u32>,
+    pub height: Field<u32>,
     /// Duration in milliseconds.
-    pub duration_ms: Option<u64>,
+    pub duration_ms: Field<u64>,
     /// Whether the video has audio.
-    pub has_audio: Option<bool>,
+    pub has_audio: Field<bool>,
     /// Credit cost.
-    pub forecast_cost: Option<Number>,
+    pub forecast_cost: Field<Number>,
     /// Unix time of completion.
-    pub finish_time: Option<i64>,
+    pub finish_time: Field<i64>,
     /// Upscale job started from this video.
-    pub upscale_jobid: Option<String>,
+    pub upscale_jobid: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// A Dreamina image or image-upscale job (`GET /v1/dreamina/images/{jobid}`).
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DreaminaImageJob {
@@ -217,129 +218,133 @@ pub struct DreaminaImageJob {
     pub jobid: String,
     /// `image` or `upscale`.
     #[serde(rename = "type")]
-    pub job_type: Option<DreaminaJobType>,
+    pub job_type: Field<DreaminaJobType>,
     /// Where the job stands.
     pub status: DreaminaStatus,
     /// The model.
-    pub model: Option<String>,
+    pub model: Field<String>,
     /// Creation time.
-    pub created: Option<RawTime>,
+    pub created: Field<RawTime>,
     /// Last update time.
-    pub updated: Option<RawTime>,
+    pub updated: Field<RawTime>,
     /// The submitted parameters.
-    pub request: Option<DreaminaImageRequest>,
+    pub request: Field<DreaminaImageRequest>,
     /// Results.
-    pub response: Option<DreaminaImageResponse>,
+    pub response: Field<DreaminaImageResponse>,
     /// Error summary of a failed job.
-    pub error: Option<String>,
+    pub error: Field<String>,
     /// Error detail (`"ContentFiltered"`).
-    pub error_details: Option<String>,
+    pub error_details: Field<String>,
     /// 200, or the error code (408, 596, 2038, 2057 …).
-    pub code: Option<i64>,
+    pub code: Field<i64>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// The submitted parameters of a Dreamina image job.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DreaminaImageRequest {
     /// Text prompt.
-    pub prompt: Option<String>,
+    pub prompt: Field<String>,
     /// Model.
-    pub model: Option<String>,
+    pub model: Field<String>,
     /// Aspect ratio.
-    pub ratio: Option<AspectRatio>,
+    pub ratio: Field<AspectRatio>,
     /// `2k`, `4k` …
-    pub resolution: Option<Resolution>,
+    pub resolution: Field<Resolution>,
     /// How the image was requested.
-    pub input_mode: Option<ImageInputMode>,
+    pub input_mode: Field<ImageInputMode>,
     /// Reference image 1 (an `assetRef`).
     #[serde(rename = "imageRef_1")]
-    pub image_ref_1: Option<String>,
+    pub image_ref_1: Field<String>,
     /// Reference image 2.
     #[serde(rename = "imageRef_2")]
-    pub image_ref_2: Option<String>,
+    pub image_ref_2: Field<String>,
     /// Reference image 3.
     #[serde(rename = "imageRef_3")]
-    pub image_ref_3: Option<String>,
+    pub image_ref_3: Field<String>,
     /// Source job (upscale only).
-    pub jobid: Option<String>,
+    pub jobid: Field<String>,
     /// Source image index (upscale only).
-    pub image_index: Option<u32>,
+    pub image_index: Field<u32>,
     /// Webhook URL.
-    pub reply_url: Option<String>,
+    pub reply_url: Field<String>,
     /// Caller's reference echoed to the webhook.
-    pub reply_ref: Option<String>,
+    pub reply_ref: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// The result part of a Dreamina image job.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DreaminaImageResponse {
     /// Generated images (up to 4).
-    pub images: Option<Vec<DreaminaImage>>,
+    pub images: Field<Vec<DreaminaImage>>,
     /// Credit cost.
-    pub forecast_cost: Option<Number>,
+    pub forecast_cost: Field<Number>,
     /// Upstream history record.
-    pub history_record_id: Option<String>,
+    pub history_record_id: Field<String>,
     /// Unix time of completion.
-    pub finish_time: Option<i64>,
+    pub finish_time: Field<i64>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// One generated Dreamina image.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DreaminaImage {
     /// Direct image URL.
-    pub image_url: Option<String>,
+    pub image_url: Field<String>,
     /// Native URI.
-    pub image_uri: Option<String>,
+    pub image_uri: Field<String>,
     /// Width in pixels.
-    pub width: Option<u32>,
+    pub width: Field<u32>,
     /// Height in pixels.
-    pub height: Option<u32>,
+    pub height: Field<u32>,
     /// File format (`jpeg`).
-    pub format: Option<String>,
+    pub format: Field<String>,
     /// Asset identifier.
-    pub asset_id: Option<String>,
+    pub asset_id: Field<String>,
     /// Reusable reference (`imageRef_N` in `POST /images`).
-    pub asset_ref: Option<String>,
+    pub asset_ref: Field<String>,
     /// Upstream item id.
-    pub item_id: Option<String>,
+    pub item_id: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Every executing Dreamina job, grouped by account (`GET /v1/dreamina/scheduler`).
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutingJobs {
-    /// Account (`REGION:email`) → its executing jobs.
-    #[serde(default)]
-    pub executing: BTreeMap<String, Vec<ExecutingJob>>,
-    /// Total number of executing jobs.
-    #[serde(default)]
-    pub total: u64,
+    /// Account (`REGION:email`) → its executing jobs; see [`ExecutingJobs::accounts`].
+    pub executing: Field<BTreeMap<String, Vec<ExecutingJob>>>,
+    /// Total number of executing jobs, as the service counts them.
+    pub total: Field<u64>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 impl ExecutingJobs {
+    /// Each account (`REGION:email`) with its executing jobs, in account order.
+    pub fn accounts(&self) -> impl Iterator<Item = (&str, &[ExecutingJob])> {
+        self.executing.as_option().into_iter().flatten().map(|(account, jobs)| (account.as_str(), jobs.as_slice()))
+    }
+
     /// Every executing job, whatever the account.
     pub fn jobs(&self) -> impl Iterator<Item = &ExecutingJob> {
-        self.executing.values().flatten()
+        self.accounts().flat_map(|(_, jobs)| jobs)
     }
 
     /// True when the job with this id is executing.
@@ -349,20 +354,20 @@ impl ExecutingJobs {
 }
 
 /// One executing job in the scheduler listing.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutingJob {
     /// The job id.
     pub jobid: String,
     /// Upstream submission id.
-    pub submit_id: Option<String>,
+    pub submit_id: Field<String>,
     /// Model.
-    pub model: Option<String>,
+    pub model: Field<String>,
     /// Seconds since submission.
-    pub elapsed_seconds: Option<Number>,
+    pub elapsed_seconds: Field<Number>,
     /// Webhook URL, if configured.
-    pub reply_url: Option<String>,
+    pub reply_url: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -446,30 +451,31 @@ impl DreaminaVideoJob {
     /// The normalized view of this record.
     pub fn normalize(&self) -> Job {
         let mut outputs = Vec::new();
-        if let Some(r) = &self.response {
-            if let Some(url) = &r.video_url {
+        if let Some(r) = self.response.as_option() {
+            let (width, height) = (r.width.into_option(), r.height.into_option());
+            if let Some(url) = r.video_url.as_option() {
                 outputs.push(Output {
-                    width: r.width,
-                    height: r.height,
-                    duration_ms: r.duration_ms,
-                    reference: r.asset_id.clone(),
+                    width,
+                    height,
+                    duration_ms: r.duration_ms.into_option(),
+                    reference: r.asset_id.as_option().cloned(),
                     ..Output::new(OutputKind::Video, url)
                 });
             }
-            if let Some(url) = &r.cover_url {
-                outputs.push(Output { width: r.width, height: r.height, ..Output::new(OutputKind::Thumbnail, url) });
+            if let Some(url) = r.cover_url.as_option() {
+                outputs.push(Output { width, height, ..Output::new(OutputKind::Thumbnail, url) });
             }
         }
         Common {
             jobid: &self.jobid,
-            job_type: self.job_type.as_ref(),
+            job_type: self.job_type.as_option(),
             status: &self.status,
-            model: self.model.as_ref(),
-            created: self.created.as_ref(),
-            updated: self.updated.as_ref(),
+            model: self.model.as_option(),
+            created: self.created.as_option(),
+            updated: self.updated.as_option(),
             error: self.error.as_deref(),
             error_details: self.error_details.as_deref(),
-            code: self.code,
+            code: self.code.into_option(),
         }
         .job(outputs)
     }
@@ -478,29 +484,29 @@ impl DreaminaVideoJob {
 impl DreaminaImageJob {
     /// The normalized view of this record.
     pub fn normalize(&self) -> Job {
-        let images = self.response.as_ref().and_then(|r| r.images.as_ref());
+        let images = self.response.as_option().and_then(|r| r.images.as_option());
         let outputs = images
             .into_iter()
             .flatten()
             .filter_map(|img| {
                 Some(Output {
-                    width: img.width,
-                    height: img.height,
-                    reference: img.asset_ref.clone().or_else(|| img.asset_id.clone()),
+                    width: img.width.into_option(),
+                    height: img.height.into_option(),
+                    reference: img.asset_ref.as_option().or(img.asset_id.as_option()).cloned(),
                     ..Output::new(OutputKind::Image, img.image_url.as_deref()?)
                 })
             })
             .collect();
         Common {
             jobid: &self.jobid,
-            job_type: self.job_type.as_ref(),
+            job_type: self.job_type.as_option(),
             status: &self.status,
-            model: self.model.as_ref(),
-            created: self.created.as_ref(),
-            updated: self.updated.as_ref(),
+            model: self.model.as_option(),
+            created: self.created.as_option(),
+            updated: self.updated.as_option(),
             error: self.error.as_deref(),
             error_details: self.error_details.as_deref(),
-            code: self.code,
+            code: self.code.into_option(),
         }
         .job(outputs)
     }

@@ -1,21 +1,22 @@
 //! Error bodies the services answer with on HTTP errors.
 
+use crate::field::Field;
 use crate::token360::code_string;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
-use serde_with::skip_serializing_none;
+use serde_with::apply;
 
 /// useapi.net's error body: `{"error": "Job not found"}` (429 answers may add `retryAfter`).
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UseapiError {
     /// The message.
     pub error: String,
     /// Seconds to wait before retrying, on some 429 answers.
-    pub retry_after: Option<Number>,
+    pub retry_after: Field<Number>,
     /// Error code, when given.
-    pub code: Option<Value>,
+    pub code: Field<Value>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -32,18 +33,18 @@ pub struct OpenAiErrorEnvelope {
 }
 
 /// The inside of an OpenAI-style error envelope.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpenAiError {
     /// Human-readable message.
-    pub message: Option<String>,
+    pub message: Field<String>,
     /// Error type (`rate_limit_error`, `insufficient_balance` …).
     #[serde(rename = "type")]
-    pub error_type: Option<String>,
-    /// The offending parameter. Kept as raw JSON because it is often `null`.
-    pub param: Option<Value>,
+    pub error_type: Field<String>,
+    /// The offending parameter, as raw JSON (often `null`).
+    pub param: Field<Value>,
     /// Error code (string or number).
-    pub code: Option<Value>,
+    pub code: Field<Value>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -76,15 +77,15 @@ impl ErrorBody {
     /// The error code, as a string, when given.
     pub fn code(&self) -> Option<String> {
         match self {
-            Self::Useapi(e) => e.code.as_ref().and_then(code_string),
-            Self::OpenAi(e) => e.error.code.as_ref().and_then(code_string),
+            Self::Useapi(e) => e.code.as_option().and_then(code_string),
+            Self::OpenAi(e) => e.error.code.as_option().and_then(code_string),
         }
     }
 
     /// Seconds the server asked to wait (useapi.net's `retryAfter`), when given.
     pub fn retry_after_seconds(&self) -> Option<f64> {
         match self {
-            Self::Useapi(e) => e.retry_after.as_ref()?.as_f64().filter(|s| s.is_finite() && *s >= 0.0),
+            Self::Useapi(e) => e.retry_after.as_option()?.as_f64().filter(|s| s.is_finite() && *s >= 0.0),
             Self::OpenAi(_) => None,
         }
     }

@@ -1,12 +1,13 @@
 //! useapi.net Google Flow records (`GET /v1/google-flow/jobs/{jobId}`), video and image forms.
 
+use crate::field::Field;
 use crate::id::JobId;
 use crate::job::{Job, JobError, JobKind, JobStatus, Output, OutputKind, Provider};
 use crate::open_enum::open_enum;
 use crate::time::RawTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
-use serde_with::skip_serializing_none;
+use serde_with::apply;
 
 open_enum! {
     /// Status of a Google Flow job.
@@ -105,7 +106,7 @@ open_enum! {
 }
 
 /// A Google Flow job record (video or image form).
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GoogleFlowJob {
@@ -113,220 +114,220 @@ pub struct GoogleFlowJob {
     pub jobid: String,
     /// `video` or `image`.
     #[serde(rename = "type")]
-    pub job_type: Option<FlowJobType>,
+    pub job_type: Field<FlowJobType>,
     /// Where the job stands.
     pub status: FlowStatus,
     /// Creation time.
-    pub created: Option<RawTime>,
+    pub created: Field<RawTime>,
     /// Last update time.
-    pub updated: Option<RawTime>,
+    pub updated: Field<RawTime>,
     /// The submitted parameters.
-    pub request: Option<FlowRequest>,
+    pub request: Field<FlowRequest>,
     /// Results, captcha metadata, or the upstream error.
-    pub response: Option<FlowResponse>,
+    pub response: Field<FlowResponse>,
     /// Error message of a failed job.
-    pub error: Option<String>,
+    pub error: Field<String>,
     /// Error detail.
-    pub error_details: Option<String>,
+    pub error_details: Field<String>,
     /// HTTP-style status code of a failed job.
-    pub code: Option<i64>,
+    pub code: Field<i64>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// The submitted parameters of a Google Flow job.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowRequest {
     /// The account e-mail (masked).
-    pub email: Option<String>,
+    pub email: Field<String>,
     /// Text prompt.
-    pub prompt: Option<String>,
+    pub prompt: Field<String>,
     /// Model.
-    pub model: Option<FlowModel>,
+    pub model: Field<FlowModel>,
     /// Aspect ratio.
-    pub aspect_ratio: Option<FlowAspectRatio>,
+    pub aspect_ratio: Field<FlowAspectRatio>,
     /// Number of outputs (1–4).
-    pub count: Option<u32>,
+    pub count: Field<u32>,
     /// Seed.
-    pub seed: Option<u64>,
+    pub seed: Field<u64>,
     /// Start image (I2V).
-    pub start_image: Option<String>,
+    pub start_image: Field<String>,
     /// End image (I2V-FL).
-    pub end_image: Option<String>,
+    pub end_image: Field<String>,
     /// Reference image 1 (R2V).
     #[serde(rename = "referenceImage_1")]
-    pub reference_image_1: Option<String>,
+    pub reference_image_1: Field<String>,
     /// Reference image 2 (R2V).
     #[serde(rename = "referenceImage_2")]
-    pub reference_image_2: Option<String>,
+    pub reference_image_2: Field<String>,
     /// Reference image 3 (R2V).
     #[serde(rename = "referenceImage_3")]
-    pub reference_image_3: Option<String>,
+    pub reference_image_3: Field<String>,
     /// Image reference 1.
     #[serde(rename = "reference_1")]
-    pub reference_1: Option<String>,
+    pub reference_1: Field<String>,
     /// Image reference 2.
     #[serde(rename = "reference_2")]
-    pub reference_2: Option<String>,
+    pub reference_2: Field<String>,
     /// Image reference 3.
     #[serde(rename = "reference_3")]
-    pub reference_3: Option<String>,
+    pub reference_3: Field<String>,
     /// Fire-and-forget mode.
     #[serde(rename = "async")]
-    pub is_async: Option<bool>,
+    pub is_async: Field<bool>,
     /// Webhook URL.
-    pub reply_url: Option<String>,
+    pub reply_url: Field<String>,
     /// Caller's reference echoed to the webhook.
-    pub reply_ref: Option<String>,
+    pub reply_ref: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// The result part of a Google Flow job.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowResponse {
     /// Generated media.
-    pub media: Option<Vec<FlowMedia>>,
+    pub media: Field<Vec<FlowMedia>>,
     /// Credits left on the account.
-    pub remaining_credits: Option<Number>,
+    pub remaining_credits: Field<Number>,
     /// Captcha metadata.
-    pub captcha: Option<Captcha>,
+    pub captcha: Field<Captcha>,
     /// The upstream error of a failed job.
-    pub error: Option<FlowUpstreamError>,
+    pub error: Field<FlowUpstreamError>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// One generated medium (a video or an image).
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowMedia {
     /// Media identifier.
-    pub name: Option<String>,
+    pub name: Field<String>,
     /// Project id.
-    pub project_id: Option<String>,
+    pub project_id: Field<String>,
     /// Workflow id.
-    pub workflow_id: Option<String>,
+    pub workflow_id: Field<String>,
     /// Workflow step (`CAE`).
-    pub workflow_step_id: Option<String>,
+    pub workflow_step_id: Field<String>,
     /// Metadata and per-media status.
-    pub media_metadata: Option<MediaMetadata>,
+    pub media_metadata: Field<MediaMetadata>,
     /// Video details (video jobs).
-    pub video: Option<FlowVideo>,
+    pub video: Field<FlowVideo>,
     /// Image details (image jobs).
-    pub image: Option<FlowImage>,
+    pub image: Field<FlowImage>,
     /// Reference id for later requests.
-    pub media_generation_id: Option<String>,
+    pub media_generation_id: Field<String>,
     /// Signed MP4 URL (valid about 24 h).
-    pub video_url: Option<String>,
+    pub video_url: Field<String>,
     /// Signed JPEG thumbnail URL.
-    pub thumbnail_url: Option<String>,
+    pub thumbnail_url: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Media metadata.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MediaMetadata {
     /// Creation time.
-    pub create_time: Option<RawTime>,
+    pub create_time: Field<RawTime>,
     /// Title (the prompt).
-    pub media_title: Option<String>,
+    pub media_title: Field<String>,
     /// The full upstream request payload.
-    pub request_data: Option<Value>,
+    pub request_data: Field<Value>,
     /// Generation status.
-    pub media_status: Option<MediaStatus>,
+    pub media_status: Field<MediaStatus>,
     /// Visibility (`PRIVATE`).
-    pub visibility: Option<String>,
+    pub visibility: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Per-media generation status.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MediaStatus {
     /// Successful or failed.
-    pub media_generation_status: Option<MediaGenerationStatus>,
+    pub media_generation_status: Field<MediaGenerationStatus>,
     /// Why the medium failed.
-    pub error: Option<FlowUpstreamError>,
+    pub error: Field<FlowUpstreamError>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// An upstream (Google) error: `{code, message, status}`.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlowUpstreamError {
     /// Numeric code.
-    pub code: Option<i64>,
+    pub code: Field<i64>,
     /// Message.
-    pub message: Option<String>,
+    pub message: Field<String>,
     /// Status word (`INTERNAL`).
-    pub status: Option<String>,
+    pub status: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Video details of a medium.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowVideo {
     /// Generation parameters as Google reports them.
-    pub generated_video: Option<GeneratedVideo>,
+    pub generated_video: Field<GeneratedVideo>,
     /// Dimensions (`length`: `"8s"`).
-    pub dimensions: Option<VideoDimensions>,
+    pub dimensions: Field<VideoDimensions>,
     /// The upstream operation.
-    pub operation: Option<Operation>,
+    pub operation: Field<Operation>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Generation parameters of a video.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GeneratedVideo {
     /// Seed.
-    pub seed: Option<u64>,
+    pub seed: Field<u64>,
     /// Prompt.
-    pub prompt: Option<String>,
+    pub prompt: Field<String>,
     /// Upstream model (`veo_3_1_t2v` …).
-    pub model: Option<String>,
+    pub model: Field<String>,
     /// Source medium for I2V/R2V (empty for T2V).
-    pub base_image_media_generation_id: Option<String>,
+    pub base_image_media_generation_id: Field<String>,
     /// Whether the video loops.
-    pub is_looped: Option<bool>,
+    pub is_looped: Field<bool>,
     /// Aspect ratio.
-    pub aspect_ratio: Option<VideoAspectRatio>,
+    pub aspect_ratio: Field<VideoAspectRatio>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Video dimensions.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoDimensions {
     /// Duration as a string (`"8s"`).
-    pub length: Option<String>,
+    pub length: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -341,79 +342,79 @@ impl VideoDimensions {
 }
 
 /// An upstream operation reference.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Operation {
     /// Operation name.
-    pub name: Option<String>,
+    pub name: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Image details of a medium.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlowImage {
     /// The generated image.
-    pub generated_image: Option<GeneratedImage>,
+    pub generated_image: Field<GeneratedImage>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// A generated image.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GeneratedImage {
     /// Seed.
-    pub seed: Option<u64>,
+    pub seed: Field<u64>,
     /// Reference id for later requests.
-    pub media_generation_id: Option<String>,
+    pub media_generation_id: Field<String>,
     /// Signed image URL (valid about 24 h).
-    pub fife_url: Option<String>,
+    pub fife_url: Field<String>,
     /// Prompt.
-    pub prompt: Option<String>,
+    pub prompt: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Captcha metadata (for debugging).
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Captcha {
     /// Service that solved it.
-    pub service: Option<CaptchaService>,
+    pub service: Field<CaptchaService>,
     /// Task id.
-    pub task_id: Option<String>,
+    pub task_id: Field<String>,
     /// Time spent solving.
-    pub duration_ms: Option<u64>,
+    pub duration_ms: Field<u64>,
     /// Every attempt.
-    pub attempts: Option<Vec<CaptchaAttempt>>,
+    pub attempts: Field<Vec<CaptchaAttempt>>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// One captcha attempt.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CaptchaAttempt {
     /// Service.
-    pub service: Option<CaptchaService>,
+    pub service: Field<CaptchaService>,
     /// Task id.
-    pub task_id: Option<String>,
+    pub task_id: Field<String>,
     /// Time spent.
-    pub duration_ms: Option<u64>,
+    pub duration_ms: Field<u64>,
     /// Whether it succeeded.
-    pub success: Option<bool>,
+    pub success: Field<bool>,
     /// Error of a failed attempt.
-    pub error: Option<String>,
+    pub error: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -430,22 +431,22 @@ impl GoogleFlowJob {
             FlowStatus::Unknown(_) => JobStatus::Unknown,
         };
         let kind = match self.job_type {
-            Some(FlowJobType::Video) => Some(JobKind::Video),
-            Some(FlowJobType::Image) => Some(JobKind::Image),
+            Field::Value(FlowJobType::Video) => Some(JobKind::Video),
+            Field::Value(FlowJobType::Image) => Some(JobKind::Image),
             _ => JobId::parse(&self.jobid).ok().and_then(|id| id.kind()),
         };
-        let model = self.request.as_ref().and_then(|r| r.model.as_ref()).map(|m| m.to_string());
-        let media = self.response.as_ref().and_then(|r| r.media.as_ref());
+        let model = self.request.as_option().and_then(|r| r.model.as_option()).map(|m| m.to_string());
+        let media = self.response.as_option().and_then(|r| r.media.as_option());
         let outputs = if status == JobStatus::Completed {
             media.into_iter().flatten().flat_map(media_outputs).collect()
         } else {
             Vec::new()
         };
         let error = (status == JobStatus::Failed).then(|| {
-            let upstream = self.response.as_ref().and_then(|r| r.error.as_ref());
-            let detail = self.error_details.clone().or_else(|| upstream.and_then(|e| e.message.clone()));
-            let code = self.code.or_else(|| upstream.and_then(|e| e.code)).map(|c| c.to_string());
-            let message = self.error.clone().unwrap_or_else(|| "the job failed without an error message".to_owned());
+            let upstream = self.response.as_option().and_then(|r| r.error.as_option());
+            let detail = self.error_details.as_option().or_else(|| upstream?.message.as_option()).cloned();
+            let code = self.code.into_option().or_else(|| upstream?.code.into_option()).map(|c| c.to_string());
+            let message = self.error.as_deref().unwrap_or("the job failed without an error message").to_owned();
             JobError::from_code(code, message, detail)
         });
         Job {
@@ -455,12 +456,12 @@ impl GoogleFlowJob {
             status,
             provider_status: self.status.to_string(),
             model,
-            created_at: self.created.as_ref().and_then(RawTime::timestamp).or_else(|| {
+            created_at: self.created.as_option().and_then(RawTime::timestamp).or_else(|| {
                 let id = JobId::parse(&self.jobid).ok()?;
                 // Google Flow ids carry the full time, so any reference works.
                 id.created_at(jiff::Timestamp::MAX)
             }),
-            updated_at: self.updated.as_ref().and_then(RawTime::timestamp),
+            updated_at: self.updated.as_option().and_then(RawTime::timestamp),
             progress: None,
             outputs,
             error,
@@ -470,21 +471,18 @@ impl GoogleFlowJob {
 
 fn media_outputs(m: &FlowMedia) -> Vec<Output> {
     let mut out = Vec::new();
-    let duration_ms = m.video.as_ref().and_then(|v| v.dimensions.as_ref()).and_then(VideoDimensions::duration_ms);
-    if let Some(url) = &m.video_url {
-        out.push(Output {
-            duration_ms,
-            reference: m.media_generation_id.clone(),
-            ..Output::new(OutputKind::Video, url)
-        });
+    let duration_ms = m.video.as_option().and_then(|v| v.dimensions.as_option()).and_then(VideoDimensions::duration_ms);
+    let reference = m.media_generation_id.as_option();
+    if let Some(url) = m.video_url.as_option() {
+        out.push(Output { duration_ms, reference: reference.cloned(), ..Output::new(OutputKind::Video, url) });
     }
-    if let Some(url) = &m.thumbnail_url {
-        out.push(Output { reference: m.media_generation_id.clone(), ..Output::new(OutputKind::Thumbnail, url) });
+    if let Some(url) = m.thumbnail_url.as_option() {
+        out.push(Output { reference: reference.cloned(), ..Output::new(OutputKind::Thumbnail, url) });
     }
-    if let Some(img) = m.image.as_ref().and_then(|i| i.generated_image.as_ref())
-        && let Some(url) = &img.fife_url
+    if let Some(img) = m.image.as_option().and_then(|i| i.generated_image.as_option())
+        && let Some(url) = img.fife_url.as_option()
     {
-        let reference = img.media_generation_id.clone().or_else(|| m.media_generation_id.clone());
+        let reference = img.media_generation_id.as_option().or(reference).cloned();
         out.push(Output { reference, ..Output::new(OutputKind::Image, url) });
     }
     out

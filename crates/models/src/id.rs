@@ -1,8 +1,10 @@
 //! Job identifiers: what a job id says about its provider, kind, endpoint and creation time.
 
+mod layout;
+
+pub use layout::{DreaminaJobId, GoogleFlowJobId};
+
 use crate::job::{JobKind, Provider};
-use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use std::fmt;
 use std::str::FromStr;
@@ -80,12 +82,15 @@ pub enum JobIdParseError {
         /// Byte offset of the character.
         at: usize,
     },
-    /// The id ends like a provider's id but its body does not follow that provider's format.
+    /// The id is a provider's ending (`-bot:dreamina`, `-bot:google-flow`) with nothing before it.
+    ///
+    /// Anything else before such an ending is accepted (see [`JobIdForm::UnrecognizedLayout`]); this
+    /// case is refused because no job can have it and the provider would only answer 404.
     #[error("`{id}` looks like a {provider} job id but {reason}; copy the id exactly as the API returned it")]
     Malformed {
         /// The input, for the message.
         id: String,
-        /// The provider whose suffix the id carries.
+        /// The provider whose ending the id carries.
         provider: Provider,
         /// What is wrong.
         reason: String,
@@ -117,48 +122,22 @@ pub enum JobIdForm {
     Dreamina(DreaminaJobId),
     /// A useapi.net Google Flow id.
     GoogleFlow(GoogleFlowJobId),
-    /// An id with no readable structure (token360 and anything unrecognised).
+    /// An id with a provider's ending (`-bot:dreamina`, `-bot:google-flow`) but not that provider's
+    /// documented layout: most likely a format the service adopted after this version, so it is kept
+    /// and usable, like an unknown enum value.
+    ///
+    /// The provider is known; the creation time is not. The kind is known when `type_letter` is one
+    /// of the provider's documented letters.
+    #[non_exhaustive]
+    UnrecognizedLayout {
+        /// The provider whose ending the id carries.
+        provider: Provider,
+        /// The ASCII letter right before the first `-u<digits>-`, where both documented layouts put the
+        /// type letter; `None` when there is no such segment or no letter before it.
+        type_letter: Option<char>,
+    },
+    /// An id with no provider's ending: token360 ids, and anything else.
     Opaque,
-}
-
-/// The parts of a Dreamina id: `j` + `MMDDhhmmss` + ms + 6 digits + type letter + `-u<user>-<account>-bot:dreamina`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DreaminaJobId {
-    /// Creation month (1–12), UTC.
-    pub month: i8,
-    /// Creation day of month (1–31), UTC.
-    pub day: i8,
-    /// Creation hour, UTC.
-    pub hour: i8,
-    /// Creation minute.
-    pub minute: i8,
-    /// Creation second.
-    pub second: i8,
-    /// Creation millisecond.
-    pub millisecond: i16,
-    /// The six digits after the timestamp.
-    pub serial: String,
-    /// The type letter (`v`, `V`, `F`, `i`, `I`, or another the service adds).
-    pub type_letter: char,
-    /// The useapi.net user id (digits after `-u`).
-    pub user_id: String,
-    /// The account region (`US`, `CA`, …).
-    pub region: String,
-    /// The account e-mail; `None` when the id carries the captured-document placeholder instead.
-    pub email: Option<String>,
-}
-
-/// The parts of a Google Flow id: `j` + Unix millis + type letter + `-u<user>-email:<email>-bot:google-flow`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct GoogleFlowJobId {
-    /// Creation time in Unix milliseconds.
-    pub created_millis: i64,
-    /// The type letter (`v` video, `i` image, or another).
-    pub type_letter: char,
-    /// The useapi.net user id.
-    pub user_id: String,
-    /// The account e-mail (often masked by the service, e.g. `jo***@gmail.com`).
-    pub email: String,
 }
 
 const DREAMINA_SUFFIX: &str = "-bot:dreamina";
@@ -166,23 +145,30 @@ const FLOW_SUFFIX: &str = "-bot:google-flow";
 
 impl JobId {
     /// Parses and classifies an id; see [`JobIdParseError`] for what is refused.
+    ///
+    /// An id ending in `-bot:dreamina` (or the captured documents' `[email protected]:dreamina`) is a
+    /// Dreamina id and one ending in `-bot:google-flow` a Google Flow id, whatever comes before: the
+    /// documented layout gives [`JobIdForm::Dreamina`] or [`JobIdForm::GoogleFlow`], any other
+    /// [`JobIdForm::UnrecognizedLayout`], so a format the service adopts tomorrow still parses today.
     pub fn parse(raw: &str) -> Result<Self, JobIdParseError> {
         check_characters(raw)?;
-        let form = if raw.ends_with(DREAMINA_SUFFIX) || placeholder_suffix(raw).is_some() {
-            JobIdForm::Dreamina(parse_dreamina(raw).map_err(|reason| JobIdParseError::Malformed {
-                id: raw.to_owned(),
-                provider: Provider::Dreamina,
-                reason,
-            })?)
-        } else if raw.ends_with(FLOW_SUFFIX) {
-            JobIdForm::GoogleFlow(parse_google_flow(raw).map_err(|reason| JobIdParseError::Malformed {
-                id: raw.to_owned(),
-                provider: Provider::GoogleFlow,
-                reason,
-            })?)
-        } else {
-            JobIdForm::Opaque
+        let Some((provider, head)) = provider_ending(raw) else {
+            return Ok(Self { raw: raw.to_owned(), form: Box::new(JobIdForm::Opaque) });
         };
+        if head.is_empty() {
+            return Err(JobIdParseError::Malformed {
+                id: raw.to_owned(),
+                provider,
+                reason: format!("nothing comes before `{raw}`"),
+            });
+        }
+        let documented = match provider {
+            Provider::Dreamina => layout::parse_dreamina(raw).map(JobIdForm::Dreamina),
+            // `provider_ending` knows two endings, so this is Google Flow.
+            _ => layout::parse_google_flow(raw).map(JobIdForm::GoogleFlow),
+        };
+        let form = documented
+            .unwrap_or_else(|| JobIdForm::UnrecognizedLayout { provider, type_letter: layout::loose_type_letter(raw) });
         Ok(Self { raw: raw.to_owned(), form: Box::new(form) })
     }
 
@@ -201,40 +187,44 @@ impl JobId {
         match *self.form {
             JobIdForm::Dreamina(_) => Some(Provider::Dreamina),
             JobIdForm::GoogleFlow(_) => Some(Provider::GoogleFlow),
+            JobIdForm::UnrecognizedLayout { provider, .. } => Some(provider),
             JobIdForm::Opaque => None,
         }
     }
 
     /// The job kind the type letter stands for, when it is a documented one.
+    ///
+    /// Dreamina letters: `v` video, `V` video upscale, `F` video interpolation, `i` image, `I` image
+    /// upscale; Google Flow letters: `v` video, `i` image.
     pub fn kind(&self) -> Option<JobKind> {
         match self.form.as_ref() {
-            JobIdForm::Dreamina(d) => match d.type_letter {
-                'v' => Some(JobKind::Video),
-                'V' => Some(JobKind::VideoUpscale),
-                'F' => Some(JobKind::VideoInterpolate),
-                'i' => Some(JobKind::Image),
-                'I' => Some(JobKind::ImageUpscale),
-                _ => None,
-            },
-            JobIdForm::GoogleFlow(g) => match g.type_letter {
-                'v' => Some(JobKind::Video),
-                'i' => Some(JobKind::Image),
-                _ => None,
-            },
+            JobIdForm::Dreamina(d) => layout::letter_kind(Provider::Dreamina, d.type_letter),
+            JobIdForm::GoogleFlow(g) => layout::letter_kind(Provider::GoogleFlow, g.type_letter),
+            JobIdForm::UnrecognizedLayout { provider, type_letter } => layout::letter_kind(*provider, (*type_letter)?),
             JobIdForm::Opaque => None,
         }
     }
 
     /// The endpoint that reads this job, when the id tells.
     ///
-    /// Dreamina ids with an undocumented type letter return `None`: the caller must choose.
+    /// A documented-layout Dreamina id with an undocumented type letter returns `None`: the caller must
+    /// choose. An id in an unrecognised layout returns its provider's endpoint for a documented letter,
+    /// else the fallback `GET /v1/dreamina/videos/{id}` (most Dreamina kinds are video kinds) or
+    /// `GET /v1/google-flow/jobs/{id}` (Google Flow has only that one).
     pub fn endpoint(&self) -> Option<Endpoint> {
+        let dreamina = |kind: Option<JobKind>| match kind {
+            Some(JobKind::Image | JobKind::ImageUpscale) => Endpoint::DreaminaImages,
+            _ => Endpoint::DreaminaVideos,
+        };
         match self.form.as_ref() {
-            JobIdForm::Dreamina(_) => match self.kind()? {
-                JobKind::Image | JobKind::ImageUpscale => Some(Endpoint::DreaminaImages),
-                _ => Some(Endpoint::DreaminaVideos),
-            },
+            JobIdForm::Dreamina(_) => Some(dreamina(Some(self.kind()?))),
             JobIdForm::GoogleFlow(_) => Some(Endpoint::GoogleFlowJobs),
+            JobIdForm::UnrecognizedLayout { provider, .. } => Some(match provider {
+                Provider::Dreamina => dreamina(self.kind()),
+                Provider::GoogleFlow => Endpoint::GoogleFlowJobs,
+                // `parse` never builds this form for token360 (its ids have no ending); kept total.
+                Provider::Token360 => Endpoint::Token360Videos,
+            }),
             JobIdForm::Opaque => None,
         }
     }
@@ -242,43 +232,13 @@ impl JobId {
     /// The creation time the id embeds, resolved against `reference` (typically "now").
     ///
     /// Dreamina ids omit the year: the result is the latest matching instant not after `reference`
-    /// (a `0229` id resolves to the last leap year). Google Flow ids carry the full time.
+    /// (a `0229` id resolves to the last leap year). Google Flow ids carry the full time. An id in an
+    /// unrecognised layout gives `None`: its digits may no longer mean what they meant.
     pub fn created_at(&self, reference: Timestamp) -> Option<Timestamp> {
         match self.form.as_ref() {
             JobIdForm::Dreamina(d) => d.created_at(reference),
             JobIdForm::GoogleFlow(g) => Timestamp::from_millisecond(g.created_millis).ok(),
-            JobIdForm::Opaque => None,
-        }
-    }
-}
-
-impl DreaminaJobId {
-    /// The latest instant not after `reference` whose UTC month, day and time match the id.
-    pub fn created_at(&self, reference: Timestamp) -> Option<Timestamp> {
-        let reference_year = reference.to_zoned(TimeZone::UTC).year();
-        // Eight years always contain a leap year with a Feb 29 (the 2100-style gap spans 8 years).
-        (0..=8).find_map(|back| {
-            let year = reference_year.checked_sub(back)?;
-            let civil = DateTime::new(
-                year,
-                self.month,
-                self.day,
-                self.hour,
-                self.minute,
-                self.second,
-                i32::from(self.millisecond) * 1_000_000,
-            )
-            .ok()?;
-            let at = TimeZone::UTC.to_timestamp(civil).ok()?;
-            (at <= reference).then_some(at)
-        })
-    }
-
-    /// The account the job ran on, as `REGION:email` (with the placeholder when the e-mail is unknown).
-    pub fn account(&self) -> String {
-        match &self.email {
-            Some(email) => format!("{}:{email}", self.region),
-            None => format!("{}:{CAPTURED_EMAIL_PLACEHOLDER}", self.region),
+            JobIdForm::UnrecognizedLayout { .. } | JobIdForm::Opaque => None,
         }
     }
 }
@@ -330,6 +290,15 @@ pub fn retention(provider: Provider) -> Option<SignedDuration> {
     }
 }
 
+/// The provider whose ending `raw` carries, and what comes before that ending.
+fn provider_ending(raw: &str) -> Option<(Provider, &str)> {
+    if let Some(head) = raw.strip_suffix(DREAMINA_SUFFIX).or_else(|| placeholder_suffix(raw)) {
+        Some((Provider::Dreamina, head))
+    } else {
+        Some((Provider::GoogleFlow, raw.strip_suffix(FLOW_SUFFIX)?))
+    }
+}
+
 /// `raw` without a trailing `<placeholder>:dreamina`, when it has one.
 fn placeholder_suffix(raw: &str) -> Option<&str> {
     let rest = raw.strip_suffix(":dreamina")?;
@@ -359,100 +328,4 @@ fn check_characters(raw: &str) -> Result<(), JobIdParseError> {
         return Err(JobIdParseError::ForbiddenCharacter { found, at });
     }
     Ok(())
-}
-
-/// Splits `n` ASCII digits off the front of `s`.
-fn take_digits<'a>(s: &'a str, n: usize, what: &str) -> Result<(&'a str, &'a str), String> {
-    match s.get(..n) {
-        Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => Ok((digits, &s[n..])),
-        _ => Err(format!("it does not have {n} digits of {what} where expected")),
-    }
-}
-
-fn two_digits(digits: &str, at: usize) -> i8 {
-    // Callers pass strings already checked to be ASCII digits, so the value is 0..=99.
-    let b = digits.as_bytes();
-    ((b[at] - b'0') * 10 + (b[at + 1] - b'0')) as i8
-}
-
-fn take_type_letter(s: &str) -> Result<(char, &str), String> {
-    match s.chars().next() {
-        Some(c) if c.is_ascii_alphabetic() => Ok((c, &s[1..])),
-        _ => Err("the type letter after the timestamp is missing".to_owned()),
-    }
-}
-
-fn take_user(s: &str) -> Result<(&str, &str), String> {
-    let rest = s.strip_prefix("-u").ok_or("`-u<user id>-` does not follow the type letter")?;
-    let end = rest.find('-').ok_or("`-u<user id>-` does not follow the type letter")?;
-    let user = &rest[..end];
-    if user.is_empty() || !user.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("the user id `{user}` is not a number"));
-    }
-    Ok((user, &rest[end + 1..]))
-}
-
-fn parse_dreamina(raw: &str) -> Result<DreaminaJobId, String> {
-    let body = raw.strip_prefix('j').ok_or("it does not start with `j`")?;
-    let (stamp, rest) = take_digits(body, 10, "MMDDhhmmss")?;
-    let (millis, rest) = take_digits(rest, 3, "milliseconds")?;
-    let (serial, rest) = take_digits(rest, 6, "serial")?;
-    let (type_letter, rest) = take_type_letter(rest)?;
-    let (user_id, account) = take_user(rest)?;
-    let (month, day) = (two_digits(stamp, 0), two_digits(stamp, 2));
-    let (hour, minute, second) = (two_digits(stamp, 4), two_digits(stamp, 6), two_digits(stamp, 8));
-    // Any year will do to validate month/day, as long as it is a leap year (Feb 29 is legal).
-    if jiff::civil::Date::new(2000, month, day).is_err() {
-        return Err(format!("`{}` is not a calendar month and day", &stamp[..4]));
-    }
-    if hour > 23 || minute > 59 || second > 59 {
-        return Err(format!("`{}` is not a time of day", &stamp[4..]));
-    }
-    let (region, email) = if let Some(account) = account.strip_suffix(DREAMINA_SUFFIX) {
-        let (region, email) = account.split_once(':').ok_or("the account is not `<REGION>:<email>`")?;
-        if email.is_empty() {
-            return Err("the account e-mail is empty".to_owned());
-        }
-        (region, Some(email.to_owned()))
-    } else {
-        // The captured documents replaced `<email>-bot` by the placeholder: `...-CA:[email protected]:dreamina`.
-        let region = placeholder_suffix(account)
-            .and_then(|r| r.strip_suffix(':'))
-            .ok_or("the account is not `<REGION>:<email>`")?;
-        (region, None)
-    };
-    if region.is_empty() || !region.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(format!("the account region `{region}` is not a region code"));
-    }
-    Ok(DreaminaJobId {
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        millisecond: millis.parse().map_err(|_| "bad milliseconds")?,
-        serial: serial.to_owned(),
-        type_letter,
-        user_id: user_id.to_owned(),
-        region: region.to_owned(),
-        email,
-    })
-}
-
-fn parse_google_flow(raw: &str) -> Result<GoogleFlowJobId, String> {
-    let body = raw.strip_prefix('j').ok_or("it does not start with `j`")?;
-    let (millis, rest) = take_digits(body, 13, "Unix milliseconds")?;
-    let (type_letter, rest) = take_type_letter(rest)?;
-    let (user_id, rest) = take_user(rest)?;
-    let email = rest
-        .strip_prefix("email:")
-        .and_then(|r| r.strip_suffix(FLOW_SUFFIX))
-        .filter(|e| !e.is_empty())
-        .ok_or("the account is not `email:<email>`")?;
-    Ok(GoogleFlowJobId {
-        created_millis: millis.parse().map_err(|_| "bad milliseconds")?,
-        type_letter,
-        user_id: user_id.to_owned(),
-        email: email.to_owned(),
-    })
 }

@@ -18,6 +18,7 @@
 
 pub mod dreamina;
 pub mod error_body;
+mod field;
 pub mod google_flow;
 mod id;
 mod job;
@@ -29,6 +30,7 @@ mod tracker;
 
 pub use dreamina::{DreaminaImageJob, DreaminaVideoJob, ExecutingJob, ExecutingJobs};
 pub use error_body::ErrorBody;
+pub use field::Field;
 pub use google_flow::GoogleFlowJob;
 pub use id::{
     CAPTURED_EMAIL_PLACEHOLDER, DreaminaJobId, Endpoint, GoogleFlowJobId, JobId, JobIdForm, JobIdParseError, retention,

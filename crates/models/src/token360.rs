@@ -1,11 +1,12 @@
 //! token360 records: the OpenAI-style video object (`GET /v1/videos/{video_id}`).
 
+use crate::field::Field;
 use crate::job::{Job, JobError, JobKind, JobStatus, Output, OutputKind, Provider};
 use crate::open_enum::open_enum;
 use crate::time::from_unix_seconds;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
-use serde_with::skip_serializing_none;
+use serde_with::apply;
 
 open_enum! {
     /// Status of a token360 video task.
@@ -22,86 +23,86 @@ open_enum! {
 }
 
 /// A token360 video task.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Token360Video {
     /// Task id.
     pub id: String,
     /// Always `video`.
-    pub object: Option<String>,
+    pub object: Field<String>,
     /// Where the task stands.
     pub status: Token360Status,
     /// Model.
-    pub model: Option<String>,
+    pub model: Field<String>,
     /// Prompt.
-    pub prompt: Option<String>,
+    pub prompt: Field<String>,
     /// Creation time, Unix seconds.
-    pub created_at: Option<i64>,
+    pub created_at: Field<i64>,
     /// Last update, Unix seconds.
-    pub updated_at: Option<i64>,
+    pub updated_at: Field<i64>,
     /// Progress in percent.
-    pub progress: Option<Number>,
+    pub progress: Field<Number>,
     /// Echo of the generation parameters.
-    pub parameters: Option<Token360Parameters>,
+    pub parameters: Field<Token360Parameters>,
     /// Presigned video URL when completed.
-    pub url: Option<String>,
+    pub url: Field<String>,
     /// Video URL when available.
-    pub video_url: Option<String>,
+    pub video_url: Field<String>,
     /// Final duration in seconds.
-    pub duration: Option<Number>,
+    pub duration: Field<Number>,
     /// Provider-specific resolution echo (`720p`).
-    pub resolution: Option<String>,
+    pub resolution: Field<String>,
     /// Additional assets.
-    pub content: Option<Token360Content>,
+    pub content: Field<Token360Content>,
     /// Error details when failed.
-    pub error: Option<Token360TaskError>,
+    pub error: Field<Token360TaskError>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Echo of the generation parameters.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Token360Parameters {
     /// Requested duration in seconds.
-    pub duration: Option<Number>,
+    pub duration: Field<Number>,
     /// Requested resolution.
-    pub resolution: Option<String>,
+    pub resolution: Field<String>,
     /// Requested aspect ratio.
-    pub aspect_ratio: Option<String>,
+    pub aspect_ratio: Field<String>,
     /// Seed.
-    pub seed: Option<i64>,
+    pub seed: Field<i64>,
     /// Whether audio was requested.
-    pub audio: Option<bool>,
+    pub audio: Field<bool>,
     /// Whether a watermark was requested.
-    pub watermark: Option<bool>,
+    pub watermark: Field<bool>,
     /// Generation mode (`i2v_first_frame` …).
-    pub video_mode: Option<String>,
+    pub video_mode: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// Additional generated assets.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Token360Content {
     /// Last-frame image URL (when `return_last_frame=true`).
-    pub last_frame_url: Option<String>,
+    pub last_frame_url: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 /// The error of a failed task.
-#[skip_serializing_none]
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Token360TaskError {
     /// Provider or platform error code.
-    pub code: Option<Value>,
+    pub code: Field<Value>,
     /// Human-readable message.
-    pub message: Option<String>,
+    pub message: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -128,25 +129,24 @@ impl Token360Video {
         };
         let mut outputs = Vec::new();
         if status == JobStatus::Completed {
-            if let Some(url) = self.url.as_ref().or(self.video_url.as_ref()) {
+            if let Some(url) = self.url.as_option().or(self.video_url.as_option()) {
                 let duration_ms = self
                     .duration
-                    .as_ref()
+                    .as_option()
                     .and_then(Number::as_f64)
                     .filter(|s| s.is_finite() && *s >= 0.0)
                     .map(|s| (s * 1000.0).round() as u64);
                 outputs.push(Output { duration_ms, ..Output::new(OutputKind::Video, url) });
             }
-            if let Some(url) = self.content.as_ref().and_then(|c| c.last_frame_url.as_ref()) {
+            if let Some(url) = self.content.as_option().and_then(|c| c.last_frame_url.as_option()) {
                 outputs.push(Output::new(OutputKind::LastFrame, url));
             }
         }
         let error = (status == JobStatus::Failed).then(|| {
-            let e = self.error.as_ref();
-            let code = e.and_then(|e| e.code.as_ref()).and_then(code_string);
-            let message = e
-                .and_then(|e| e.message.clone())
-                .unwrap_or_else(|| "the task failed without an error message".to_owned());
+            let e = self.error.as_option();
+            let code = e.and_then(|e| e.code.as_option()).and_then(code_string);
+            let message =
+                e.and_then(|e| e.message.as_deref()).unwrap_or("the task failed without an error message").to_owned();
             JobError::from_code(code, message, None)
         });
         Job {
@@ -155,12 +155,12 @@ impl Token360Video {
             kind: Some(JobKind::Video),
             status,
             provider_status: self.status.to_string(),
-            model: self.model.clone(),
-            created_at: self.created_at.and_then(from_unix_seconds),
-            updated_at: self.updated_at.and_then(from_unix_seconds),
+            model: self.model.as_option().cloned(),
+            created_at: self.created_at.into_option().and_then(from_unix_seconds),
+            updated_at: self.updated_at.into_option().and_then(from_unix_seconds),
             progress: self
                 .progress
-                .as_ref()
+                .as_option()
                 .and_then(Number::as_f64)
                 .filter(|p| p.is_finite())
                 .map(|p| p.clamp(0.0, 100.0) as u8),

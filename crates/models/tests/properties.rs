@@ -1,11 +1,12 @@
-//! Property tests: the id parser, the state machine and the 1-hour rule, lossless unknown fields.
+//! Property tests: the id parser, the state machine and the 1-hour rule, lossless round trips of every document.
 
 use genjob_models::{
-    DREAMINA_CREATED_TIMEOUT, Endpoint, Job, JobId, JobIdForm, JobStatus, Observation, ProviderRecord, StatusTracker,
+    DREAMINA_CREATED_TIMEOUT, Endpoint, ErrorBody, Job, JobId, JobIdForm, JobKind, JobStatus, Observation, Provider,
+    ProviderRecord, StatusTracker, decode_executing,
 };
 use jiff::{SignedDuration, Timestamp, tz::TimeZone};
 use proptest::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// (id, month, day, hour, minute, second, ms, type letter, email) for valid real-form Dreamina ids.
 fn dreamina_id() -> impl Strategy<Value = (String, i8, i8, i8, i8, i8, i16, char, String)> {
@@ -25,6 +26,12 @@ fn dreamina_id() -> impl Strategy<Value = (String, i8, i8, i8, i8, i8, i16, char
             (id, month, day, hour, minute, second, ms, letter, email)
         })
 }
+
+/// Any non-empty text that passes the character checks: no `/`, `?`, `#`, whitespace or control characters.
+const ID_HEAD: &str = "[^/?#\\s\\p{Cc}]{1,40}";
+
+/// Text shaped like the documented layouts, with every part's width and presence varied.
+const NEAR_LAYOUT_HEAD: &str = "j[0-9]{8,22}[a-zA-Z0-9]?(-u[0-9]{0,6})?(-[A-Z]{0,3})?(:|-email:)?[a-z@.*]{0,10}";
 
 fn timestamp() -> impl Strategy<Value = Timestamp> {
     // 1972..2100: wide enough for leap-day and century cases.
@@ -74,6 +81,60 @@ proptest! {
     fn near_miss_ids_never_panic(body in "[0-9a-zA-Z:@.\u{a0} -]{0,40}", suffix in prop::sample::select(vec!["-bot:dreamina", "-bot:google-flow", ":dreamina", "[email\u{a0}protected]:dreamina", ""])) {
         let raw = format!("j{body}{suffix}");
         let _ = JobId::parse(&raw).map(|id| id.created_at(Timestamp::UNIX_EPOCH));
+    }
+
+    /// Whatever precedes a provider's ending, the id is that provider's and prints back as given.
+    #[test]
+    fn anything_before_a_provider_ending_is_that_providers_id(
+        head in prop_oneof![ID_HEAD, NEAR_LAYOUT_HEAD],
+        (ending, provider) in prop::sample::select(vec![
+            ("-bot:dreamina", Provider::Dreamina),
+            ("-bot:google-flow", Provider::GoogleFlow),
+        ]),
+    ) {
+        let raw = format!("{head}{ending}");
+        let id: JobId = raw.parse().unwrap();
+        prop_assert_eq!(id.to_string(), raw.clone());
+        prop_assert_eq!(id.provider(), Some(provider));
+        match id.form() {
+            JobIdForm::Dreamina(_) | JobIdForm::GoogleFlow(_) => {
+                prop_assert!(id.created_at(Timestamp::MAX).is_some());
+            }
+            JobIdForm::UnrecognizedLayout { .. } => {
+                prop_assert_eq!(id.created_at(Timestamp::MAX), None);
+                prop_assert!(id.endpoint().is_some_and(|e| e.provider() == provider));
+            }
+            other => prop_assert!(false, "{raw} read as {other:?}"),
+        }
+    }
+
+    /// A timestamp of another width keeps the type letter readable before `-u<digits>-`.
+    #[test]
+    fn unrecognized_layouts_keep_the_type_letter(
+        digits in "[0-9]{0,30}",
+        letter in "[a-zA-Z]",
+        user in "[0-9]{1,8}",
+        account in "[A-Z]{2}:[a-z]{1,8}@[a-z]{1,8}\\.com",
+    ) {
+        prop_assume!(digits.len() != 19);
+        let raw = format!("j{digits}{letter}-u{user}-{account}-bot:dreamina");
+        let id: JobId = raw.parse().unwrap();
+        let letter = letter.chars().next().unwrap();
+        let read = match id.form() {
+            JobIdForm::UnrecognizedLayout { provider: Provider::Dreamina, type_letter, .. } => *type_letter,
+            other => panic!("{raw} read as {other:?}"),
+        };
+        prop_assert_eq!(read, Some(letter));
+        let (kind, endpoint) = match letter {
+            'v' => (Some(JobKind::Video), Endpoint::DreaminaVideos),
+            'V' => (Some(JobKind::VideoUpscale), Endpoint::DreaminaVideos),
+            'F' => (Some(JobKind::VideoInterpolate), Endpoint::DreaminaVideos),
+            'i' => (Some(JobKind::Image), Endpoint::DreaminaImages),
+            'I' => (Some(JobKind::ImageUpscale), Endpoint::DreaminaImages),
+            _ => (None, Endpoint::DreaminaVideos),
+        };
+        prop_assert_eq!(id.kind(), kind);
+        prop_assert_eq!(id.endpoint(), Some(endpoint));
     }
 
     #[test]
@@ -172,21 +233,19 @@ proptest! {
         }
     }
 
-    /// Unknown fields anywhere in a record survive a parse and a serialization.
+    /// Explicit nulls, shortened arrays and unknown keys (null, object and array values) anywhere in a
+    /// record, scheduler listing or error body survive a parse and a serialization: `to_value(parse(x)) == x`.
     #[test]
-    fn extra_fields_are_kept(extra in prop::collection::btree_map("x_[a-zA-Z0-9_]{1,10}", json_value(), 1..5), place in 0usize..3, fixture in 0usize..FIXTURES.len()) {
-        let (endpoint, text) = FIXTURES[fixture];
+    fn documents_round_trip_losslessly(
+        document in 0usize..DOCUMENTS.len(),
+        dice in prop::collection::vec(any::<u8>(), 1..64),
+        unknown in prop::collection::vec(unknown_value(), 1..8),
+    ) {
+        let (kind, text) = DOCUMENTS[document];
         let mut value: Value = serde_json::from_str(text).unwrap();
-        let target = match place {
-            0 => Some(&mut value),
-            1 => value.get_mut("request"),
-            _ => value.get_mut("response"),
-        };
-        if let Some(Value::Object(map)) = target {
-            map.extend(extra.into_iter().collect::<Map<_, _>>());
-        }
-        let record = ProviderRecord::from_value(endpoint, value.clone()).unwrap();
-        prop_assert_eq!(record.to_value(), value);
+        Roughen { kind, dice: dice.iter().cycle(), unknown: unknown.iter().cycle(), added: 0 }
+            .walk(&mut value, &mut Vec::new());
+        prop_assert_eq!(kind.round_trip(&value), value);
     }
 
     /// A status value nobody has seen yet parses, maps to `unknown`, and is kept verbatim.
@@ -223,6 +282,188 @@ fn json_value() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+/// Values for unknown keys, leaning on the shapes that used to get lost or reshaped: null, objects, arrays.
+fn unknown_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        prop::collection::btree_map("[a-zA-Z_]{1,8}", json_value(), 0..4)
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        prop::collection::vec(json_value(), 0..4).prop_map(Value::from),
+        json_value(),
+    ]
+}
+
+/// A kind of document the services send, read back through its genjob-models type.
+#[derive(Debug, Clone, Copy)]
+enum Document {
+    Record(Endpoint),
+    Scheduler,
+    ErrorBody,
+}
+
+impl Document {
+    /// `serde_json::to_value(parse(value))`, parsing from bytes as the transport does.
+    fn round_trip(self, value: &Value) -> Value {
+        let bytes = serde_json::to_vec(value).unwrap();
+        match self {
+            Self::Record(endpoint) => ProviderRecord::from_slice(endpoint, &bytes).unwrap().to_value(),
+            Self::Scheduler => serde_json::to_value(decode_executing(&bytes).unwrap()).unwrap(),
+            Self::ErrorBody => serde_json::to_value(ErrorBody::parse(&bytes).unwrap()).unwrap(),
+        }
+    }
+
+    /// Whether the value at `path` may be `null`: optional fields may, required ones and map entries may not.
+    fn nullable(self, path: &[String]) -> bool {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        !matches!(
+            (self, path.as_slice()),
+            (Self::Record(_), ["jobid" | "id" | "status"])
+                | (Self::Scheduler, ["executing", _] | [.., "jobid"])
+                | (Self::ErrorBody, ["error"])
+        )
+    }
+
+    /// Whether an unknown key may be added to the object at `path` (not to the account → jobs map).
+    fn extensible(self, path: &[String]) -> bool {
+        !matches!(self, Self::Scheduler) || path != ["executing"]
+    }
+}
+
+/// Walks a document and makes it harder to round-trip, as dice rolls decide: `null` for fields,
+/// arrays cut short, unknown keys added to objects at every depth.
+struct Roughen<'a, D: Iterator<Item = &'a u8>, U: Iterator<Item = &'a Value>> {
+    kind: Document,
+    dice: D,
+    unknown: U,
+    added: usize,
+}
+
+impl<'a, D: Iterator<Item = &'a u8>, U: Iterator<Item = &'a Value>> Roughen<'a, D, U> {
+    fn roll(&mut self) -> usize {
+        self.dice.next().copied().map_or(0, usize::from)
+    }
+
+    /// True one time in `n`, as the dice say.
+    fn one_in(&mut self, n: usize) -> bool {
+        self.roll().is_multiple_of(n)
+    }
+
+    fn walk(&mut self, value: &mut Value, path: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, field) in map.iter_mut() {
+                    path.push(key.clone());
+                    if self.one_in(5) && self.kind.nullable(path) {
+                        *field = Value::Null;
+                    } else {
+                        self.walk(field, path);
+                    }
+                    path.pop();
+                }
+                if self.one_in(2) && self.kind.extensible(path) {
+                    self.added += 1;
+                    map.insert(format!("x_unknown_{}", self.added), self.unknown.next().cloned().unwrap_or_default());
+                }
+            }
+            Value::Array(items) => {
+                if self.one_in(4) {
+                    let keep = self.roll() % (items.len() + 1);
+                    items.truncate(keep);
+                }
+                path.push("[]".to_owned());
+                for item in items {
+                    self.walk(item, path);
+                }
+                path.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Every path to a value inside `value` (object keys, `[]` for array items), parents before children.
+fn paths(value: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Value::Array(items) => items.iter().map(|v| ("[]".to_owned(), v)).collect(),
+        _ => Vec::new(),
+    };
+    for (key, child) in children {
+        path.push(key);
+        out.push(path.clone());
+        paths(child, path, out);
+        path.pop();
+    }
+}
+
+/// Sets the value at `path` (the first array item for `[]`) to `null`.
+fn set_null(value: &mut Value, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else { return };
+    let mut at = value;
+    for key in parents {
+        at = if key == "[]" { &mut at[0] } else { &mut at[key.as_str()] };
+    }
+    if last == "[]" {
+        at[0] = Value::Null;
+    } else {
+        at[last.as_str()] = Value::Null;
+    }
+}
+
+/// Every field of every document, one at a time, may be an explicit `null` that comes back as `null`.
+#[test]
+fn every_optional_field_keeps_an_explicit_null() {
+    for (kind, text) in DOCUMENTS {
+        let original: Value = serde_json::from_str(text).unwrap();
+        let mut all = Vec::new();
+        paths(&original, &mut Vec::new(), &mut all);
+        // Array items are not fields: a `null` item of a typed array does not parse, as before.
+        for path in all.iter().filter(|p| kind.nullable(p) && p.last().is_some_and(|k| k != "[]")) {
+            let mut value = original.clone();
+            set_null(&mut value, path);
+            assert_eq!(kind.round_trip(&value), value, "{kind:?} with {} set to null", path.join("."));
+        }
+    }
+}
+
+/// Every kind of document, from the fixtures where there is one.
+const DOCUMENTS: &[(Document, &str)] = &[
+    (
+        Document::Record(Endpoint::DreaminaVideos),
+        include_str!("../../../fixtures/dreamina/videos/video-completed.json"),
+    ),
+    (Document::Record(Endpoint::DreaminaVideos), include_str!("../../../fixtures/dreamina/videos/video-failed.json")),
+    (
+        Document::Record(Endpoint::DreaminaImages),
+        include_str!("../../../fixtures/dreamina/images/image-completed.json"),
+    ),
+    (
+        Document::Record(Endpoint::DreaminaImages),
+        include_str!("../../../fixtures/dreamina/images/upscale-completed.json"),
+    ),
+    (
+        Document::Record(Endpoint::GoogleFlowJobs),
+        include_str!("../../../fixtures/google-flow/jobs/video-completed.json"),
+    ),
+    (
+        Document::Record(Endpoint::GoogleFlowJobs),
+        include_str!("../../../fixtures/google-flow/jobs/image-completed.json"),
+    ),
+    (Document::Record(Endpoint::GoogleFlowJobs), include_str!("../../../fixtures/google-flow/jobs/image-failed.json")),
+    (
+        Document::Record(Endpoint::Token360Videos),
+        include_str!("../../../fixtures/token360/videos/video-completed.json"),
+    ),
+    (Document::Scheduler, include_str!("../../../fixtures/dreamina/scheduler/executing-1.json")),
+    (Document::Scheduler, include_str!("../../../fixtures/dreamina/scheduler/executing-0.json")),
+    (Document::ErrorBody, include_str!("../../../fixtures/dreamina/videos/error-404.json")),
+    // token360's OpenAI-style envelope has no fixture; this is its documented shape.
+    (
+        Document::ErrorBody,
+        r#"{"error": {"message": "Invalid API key", "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}"#,
+    ),
+];
 
 const FIXTURES: &[(Endpoint, &str)] = &[
     (Endpoint::DreaminaVideos, include_str!("../../../fixtures/dreamina/videos/video-completed.json")),

@@ -17,16 +17,17 @@ pub async fn run(args: ExecutingArgs, lookup: Lookup<'_>) -> Result<Exit, CliErr
         output::stdout_line(&line);
         return Ok(Exit::Success);
     }
-    output::stdout_line(&format!("{} executing Dreamina job(s)", listing.total));
-    for (account, jobs) in &listing.executing {
+    let total = listing.total.into_option().unwrap_or(listing.jobs().count() as u64);
+    output::stdout_line(&format!("{total} executing Dreamina job(s)"));
+    for (account, jobs) in listing.accounts() {
         output::stdout_line(&format!("{account} ({} job(s))", jobs.len()));
         let rows: Vec<Vec<String>> = jobs
             .iter()
             .map(|j| {
                 vec![
                     format!("  {}", j.jobid),
-                    j.model.clone().unwrap_or_else(|| "-".to_owned()),
-                    j.elapsed_seconds.as_ref().map_or_else(|| "-".to_owned(), |s| format!("{s}s")),
+                    j.model.as_deref().unwrap_or("-").to_owned(),
+                    j.elapsed_seconds.as_option().map_or_else(|| "-".to_owned(), |s| format!("{s}s")),
                 ]
             })
             .collect();
