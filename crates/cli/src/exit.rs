@@ -100,6 +100,7 @@ impl Exit {
             WaitError::Cancelled { .. } => Exit::Interrupted,
             WaitError::Fetch { source, .. } => Exit::from_transport(source),
             WaitError::NoSource { .. } => Exit::Usage,
+            WaitError::WrongRecord { .. } => Exit::InvalidResponse,
             _ => Exit::Network,
         }
     }

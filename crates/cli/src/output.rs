@@ -3,8 +3,32 @@
 use crate::exit::CliError;
 use genjob::{Job, JobProgress, JobStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
+
+/// Text from a provider made safe to print on a terminal: control characters (escape sequences,
+/// carriage returns, line breaks) and bidirectional-override characters are shown as visible escapes.
+///
+/// A provider controls job ids, model names, statuses and error messages; printed raw, a model name
+/// holding `ESC ] 0;… BEL` would retitle the user's terminal. `--json` output is exact JSON instead.
+pub fn safe(text: &str) -> Cow<'_, str> {
+    let risky = |c: char| {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(risky) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if risky(c) {
+            shown.extend(c.escape_unicode());
+        } else {
+            shown.push(c);
+        }
+    }
+    Cow::Owned(shown)
+}
 
 /// Writes one line to stdout; a closed pipe (`genjob … | head`) is not worth a panic.
 pub fn stdout_line(line: &str) {
@@ -34,13 +58,13 @@ pub fn human_duration(d: Duration) -> String {
 /// A readable multi-line description of one job (what `genjob status` prints).
 pub fn describe(job: &Job) -> String {
     let mut lines = vec![
-        format!("job       {}", job.id),
+        format!("job       {}", safe(&job.id)),
         format!("provider  {}", job.provider),
         format!(
             "status    {}{} (provider: {})",
             job.status,
             job.progress.map(|p| format!(" {p}%")).unwrap_or_default(),
-            job.provider_status
+            safe(&job.provider_status)
         ),
     ];
     if let Some(kind) = job.kind {
@@ -50,7 +74,7 @@ pub fn describe(job: &Job) -> String {
         ));
     }
     if let Some(model) = &job.model {
-        lines.push(format!("model     {model}"));
+        lines.push(format!("model     {}", safe(model)));
     }
     if let Some(created) = job.created_at {
         lines.push(format!("created   {created}"));
@@ -59,16 +83,16 @@ pub fn describe(job: &Job) -> String {
         lines.push(format!("updated   {updated}"));
     }
     for (i, output) in job.outputs.iter().enumerate() {
-        lines.push(format!("output {i}  {:?} {}", output.kind, output.url));
+        lines.push(format!("output {i}  {:?} {}", output.kind, safe(&output.url)));
     }
     if let Some(error) = &job.error {
         lines.push(format!(
             "error     {}{}",
-            error.code.as_deref().map(|c| format!("[{c}] ")).unwrap_or_default(),
-            error.message
+            error.code.as_deref().map(|c| format!("[{}] ", safe(c))).unwrap_or_default(),
+            safe(&error.message)
         ));
         if let Some(detail) = &error.detail {
-            lines.push(format!("detail    {detail}"));
+            lines.push(format!("detail    {}", safe(detail)));
         }
     }
     lines.join("\n")
@@ -79,18 +103,19 @@ pub fn failure_reason(job: &Job) -> String {
     match &job.error {
         Some(e) => format!(
             "{}{}{}",
-            e.code.as_deref().map(|c| format!("[{c}] ")).unwrap_or_default(),
-            e.message,
-            e.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+            e.code.as_deref().map(|c| format!("[{}] ", safe(c))).unwrap_or_default(),
+            safe(&e.message),
+            e.detail.as_deref().map(|d| format!(" ({})", safe(d))).unwrap_or_default()
         ),
-        None => job.provider_status.clone(),
+        None => safe(&job.provider_status).into_owned(),
     }
 }
 
 /// Renders rows as an aligned text table with a header.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| safe(c).into_owned()).collect()).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(cell.chars().count());
@@ -156,7 +181,7 @@ impl LiveProgress {
     ///
     /// `clock_note` is appended to times (`" (sim)"` in the demo, where time is simulated).
     pub fn new(ids: &[String], enabled: bool, clock_note: &'static str) -> Self {
-        let labels: Vec<String> = ids.iter().map(|id| short_id(id, 44)).collect();
+        let labels: Vec<String> = ids.iter().map(|id| short_id(&safe(id), 44)).collect();
         let mode = if !enabled {
             Mode::Off
         } else if std::io::stderr().is_terminal() {
@@ -188,7 +213,7 @@ impl LiveProgress {
             human_duration(p.elapsed),
             self.clock_note,
             human_duration(p.next_delay),
-            p.note.as_deref().map(|n| format!(" · {n}")).unwrap_or_default()
+            p.note.as_deref().map(|n| format!(" · {}", safe(n))).unwrap_or_default()
         );
         match &self.mode {
             Mode::Bars(_) => {
@@ -215,6 +240,7 @@ impl LiveProgress {
 
     /// Marks a job as finished with a one-line summary.
     pub fn finish(&mut self, index: usize, completed: bool, summary: &str) {
+        let summary = &*safe(summary);
         match &self.mode {
             Mode::Bars(_) => {
                 if let Some(bar) = self.bars.get(index) {
@@ -234,6 +260,7 @@ impl LiveProgress {
 
     /// Prints a diagnostic on stderr without tearing the bars.
     pub fn note(&self, line: &str) {
+        let line = &*safe(line);
         match &self.mode {
             Mode::Bars(multi) => {
                 if multi.println(line).is_err() {
@@ -268,6 +295,17 @@ mod tests {
         let short = short_id("j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina", 21);
         assert_eq!(short, "j022314053…t:dreamina");
         assert_eq!(short_id("video_1", 21), "video_1");
+    }
+
+    #[test]
+    fn provider_text_cannot_drive_the_terminal() {
+        let hostile = "seedance\u{1b}]0;pwned\u{7}\u{1b}[2J\r\n\u{202e}evil";
+        let shown = safe(hostile);
+        assert!(!shown.chars().any(|c| c.is_control() || c == '\u{202e}'), "{shown}");
+        assert_eq!(shown, "seedance\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{d}\\u{a}\\u{202e}evil");
+        assert!(matches!(safe("plain ünïcode ✓"), Cow::Borrowed(_)));
+        let cell = table(&["model"], &[vec![hostile.to_owned()]]);
+        assert!(!cell.contains('\u{1b}'), "{cell}");
     }
 
     #[test]

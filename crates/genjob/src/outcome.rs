@@ -83,6 +83,16 @@ pub enum WaitError {
         /// Record reads made.
         polls: u32,
     },
+    /// The server answered with the record of another job: an invalid answer, never taken as this job's state.
+    #[error("{id}: the server answered with the record of job {record_id:?}; it is not a valid answer for this job")]
+    WrongRecord {
+        /// The job asked for.
+        id: JobId,
+        /// The id the record carried.
+        record_id: String,
+        /// Record reads made.
+        polls: u32,
+    },
     /// No source was registered for the job's provider.
     #[error("{id}: no {provider} source is configured; set its API token")]
     NoSource {
@@ -125,7 +135,7 @@ impl WaitError {
     pub fn polls(&self) -> Option<u32> {
         match self {
             Self::JobFailed(job) => Some(job.polls),
-            Self::TimedOut { polls, .. } | Self::Fetch { polls, .. } => Some(*polls),
+            Self::TimedOut { polls, .. } | Self::Fetch { polls, .. } | Self::WrongRecord { polls, .. } => Some(*polls),
             _ => None,
         }
     }

@@ -10,8 +10,8 @@ use crate::time::{after, since};
 use crate::watch::Watch;
 use crate::watch::job::Failures;
 use futures::StreamExt;
-use genjob_models::{JobStatus, Provider, StatusTracker};
-use genjob_transport::{JobSource, TransportError};
+use genjob_models::{JobId, JobStatus, Provider, StatusTracker};
+use genjob_transport::{FetchedJob, JobSource, TransportError};
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::future::Future;
@@ -147,6 +147,9 @@ impl Watcher {
             let now = self.env.now();
             let error = match result {
                 Ok(fetched) => {
+                    if let Some(record_id) = foreign_record(&id, &fetched) {
+                        return Err(WaitError::WrongRecord { id, record_id, polls });
+                    }
                     let mut tracker = StatusTracker::new(id);
                     tracker.observe(fetched.job.clone(), now);
                     return Ok(JobSnapshot {
@@ -196,6 +199,21 @@ impl Watcher {
 pub(crate) fn retry_delay(ceiling: Duration, failures: u32, hint: Option<Duration>) -> Duration {
     let backoff = MIN_INTERVAL.saturating_mul(1 << failures.saturating_sub(1).min(6)).min(MAX_BACKOFF);
     backoff.min(ceiling).max(MIN_INTERVAL).max(hint.unwrap_or_default())
+}
+
+/// The id a record carries when it is not the asked job's (a misrouted or hostile answer); `None` when it matches.
+///
+/// A record without an id cannot contradict; Dreamina ids captured with the `[email protected]`
+/// placeholder are compared as the ids they stand for.
+pub(crate) fn foreign_record(asked: &JobId, fetched: &FetchedJob) -> Option<String> {
+    let got = fetched.job.id.as_str();
+    if got.is_empty() || got == asked.as_str() {
+        return None;
+    }
+    match JobId::parse(got) {
+        Ok(parsed) if parsed.same_job(asked) => None,
+        _ => Some(got.to_owned()),
+    }
 }
 
 /// Runs one request, turning "no answer within `timeout`" (in the environment's time) into a timeout error.

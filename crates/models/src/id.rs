@@ -172,6 +172,30 @@ impl JobId {
         Ok(Self { raw: raw.to_owned(), form: Box::new(form) })
     }
 
+    /// True when both ids name the same job: equal, or equal but for the e-mail that captured
+    /// documents replace with a placeholder (`…-US:[email protected]:dreamina` stands for any e-mail).
+    ///
+    /// ```
+    /// use genjob_models::{CAPTURED_EMAIL_PLACEHOLDER, JobId};
+    /// let real: JobId = "j0223140530123456789v-u12345-US:user@example.com-bot:dreamina".parse()?;
+    /// let captured: JobId = format!("j0223140530123456789v-u12345-US:{CAPTURED_EMAIL_PLACEHOLDER}:dreamina").parse()?;
+    /// let other: JobId = "j0223140530123456789v-u99999-US:user@example.com-bot:dreamina".parse()?;
+    /// assert!(real.same_job(&captured) && !real.same_job(&other));
+    /// # Ok::<(), genjob_models::JobIdParseError>(())
+    /// ```
+    pub fn same_job(&self, other: &JobId) -> bool {
+        if self.raw == other.raw {
+            return true;
+        }
+        match (self.form.as_ref(), other.form.as_ref()) {
+            (JobIdForm::Dreamina(a), JobIdForm::Dreamina(b)) if a.email.is_none() || b.email.is_none() => {
+                let without_email = |d: &DreaminaJobId| DreaminaJobId { email: None, ..d.clone() };
+                without_email(a) == without_email(b)
+            }
+            _ => false,
+        }
+    }
+
     /// The id exactly as given.
     pub fn as_str(&self) -> &str {
         &self.raw

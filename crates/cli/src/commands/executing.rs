@@ -20,7 +20,7 @@ pub async fn run(args: ExecutingArgs, lookup: Lookup<'_>) -> Result<Exit, CliErr
     let total = listing.total.into_option().unwrap_or(listing.jobs().count() as u64);
     output::stdout_line(&format!("{total} executing Dreamina job(s)"));
     for (account, jobs) in listing.accounts() {
-        output::stdout_line(&format!("{account} ({} job(s))", jobs.len()));
+        output::stdout_line(&format!("{} ({} job(s))", output::safe(account), jobs.len()));
         let rows: Vec<Vec<String>> = jobs
             .iter()
             .map(|j| {

@@ -372,6 +372,11 @@ impl Watch {
             Ok(fetched) => fetched,
             Err(error) => return self.read_failed(index, error, now),
         };
+        let t = &self.jobs[index];
+        if let Some(record_id) = crate::watcher::foreign_record(t.tracker.id(), &fetched) {
+            let (id, polls) = (t.tracker.id().clone(), t.polls);
+            return self.finish(index, Err(WaitError::WrongRecord { id, record_id, polls }));
+        }
         let hint = self.watcher.capped_hint(fetched.retry_after);
         let t = &mut self.jobs[index];
         t.failures = Failures::default();
