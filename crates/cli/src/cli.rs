@@ -76,9 +76,15 @@ pub struct WaitArgs {
     /// Poll every job at this fixed interval instead of genjob's adaptive schedule.
     #[arg(long, value_parser = parse_duration, value_name = "DUR")]
     pub every: Option<Duration>,
-    /// Download the outputs of completed jobs into this directory (created if missing).
+    /// Download the outputs of completed jobs into this directory (created if missing, checked before waiting).
     #[arg(long, value_name = "DIR")]
     pub download: Option<PathBuf>,
+    /// Replace files that already exist in the download directory (by default a new name is chosen).
+    #[arg(long, requires = "download")]
+    pub overwrite: bool,
+    /// Give up on one job's downloads after this long, however slowly the server sends (e.g. 10m).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR", requires = "download")]
+    pub download_timeout: Option<Duration>,
     /// Print each job as one JSON line when it reaches its final state (timed-out jobs print nothing).
     #[arg(long)]
     pub json: bool,

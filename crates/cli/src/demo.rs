@@ -6,7 +6,7 @@ use crate::commands::wait::{JobReport, WatchRun, watch_all};
 use crate::exit::{CliError, Exit};
 use crate::output::{self, LiveProgress};
 use crate::sources;
-use genjob::{JobId, JobStatus, Provider, ScaledEnvironment, WatchOptions, WatchTarget, Watcher};
+use genjob::{DownloadPlan, JobId, JobStatus, Provider, ScaledEnvironment, WatchOptions, WatchTarget, Watcher};
 use genjob_sandbox::{Failure, JobSpec, Sandbox, SandboxConfig, SimClock};
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,9 +88,11 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
         })?;
         targets.push(WatchTarget::with_provider(id, job.provider));
     }
-    tokio::fs::create_dir_all(&args.out).await.map_err(|e| CliError {
+    // The demo's own files from an earlier run are replaced rather than piled up.
+    let plan = DownloadPlan::new(&args.out).with_overwrite(true);
+    plan.check_dir().map_err(|e| CliError {
         exit: Exit::Usage,
-        message: format!("cannot create {}: {e}; pass a writable --out DIR", args.out.display()),
+        message: format!("cannot write to {}: {e}; pass a writable --out DIR", args.out.display()),
     })?;
 
     output::stdout_line(&format!(
@@ -100,7 +102,7 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
     let ids: Vec<String> = jobs.iter().map(|j| j.label.to_owned()).collect();
     let progress = LiveProgress::new(&ids, true, " (sim)");
     let reports =
-        watch_all(&watcher, targets, WatchRun { json: false, progress, download: Some(&args.out), cancel: None }).await;
+        watch_all(&watcher, targets, WatchRun { json: false, progress, download: Some(plan), cancel: None }).await;
 
     let rows: Vec<Vec<String>> = jobs.iter().zip(&reports).map(|(job, report)| row(job.label, report)).collect();
     output::stdout_line(&output::table(&["job", "provider", "status", "time (sim)", "polls", "files / reason"], &rows));

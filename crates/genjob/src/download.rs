@@ -1,19 +1,15 @@
-//! Downloading a finished job's outputs: complete files or nothing, with expired URLs refreshed.
+//! Downloading a finished job's outputs: complete files or nothing, unique names, expired URLs refreshed.
 
-use genjob_models::{Job, JobId};
-use genjob_transport::{Downloaded, JobSource, TransportError};
+use genjob_models::{Job, JobId, OutputKind};
+use genjob_transport::{Downloaded, FetchedFile, JobSource, TransportError};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// The stable file name of a job's output: the id made file-safe, the output index, the extension.
-pub fn output_file_name(job: &Job, index: usize) -> String {
-    let safe: String = job
-        .id
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' })
-        .collect();
-    let extension = job.outputs.get(index).map_or("bin", |o| o.kind.extension());
-    format!("{safe}-{index}.{extension}")
-}
+/// The longest file name genjob writes, in bytes: common file systems allow 255, and the index,
+/// a collision counter and the extension need room.
+const MAX_NAME_BYTES: usize = 200;
 
 /// Why an output could not be downloaded.
 #[derive(Debug, thiserror::Error)]
@@ -38,30 +34,65 @@ pub enum DownloadError {
         /// Which output.
         index: usize,
     },
-    /// The wait's deadline passed or the wait was cancelled while downloading; nothing half-written stays.
+    /// The file could not be given a name in the download directory.
+    #[error("output {index} of {id}: cannot write {}: {source}; check the download directory", path.display())]
+    Write {
+        /// The job.
+        id: String,
+        /// Which output.
+        index: usize,
+        /// The name it was to have.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The wait's deadline (or the plan's own) passed or the wait was cancelled while downloading;
+    /// nothing half-written stays.
     #[error("downloads of {id} stopped: {reason}")]
     Interrupted {
         /// The job.
         id: String,
-        /// `the deadline passed` or `the wait was cancelled`.
+        /// `the deadline passed`, `the download timeout passed` or `the wait was cancelled`.
         reason: &'static str,
+    },
+    /// The download task failed unexpectedly (a bug); the job's files may be missing.
+    #[error("downloads of {id} stopped unexpectedly: {reason}")]
+    Crashed {
+        /// The job.
+        id: String,
+        /// What is known of the failure.
+        reason: String,
     },
 }
 
-/// Where and how a watch downloads the outputs of the jobs that complete.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where and how outputs are downloaded; one plan is one run, whose file names never collide.
+///
+/// ```
+/// use genjob::DownloadPlan;
+/// use std::time::Duration;
+/// let plan = DownloadPlan::new("out").with_concurrency(2).with_timeout(Some(Duration::from_secs(600)));
+/// assert_eq!(plan.concurrency, 2);
+/// ```
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DownloadPlan {
-    /// The directory the files go to (it must exist).
+    /// The directory the files go to (it must exist and be writable: see [`DownloadPlan::check_dir`]).
     pub dir: PathBuf,
     /// Jobs downloaded at once.
     pub concurrency: usize,
+    /// Replace files that already exist in `dir` (files written in this run are never replaced).
+    pub overwrite: bool,
+    /// Each job's downloads must end within this time, however slowly the server trickles.
+    pub timeout: Option<Duration>,
+    /// Names written in this run, shared by every clone of the plan.
+    written: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl DownloadPlan {
-    /// Downloads into `dir`, four jobs at a time.
+    /// Downloads into `dir`, four jobs at a time, never replacing a file, with no timeout of its own.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), concurrency: 4 }
+        Self { dir: dir.into(), concurrency: 4, overwrite: false, timeout: None, written: Arc::default() }
     }
 
     /// Sets how many jobs are downloaded at once (at least one).
@@ -69,35 +100,182 @@ impl DownloadPlan {
         self.concurrency = concurrency.max(1);
         self
     }
+
+    /// Replaces files that already exist in the directory (never one written in this run).
+    pub fn with_overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// Bounds each job's downloads in time.
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Creates the directory if needed and proves it writable, before any job is waited on.
+    pub fn check_dir(&self) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        tempfile::Builder::new().prefix(".genjob-probe-").tempfile_in(&self.dir).map(drop)
+    }
+
+    /// Claims a name for this run; false when this run already wrote (or claimed) it.
+    fn claim(&self, path: &Path) -> bool {
+        // A poisoned lock only means another download panicked; the set of names is still right.
+        self.written.lock().unwrap_or_else(|p| p.into_inner()).insert(path.to_path_buf())
+    }
+
+    fn release(&self, path: &Path) {
+        self.written.lock().unwrap_or_else(|p| p.into_inner()).remove(path);
+    }
 }
 
-/// Downloads every output of `job` into `dir`, each complete or not at all.
+/// The readable, file-safe stem of a job's output files: the id with every character but ASCII
+/// letters, digits, `-` and `_` replaced by `_`, and, when longer than a file system allows, cut
+/// with a stable hash of the whole id appended.
+pub fn output_stem(id: &JobId) -> String {
+    let safe: String = id
+        .as_str()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') { c } else { '_' })
+        .collect();
+    if safe.len() <= MAX_NAME_BYTES - 40 {
+        return safe;
+    }
+    let head: String = safe.chars().take(MAX_NAME_BYTES - 60).collect();
+    format!("{head}-{:016x}", fnv1a(id.as_str().as_bytes()))
+}
+
+/// FNV-1a, 64 bits: a stable hash (the standard library's is not stable across releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The extension of a downloaded output: from its content type, else its URL, else its kind.
+fn extension(file: &FetchedFile, kind: Option<OutputKind>) -> String {
+    let from_type = file.content_type().and_then(|t| {
+        let essence = t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let known = match essence.as_str() {
+            "video/mp4" => "mp4",
+            "video/webm" => "webm",
+            "video/quicktime" => "mov",
+            "image/jpeg" | "image/jpg" => "jpg",
+            "image/png" => "png",
+            "image/webp" => "webp",
+            "image/gif" => "gif",
+            "image/avif" => "avif",
+            "image/heic" => "heic",
+            _ => return None,
+        };
+        Some(known.to_owned())
+    });
+    from_type
+        .or_else(|| file.url_extension().map(str::to_owned))
+        .unwrap_or_else(|| kind.map_or("bin", OutputKind::extension).to_owned())
+}
+
+/// Gives a downloaded file a name no file in the directory and no file of this run has: `stem.ext`,
+/// then `stem-2.ext`, `stem-3.ext` …
+fn place(
+    mut file: FetchedFile,
+    stem: &str,
+    extension: &str,
+    plan: &DownloadPlan,
+) -> Result<Downloaded, (PathBuf, std::io::Error)> {
+    for attempt in 1u32..=1000 {
+        let name = if attempt == 1 { format!("{stem}.{extension}") } else { format!("{stem}-{attempt}.{extension}") };
+        let path = plan.dir.join(&name);
+        if !plan.claim(&path) {
+            continue;
+        }
+        match file.persist(&name, plan.overwrite) {
+            Ok(done) => return Ok(done),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                plan.release(&path);
+                file = e.file;
+            }
+            Err(e) => {
+                plan.release(&path);
+                return Err((path, e.error));
+            }
+        }
+    }
+    Err((plan.dir.join(format!("{stem}.{extension}")), std::io::Error::other("a thousand files of this name exist")))
+}
+
+/// Downloads every output of job `id` (its record `job`) as the plan says, each complete or not at all.
 ///
-/// A signed URL that has expired (403/410) is refreshed by reading the job record again, once.
-/// The API token is never sent to the file host.
-pub async fn download_outputs(source: &dyn JobSource, job: &Job, dir: &Path) -> Result<Vec<Downloaded>, DownloadError> {
+/// Files are named from the id asked for (never from what the server reports), unique within the
+/// plan's run. A signed URL that has expired (403/410) is refreshed by reading the job record again,
+/// once. The API token is never sent to the file host.
+pub async fn download_outputs(
+    source: &dyn JobSource,
+    id: &JobId,
+    job: &Job,
+    plan: &DownloadPlan,
+) -> Result<Vec<Downloaded>, DownloadError> {
+    let work = download_all(source, id, job, plan);
+    match plan.timeout {
+        Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            Err(DownloadError::Interrupted { id: id.to_string(), reason: "the download timeout passed" })
+        }),
+        None => work.await,
+    }
+}
+
+async fn download_all(
+    source: &dyn JobSource,
+    id: &JobId,
+    job: &Job,
+    plan: &DownloadPlan,
+) -> Result<Vec<Downloaded>, DownloadError> {
+    let stem = output_stem(id);
     let mut done = Vec::with_capacity(job.outputs.len());
     let mut current = job.clone();
     for (index, output) in job.outputs.iter().enumerate() {
-        let name = output_file_name(job, index);
+        let transport = |source| DownloadError::Transport { id: id.to_string(), index, source };
         // A refreshed record may list fewer outputs than the first one: never index on its word.
         let url = current.outputs.get(index).map_or_else(|| output.url.clone(), |o| o.url.clone());
-        let transport = |source| DownloadError::Transport { id: job.id.clone(), index, source };
-        match source.client().download(&url, dir, &name).await {
-            Ok(file) => done.push(file),
+        let file = match source.client().fetch_file(&url, &plan.dir).await {
+            Ok(file) => file,
             Err(e) if e.is_expired_url() => {
-                let id = JobId::parse(&job.id).map_err(|_| DownloadError::Vanished { id: job.id.clone(), index })?;
-                current = source.fetch(&id).await.map_err(transport)?.job;
+                current = source.fetch(id).await.map_err(transport)?.job;
                 let fresh = current
                     .outputs
                     .get(index)
-                    .ok_or_else(|| DownloadError::Vanished { id: job.id.clone(), index })?
+                    .ok_or_else(|| DownloadError::Vanished { id: id.to_string(), index })?
                     .url
                     .clone();
-                done.push(source.client().download(&fresh, dir, &name).await.map_err(transport)?);
+                source.client().fetch_file(&fresh, &plan.dir).await.map_err(transport)?
             }
             Err(e) => return Err(transport(e)),
-        }
+        };
+        let extension = extension(&file, Some(output.kind));
+        let placed = place(file, &format!("{stem}-{index}"), &extension, plan)
+            .map_err(|(path, source)| DownloadError::Write { id: id.to_string(), index, path, source })?;
+        done.push(placed);
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(raw: &str) -> JobId {
+        JobId::parse(raw).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn stems_are_readable_file_safe_and_short() {
+        let dreamina = id("j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina");
+        assert_eq!(output_stem(&dreamina), "j0223140530123456789v-u12345-CA_user_example_com-bot_dreamina");
+        let long = id(&format!("video_{}", "x".repeat(400)));
+        let stem = output_stem(&long);
+        assert!(stem.len() <= MAX_NAME_BYTES - 20, "{}", stem.len());
+        assert_eq!(stem, output_stem(&long), "stable");
+        let other = id(&format!("video_{}y", "x".repeat(399)));
+        assert_ne!(output_stem(&other), stem, "ids sharing a long prefix still get distinct names");
+        assert!(!output_stem(&id(".hidden")).starts_with('.'));
+    }
 }

@@ -32,7 +32,7 @@ mod time;
 mod watch;
 mod watcher;
 
-pub use download::{DownloadError, DownloadPlan, download_outputs, output_file_name};
+pub use download::{DownloadError, DownloadPlan, download_outputs, output_stem};
 pub use env::{Environment, ScaledEnvironment, TokioEnvironment};
 pub use error_policy::{ErrorContext, ErrorDecision, ErrorPolicy, RetryTransient};
 pub use genjob_models::{

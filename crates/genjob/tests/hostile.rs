@@ -239,7 +239,9 @@ async fn a_refreshed_record_with_fewer_outputs_is_an_error_not_a_panic() {
     let first = image_record(IMAGE_ID, "completed", "2026-03-02T14:05:30.123Z", &urls);
     let job = genjob::ProviderRecord::from_value(genjob::Endpoint::DreaminaImages, first).unwrap().normalize();
     let dir = tempfile::tempdir().unwrap();
-    let err = genjob::download_outputs(&wiremock_client(&server), &job, dir.path()).await.unwrap_err();
+    let plan = genjob::DownloadPlan::new(dir.path());
+    let err =
+        genjob::download_outputs(&wiremock_client(&server), &IMAGE_ID.parse().unwrap(), &job, &plan).await.unwrap_err();
     assert!(matches!(err, genjob::DownloadError::Vanished { index: 0, .. }), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing half-written");
 }

@@ -198,7 +198,8 @@ async fn downloads_are_complete_and_refresh_expired_urls() {
     // Let the signed URLs expire (1 s of sim time), so the first download gets a 403 and refreshes.
     tokio::time::sleep(sandbox.clock().to_real(Duration::from_secs(5))).await;
     let dir = tempfile::tempdir().unwrap();
-    let files = download_outputs(&client, &job, dir.path()).await.unwrap();
+    let plan = genjob::DownloadPlan::new(dir.path());
+    let files = download_outputs(&client, &id.parse().unwrap(), &job, &plan).await.unwrap();
     assert_eq!(files.len(), job.outputs.len());
     for file in &files {
         assert_eq!(std::fs::metadata(&file.path).unwrap().len(), file.bytes);

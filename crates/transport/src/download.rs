@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use tempfile::TempPath;
 use tokio::io::AsyncWriteExt;
 use tracing::Instrument;
 use url::Url;
@@ -23,7 +24,84 @@ pub struct Downloaded {
     pub content_type: Option<String>,
 }
 
+/// A file downloaded completely (checked and synced) that still has a temporary name in its directory.
+///
+/// Give it its final name with [`FetchedFile::persist`]; dropped instead, it is deleted, so a
+/// download is complete under its final name or absent.
+#[derive(Debug)]
+pub struct FetchedFile {
+    temp: TempPath,
+    dir: PathBuf,
+    bytes: u64,
+    content_type: Option<String>,
+    url_extension: Option<String>,
+}
+
+/// Why [`FetchedFile::persist`] did not move the file; the file is handed back, still complete.
+#[derive(Debug)]
+pub struct PersistError {
+    /// The file, still under its temporary name.
+    pub file: FetchedFile,
+    /// What went wrong (`AlreadyExists` when the name is taken and overwriting was not asked for).
+    pub error: std::io::Error,
+}
+
+impl FetchedFile {
+    /// Its size in bytes.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The server's `Content-Type`, if it sent one.
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
+    /// The file extension of the URL's last path segment (`mp4` of `…/clip.mp4?sig=…`), lower-cased,
+    /// when it is a plausible one (1–5 ASCII letters or digits).
+    pub fn url_extension(&self) -> Option<&str> {
+        self.url_extension.as_deref()
+    }
+
+    /// Moves the file to `dir/name` in one step. An existing file of that name is replaced only when
+    /// `overwrite` is true; otherwise the error is `AlreadyExists` and the file comes back to try another name.
+    pub fn persist(self, name: &str, overwrite: bool) -> Result<Downloaded, PersistError> {
+        if let Err(reason) = validate_file_name(name) {
+            let error = std::io::Error::new(std::io::ErrorKind::InvalidInput, reason);
+            return Err(PersistError { file: self, error });
+        }
+        let destination = self.dir.join(name);
+        let Self { temp, dir, bytes, content_type, url_extension } = self;
+        let persisted = if overwrite { temp.persist(&destination) } else { temp.persist_noclobber(&destination) };
+        match persisted {
+            Ok(()) => Ok(Downloaded { path: destination, bytes, content_type }),
+            Err(e) => Err(PersistError {
+                file: Self { temp: e.path, dir, bytes, content_type, url_extension },
+                error: e.error,
+            }),
+        }
+    }
+}
+
 impl HttpClient {
+    /// Downloads `url` into `dir` under a temporary name, never sending the API token; name it with
+    /// [`FetchedFile::persist`].
+    ///
+    /// The body is checked against `Content-Length` and `max_download_size` and synced before this
+    /// returns. The file is created with the process's umask (mode 0666 before it), like any file
+    /// the user creates. Failed attempts that may succeed later (429, 5xx, timeouts, cut
+    /// connections) are retried per the retry policy, each from scratch.
+    pub async fn fetch_file(&self, url: &str, dir: &Path) -> Result<FetchedFile, TransportError> {
+        let url = parse_download_url(url).map_err(|e| match e {
+            TransportError::InvalidDownload { url, reason } => {
+                TransportError::InvalidDownload { url: self.scrub(&url), reason }
+            }
+            other => other,
+        })?;
+        let (outcome, _, _) = self.retrying(|attempt| self.download_once(&url, dir, attempt)).await;
+        outcome
+    }
+
     /// Downloads `url` to `dir/file_name`, never sending the API token (any host may serve it).
     ///
     /// The body streams into a temporary file in `dir`, is checked against `Content-Length`
@@ -44,18 +122,11 @@ impl HttpClient {
             url: self.scrub(&redacted_url(&url)),
             reason: reason.to_owned(),
         })?;
-        let destination = dir.join(file_name);
-        let (outcome, _, _) = self.retrying(|attempt| self.download_once(&url, dir, &destination, attempt)).await;
-        outcome
+        let file = self.fetch_file(url.as_str(), dir).await?;
+        file.persist(file_name, true).map_err(|e| io_error("move the download to", &dir.join(file_name), e.error))
     }
 
-    async fn download_once(
-        &self,
-        url: &Url,
-        dir: &Path,
-        destination: &Path,
-        attempt: u32,
-    ) -> Result<Downloaded, TransportError> {
+    async fn download_once(&self, url: &Url, dir: &Path, attempt: u32) -> Result<FetchedFile, TransportError> {
         let span = tracing::debug_span!(
             "genjob_download",
             method = "GET",
@@ -67,7 +138,7 @@ impl HttpClient {
             elapsed_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let outcome = self.stream_to_file(url, dir, destination).instrument(span.clone()).await;
+        let outcome = self.stream_to_file(url, dir).instrument(span.clone()).await;
         span.record("elapsed_ms", started.elapsed().as_millis());
         match &outcome {
             Ok(done) => {
@@ -79,7 +150,7 @@ impl HttpClient {
         outcome
     }
 
-    async fn stream_to_file(&self, url: &Url, dir: &Path, destination: &Path) -> Result<Downloaded, TransportError> {
+    async fn stream_to_file(&self, url: &Url, dir: &Path) -> Result<FetchedFile, TransportError> {
         let config = self.config();
         // No overall timeout: a large file may take long. Instead the response head and every
         // chunk must arrive within the request timeout, which catches stalled transfers.
@@ -106,11 +177,12 @@ impl HttpClient {
         }
         let content_type = content_type(response.headers());
 
-        let temp = tempfile::Builder::new()
-            .prefix(".genjob-download-")
-            .suffix(".part")
-            .tempfile_in(dir)
-            .map_err(|source| io_error("create a temporary file in", dir, source))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".genjob-download-").suffix(".part");
+        // tempfile's default is 0600; open(2) masks this with the umask, as for any file the user makes.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder.tempfile_in(dir).map_err(|source| io_error("create a temporary file in", dir, source))?;
         // The TempPath deletes the file when dropped, so every early return below cleans up.
         let (file, temp_path) = temp.into_parts();
         let mut file = tokio::fs::File::from_std(file);
@@ -140,9 +212,14 @@ impl HttpClient {
         file.flush().await.map_err(|source| io_error("write", &temp_path, source))?;
         file.sync_all().await.map_err(|source| io_error("sync", &temp_path, source))?;
         drop(file);
-        temp_path.persist(destination).map_err(|e| io_error("move the download to", destination, e.error))?;
         sync_dir(dir).await;
-        Ok(Downloaded { path: destination.to_path_buf(), bytes: received, content_type })
+        Ok(FetchedFile {
+            temp: temp_path,
+            dir: dir.to_path_buf(),
+            bytes: received,
+            content_type,
+            url_extension: url_extension(url),
+        })
     }
 }
 
@@ -161,6 +238,14 @@ async fn sync_dir(dir: &Path) {
     }
     #[cfg(not(unix))]
     let _ = dir;
+}
+
+/// The extension of the URL's last path segment, when it looks like one.
+fn url_extension(url: &Url) -> Option<String> {
+    let last = url.path_segments()?.next_back()?;
+    let (_, extension) = last.rsplit_once('.')?;
+    let plausible = (1..=5).contains(&extension.len()) && extension.chars().all(|c| c.is_ascii_alphanumeric());
+    plausible.then(|| extension.to_ascii_lowercase())
 }
 
 fn parse_download_url(url: &str) -> Result<Url, TransportError> {

@@ -35,7 +35,7 @@ mod token;
 
 pub use client::{Fetched, HttpClient};
 pub use config::{DEFAULT_MAX_DOWNLOAD_SIZE, DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy, TransportConfig};
-pub use download::Downloaded;
+pub use download::{Downloaded, FetchedFile, PersistError};
 pub use error::{ProviderMessage, TransportError};
 pub use from_env::EnvNames;
 pub use source::{Attempts, FetchedJob, JobListing, JobSource, ListingEntry};

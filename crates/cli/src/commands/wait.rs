@@ -9,7 +9,6 @@ use genjob::{
     CancellationToken, DownloadPlan, Downloaded, FinishedJob, FixedInterval, Provider, WaitError, WatchEvent,
     WatchOptions, WatchTarget, Watcher,
 };
-use std::path::{Path, PathBuf};
 
 /// How one job's wait ended, with its downloads.
 #[derive(Debug)]
@@ -86,24 +85,24 @@ impl JobReport {
 
 /// What to show and do while watching.
 #[derive(Debug)]
-pub struct WatchRun<'a> {
+pub struct WatchRun {
     /// Print each final job as a JSON line on stdout.
     pub json: bool,
     /// Live progress on stderr.
     pub progress: LiveProgress,
-    /// Where to download the outputs of completed jobs.
-    pub download: Option<&'a Path>,
+    /// How to download the outputs of completed jobs (its directory already checked).
+    pub download: Option<DownloadPlan>,
     /// Cancelled on Ctrl-C: the watch ends, downloads in progress are cut (nothing half-written stays).
     pub cancel: Option<CancellationToken>,
 }
 
 /// Watches `targets` to the end and downloads outputs as jobs complete; one report per target, in order.
-pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: WatchRun<'_>) -> Vec<JobReport> {
+pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: WatchRun) -> Vec<JobReport> {
     let mut reports: Vec<Option<JobReport>> = (0..targets.len()).map(|_| None).collect();
     let providers: Vec<Provider> = targets.iter().map(|t| t.provider).collect();
     let mut watch = watcher.watch(targets);
-    if let Some(dir) = run.download {
-        watch = watch.with_downloads(DownloadPlan::new(dir));
+    if let Some(plan) = run.download.take() {
+        watch = watch.with_downloads(plan);
     }
     if let Some(cancel) = run.cancel.clone() {
         watch = watch.with_cancellation(cancel);
@@ -164,18 +163,35 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
     reports.into_iter().flatten().collect()
 }
 
+/// Cancels the wait on Ctrl-C or SIGTERM: the watch ends and downloads in flight are dropped, which
+/// removes their temporary files, so nothing half-written outlives the process.
+fn stop_on_signals(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            Ok(()) = tokio::signal::ctrl_c() => eprintln!("genjob: interrupted; stopping the wait"),
+            () = terminate => eprintln!("genjob: terminated; stopping the wait"),
+        }
+        cancel.cancel();
+    });
+}
+
 /// Runs `genjob wait`.
 pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let targets =
         args.ids.iter().map(|raw| sources::resolve_target(raw, args.provider)).collect::<Result<Vec<_>, _>>()?;
     let cancel = CancellationToken::new();
-    let on_interrupt = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("genjob: interrupted; stopping the wait");
-            on_interrupt.cancel();
-        }
-    });
+    stop_on_signals(cancel.clone());
     let mut watcher = Watcher::new().with_options(WatchOptions::new().with_timeout(args.timeout));
     for source in sources::sources_for(&targets, lookup)? {
         watcher = watcher.with_source(source);
@@ -183,24 +199,25 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     if let Some(every) = args.every {
         watcher = watcher.with_policy(std::sync::Arc::new(FixedInterval(every)));
     }
-    let download: Option<PathBuf> = args.download.clone();
-    if let Some(dir) = &download {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| CliError {
-            exit: Exit::Usage,
-            message: format!(
-                "cannot create the download directory {}: {e}; pass a writable --download DIR",
-                dir.display()
-            ),
-        })?;
-    }
+    // The directory is checked before any job is waited on, not after the first one finished.
+    let download = match &args.download {
+        Some(dir) => {
+            let plan = DownloadPlan::new(dir).with_overwrite(args.overwrite).with_timeout(args.download_timeout);
+            plan.check_dir().map_err(|e| CliError {
+                exit: Exit::Usage,
+                message: format!(
+                    "cannot write to the download directory {}: {e}; pass a writable --download DIR",
+                    dir.display()
+                ),
+            })?;
+            Some(plan)
+        }
+        None => None,
+    };
     let ids: Vec<String> = targets.iter().map(|t| t.id.to_string()).collect();
     let progress = LiveProgress::new(&ids, !args.json, "");
-    let reports = watch_all(
-        &watcher,
-        targets,
-        WatchRun { json: args.json, progress, download: download.as_deref(), cancel: Some(cancel) },
-    )
-    .await;
+    let reports =
+        watch_all(&watcher, targets, WatchRun { json: args.json, progress, download, cancel: Some(cancel) }).await;
     if !args.json {
         let rows: Vec<Vec<String>> = reports
             .iter()

@@ -582,10 +582,19 @@ impl Watch {
         while downloads.running.len() < downloads.plan.concurrency.max(1)
             && let Some(QueuedDownload { index, id, job, source }) = downloads.queue.pop_front()
         {
-            let dir = downloads.plan.dir.clone();
+            let plan = downloads.plan.clone();
             downloads.running_ids.insert(index, id.clone());
             downloads.running.push(Box::pin(async move {
-                let result = download_outputs(source.as_ref(), &job, &dir).await;
+                // A bug in one download must be that job's download error, not the end of every wait.
+                let work = std::panic::AssertUnwindSafe(download_outputs(source.as_ref(), &id, &job, &plan));
+                let result = work.catch_unwind().await.unwrap_or_else(|panic| {
+                    let reason = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_owned());
+                    Err(DownloadError::Crashed { id: id.to_string(), reason })
+                });
                 (index, id, result)
             }));
         }
