@@ -50,9 +50,9 @@ fn assert_no_panic(run: &Run) {
     assert!(!run.stderr.contains("panicked"), "genjob panicked: {run:?}");
 }
 
-/// A Dreamina video, running when the wait starts, that completes `in_` later.
-fn dreamina_completing_in(in_: Duration) -> JobSpec {
-    JobSpec::dreamina_video().with_age(RUNNING).with_duration(RUNNING + in_)
+/// A Dreamina video, running when the wait starts, that completes `after` it.
+fn dreamina_completing_in(after: Duration) -> JobSpec {
+    JobSpec::dreamina_video().with_age(RUNNING).with_duration(RUNNING + after)
 }
 
 /// The names in `dir`, sorted (temporary `.part` files included).
@@ -115,6 +115,9 @@ async fn a_listing_lagging_five_minutes_does_not_hold_back_a_job_it_cannot_show_
     let id = sandbox.add_job(dreamina_completing_in(Duration::from_secs(3)));
     // The listing of five minutes ago: this 97-second-old job was not created yet, so it is absent.
     // Absent-but-never-seen is neither "finished" nor "still running": the record decides.
+    // (A job over five minutes old does appear in it, with an `elapsedSeconds` that advances with
+    // the clock and stays under the job's age: nothing contradicts it, so only the 5-minute unread
+    // bound ends its cover — measured at 300 s, too slow for this suite.)
     sandbox.set_listing_fault(ListingFault::Lagging(Duration::from_secs(300))).expect("the sandbox takes the fault");
 
     let (run, elapsed) = timed(&["wait", &id, "--json", "--timeout", "60s"], &env).await;
@@ -156,7 +159,9 @@ async fn a_hanging_listing_is_cut_at_the_deadline_and_does_not_hold_other_jobs()
     // `done` is read at the start and is finished whatever the listing does. `young` is covered by
     // the listing: at ~4.9 s it waits for a listing request the server never answers. It completes
     // only ~23 s into the wait, so with a 10 s timeout it must time out under any design; what is
-    // tested is that the hung request cannot stretch the deadline.
+    // tested is that the hung request cannot stretch the deadline. (Without a timeout a covered job
+    // is read only after three hung listing requests of 30 s each plus the back-offs: measured at
+    // 113 s for a job done 3 s into the wait, too slow for this suite.)
     let done = sandbox.add_job(JobSpec::dreamina_video().with_age(DONE));
     let young = sandbox.add_job(dreamina_completing_in(Duration::from_secs(23)));
     sandbox.set_listing_fault(ListingFault::Hang).expect("the sandbox takes the fault");
