@@ -4,7 +4,7 @@ use crate::cli::StatusArgs;
 use crate::exit::{CliError, Exit};
 use crate::output;
 use crate::sources::{self, Lookup};
-use genjob::{RetryTransient, WatchOptions, Watcher};
+use genjob::{RetryTransient, WaitError, WatchOptions, Watcher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,8 +19,7 @@ pub async fn run(args: StatusArgs, lookup: Lookup<'_>) -> Result<Exit, CliError>
     let errors = RetryTransient::new().with_attempt_limit(Some(4)).with_time_limit(Some(Duration::from_secs(60)));
     let options = WatchOptions::new().with_timeout(Some(Duration::from_secs(90))).with_error_policy(Arc::new(errors));
     let watcher = Watcher::new().with_source(source).with_options(options);
-    let snapshot =
-        watcher.read(target).await.map_err(|e| CliError { exit: Exit::from_wait(&e), message: e.to_string() })?;
+    let snapshot = watcher.read(target).await.map_err(|e| CliError { exit: read_exit(&e), message: e.to_string() })?;
     if args.json {
         output::stdout_line(&output::job_json(&snapshot.job)?);
     } else {
@@ -31,4 +30,16 @@ pub async fn run(args: StatusArgs, lookup: Lookup<'_>) -> Result<Exit, CliError>
         output::stdout_line(&text);
     }
     Ok(Exit::Success)
+}
+
+/// The exit code of a read that failed.
+///
+/// `status` has no `--timeout`: when its own patience runs out first (a `Retry-After` beyond it,
+/// reads that keep timing out), that is server or network trouble retries did not overcome (6),
+/// not the user's timeout (5).
+fn read_exit(error: &WaitError) -> Exit {
+    match error {
+        WaitError::TimedOut { .. } => Exit::Network,
+        other => Exit::from_wait(other),
+    }
 }
