@@ -55,7 +55,8 @@ pub enum WaitError {
     JobFailed(Box<FinishedJob>),
     /// The deadline passed first.
     #[error(
-        "{id}: still {status} after waiting {elapsed:.1?} ({polls} record reads){}; the timeout passed — wait longer or check later",
+        "{id}: {} after waiting {elapsed:.1?} ({polls} requests){}; the timeout passed — wait longer or check later",
+        if last.is_some() { format!("still {status}") } else { "no record read yet".to_owned() },
         last_error.as_ref().map(|e| format!("; last answer: {e}")).unwrap_or_default()
     )]
     TimedOut {

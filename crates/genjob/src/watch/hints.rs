@@ -10,8 +10,8 @@
 //! 3. A job already old enough to be finished when its watch starts is read once at the start,
 //!    listed or not (the watcher schedules that read; see [`Check::Record`]).
 //! 4. A listing entry that contradicts the clock — its elapsed time does not advance between two
-//!    listings as the clock does, or exceeds the job's age — no longer covers its job: the job is
-//!    read on its own schedule from then on ([`judge`]).
+//!    listings as the clock does, exceeds the job's age, or falls more than a minute behind it —
+//!    no longer covers its job: the job is read on its own schedule from then on ([`judge`]).
 //! 5. No job goes longer than `max_unread` without a read of its record ([`own_read_reason`]).
 //! 6. A listing that fails `listing_failure_limit` times in a row stops blocking: its jobs are read
 //!    on their own schedule until a listing succeeds again ([`ListingState::degraded`]).
@@ -26,6 +26,12 @@ use std::time::Duration;
 /// How far a listing's elapsed time may drift from the clock and the job's age: whole-second
 /// rounding of `elapsedSeconds` plus the time the answer spent on the wire.
 const ELAPSED_TOLERANCE: Duration = Duration::from_secs(2);
+
+/// How much younger than its id says a listing may show a job. The scheduler's `elapsedSeconds` is
+/// "seconds since job was submitted", the same moment the id records, so a listing that shows a job
+/// much younger is showing an old state of the world (a lagging replica). The margin absorbs a clock
+/// of ours that runs a little ahead of the provider's.
+const LAG_TOLERANCE: Duration = Duration::from_secs(60);
 
 /// What a job's next check must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,14 +86,21 @@ pub(crate) fn judge(
     if entry.status.is_some_and(|s| s.is_terminal()) {
         return Verdict::ReadNow("listed as finished");
     }
-    if let (Some(elapsed), Some(age)) = (entry.elapsed, age)
-        && elapsed > age.saturating_add(ELAPSED_TOLERANCE)
-    {
-        return Verdict::Implausible(format!(
-            "the listing says it has run {}s, but it is only {}s old",
-            elapsed.as_secs(),
-            age.as_secs()
-        ));
+    if let (Some(elapsed), Some(age)) = (entry.elapsed, age) {
+        if elapsed > age.saturating_add(ELAPSED_TOLERANCE) {
+            return Verdict::Implausible(format!(
+                "the listing says it has run {}s, but it is only {}s old",
+                elapsed.as_secs(),
+                age.as_secs()
+            ));
+        }
+        if elapsed.saturating_add(LAG_TOLERANCE) < age {
+            return Verdict::Implausible(format!(
+                "the listing shows it {}s old, but it is {}s old (a lagging listing)",
+                elapsed.as_secs(),
+                age.as_secs()
+            ));
+        }
     }
     if let (Some(elapsed), Some(previous)) = (entry.elapsed, seen.and_then(|s| s.elapsed.map(|e| (s.at, e)))) {
         let (then, elapsed_then) = previous;
@@ -242,10 +255,14 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_older_than_its_job_is_implausible() {
+    fn an_entry_older_than_its_job_or_far_younger_is_implausible() {
         let verdict = judge(Some(&entry(500)), None, at(0), Some(Duration::from_secs(100)));
         assert!(matches!(verdict, Verdict::Implausible(_)), "{verdict:?}");
         assert!(matches!(judge(Some(&entry(101)), None, at(0), Some(Duration::from_secs(100))), Verdict::Running(_)));
+        // Ten minutes behind: a lagging replica still showing the world as it was.
+        let lagging = judge(Some(&entry(100)), None, at(0), Some(Duration::from_secs(700)));
+        assert!(matches!(lagging, Verdict::Implausible(_)), "{lagging:?}");
+        assert!(matches!(judge(Some(&entry(650)), None, at(0), Some(Duration::from_secs(700))), Verdict::Running(_)));
     }
 
     #[test]

@@ -278,7 +278,9 @@ impl Watch {
         let Some(source) = self.watcher.sources.get(&provider).cloned() else { return };
         let (rate, max) = (self.watcher.options.requests_per_second, self.watcher.options.max_in_flight);
         let env = self.watcher.env.clone();
-        let timeout = self.watcher.request_timeout(now, self.deadline);
+        // A listing must not hold its jobs as long as a record read may take: three ticks, within 5–30 s.
+        let listing_timeout = (interval * 3).clamp(Duration::from_secs(5), self.watcher.options.request_timeout);
+        let timeout = self.watcher.request_timeout(now, self.deadline).min(listing_timeout);
         let state = self.provider(provider);
         if !wanted || !state.listing.may_request(now) {
             return;

@@ -1,0 +1,257 @@
+//! `genjob wait --download` end to end: names that never collide or clobber, extensions from the
+//! server, files made with the user's umask, the directory checked first, and no `.part` left behind.
+
+mod common;
+
+use common::{TOKEN, env_for, genjob, sandbox};
+use genjob_sandbox::JobSpec;
+use serde_json::json;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How the file server answers file requests.
+#[derive(Debug, Clone, Copy)]
+struct Files {
+    /// The `Content-Type` of every file.
+    content_type: &'static str,
+    /// Send a kilobyte every 200 ms of an announced 100 MiB, forever.
+    trickle: bool,
+}
+
+/// A token360 look-alike on 127.0.0.1: every `/v1/videos/{id}` is a completed video whose URL points
+/// back at `/files/{n}/clip` (no extension in the URL, so the content type decides).
+struct FileServer {
+    base: String,
+    requests: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FileServer {
+    async fn start(files: Files) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let requests = Arc::new(AtomicU64::new(0));
+        let (served, counter) = (base.clone(), Arc::clone(&requests));
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(answer(socket, served.clone(), files));
+            }
+        });
+        Self { base, requests, task }
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn answer(mut socket: TcpStream, base: String, files: Files) {
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    if let Some(id) = path.strip_prefix("/v1/videos/") {
+        let id = percent_decode(id);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let url = format!("{base}/files/{}/clip", now % 1000);
+        let body = json!({
+            "id": id, "object": "video", "status": "completed", "model": "seedance-2.0",
+            "created_at": now - 120, "updated_at": now - 10, "progress": 100, "url": url,
+        })
+        .to_string();
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        let _ = socket.write_all(reply.as_bytes()).await;
+    } else if path.starts_with("/files/") {
+        let length = if files.trickle { 100 * 1024 * 1024 } else { 4096 };
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n",
+            files.content_type
+        );
+        if socket.write_all(reply.as_bytes()).await.is_err() {
+            return;
+        }
+        if files.trickle {
+            while socket.write_all(&[0u8; 1024]).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        } else {
+            let _ = socket.write_all(&[7u8; 4096]).await;
+        }
+    } else {
+        let _ = socket.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+    }
+    let _ = socket.shutdown().await;
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = text.get(i + 1..i + 3)
+            && let Ok(byte) = u8::from_str_radix(hex, 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+const PNG: Files = Files { content_type: "image/png", trickle: false };
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_job_twice_and_an_existing_file_are_never_overwritten() {
+    let server = FileServer::start(PNG).await;
+    let env = env_for(&server.base, TOKEN);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().to_string_lossy().into_owned();
+    // A file the user already has under the name genjob would pick.
+    std::fs::write(dir.path().join("video_abc-0.png"), b"mine").expect("write");
+
+    let run =
+        genjob(&["wait", "video_abc", "video_abc", "--provider", "token360", "--download", &out], &env, None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(names_in(dir.path()), ["video_abc-0-2.png", "video_abc-0-3.png", "video_abc-0.png"], "{run:?}");
+    assert_eq!(
+        std::fs::read(dir.path().join("video_abc-0.png")).expect("read"),
+        b"mine",
+        "the user's file is untouched"
+    );
+
+    let again =
+        genjob(&["wait", "video_abc", "--provider", "token360", "--download", &out, "--overwrite"], &env, None).await;
+    assert_eq!(again.code, 0, "{again:?}");
+    assert_eq!(std::fs::read(dir.path().join("video_abc-0.png")).expect("read").len(), 4096, "asked to overwrite");
+    assert_eq!(names_in(dir.path()).len(), 3, "no new name when overwriting was asked for");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_very_long_id_gets_a_short_stable_name() {
+    let server = FileServer::start(Files { content_type: "video/mp4", trickle: false }).await;
+    let env = env_for(&server.base, TOKEN);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().to_string_lossy().into_owned();
+    let long = format!("video_{}", "x".repeat(300));
+    let run = genjob(&["wait", &long, "--provider", "token360", "--download", &out], &env, None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let names = names_in(dir.path());
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].len() <= 200 && names[0].ends_with("-0.mp4") && names[0].starts_with("video_xxx"), "{names:?}");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_are_created_with_the_users_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = sandbox(60.0).await;
+    let env = env_for(&sandbox.base_url(), TOKEN);
+    let id = sandbox.add_job(JobSpec::token360_video().with_age(Duration::from_secs(600)));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().to_string_lossy().into_owned();
+    let run = genjob(&["wait", &id, "--provider", "token360", "--download", &out], &env, None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    // A file this process creates the ordinary way gets 0666 minus the same umask genjob inherited.
+    let reference = dir.path().join("reference");
+    std::fs::write(&reference, b"").expect("write");
+    let expected = std::fs::metadata(&reference).expect("stat").permissions().mode() & 0o777;
+    let downloaded = names_in(dir.path()).into_iter().find(|n| n.ends_with(".mp4")).expect("a video");
+    let mode = std::fs::metadata(dir.path().join(downloaded)).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(format!("{mode:o}"), format!("{expected:o}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_download_directory_is_refused_before_any_request() {
+    let server = FileServer::start(PNG).await;
+    let env = env_for(&server.base, TOKEN);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a directory").expect("write");
+    let under_a_file = file.join("out").to_string_lossy().into_owned();
+    let run = genjob(&["wait", "video_abc", "--provider", "token360", "--download", &under_a_file], &env, None).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("download directory"), "{run:?}");
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0, "nothing was waited on first");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickling_download_is_bounded_by_its_own_timeout() {
+    let server = FileServer::start(Files { content_type: "video/mp4", trickle: true }).await;
+    let env = env_for(&server.base, TOKEN);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().to_string_lossy().into_owned();
+    let started = Instant::now();
+    let run = genjob(
+        &["wait", "video_slow", "--provider", "token360", "--download", &out, "--download-timeout", "2s"],
+        &env,
+        None,
+    )
+    .await;
+    let elapsed = started.elapsed();
+    assert_eq!(run.code, 5, "{run:?}");
+    assert!(run.stderr.contains("download timeout"), "{run:?}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    assert_eq!(names_in(dir.path()), Vec::<String>::new(), "no file and no `.part`");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_download_leaves_no_part_file() {
+    let server = FileServer::start(Files { content_type: "video/mp4", trickle: true }).await;
+    let env = env_for(&server.base, TOKEN);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().to_path_buf();
+    let output = tokio::task::spawn_blocking(move || {
+        let child = Command::new(env!("CARGO_BIN_EXE_genjob"))
+            .args(["wait", "video_slow", "--provider", "token360", "--download"])
+            .arg(&out)
+            .env_clear()
+            .envs(env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("genjob starts");
+        let started = Instant::now();
+        while !names_in(&out).iter().any(|n| n.ends_with(".part")) && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let sent = Command::new("sh").args(["-c", &format!("kill -TERM {}", child.id())]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM failed");
+        child.wait_with_output().expect("genjob exits")
+    })
+    .await
+    .expect("the blocking task completes");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("terminated"), "{stderr}");
+    assert_eq!(names_in(dir.path()), Vec::<String>::new(), "no `.part` outlives the process");
+}
