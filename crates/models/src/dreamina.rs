@@ -94,14 +94,24 @@ open_enum! {
     }
 }
 
-/// A Dreamina video, video-upscale or video-interpolate job (`GET /v1/dreamina/videos/{jobid}`).
+/// A Dreamina job record: the part both endpoints share, with the endpoint's own request and response.
+///
+/// Read as [`DreaminaVideoJob`] from `GET /v1/dreamina/videos/{jobid}` and as [`DreaminaImageJob`]
+/// from `GET /v1/dreamina/images/{jobid}`.
 #[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DreaminaVideoJob {
+#[serde(
+    rename_all = "camelCase",
+    // `Field` defaults to absent: the parts need no `Default` of their own.
+    bound(
+        serialize = "Request: Serialize, Response: Serialize",
+        deserialize = "Request: Deserialize<'de>, Response: Deserialize<'de>"
+    )
+)]
+pub struct DreaminaJob<Request, Response> {
     /// The job id.
     pub jobid: String,
-    /// `video`, `video-upscale` or `video-interpolate`.
+    /// `video`, `video-upscale`, `video-interpolate`, `image` or `upscale`.
     #[serde(rename = "type")]
     pub job_type: Field<DreaminaJobType>,
     /// Where the job stands.
@@ -113,19 +123,25 @@ pub struct DreaminaVideoJob {
     /// Last update time.
     pub updated: Field<RawTime>,
     /// The submitted parameters.
-    pub request: Field<DreaminaVideoRequest>,
+    pub request: Field<Request>,
     /// Results (and the cost forecast while running).
-    pub response: Field<DreaminaVideoResponse>,
+    pub response: Field<Response>,
     /// Error summary of a failed job (`"fail_code: 2043"`).
     pub error: Field<String>,
-    /// Error detail (`"OutputVideoRisk"`).
+    /// Error detail (`"OutputVideoRisk"`, `"ContentFiltered"`).
     pub error_details: Field<String>,
-    /// 200, or the error code of a failed job (408, 596, 2038, 2043 …).
+    /// 200, or the error code of a failed job (408, 596, 2038, 2043, 2057 …).
     pub code: Field<i64>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+/// A Dreamina video, video-upscale or video-interpolate job (`GET /v1/dreamina/videos/{jobid}`).
+pub type DreaminaVideoJob = DreaminaJob<DreaminaVideoRequest, DreaminaVideoResponse>;
+
+/// A Dreamina image or image-upscale job (`GET /v1/dreamina/images/{jobid}`).
+pub type DreaminaImageJob = DreaminaJob<DreaminaImageRequest, DreaminaImageResponse>;
 
 /// The submitted parameters of a Dreamina video job.
 #[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
@@ -204,39 +220,6 @@ pub struct DreaminaVideoResponse {
     pub finish_time: Field<i64>,
     /// Upscale job started from this video.
     pub upscale_jobid: Field<String>,
-    /// Fields this version does not know, kept verbatim.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// A Dreamina image or image-upscale job (`GET /v1/dreamina/images/{jobid}`).
-#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DreaminaImageJob {
-    /// The job id.
-    pub jobid: String,
-    /// `image` or `upscale`.
-    #[serde(rename = "type")]
-    pub job_type: Field<DreaminaJobType>,
-    /// Where the job stands.
-    pub status: DreaminaStatus,
-    /// The model.
-    pub model: Field<String>,
-    /// Creation time.
-    pub created: Field<RawTime>,
-    /// Last update time.
-    pub updated: Field<RawTime>,
-    /// The submitted parameters.
-    pub request: Field<DreaminaImageRequest>,
-    /// Results.
-    pub response: Field<DreaminaImageResponse>,
-    /// Error summary of a failed job.
-    pub error: Field<String>,
-    /// Error detail (`"ContentFiltered"`).
-    pub error_details: Field<String>,
-    /// 200, or the error code (408, 596, 2038, 2057 …).
-    pub code: Field<i64>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -411,38 +394,31 @@ fn error_of(
     Some(JobError::from_code(code, message, details.map(str::to_owned)))
 }
 
-/// Shared part of normalizing both Dreamina record kinds.
-struct Common<'a> {
-    jobid: &'a str,
-    job_type: Option<&'a DreaminaJobType>,
-    status: &'a DreaminaStatus,
-    model: Option<&'a String>,
-    created: Option<&'a RawTime>,
-    updated: Option<&'a RawTime>,
-    error: Option<&'a str>,
-    error_details: Option<&'a str>,
-    code: Option<i64>,
-}
-
-impl Common<'_> {
-    fn job(self, outputs: Vec<Output>) -> Job {
-        let updated_at = self.updated.and_then(RawTime::timestamp);
-        let created_at = self.created.and_then(RawTime::timestamp).or_else(|| {
+impl<Request, Response> DreaminaJob<Request, Response> {
+    /// The normalized view, given the outputs the endpoint's response lists.
+    fn job_with(&self, outputs: Vec<Output>) -> Job {
+        let updated_at = self.updated.as_option().and_then(RawTime::timestamp);
+        let created_at = self.created.as_option().and_then(RawTime::timestamp).or_else(|| {
             // The id carries the creation time without the year; `updated` pins the year.
-            JobId::parse(self.jobid).ok()?.created_at(updated_at?)
+            JobId::parse(&self.jobid).ok()?.created_at(updated_at?)
         });
         Job {
             provider: Provider::Dreamina,
-            id: self.jobid.to_owned(),
-            kind: kind_of(self.job_type, self.jobid),
-            status: status_of(self.status),
+            id: self.jobid.clone(),
+            kind: kind_of(self.job_type.as_option(), &self.jobid),
+            status: status_of(&self.status),
             provider_status: self.status.as_str().to_owned(),
-            model: self.model.cloned(),
+            model: self.model.as_option().cloned(),
             created_at,
             updated_at,
             progress: None,
-            outputs: if *self.status == DreaminaStatus::Completed { outputs } else { Vec::new() },
-            error: error_of(self.status, self.error, self.error_details, self.code),
+            outputs: if self.status == DreaminaStatus::Completed { outputs } else { Vec::new() },
+            error: error_of(
+                &self.status,
+                self.error.as_deref(),
+                self.error_details.as_deref(),
+                self.code.into_option(),
+            ),
         }
     }
 }
@@ -466,18 +442,7 @@ impl DreaminaVideoJob {
                 outputs.push(Output { width, height, ..Output::new(OutputKind::Thumbnail, url) });
             }
         }
-        Common {
-            jobid: &self.jobid,
-            job_type: self.job_type.as_option(),
-            status: &self.status,
-            model: self.model.as_option(),
-            created: self.created.as_option(),
-            updated: self.updated.as_option(),
-            error: self.error.as_deref(),
-            error_details: self.error_details.as_deref(),
-            code: self.code.into_option(),
-        }
-        .job(outputs)
+        self.job_with(outputs)
     }
 }
 
@@ -497,17 +462,6 @@ impl DreaminaImageJob {
                 })
             })
             .collect();
-        Common {
-            jobid: &self.jobid,
-            job_type: self.job_type.as_option(),
-            status: &self.status,
-            model: self.model.as_option(),
-            created: self.created.as_option(),
-            updated: self.updated.as_option(),
-            error: self.error.as_deref(),
-            error_details: self.error_details.as_deref(),
-            code: self.code.into_option(),
-        }
-        .job(outputs)
+        self.job_with(outputs)
     }
 }

@@ -157,12 +157,14 @@ pub struct Output {
     /// An id a later request can reuse (Dreamina `assetRef`/`assetId`, Google Flow `mediaGenerationId`).
     #[serde(rename = "ref")]
     pub reference: Option<String>,
+    /// When the URL stops working, when the record says (token360 `expires_at`).
+    pub expires_at: Option<Timestamp>,
 }
 
 impl Output {
     /// An output with only a kind and URL known.
     pub fn new(kind: OutputKind, url: impl Into<String>) -> Self {
-        Self { kind, url: url.into(), width: None, height: None, duration_ms: None, reference: None }
+        Self { kind, url: url.into(), width: None, height: None, duration_ms: None, reference: None, expires_at: None }
     }
 }
 
@@ -198,7 +200,38 @@ impl ErrorCategory {
             "2043" => (Self::OutputModerated, false),
             "2057" => (Self::Upstream, true),
             c if c.len() == 3 && c.starts_with('5') && c.bytes().all(|b| b.is_ascii_digit()) => (Self::Upstream, true),
-            _ => (Self::Unknown, false),
+            c => Self::classify_words(c).unwrap_or((Self::Unknown, false)),
+        }
+    }
+
+    /// Classifies an OpenAI-style error (token360): the string `code`, else the error `type`.
+    ///
+    /// ```
+    /// use genjob_models::ErrorCategory;
+    /// assert_eq!(ErrorCategory::classify_openai(Some("moderation_blocked"), None), (ErrorCategory::ContentFiltered, false));
+    /// assert_eq!(ErrorCategory::classify_openai(None, Some("server_error")), (ErrorCategory::Upstream, true));
+    /// ```
+    pub fn classify_openai(code: Option<&str>, error_type: Option<&str>) -> (Self, bool) {
+        match Self::classify(code) {
+            (Self::Unknown, _) => error_type.and_then(Self::classify_words).unwrap_or((Self::Unknown, false)),
+            known => known,
+        }
+    }
+
+    /// Reads what a textual code or type says (`content_policy_violation`, `rate_limit_exceeded` …).
+    fn classify_words(text: &str) -> Option<(Self, bool)> {
+        let t = text.trim().to_ascii_lowercase();
+        let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+        if has(&["moderation", "content_policy", "policy_violation", "safety", "sensitive", "content_filter", "nsfw"]) {
+            Some((Self::ContentFiltered, false))
+        } else if has(&["timeout", "timed_out", "deadline"]) {
+            Some((Self::TimedOut, true))
+        } else if has(&["rate_limit", "overloaded", "server_error", "internal", "unavailable", "capacity", "busy"]) {
+            Some((Self::Upstream, true))
+        } else if has(&["balance", "quota", "billing", "api_key", "unauthorized", "permission", "account"]) {
+            Some((Self::Account, false))
+        } else {
+            None
         }
     }
 }
@@ -223,6 +256,12 @@ impl JobError {
     pub fn from_code(code: Option<String>, message: impl Into<String>, detail: Option<String>) -> Self {
         let (category, retryable) = ErrorCategory::classify(code.as_deref());
         Self { code, message: message.into(), detail, category, retryable }
+    }
+
+    /// Builds an OpenAI-style error (token360): classified by its string code, else its type.
+    pub fn from_openai(code: Option<String>, error_type: Option<&str>, message: impl Into<String>) -> Self {
+        let (category, retryable) = ErrorCategory::classify_openai(code.as_deref(), error_type);
+        Self { code, message: message.into(), detail: error_type.map(str::to_owned), category, retryable }
     }
 
     /// The error genjob records when a Dreamina job is still `created` an hour after creation.

@@ -28,7 +28,7 @@ mod time;
 pub mod token360;
 mod tracker;
 
-pub use dreamina::{DreaminaImageJob, DreaminaVideoJob, ExecutingJob, ExecutingJobs};
+pub use dreamina::{DreaminaImageJob, DreaminaJob, DreaminaVideoJob, ExecutingJob, ExecutingJobs};
 pub use error_body::ErrorBody;
 pub use field::Field;
 pub use google_flow::GoogleFlowJob;

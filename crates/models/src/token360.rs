@@ -40,6 +40,16 @@ pub struct Token360Video {
     pub created_at: Field<i64>,
     /// Last update, Unix seconds.
     pub updated_at: Field<i64>,
+    /// Completion time, Unix seconds (OpenAI-style records).
+    pub completed_at: Field<i64>,
+    /// When the generated file stops being downloadable, Unix seconds (OpenAI-style records).
+    pub expires_at: Field<i64>,
+    /// Clip length in seconds, as a string (`"8"`; OpenAI-style records).
+    pub seconds: Field<String>,
+    /// Frame size (`"1280x720"`; OpenAI-style records).
+    pub size: Field<String>,
+    /// The video this one remixes, if any.
+    pub remixed_from_video_id: Field<String>,
     /// Progress in percent.
     pub progress: Field<Number>,
     /// Echo of the generation parameters.
@@ -103,6 +113,9 @@ pub struct Token360TaskError {
     pub code: Field<Value>,
     /// Human-readable message.
     pub message: Field<String>,
+    /// OpenAI-style error type (`invalid_request_error`, `server_error` …).
+    #[serde(rename = "type")]
+    pub error_type: Field<String>,
     /// Fields this version does not know, kept verbatim.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -117,6 +130,12 @@ pub(crate) fn code_string(code: &Value) -> Option<String> {
     }
 }
 
+/// `"1280x720"` as width and height.
+fn frame_size(size: &str) -> Option<(u32, u32)> {
+    let (w, h) = size.trim().split_once(['x', 'X', '×'])?;
+    Some((w.trim().parse().ok()?, h.trim().parse().ok()?))
+}
+
 impl Token360Video {
     /// The normalized view of this record.
     pub fn normalize(&self) -> Job {
@@ -128,18 +147,20 @@ impl Token360Video {
             Token360Status::Unknown(_) => JobStatus::Unknown,
         };
         let mut outputs = Vec::new();
+        let expires_at = self.expires_at.into_option().and_then(from_unix_seconds);
         if status == JobStatus::Completed {
             if let Some(url) = self.url.as_option().or(self.video_url.as_option()) {
-                let duration_ms = self
+                let seconds = self
                     .duration
                     .as_option()
                     .and_then(Number::as_f64)
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .map(|s| (s * 1000.0).round() as u64);
-                outputs.push(Output { duration_ms, ..Output::new(OutputKind::Video, url) });
+                    .or_else(|| self.seconds.as_deref().and_then(|s| s.trim().parse::<f64>().ok()));
+                let duration_ms = seconds.filter(|s| s.is_finite() && *s >= 0.0).map(|s| (s * 1000.0).round() as u64);
+                let (width, height) = self.size.as_deref().and_then(frame_size).unzip();
+                outputs.push(Output { duration_ms, width, height, expires_at, ..Output::new(OutputKind::Video, url) });
             }
             if let Some(url) = self.content.as_option().and_then(|c| c.last_frame_url.as_option()) {
-                outputs.push(Output::new(OutputKind::LastFrame, url));
+                outputs.push(Output { expires_at, ..Output::new(OutputKind::LastFrame, url) });
             }
         }
         let error = (status == JobStatus::Failed).then(|| {
@@ -147,7 +168,8 @@ impl Token360Video {
             let code = e.and_then(|e| e.code.as_option()).and_then(code_string);
             let message =
                 e.and_then(|e| e.message.as_deref()).unwrap_or("the task failed without an error message").to_owned();
-            JobError::from_code(code, message, None)
+            let error_type = e.and_then(|e| e.error_type.as_deref());
+            JobError::from_openai(code, error_type, message)
         });
         Job {
             provider: Provider::Token360,
@@ -157,7 +179,8 @@ impl Token360Video {
             provider_status: self.status.to_string(),
             model: self.model.as_option().cloned(),
             created_at: self.created_at.into_option().and_then(from_unix_seconds),
-            updated_at: self.updated_at.into_option().and_then(from_unix_seconds),
+            // OpenAI-style records carry `completed_at` instead of `updated_at`.
+            updated_at: self.updated_at.into_option().or(self.completed_at.into_option()).and_then(from_unix_seconds),
             progress: self
                 .progress
                 .as_option()
