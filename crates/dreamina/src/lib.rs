@@ -23,8 +23,14 @@ use genjob_transport::{Attempts, EnvNames, HttpClient, JobListing, JobSource, Li
 use std::time::Duration;
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
-pub use genjob_models::{ExecutingJob, ExecutingJobs, Job, JobId, JobStatus, ProviderRecord};
+pub use genjob_models::{
+    DreaminaImageJob, DreaminaVideoJob, ExecutingJob, ExecutingJobs, Job, JobId, JobStatus, ProviderRecord,
+};
 pub use genjob_transport::{ApiToken, FetchedJob, RetryPolicy, TransportConfig, TransportError};
+
+/// The path segments every Dreamina endpoint starts with.
+const V1: &str = "v1";
+const DREAMINA: &str = "dreamina";
 
 /// Environment variables of the useapi.net services (shared with Google Flow).
 pub const ENV: EnvNames =
@@ -61,7 +67,19 @@ impl DreaminaClient {
 
     /// Reads one job (`GET /v1/dreamina/videos/{jobid}` or `/images/{jobid}`), retrying per the retry policy.
     pub async fn job(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.http.fetch_record(self.endpoint_for(id), id, Attempts::RetryPolicy).await
+        self.read(id, Attempts::RetryPolicy).await
+    }
+
+    async fn read(&self, id: &JobId, attempts: Attempts) -> Result<FetchedJob, TransportError> {
+        // Decoded straight into the endpoint's type: one parse, no intermediate `Value`.
+        let (record, f_attempts, retry_after) = if self.endpoint_for(id) == Endpoint::DreaminaImages {
+            let f = self.http.get_json_as::<DreaminaImageJob>(&[V1, DREAMINA, "images", id.as_str()], attempts).await?;
+            (ProviderRecord::DreaminaImage(f.value), f.attempts, f.retry_after)
+        } else {
+            let f = self.http.get_json_as::<DreaminaVideoJob>(&[V1, DREAMINA, "videos", id.as_str()], attempts).await?;
+            (ProviderRecord::DreaminaVideo(f.value), f.attempts, f.retry_after)
+        };
+        Ok(FetchedJob::new(record, f_attempts, retry_after))
     }
 
     /// Lists every executing job of every account in one request (`GET /v1/dreamina/scheduler`),
@@ -71,8 +89,7 @@ impl DreaminaClient {
     }
 
     async fn scheduler(&self, attempts: Attempts) -> Result<ExecutingJobs, TransportError> {
-        let path = Endpoint::DreaminaScheduler.path_prefix();
-        Ok(self.http.get_json_as::<ExecutingJobs>(path, attempts).await?.value)
+        Ok(self.http.get_json_as::<ExecutingJobs>(&[V1, DREAMINA, "scheduler"], attempts).await?.value)
     }
 
     /// Decodes a scheduler listing from bytes (a webhook body, a saved file).
@@ -88,7 +105,7 @@ impl JobSource for DreaminaClient {
     }
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.http.fetch_record(self.endpoint_for(id), id, Attempts::Once).await
+        self.read(id, Attempts::Once).await
     }
 
     fn listing(&self) -> Option<&dyn JobListing> {

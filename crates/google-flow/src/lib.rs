@@ -12,7 +12,7 @@
 //! ```
 
 use async_trait::async_trait;
-use genjob_models::{Endpoint, Provider};
+use genjob_models::{GoogleFlowJob, Provider};
 use genjob_transport::{Attempts, EnvNames, HttpClient, JobSource};
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
@@ -42,7 +42,12 @@ impl GoogleFlowClient {
 
     /// Reads one job (`GET /v1/google-flow/jobs/{jobId}`).
     pub async fn job(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.http.fetch_record(Endpoint::GoogleFlowJobs, id, Attempts::RetryPolicy).await
+        self.read(id, Attempts::RetryPolicy).await
+    }
+
+    async fn read(&self, id: &JobId, attempts: Attempts) -> Result<FetchedJob, TransportError> {
+        let f = self.http.get_json_as::<GoogleFlowJob>(&["v1", "google-flow", "jobs", id.as_str()], attempts).await?;
+        Ok(FetchedJob::new(ProviderRecord::GoogleFlow(f.value), f.attempts, f.retry_after))
     }
 }
 
@@ -53,7 +58,7 @@ impl JobSource for GoogleFlowClient {
     }
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.http.fetch_record(Endpoint::GoogleFlowJobs, id, Attempts::Once).await
+        self.read(id, Attempts::Once).await
     }
 
     fn client(&self) -> &HttpClient {

@@ -16,7 +16,7 @@ use std::str::FromStr;
 pub const CAPTURED_EMAIL_PLACEHOLDER: &str = "[email\u{a0}protected]";
 const PLACEHOLDER_SPELLINGS: [&str; 2] = [CAPTURED_EMAIL_PLACEHOLDER, "[email protected]"];
 
-/// The status endpoint a job record is read from.
+/// Which documented response a body is: it decides the record type (the adapters own the URL paths).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Endpoint {
@@ -41,26 +41,17 @@ impl Endpoint {
             Self::Token360Videos => Provider::Token360,
         }
     }
-
-    /// The path below the provider's base URL, without the job id segment.
-    pub fn path_prefix(self) -> &'static [&'static str] {
-        match self {
-            Self::DreaminaVideos => &["v1", "dreamina", "videos"],
-            Self::DreaminaImages => &["v1", "dreamina", "images"],
-            Self::DreaminaScheduler => &["v1", "dreamina", "scheduler"],
-            Self::GoogleFlowJobs => &["v1", "google-flow", "jobs"],
-            Self::Token360Videos => &["v1", "videos"],
-        }
-    }
 }
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.path_prefix().join("/");
-        match self {
-            Self::DreaminaScheduler => write!(f, "GET /{path}"),
-            _ => write!(f, "GET /{path}/{{id}}"),
-        }
+        f.write_str(match self {
+            Self::DreaminaVideos => "the Dreamina video job record",
+            Self::DreaminaImages => "the Dreamina image job record",
+            Self::DreaminaScheduler => "the Dreamina scheduler listing",
+            Self::GoogleFlowJobs => "the Google Flow job record",
+            Self::Token360Videos => "the token360 video object",
+        })
     }
 }
 

@@ -12,7 +12,7 @@
 //! ```
 
 use async_trait::async_trait;
-use genjob_models::{Endpoint, Provider};
+use genjob_models::{Provider, Token360Video};
 use genjob_transport::{Attempts, EnvNames, HttpClient, JobSource};
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
@@ -42,7 +42,12 @@ impl Token360Client {
 
     /// Reads one video task (`GET /v1/videos/{video_id}`).
     pub async fn video(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.http.fetch_record(Endpoint::Token360Videos, id, Attempts::RetryPolicy).await
+        self.read(id, Attempts::RetryPolicy).await
+    }
+
+    async fn read(&self, id: &JobId, attempts: Attempts) -> Result<FetchedJob, TransportError> {
+        let f = self.http.get_json_as::<Token360Video>(&["v1", "videos", id.as_str()], attempts).await?;
+        Ok(FetchedJob::new(ProviderRecord::Token360(f.value), f.attempts, f.retry_after))
     }
 }
 
@@ -53,7 +58,7 @@ impl JobSource for Token360Client {
     }
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.http.fetch_record(Endpoint::Token360Videos, id, Attempts::Once).await
+        self.read(id, Attempts::Once).await
     }
 
     fn client(&self) -> &HttpClient {

@@ -1,7 +1,7 @@
 //! The provider-neutral job source every adapter implements, and what the poller builds on.
 
 use async_trait::async_trait;
-use genjob_models::{Endpoint, Job, JobId, JobStatus, Provider, ProviderRecord};
+use genjob_models::{Job, JobId, JobStatus, Provider, ProviderRecord};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -113,38 +113,6 @@ pub enum Attempts {
 }
 
 impl HttpClient {
-    /// Reads one job record from `endpoint` (`<prefix>/<id>` under the base URL), typed and normalized.
-    pub async fn fetch_record(
-        &self,
-        endpoint: Endpoint,
-        id: &JobId,
-        attempts: Attempts,
-    ) -> Result<FetchedJob, TransportError> {
-        let mut segments: Vec<&str> = endpoint.path_prefix().to_vec();
-        segments.push(id.as_str());
-        // Decode straight into the endpoint's type: one parse, no intermediate `Value`.
-        let record = match endpoint {
-            Endpoint::DreaminaVideos => self.get_record(&segments, attempts, ProviderRecord::DreaminaVideo).await?,
-            Endpoint::DreaminaImages => self.get_record(&segments, attempts, ProviderRecord::DreaminaImage).await?,
-            Endpoint::GoogleFlowJobs => self.get_record(&segments, attempts, ProviderRecord::GoogleFlow).await?,
-            Endpoint::Token360Videos => self.get_record(&segments, attempts, ProviderRecord::Token360).await?,
-            other => {
-                return Err(TransportError::Config { reason: format!("{other} does not return a job record") });
-            }
-        };
-        Ok(record)
-    }
-
-    async fn get_record<T: DeserializeOwned>(
-        &self,
-        segments: &[&str],
-        attempts: Attempts,
-        wrap: fn(T) -> ProviderRecord,
-    ) -> Result<FetchedJob, TransportError> {
-        let fetched: Fetched<T> = self.get_json_as(segments, attempts).await?;
-        Ok(FetchedJob::new(wrap(fetched.value), fetched.attempts, fetched.retry_after))
-    }
-
     /// GETs and decodes `segments` with the given number of attempts.
     pub async fn get_json_as<T: DeserializeOwned>(
         &self,
