@@ -10,6 +10,8 @@
 // The harness lives beside this file; as a test crate root, this file names their paths.
 #[path = "watch_properties/invariants.rs"]
 mod invariants;
+#[path = "watch_properties/records.rs"]
+mod records;
 #[path = "watch_properties/scripted.rs"]
 mod scripted;
 #[path = "watch_properties/strategies.rs"]
@@ -22,9 +24,9 @@ use jiff::Timestamp;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use proptest::test_runner::TestCaseError;
+use records::dreamina_id;
 use scripted::{
     Answer, Created, Delay, EntrySpec, ListingStep, RecordSpec, Said, ScriptedJob, ScriptedSource, SharedLog, Step,
-    dreamina_id,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};

@@ -5,9 +5,8 @@
 //! never come, absurd `Retry-After`s and elapsed times, records dated in year 9999.
 
 use super::invariants::{Case, OptionsSpec};
-use super::scripted::{
-    Answer, Created, Delay, EntrySpec, ErrorSpec, ListingStep, RecordSpec, Said, ScriptedJob, Step, dreamina_id,
-};
+use super::records::dreamina_id;
+use super::scripted::{Answer, Created, Delay, EntrySpec, ErrorSpec, ListingStep, RecordSpec, Said, ScriptedJob, Step};
 use super::{s, start};
 use genjob::{JobStatus, Provider};
 use proptest::prelude::*;
