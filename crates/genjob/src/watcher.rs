@@ -137,7 +137,8 @@ impl Watcher {
             return Err(WaitError::NoSource { id, provider });
         };
         let started = self.env.now();
-        let deadline = self.options.timeout.map(|t| after(started, t));
+        // The user's own timeout, not a server's number: not capped like `after` caps delays.
+        let deadline = self.options.timeout.map(|t| started.checked_add(t).unwrap_or(Timestamp::MAX));
         let mut failures = Failures::default();
         let mut polls = 0u32;
         loop {

@@ -98,7 +98,8 @@ impl std::fmt::Debug for Watch {
 impl Watch {
     pub(crate) fn new(watcher: Watcher, targets: Vec<WatchTarget>) -> Self {
         let now = watcher.env.now();
-        let deadline = watcher.options.timeout.map(|t| after(now, t));
+        // The user's own timeout, not a server's number: not capped like `after` caps delays.
+        let deadline = watcher.options.timeout.map(|t| now.checked_add(t).unwrap_or(Timestamp::MAX));
         let mut watch = Self {
             jobs: Vec::with_capacity(targets.len()),
             heap: BinaryHeap::with_capacity(targets.len()),
@@ -214,8 +215,12 @@ impl Watch {
         {
             due = due.min(mark);
         }
-        // Rule 5: never longer than the bound without a record read.
-        due = due.min(after(t.last_read, max_unread).max(now));
+        // Rule 5: never longer than the bound without a record read. A record check is such a read
+        // already, waiting for its slot or back-off: pulling it to "now" would spin. Uncapped, so
+        // that it agrees with `own_read_reason` about when a job is overdue.
+        if check == Check::Due {
+            due = due.min(t.last_read.checked_add(max_unread).unwrap_or(Timestamp::MAX).max(now));
+        }
         t.generation = t.generation.wrapping_add(1);
         t.phase = Phase::Scheduled(check);
         self.heap.push(Reverse((due, t.generation, index)));
