@@ -250,11 +250,12 @@ fn a_job_overdue_for_a_read_waits_for_its_request_slot_instead_of_spinning() {
     assert!(report.calls.iter().any(|c| c.job == Some(1)), "{}", report.trace());
 }
 
-/// Found by the property (invariant 4); not fixed, the property leaves this input out. A Dreamina
+/// Found by the property (invariant 4); fixed in `StatusTracker` (a record's `created` is believed only
+/// when it agrees with the id's time within a day), and the property now generates it. A Dreamina
 /// job created five minutes ago is read once; a broken replica answers `created` with
-/// `"created": "0001-01-01T00:00:00Z"`. `StatusTracker::observe` (crates/models/src/tracker.rs) takes
-/// the first record's `created` as the job's creation time, so its 1-hour mark lies two thousand
-/// years back and `check_deadline` fails it locally at once ("Generation timed out", code 408): a
+/// `"created": "0001-01-01T00:00:00Z"`. `StatusTracker::observe` (crates/models/src/tracker.rs) took
+/// the first record's `created` as the job's creation time, so its 1-hour mark lay two thousand
+/// years back and `check_deadline` failed it locally at once ("Generation timed out", code 408): a
 /// state no record showed, for a job whose id says it is five minutes old. Its next record says
 /// `completed`, which is what the watch must report.
 #[tokio::test(start_paused = true)]
@@ -282,10 +283,11 @@ async fn a_created_record_dated_year_one_does_not_fail_a_fresh_job_locally() {
     check(&case, &report).unwrap_or_else(|violation| panic!("{violation}\n{}", report.trace()));
 }
 
-/// Found by the property (invariant 4); not fixed, the property leaves this input out. The source
+/// Found by the property (invariant 4); fixed (the watcher ends the job with `WaitError::WrongRecord`),
+/// and the property now generates such records. The source
 /// answers a read of job A with the record of another job B (a caching proxy, an adapter mixing
 /// answers up), and B's record says `completed`. `Watch::record_read` (crates/genjob/src/watch/mod.rs)
-/// folds whatever record comes back into A's tracker without comparing its id with A's, so A is
+/// folded whatever record came back into A's tracker without comparing its id with A's, so A was
 /// reported completed with B's outputs (`FinishedJob.job.id` is B's id). Another job's record is no
 /// answer for A and must never reach A's tracker; A's own records only say `created`.
 #[tokio::test(start_paused = true)]

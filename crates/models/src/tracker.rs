@@ -66,6 +66,20 @@ pub struct StatusTracker {
     timed_out_locally: bool,
 }
 
+/// How far a record's `created` may stray from the time its id records and still be believed.
+const CREATED_AGREEMENT: SignedDuration = SignedDuration::from_secs(24 * 60 * 60);
+
+/// The creation time to believe: the record's (it has the year and the precision) when it agrees with
+/// what the id says; the id's when they disagree, since a record dated year 1 (or 9999) must not fail
+/// a fresh job by the 1-hour rule, nor switch the rule off.
+fn plausible_creation(from_record: Option<Timestamp>, from_id: Option<Timestamp>) -> Option<Timestamp> {
+    match (from_record, from_id) {
+        (Some(record), Some(id)) if record.duration_since(id).abs() <= CREATED_AGREEMENT => Some(record),
+        (_, Some(id)) => Some(id),
+        (record, None) => record,
+    }
+}
+
 fn rank(status: JobStatus) -> Option<u8> {
     match status {
         JobStatus::Queued => Some(0),
@@ -155,7 +169,7 @@ impl StatusTracker {
         self.observations = self.observations.saturating_add(1);
         self.last_observed_at = Some(self.last_observed_at.map_or(observed_at, |t| t.max(observed_at)));
         if self.created_at.is_none() {
-            self.created_at = job.created_at.or_else(|| self.created_at(observed_at));
+            self.created_at = plausible_creation(job.created_at, self.created_at(observed_at));
         }
         let reported = job.status;
         let outcome = match self.job.as_ref().map(|j| j.status) {

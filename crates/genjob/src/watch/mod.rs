@@ -284,7 +284,8 @@ impl Watch {
         let (rate, max) = (self.watcher.options.requests_per_second, self.watcher.options.max_in_flight);
         let env = self.watcher.env.clone();
         // A listing must not hold its jobs as long as a record read may take: three ticks, within 5–30 s.
-        let listing_timeout = (interval * 3).clamp(Duration::from_secs(5), self.watcher.options.request_timeout);
+        let listing_timeout =
+            interval.saturating_mul(3).max(Duration::from_secs(5)).min(self.watcher.options.request_timeout);
         let timeout = self.watcher.request_timeout(now, self.deadline).min(listing_timeout);
         let state = self.provider(provider);
         if !wanted || !state.listing.may_request(now) {

@@ -272,6 +272,13 @@ fn check_end(
             Ok(())
         }
         Err(WaitError::Fetch { polls, .. }) => exact(*polls),
+        // Refusing a record of another job is right only if the source did answer one.
+        Err(WaitError::WrongRecord { record_id, polls, .. }) => {
+            if !said(report, index, record_id, at, |_| true) {
+                return Err(format!("refused a record of {record_id:?}, which the source never answered"));
+            }
+            exact(*polls)
+        }
         Err(other) => Err(format!("ended with {other}")),
     }
 }
