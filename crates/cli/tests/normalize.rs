@@ -121,3 +121,31 @@ async fn a_byte_order_mark_before_the_record_is_accepted() {
     assert_eq!(from_stdin.code, 0, "{from_stdin:?}");
     assert_eq!(from_stdin.stdout, plain.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_body_is_named_as_one_with_its_message() {
+    let cases = [
+        ("dreamina/videos/error-401.json", "\"Unauthorized\""),
+        ("google-flow/jobs/error-403.json", "\"Access denied - job belongs to different user\""),
+        ("google-flow/jobs/error-410.json", "\"Job has expired\""),
+    ];
+    for (fixture, message) in cases {
+        let path = format!("{FIXTURES}/{fixture}");
+        for provider in [None, Some("dreamina")] {
+            let mut args = vec!["normalize", path.as_str()];
+            args.extend(provider.iter().flat_map(|p| ["--provider", p]));
+            let run = genjob(&args, &[], None).await;
+            assert_eq!(run.code, 2, "{fixture}: {run:?}");
+            assert!(run.stderr.contains("error response, not a job record"), "{fixture}: {run:?}");
+            assert!(run.stderr.contains(message), "{fixture}: {run:?}");
+            assert!(!run.stderr.contains("cannot tell which provider"), "{fixture}: {run:?}");
+        }
+    }
+    // token360 answers errors OpenAI-style (the documents hold no example, so it is written here);
+    // the message comes from the file, so its control characters arrive escaped.
+    let body = br#"{"error": {"message": "Insufficient balance\u001b]0;owned\u0007", "type": "insufficient_balance", "param": null, "code": 402}}"#;
+    let run = genjob(&["normalize"], &[], Some(body)).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains(r#""Insufficient balance\u{1b}]0;owned\u{7}" (code "402")"#), "{run:?}");
+    assert!(!run.stderr.contains('\u{1b}') && !run.stderr.contains('\u{7}'), "{run:?}");
+}

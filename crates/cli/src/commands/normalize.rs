@@ -3,7 +3,7 @@
 use crate::cli::NormalizeArgs;
 use crate::exit::{CliError, Exit};
 use crate::output;
-use genjob::models::{Endpoint, detect_endpoint};
+use genjob::models::{Endpoint, ErrorBody, detect_endpoint};
 use genjob::{Provider, ProviderRecord};
 use serde_json::Value;
 use std::io::Read;
@@ -31,12 +31,43 @@ pub fn normalize(bytes: &[u8], provider: Option<Provider>, origin: &str) -> Resu
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         CliError::usage(format!("{origin} is not JSON: {e}; pass a job record as returned by the provider"))
     })?;
+    if let Some(refusal) = error_response(&value, origin) {
+        return Err(refusal);
+    }
     let record = match provider {
         Some(p) => ProviderRecord::from_value(endpoint_for(p, &value), value),
         None => ProviderRecord::detect(value),
     }
     .map_err(|e| CliError::usage(format!("{origin}: {e}")))?;
     Ok(record.normalize())
+}
+
+/// The refusal for a provider's error body (`{"error": "Unauthorized"}`, token360's `{"error": {"message", …}}`).
+///
+/// Someone who saved a failed request's answer should hear that, not "cannot tell which provider".
+/// A token360 record of a failed video also has an `error` object, so only JSON that is no record's
+/// shape counts as an error body.
+fn error_response(value: &Value, origin: &str) -> Option<CliError> {
+    if detect_endpoint(value).is_ok() {
+        return None;
+    }
+    let body: ErrorBody = serde_json::from_value(value.clone()).ok()?;
+    // The text comes from a file: quoted and escaped, so control characters cannot reach the terminal.
+    let message = body.message().map_or_else(|| "no message".to_owned(), |m| format!("{:?}", shortened(m)));
+    let code = body.code().map(|c| format!(" (code {:?})", shortened(&c))).unwrap_or_default();
+    Some(CliError::usage(format!(
+        "{origin} is a provider's error response, not a job record: {message}{code}; \
+         normalize reads the record a status request returns when it succeeds"
+    )))
+}
+
+/// At most 200 characters of a quoted text, so a huge message does not flood the terminal.
+fn shortened(text: &str) -> String {
+    const MAX: usize = 200;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
 /// Runs `genjob normalize`.
@@ -110,6 +141,38 @@ mod tests {
         assert_eq!(read(11, 10), Err(Exit::Usage));
         assert_eq!(read(0, 0), Ok(0));
         assert_eq!(read(5, u64::MAX), Ok(5));
+    }
+
+    #[test]
+    fn error_bodies_are_named_with_their_message() {
+        let cases: [(&[u8], &str); 3] = [
+            (br#"{"error": "Unauthorized", "code": 401}"#, r#"error response, not a job record: "Unauthorized" (code "401")"#),
+            (
+                br#"{"error": {"message": "Rate limit\u001b[2J", "type": "rate_limit_error", "param": null, "code": "rate_limited"}}"#,
+                r#": "Rate limit\u{1b}[2J" (code "rate_limited")"#,
+            ),
+            (br#"{"error": {"type": "server_error"}}"#, "error response, not a job record: no message"),
+        ];
+        for (body, expected) in cases {
+            for provider in [None, Some(Provider::Token360), Some(Provider::Dreamina)] {
+                let err = normalize(body, provider, "test").err().map(|e| (e.exit, e.message));
+                let (exit, message) = err.unwrap_or((Exit::Success, String::new()));
+                assert_eq!(exit, Exit::Usage);
+                assert!(message.contains(expected), "{message}");
+                assert!(!message.contains('\u{1b}'), "{message}");
+            }
+        }
+        // A token360 record of a failed video carries an `error` object and is still a record.
+        let failed =
+            br#"{"id": "video_1", "object": "video", "status": "failed", "error": {"code": "x", "message": "m"}}"#;
+        assert!(normalize(failed, None, "test").is_ok());
+    }
+
+    #[test]
+    fn long_messages_are_shortened() {
+        assert_eq!(shortened("short"), "short");
+        let long = "é".repeat(500);
+        assert_eq!(shortened(&long).chars().count(), 201);
     }
 
     #[test]
