@@ -76,6 +76,9 @@ pub struct StatusArgs {
     /// Print the normalized job as one JSON line.
     #[arg(long)]
     pub json: bool,
+    /// Print the provider's record instead, as one JSON line: every field it sent, unknown ones and explicit nulls included.
+    #[arg(long, conflicts_with = "json")]
+    pub raw: bool,
 }
 
 /// Arguments of `genjob wait`.
