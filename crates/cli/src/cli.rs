@@ -3,6 +3,7 @@
 use crate::exit::EXIT_CODES_HELP;
 use clap::{Args, Parser, Subcommand};
 use genjob::Provider;
+use genjob::transport::DEFAULT_MAX_RESPONSE_SIZE;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -47,6 +48,22 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
     humantime::parse_duration(raw).map_err(|e| format!("{e}; write e.g. 500ms, 30s, 5m or 1h"))
 }
 
+/// Parses a byte count: `1048576`, or with a binary unit `512KiB`, `8MiB`, `1GiB`.
+fn parse_size(raw: &str) -> Result<u64, String> {
+    let advice = "write a number of bytes, optionally with KiB, MiB or GiB (e.g. 1048576 or 64MiB)";
+    let raw = raw.trim();
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown unit `{other}`; {advice}")),
+    };
+    let count: u64 = digits.parse().map_err(|_| format!("`{raw}` is not a size; {advice}"))?;
+    count.checked_mul(multiplier).ok_or_else(|| format!("`{raw}` is too large; {advice}"))
+}
+
 /// Arguments of `genjob status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -59,6 +76,9 @@ pub struct StatusArgs {
     /// Print the normalized job as one JSON line.
     #[arg(long)]
     pub json: bool,
+    /// Print the provider's record instead, as one JSON line: every field it sent, unknown ones and explicit nulls included.
+    #[arg(long, conflicts_with = "json")]
+    pub raw: bool,
 }
 
 /// Arguments of `genjob wait`.
@@ -107,6 +127,9 @@ pub struct NormalizeArgs {
     /// The JSON file to read; `-` or nothing reads standard input.
     #[arg(value_name = "FILE|-")]
     pub file: Option<PathBuf>,
+    /// Refuse input larger than this (bytes, or with KiB/MiB/GiB); the default is the limit on HTTP bodies.
+    #[arg(long, value_parser = parse_size, value_name = "BYTES", default_value_t = DEFAULT_MAX_RESPONSE_SIZE)]
+    pub max_size: u64,
 }
 
 /// Arguments of `genjob sandbox`.
@@ -148,5 +171,17 @@ mod tests {
         assert!(parse_duration("soon").is_err());
         assert_eq!(parse_provider("google-flow"), Ok(Provider::GoogleFlow));
         assert!(parse_provider("midjourney").is_err());
+    }
+
+    #[test]
+    fn sizes_parse_as_bytes_or_binary_units() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("1 GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("0"), Ok(0));
+        for bad in ["", "MiB", "8MB", "-1", "1.5MiB", "99999999999999999999GiB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -8,7 +8,8 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success (status/normalize: the job was read, whatever its state; wait: every job completed)
   1  wait: a job ended failed (including the Dreamina 1-hour rule)
-  2  bad command line or bad input (unusable job id, unknown provider, invalid file, missing token)
+  2  bad command line or bad input (unusable job id, unknown provider, missing token, token given as
+     a job id, invalid or too large file for normalize; see normalize --max-size)
   3  authentication or permission refused (HTTP 401/403; also 402 payment required, 596 account session expired)
   4  job not found or expired (HTTP 404/410)
   5  the --timeout passed before the jobs finished

@@ -5,30 +5,73 @@ mod commands;
 mod demo;
 mod exit;
 mod output;
+mod redact;
 mod sources;
 
 use clap::Parser;
 use cli::{Cli, Command};
 use exit::{CliError, Exit};
+use redact::{RedactedStderr, Redactor};
 use std::process::ExitCode;
+use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    // clap prints its own usage errors and exits 2 (help and version exit 0).
-    let cli = Cli::parse();
+    // Every token the environment holds, so that nothing printed on stderr can show one.
+    let redactor = Arc::new(Redactor::from_lookup(&sources::process_env));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, &redactor),
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    let exit = match run(cli) {
+    let for_logs = Arc::clone(&redactor);
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(move || RedactedStderr::new(Arc::clone(&for_logs)))
+        .init();
+    let exit = match run(cli, &redactor) {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("genjob: error: {e}");
+            eprintln!("genjob: error: {}", redact::for_terminal(&redactor.redact(&e.message)));
             e.exit
         }
     };
     ExitCode::from(exit.code())
 }
 
-fn run(cli: Cli) -> Result<Exit, CliError> {
+/// Prints clap's usage error (exit 2; help and version exit 0), redacted: clap quotes the values it refuses.
+fn usage_error(error: &clap::Error, redactor: &Redactor) -> ExitCode {
+    let text = error.render().to_string();
+    let shown = redactor.redact(&text);
+    if shown == text {
+        // Nothing secret: clap prints it itself, with colours on a terminal.
+        error.exit();
+    }
+    if error.use_stderr() {
+        eprint!("{shown}");
+    } else {
+        print!("{shown}");
+    }
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(Exit::Usage.code()))
+}
+
+/// Refuses a job id that is a configured token, before it can be printed or sent in a URL.
+fn refuse_tokens_as_ids(command: &Command, redactor: &Redactor) -> Result<(), CliError> {
+    let ids: &[String] = match command {
+        Command::Status(args) => std::slice::from_ref(&args.id),
+        Command::Wait(args) => &args.ids,
+        _ => &[],
+    };
+    match ids.iter().find_map(|id| redactor.token_variable(id)) {
+        Some(variable) => Err(CliError::usage(format!(
+            "a job id given is the value of {variable}: pass the id the provider returned for the job, not the API token"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn run(cli: Cli, redactor: &Redactor) -> Result<Exit, CliError> {
+    refuse_tokens_as_ids(&cli.command, redactor)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -164,6 +164,7 @@ enum Mode {
 /// Live progress on stderr while jobs are watched.
 pub struct LiveProgress {
     mode: Mode,
+    redactor: Option<crate::redact::Redactor>,
     bars: Vec<ProgressBar>,
     labels: Vec<String>,
     last: Vec<Option<(JobStatus, Option<u8>)>>,
@@ -201,7 +202,19 @@ impl LiveProgress {
                 bars.push(bar);
             }
         }
-        Self { mode, bars, last: vec![None; labels.len()], labels, clock_note }
+        Self { mode, redactor: None, bars, last: vec![None; labels.len()], labels, clock_note }
+    }
+
+    /// Keeps the configured tokens out of everything shown (a note may quote a server or an id).
+    pub fn with_redactor(mut self, redactor: crate::redact::Redactor) -> Self {
+        self.redactor = Some(redactor);
+        self
+    }
+
+    /// Text as shown: without tokens, with provider control characters escaped.
+    fn shown(&self, text: &str) -> String {
+        let text = self.redactor.as_ref().map_or_else(|| text.to_owned(), |r| r.redact(text));
+        safe(&text).into_owned()
     }
 
     /// Shows a progress report.
@@ -213,7 +226,7 @@ impl LiveProgress {
             human_duration(p.elapsed),
             self.clock_note,
             human_duration(p.next_delay),
-            p.note.as_deref().map(|n| format!(" · {}", safe(n))).unwrap_or_default()
+            p.note.as_deref().map(|n| format!(" · {}", self.shown(n))).unwrap_or_default()
         );
         match &self.mode {
             Mode::Bars(_) => {
@@ -240,7 +253,7 @@ impl LiveProgress {
 
     /// Marks a job as finished with a one-line summary.
     pub fn finish(&mut self, index: usize, completed: bool, summary: &str) {
-        let summary = &*safe(summary);
+        let summary = &*self.shown(summary);
         match &self.mode {
             Mode::Bars(_) => {
                 if let Some(bar) = self.bars.get(index) {
@@ -260,7 +273,7 @@ impl LiveProgress {
 
     /// Prints a diagnostic on stderr without tearing the bars.
     pub fn note(&self, line: &str) {
-        let line = &*safe(line);
+        let line = &*self.shown(line);
         match &self.mode {
             Mode::Bars(multi) => {
                 if multi.println(line).is_err() {

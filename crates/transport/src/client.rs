@@ -80,7 +80,10 @@ impl HttpClient {
             None
         };
         if let Some(problem) = problem {
-            return Err(TransportError::Config { reason: format!("{problem} (got {base})") });
+            // The credentials or query being refused may be secrets: never repeat them.
+            return Err(TransportError::Config {
+                reason: format!("{problem} (got {})", redacted_url_text(base.as_str())),
+            });
         }
 
         let mut authorization =
@@ -343,6 +346,20 @@ pub(crate) fn redacted_url(url: &Url) -> String {
     if had_query { format!("{shown}?…") } else { shown.to_string() }
 }
 
+/// A URL given as text, for a message: without credentials, query or fragment, even when it does not parse.
+///
+/// The query is cut at the first `?` or `#`, and anything before an `@` in the authority is dropped.
+pub(crate) fn redacted_url_text(text: &str) -> String {
+    let (kept, had_query) = match text.find(['?', '#']) {
+        Some(at) => (&text[..at], true),
+        None => (text, false),
+    };
+    let (scheme, rest) = kept.find("://").map_or(("", kept), |at| kept.split_at(at + 3));
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    format!("{scheme}{host}{path}{}", if had_query { "?…" } else { "" })
+}
+
 pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
     headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
@@ -390,6 +407,33 @@ mod tests {
         assert_eq!(redacted_url(&url), "https://cdn.example/v/1.mp4?…");
         let url = Url::parse("https://cdn.example/v/1.mp4")?;
         assert_eq!(redacted_url(&url), "https://cdn.example/v/1.mp4");
+        Ok(())
+    }
+
+    #[test]
+    fn redacted_url_text_drops_secrets_from_any_text() {
+        let cases = [
+            ("http://user:s3cret@host:8080/v1/?key=s3cret#s3cret", "http://host:8080/v1/?…"),
+            ("https://s3cret@api.example", "https://api.example"),
+            ("https://a@b:s3cret@api.example/x", "https://api.example/x"),
+            ("ftp://user:s3cret@host/", "ftp://host/"),
+            ("user:s3cret@host/path", "host/path"),
+            ("api.example?token=s3cret", "api.example?…"),
+            ("http://api.example/", "http://api.example/"),
+            ("", ""),
+        ];
+        for (text, shown) in cases {
+            assert_eq!(redacted_url_text(text), shown, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_base_url_with_credentials_is_refused_without_repeating_them() -> Result<(), Box<dyn std::error::Error>> {
+        for base in ["http://user:s3cret@127.0.0.1/", "http://127.0.0.1/?key=s3cret", "http://127.0.0.1/#s3cret"] {
+            let config = TransportConfig::new(Url::parse(base)?, crate::ApiToken::new("token-value")?);
+            let error = HttpClient::new(config).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("base URL must not") && !error.contains("s3cret"), "{base}: {error}");
+        }
         Ok(())
     }
 }

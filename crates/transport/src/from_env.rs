@@ -1,5 +1,6 @@
 //! Building a configuration from environment variables, the way every adapter and the CLI do.
 
+use crate::client::redacted_url_text;
 use crate::{ApiToken, TransportConfig, TransportError};
 use url::Url;
 
@@ -26,12 +27,27 @@ impl TransportConfig {
             ApiToken::new(raw).map_err(|e| TransportError::Config { reason: format!("{}: {e}", names.token) })?;
         let base = lookup(names.base_url).filter(|b| !b.trim().is_empty());
         let base_text = base.as_deref().unwrap_or(names.default_base_url).trim();
+        // Users put credentials in URLs (`http://user:token@host/`, `?key=token`): never echo those parts.
+        let shown = redacted_url_text(base_text);
         let base_url = Url::parse(base_text)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .ok_or_else(|| TransportError::Config {
-                reason: format!("{} is `{base_text}`, which is not an http(s) URL; unset it or fix it", names.base_url),
+                reason: format!("{} is `{shown}`, which is not an http(s) URL; unset it or fix it", names.base_url),
             })?;
+        if !base_url.username().is_empty()
+            || base_url.password().is_some()
+            || base_url.query().is_some()
+            || base_url.fragment().is_some()
+        {
+            return Err(TransportError::Config {
+                reason: format!(
+                    "{} (`{shown}`) holds credentials, a query or a fragment, which the base URL must not; \
+                     remove them and put the token in {}",
+                    names.base_url, names.token
+                ),
+            });
+        }
         Ok(TransportConfig::new(base_url, token).with_token_hint(names.token))
     }
 
@@ -66,5 +82,28 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(bad.contains("X_BASE_URL") && !bad.contains("secret-123"), "{bad}");
+    }
+
+    #[test]
+    fn credentials_in_the_base_url_are_refused_and_never_repeated() {
+        let bases = [
+            "http://user:url-s3cret@127.0.0.1:8787/",
+            "http://url-s3cret@127.0.0.1/",
+            "http://127.0.0.1/?key=url-s3cret",
+            "http://127.0.0.1/#url-s3cret",
+            "ftp://user:url-s3cret@127.0.0.1/",
+            "user:url-s3cret@127.0.0.1",
+            "not a url ?key=url-s3cret",
+        ];
+        for base in bases {
+            let error = TransportConfig::from_lookup(NAMES, |k| match k {
+                "X_TOKEN" => Some("token-value".to_owned()),
+                _ => Some(base.to_owned()),
+            })
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+            assert!(error.contains("X_BASE_URL") && !error.contains("url-s3cret"), "{base}: {error}");
+        }
     }
 }

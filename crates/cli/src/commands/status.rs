@@ -11,7 +11,8 @@ use std::time::Duration;
 /// Runs `genjob status`: exit 0 whenever the job was read, whatever its state.
 ///
 /// The record goes through the status tracker, so a Dreamina job still `created` an hour after its
-/// creation shows as failed (408), exactly as `genjob wait` would report it.
+/// creation shows as failed (408), exactly as `genjob wait` would report it. `--raw` prints the
+/// provider's record itself instead, as it was sent.
 pub async fn run(args: StatusArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let target = sources::resolve_target(&args.id, args.provider)?;
     let source = sources::source(target.provider, lookup)?;
@@ -20,7 +21,10 @@ pub async fn run(args: StatusArgs, lookup: Lookup<'_>) -> Result<Exit, CliError>
     let options = WatchOptions::new().with_timeout(Some(Duration::from_secs(90))).with_error_policy(Arc::new(errors));
     let watcher = Watcher::new().with_source(source).with_options(options);
     let snapshot = watcher.read(target).await.map_err(|e| CliError { exit: read_exit(&e), message: e.to_string() })?;
-    if args.json {
+    if args.raw {
+        // The record as parsed, serialized back: lossless, so this is what the provider sent.
+        output::stdout_line(&snapshot.record.to_value().to_string());
+    } else if args.json {
         output::stdout_line(&output::job_json(&snapshot.job)?);
     } else {
         let mut text = output::describe(&snapshot.job);

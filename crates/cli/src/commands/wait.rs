@@ -215,7 +215,8 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
         None => None,
     };
     let ids: Vec<String> = targets.iter().map(|t| t.id.to_string()).collect();
-    let progress = LiveProgress::new(&ids, !args.json, "");
+    let redactor = crate::redact::Redactor::from_lookup(lookup);
+    let progress = LiveProgress::new(&ids, !args.json, "").with_redactor(redactor.clone());
     let reports =
         watch_all(&watcher, targets, WatchRun { json: args.json, progress, download, cancel: Some(cancel) }).await;
     if !args.json {
@@ -227,7 +228,14 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
                     (Err(WaitError::TimedOut { elapsed, .. }), None) => output::human_duration(*elapsed),
                     _ => "-".to_owned(),
                 };
-                vec![r.id.clone(), r.provider.to_string(), r.status_word(), r.polls(), time, r.detail()]
+                vec![
+                    r.id.clone(),
+                    r.provider.to_string(),
+                    r.status_word(),
+                    r.polls(),
+                    time,
+                    redactor.redact(&r.detail()),
+                ]
             })
             .collect();
         output::stdout_line(&output::table(&["job", "provider", "status", "polls", "time", "detail"], &rows));

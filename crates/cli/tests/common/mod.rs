@@ -5,6 +5,7 @@
 use genjob_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The token the test sandboxes accept.
@@ -71,21 +72,56 @@ impl Run {
     }
 }
 
+/// Where the binary's standard input comes from.
+enum Input {
+    /// Nothing: stdin is `/dev/null`.
+    Nothing,
+    /// These bytes, through a pipe.
+    Bytes(Vec<u8>),
+    /// This file, opened directly (`genjob … < FILE`).
+    File(PathBuf),
+}
+
 /// Runs the built binary with exactly `env` (the rest of the environment cleared) and optional stdin.
 pub async fn genjob(args: &[&str], env: &[(String, String)], stdin: Option<&[u8]>) -> Run {
+    run_binary(args, env, stdin.map_or(Input::Nothing, |bytes| Input::Bytes(bytes.to_vec()))).await
+}
+
+/// Runs the built binary with standard input redirected from `path`, as `genjob … < path` does.
+pub async fn genjob_reading(args: &[&str], env: &[(String, String)], path: &Path) -> Run {
+    run_binary(args, env, Input::File(path.to_owned())).await
+}
+
+async fn run_binary(args: &[&str], env: &[(String, String)], input: Input) -> Run {
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     let env = env.to_vec();
-    let stdin = stdin.map(<[u8]>::to_vec);
     // The binary blocks this thread; the sandbox keeps serving on the runtime's other workers.
     let output: Output = tokio::task::spawn_blocking(move || {
         let mut command = Command::new(env!("CARGO_BIN_EXE_genjob"));
         command.args(&args).env_clear().envs(env).stdout(Stdio::piped()).stderr(Stdio::piped());
-        command.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut bytes = None;
+        command.stdin(match input {
+            Input::Nothing => Stdio::null(),
+            Input::Bytes(b) => {
+                bytes = Some(b);
+                Stdio::piped()
+            }
+            Input::File(path) => Stdio::from(std::fs::File::open(path).expect("the stdin file opens")),
+        });
         let mut child = command.spawn().expect("the genjob binary starts");
-        if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(&bytes).expect("stdin accepts the input");
+        // Written from another thread, so a large input cannot deadlock against the binary's output;
+        // a binary that stops reading early (a size limit) closes the pipe, which is not a test failure.
+        let writer = match (bytes, child.stdin.take()) {
+            (Some(bytes), Some(mut pipe)) => Some(std::thread::spawn(move || {
+                let _ = pipe.write_all(&bytes);
+            })),
+            _ => None,
+        };
+        let output = child.wait_with_output().expect("genjob runs to the end");
+        if let Some(writer) = writer {
+            writer.join().expect("the stdin writer ends");
         }
-        child.wait_with_output().expect("genjob runs to the end")
+        output
     })
     .await
     .expect("the blocking task completes");
