@@ -49,10 +49,13 @@ mod listing;
 mod render;
 mod server;
 mod spec;
+mod stats;
 mod store;
+mod token360;
 
 pub use clock::SimClock;
 pub use error::SandboxError;
 pub use listing::ListingFault;
-pub use server::{RequestStats, Sandbox, SandboxConfig, serve_forever};
+pub use server::{Sandbox, SandboxConfig, serve_forever};
 pub use spec::{Failure, JobKind, JobSpec, Outcome, demo_jobs};
+pub use stats::RequestStats;

@@ -252,6 +252,10 @@ pub struct JobSpec {
     /// a job younger than the lag reads as just created.
     #[serde(default, deserialize_with = "duration_input::optional")]
     pub record_lag: Option<Duration>,
+    /// Renders a token360 task as OpenAI's own video object (`seconds`, `size`, `completed_at`,
+    /// `expires_at`, no URL: the file comes from `/content`); other kinds ignore it.
+    #[serde(default)]
+    pub openai_style: bool,
 }
 
 impl JobSpec {
@@ -278,6 +282,7 @@ impl JobSpec {
             stale_reads: 0,
             retry_after: None,
             record_lag: None,
+            openai_style: false,
         }
     }
 
@@ -429,6 +434,12 @@ impl JobSpec {
         self.record_lag = Some(lag);
         self
     }
+
+    /// Renders a token360 task as OpenAI's own video object, without a URL.
+    pub fn with_openai_style(mut self) -> JobSpec {
+        self.openai_style = true;
+        self
+    }
 }
 
 /// A mixed batch that exercises every provider, outcome and fault, for a standalone sandbox.
@@ -524,6 +535,9 @@ mod tests {
         assert_eq!(spec.record_lag, Some(Duration::from_secs(30)));
         let plain: JobSpec = serde_json::from_str(r#"{"kind":"dreamina-video"}"#)?;
         assert_eq!((plain.hang_reads, plain.stale_reads, plain.retry_after, plain.record_lag), (0, 0, None, None));
+        assert!(!plain.openai_style);
+        let openai: JobSpec = serde_json::from_str(r#"{"kind":"token360-video","openai_style":true}"#)?;
+        assert!(openai.openai_style);
         Ok(())
     }
 
