@@ -1,4 +1,4 @@
-//! The HTTP server: routes, auth, faults, output files and control endpoints.
+//! The HTTP server: shared state, routes, job reads and output files (listings, answers and control in submodules).
 
 use std::fmt;
 use std::future::Future;
@@ -10,27 +10,33 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Json, Path, Query, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use futures::StreamExt;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::files::{self, FileName, OutputKind};
-use crate::listing::{ListingAnswer, ListingFault, ListingState};
+use crate::listing::{ListingFault, ListingState};
 use crate::render::{self, RenderContext};
 use crate::spec::{JobKind, JobSpec, Provider};
 use crate::stats::{Counters, RequestStats, bump};
 use crate::store::{Stage, Store, duration_ms};
-use crate::token360::{self, Content, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, UnknownAfter};
+use crate::token360::{self, Content, UnknownAfter};
 use crate::{SandboxError, SimClock};
+
+mod answers;
+mod control;
+mod listings;
+
+use answers::{hold_open, json_response, openai_error, openai_error_body, rate_limited, server_error, unauthorized};
+use control::{control_add_job, control_listing, control_stats};
+use listings::{scheduler, video_list};
 
 /// How the sandbox behaves; `Default` gives real time, no token and the documented defaults.
 #[derive(Clone)]
@@ -452,20 +458,6 @@ impl Endpoint {
     }
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (status, Json(body)).into_response()
-}
-
-/// token360's OpenAI-style error envelope.
-fn openai_error_body(message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> Value {
-    json!({ "error": { "message": message, "type": kind, "param": param, "code": code } })
-}
-
-/// token360's OpenAI-style error envelope, answered with `status`.
-fn openai_error(status: StatusCode, message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> Response {
-    json_response(status, &openai_error_body(message, kind, param, code))
-}
-
 /// `/content` of a job: its link once completed, else a 400 that says why there is no file.
 ///
 /// 400 `invalid_request_error` as OpenAI-style servers answer a request the job's state cannot
@@ -493,21 +485,6 @@ fn content_answer(job: &crate::store::Job, cx: &RenderContext<'_>) -> (StatusCod
                 Some("video_failed"),
             ),
         ),
-    }
-}
-
-fn unauthorized(shared: &Shared, openai_style: bool) -> Response {
-    bump(&shared.counters.unauthorized_answers);
-    if openai_style {
-        openai_error(
-            StatusCode::UNAUTHORIZED,
-            "Incorrect API key provided. Pass a valid key as 'Authorization: Bearer <key>'.",
-            "authentication_error",
-            None,
-            Some("invalid_api_key"),
-        )
-    } else {
-        json_response(StatusCode::UNAUTHORIZED, &json!({ "error": "Unauthorized" }))
     }
 }
 
@@ -591,184 +568,6 @@ async fn read_job(
     }
 }
 
-/// A 429 in the provider's envelope, announcing `raw` verbatim as `Retry-After` if given,
-/// else the configured seconds.
-fn rate_limited(shared: &Shared, openai: bool, raw: Option<&str>) -> Response {
-    bump(&shared.counters.rate_limited_answers);
-    let configured = shared.retry_after_secs.to_string();
-    let value = raw.unwrap_or(&configured);
-    let number = retry_after_number(value);
-    let wait = if number.is_some() { format!("after {value} seconds") } else { format!("after {value}") };
-    let mut response = if openai {
-        openai_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Rate limit reached for video requests. Please retry {wait}."),
-            "rate_limit_error",
-            None,
-            Some("rate_limit_exceeded"),
-        )
-    } else {
-        let mut body = serde_json::Map::new();
-        body.insert("error".into(), json!(format!("Too many requests: all accounts are busy. Retry {wait}.")));
-        if let Some(number) = number {
-            body.insert("retryAfter".into(), Value::Number(number));
-        }
-        json_response(StatusCode::TOO_MANY_REQUESTS, &Value::Object(body))
-    };
-    response.headers_mut().insert(header::RETRY_AFTER, header_value(value));
-    response
-}
-
-/// `Retry-After` text as a JSON number, if it reads as one (`"2"`, `"-5"`, `"18446744073709551615"`, `"1.5"`).
-fn retry_after_number(value: &str) -> Option<serde_json::Number> {
-    if let Ok(n) = value.parse::<u64>() {
-        return Some(n.into());
-    }
-    if let Ok(n) = value.parse::<i64>() {
-        return Some(n.into());
-    }
-    // `from_f64` refuses NaN and infinities, which Rust's parser accepts ("inf", "1e999").
-    value.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
-}
-
-/// `text` as a header value; HTTP cannot carry control characters, so they are left out.
-fn header_value(text: &str) -> HeaderValue {
-    let kept: Vec<u8> = text.bytes().filter(|&b| b == b'\t' || (b >= b' ' && b != 0x7f)).collect();
-    HeaderValue::from_bytes(&kept).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-/// A 503 in the provider's envelope.
-fn server_error(shared: &Shared, openai: bool) -> Response {
-    bump(&shared.counters.server_error_answers);
-    if openai {
-        openai_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server is overloaded. Please retry shortly.",
-            "server_error",
-            None,
-            Some("service_unavailable"),
-        )
-    } else {
-        json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "error": "Service unavailable" }))
-    }
-}
-
-/// Holds a request open until the sandbox shuts down, then answers 503 and closes the connection.
-///
-/// Only this request waits: no lock is held, so other requests are served meanwhile.
-async fn hold_open(shared: &Shared, openai: bool) -> Response {
-    bump(&shared.counters.hung_answers);
-    let mut stopping = shared.stopping.subscribe();
-    // An error means the sender is gone with the server: stop holding as well.
-    let _ = stopping.wait_for(|stopping| *stopping).await;
-    let mut response = server_error(shared, openai);
-    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
-async fn scheduler(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    bump(&shared.counters.total);
-    bump(&shared.counters.scheduler);
-    if !shared.authorized(&headers) {
-        return unauthorized(&shared, false);
-    }
-    let answer = shared.listing().next_answer();
-    let body = match answer {
-        ListingAnswer::Live { lag_ms, ahead_ms } => shared.listing_body(lag_ms, ahead_ms),
-        ListingAnswer::Snapshot(body) => body,
-        ListingAnswer::Fail(status) => return failing_listing(&shared, status, false),
-        ListingAnswer::Hang => {
-            tracing::debug!("scheduler: held open");
-            return hold_open(&shared, false).await;
-        }
-    };
-    json_response(StatusCode::OK, &body)
-}
-
-/// The query of `GET /v1/videos`; other parameters (OpenAI's `order`, ...) are ignored.
-#[derive(Debug, Deserialize)]
-struct VideoListQuery {
-    /// Page size: 20 when absent, at most 100 (larger values are clamped), at least 1.
-    limit: Option<i64>,
-    /// The id of the last video of the previous page.
-    after: Option<String>,
-}
-
-/// token360's video list: the account's videos newest first, in OpenAI's list envelope, paged by
-/// `limit` and `after`, misbehaving as the video list's [`ListingFault`] says.
-async fn video_list(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    query: Result<Query<VideoListQuery>, QueryRejection>,
-) -> Response {
-    bump(&shared.counters.total);
-    bump(&shared.counters.token360_list);
-    if !shared.authorized(&headers) {
-        return unauthorized(&shared, true);
-    }
-    let invalid = |message: &str, param: Option<&str>| {
-        openai_error(StatusCode::BAD_REQUEST, message, "invalid_request_error", param, None)
-    };
-    let VideoListQuery { limit, after } = match query {
-        Ok(Query(query)) => query,
-        Err(rejection) => {
-            return invalid(
-                &format!("Invalid query: {}; use e.g. ?limit=20&after=video_...", rejection.body_text()),
-                None,
-            );
-        }
-    };
-    let limit = match limit {
-        None => DEFAULT_LIST_LIMIT,
-        Some(n) if n < 1 => {
-            return invalid(&format!("Invalid 'limit': {n}; give a number from 1 to 100."), Some("limit"));
-        }
-        Some(n) => usize::try_from(n).unwrap_or(MAX_LIST_LIMIT).min(MAX_LIST_LIMIT),
-    };
-    let after = after.as_deref();
-    // Bound first so the fault's lock is released before the store's is taken (and before any wait).
-    let answer = shared.video_list().next_answer();
-    let page = match answer {
-        // No `elapsedSeconds` in a video object: an overstated age has nothing to change here.
-        ListingAnswer::Live { lag_ms, ahead_ms: _ } => {
-            shared.video_list_page(lag_ms, &shared.base_url_for(&headers), after, limit)
-        }
-        ListingAnswer::Snapshot(videos) => token360::page(&videos, token360::video_id, after, limit)
-            .map(|page| token360::list_body(page.items.to_vec(), page.has_more)),
-        ListingAnswer::Fail(status) => return failing_listing(&shared, status, true),
-        ListingAnswer::Hang => {
-            tracing::debug!("video list: held open");
-            return hold_open(&shared, true).await;
-        }
-    };
-    match page {
-        Ok(body) => json_response(StatusCode::OK, &body),
-        Err(UnknownAfter) => invalid(
-            &format!(
-                "No video with id '{}' in the list to continue after; pass the last_id of the previous page.",
-                after.unwrap_or_default()
-            ),
-            Some("after"),
-        ),
-    }
-}
-
-/// The answer of a failing listing: the documented envelopes for 429, 503 and 401, else the reason phrase.
-fn failing_listing(shared: &Shared, status: u16, openai: bool) -> Response {
-    match StatusCode::from_u16(status) {
-        Ok(StatusCode::TOO_MANY_REQUESTS) => rate_limited(shared, openai, None),
-        Ok(StatusCode::SERVICE_UNAVAILABLE) => server_error(shared, openai),
-        Ok(StatusCode::UNAUTHORIZED) => unauthorized(shared, openai),
-        Ok(code) if openai => {
-            let kind = if code.is_server_error() { "server_error" } else { "invalid_request_error" };
-            openai_error(code, code.canonical_reason().unwrap_or("Error"), kind, None, None)
-        }
-        Ok(code) => json_response(code, &json!({ "error": code.canonical_reason().unwrap_or("Error") })),
-        // ListingState only takes 400–599, which are all valid; 500 keeps the answer an error regardless.
-        Err(_) => json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "error": "Internal Server Error" })),
-    }
-}
-
 /// The `Expires=<unix secs>` value of a query string.
 fn expires_param(query: Option<&str>) -> Option<i64> {
     query?.split('&').find_map(|pair| pair.strip_prefix("Expires=")).and_then(|value| value.parse().ok())
@@ -847,82 +646,6 @@ fn offers(kind: JobKind, output: OutputKind) -> bool {
         OutputKind::Thumbnail => kind == JobKind::GoogleFlowVideo,
         OutputKind::Image => !kind.is_video(),
     }
-}
-
-async fn control_add_job(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    spec: Result<Json<JobSpec>, JsonRejection>,
-) -> Response {
-    if !shared.authorized(&headers) {
-        return unauthorized(&shared, false);
-    }
-    match spec {
-        Ok(Json(spec)) => {
-            let now_ms = shared.clock.now_ms();
-            let id = shared.store().add(spec, now_ms);
-            json_response(StatusCode::CREATED, &json!({ "id": id }))
-        }
-        Err(rejection) => json_response(
-            StatusCode::BAD_REQUEST,
-            &json!({ "error": format!(
-                "invalid job spec: {}; send JSON like {{\"kind\":\"dreamina-video\",\"duration\":105}}",
-                rejection.body_text()
-            ) }),
-        ),
-    }
-}
-
-/// The body of `POST /_sandbox/listing`: `{"fault": <ListingFault>}`, optionally `"listing": "videos"`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListingFaultRequest {
-    fault: ListingFault,
-    #[serde(default)]
-    listing: ListingName,
-}
-
-/// Which listing a fault is for.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum ListingName {
-    /// Dreamina's `/v1/dreamina/scheduler`.
-    #[default]
-    Scheduler,
-    /// token360's `/v1/videos`.
-    Videos,
-}
-
-async fn control_listing(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    request: Result<Json<ListingFaultRequest>, JsonRejection>,
-) -> Response {
-    if !shared.authorized(&headers) {
-        return unauthorized(&shared, false);
-    }
-    let hint = r#"send JSON like {"fault":"frozen"}, {"fault":{"lagging":"30s"}} or {"fault":{"failing":{"status":503,"count":5}},"listing":"videos"}"#;
-    let problem = match request {
-        Ok(Json(ListingFaultRequest { fault, listing })) => {
-            let set = match listing {
-                ListingName::Scheduler => shared.set_listing_fault(fault),
-                ListingName::Videos => shared.set_video_list_fault(fault),
-            };
-            match set {
-                Ok(()) => return StatusCode::NO_CONTENT.into_response(),
-                Err(error) => error.to_string(),
-            }
-        }
-        Err(rejection) => rejection.body_text(),
-    };
-    json_response(StatusCode::BAD_REQUEST, &json!({ "error": format!("invalid listing fault: {problem}; {hint}") }))
-}
-
-async fn control_stats(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if !shared.authorized(&headers) {
-        return unauthorized(&shared, false);
-    }
-    (StatusCode::OK, Json(shared.counters.snapshot())).into_response()
 }
 
 async fn unknown_path(State(shared): State<Arc<Shared>>) -> Response {
