@@ -181,10 +181,11 @@ pub enum Outcome {
 /// `{"kind":"dreamina-video","duration":"2m","outcome":{"fail":{"code":2043,"error":"fail_code: 2043"}}}`
 /// or, with read faults, `{"kind":"token360-video","stale_reads":2,"record_lag":"30s","retry_after":"-5"}`.
 ///
-/// Each read of the job meets its faults in this order: `rate_limited` 429s, then
-/// `server_errors` 503s, then `hang_reads` held-open reads; only then is a record rendered,
-/// as of `record_lag` ago and, for `stale_reads` reads after the job was first seen finished,
-/// as of just before it finished. `slow` delays every answer but the held-open ones.
+/// Each read of the job (a record read, or a token360 `/content` request; never a listing) meets
+/// its faults in this order: `rate_limited` 429s, then `server_errors` 503s, then `hang_reads`
+/// held-open reads; only then is a record (or `/content` answer) rendered, as of `record_lag` ago
+/// and, for `stale_reads` reads after the job was first seen finished, as of just before it
+/// finished. `slow` delays every answer but the held-open ones.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
