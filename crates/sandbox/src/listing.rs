@@ -1,7 +1,8 @@
-//! Scriptable faults of the Dreamina job listing (`/v1/dreamina/scheduler`).
+//! Scriptable faults of the job listings: Dreamina's scheduler and token360's video list.
 //!
-//! The listing is only a hint of what is running; these faults make it lie in the ways a
+//! A listing is only a hint of what is running; these faults make it lie in the ways a
 //! cached or overloaded listing does, so clients can prove they trust only the job records.
+//! Each listing has its own fault, so one can misbehave while the other answers.
 
 use std::time::Duration;
 
@@ -12,15 +13,20 @@ use crate::SandboxError;
 use crate::spec::duration_input;
 use crate::store::duration_ms;
 
-/// A scripted misbehaviour of the Dreamina listing (`/v1/dreamina/scheduler`).
+/// A scripted misbehaviour of a job listing: Dreamina's scheduler or token360's video list.
 ///
-/// Set it with [`Sandbox::set_listing_fault`](crate::Sandbox::set_listing_fault) or
-/// `POST /_sandbox/listing` (answered 204; 400 with the reason for a fault it cannot take).
-/// In that endpoint's JSON the fault is the `fault` field of the body, written in
-/// snake_case, with durations as seconds or jiff text like the job spec's:
+/// Set it with [`Sandbox::set_listing_fault`](crate::Sandbox::set_listing_fault) (the scheduler,
+/// `/v1/dreamina/scheduler`) or [`Sandbox::set_video_list_fault`](crate::Sandbox::set_video_list_fault)
+/// (token360's `/v1/videos`), or with `POST /_sandbox/listing` (answered 204; 400 with the reason for
+/// a fault it cannot take). In that endpoint's JSON the fault is the `fault` field of the body,
+/// written in snake_case, with durations as seconds or jiff text like the job spec's:
 /// `{"fault":"none"}`, `{"fault":"frozen"}`, `{"fault":"hang"}`, `{"fault":{"lagging":"5m"}}`,
 /// `{"fault":{"elapsed_ahead":3600}}`, `{"fault":{"failing":{"status":503,"count":5}}}`
-/// (without `count`, the listing fails until told otherwise).
+/// (without `count`, the listing fails until told otherwise); `"listing":"videos"` beside `fault`
+/// picks the video list, `"listing":"scheduler"` (the default) the scheduler.
+///
+/// The video list answers in token360's OpenAI envelope and paginates whatever it shows (a frozen
+/// list pages through its snapshot); it has no ages to overstate, so `ElapsedAhead` leaves it as is.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
@@ -29,7 +35,7 @@ pub enum ListingFault {
     #[default]
     None,
     /// The listing answers, forever, the snapshot it would have answered when the fault was set:
-    /// same entries and `elapsedSeconds`, even for jobs that have finished since.
+    /// same entries and `elapsedSeconds` (or video states), even for jobs that have finished since.
     Frozen,
     /// The listing answers what it would have answered this much simulated time ago.
     Lagging(#[serde(deserialize_with = "duration_input::required")] Duration),
@@ -44,17 +50,18 @@ pub enum ListingFault {
     },
     /// The listing accepts requests and never answers them (held until the sandbox shuts down, then 503).
     Hang,
-    /// Entries report an `elapsedSeconds` this much larger than the job's real age.
+    /// Scheduler entries report an `elapsedSeconds` this much larger than the job's real age
+    /// (the video list has no such field and ignores this fault).
     ElapsedAhead(#[serde(deserialize_with = "duration_input::required")] Duration),
 }
 
-/// The listing fault in force, in the form the scheduler handler acts on.
+/// The listing fault in force, in the form a listing handler acts on; `S` is a frozen snapshot.
 #[derive(Debug, Clone, Default)]
-pub(crate) enum ListingState {
+pub(crate) enum ListingState<S = Value> {
     #[default]
     Normal,
-    /// The listing body captured when the fault was set.
-    Frozen(Value),
+    /// What the listing showed when the fault was set.
+    Frozen(S),
     LaggingMs(i64),
     Failing {
         status: u16,
@@ -67,20 +74,20 @@ pub(crate) enum ListingState {
 
 /// What one listing request answers, decided under the lock and acted on after it.
 #[derive(Debug, Clone)]
-pub(crate) enum ListingAnswer {
+pub(crate) enum ListingAnswer<S = Value> {
     /// The listing as of `lag_ms` ago, with `ahead_ms` added to every `elapsedSeconds`.
     Live {
         lag_ms: i64,
         ahead_ms: i64,
     },
-    Snapshot(Value),
+    Snapshot(S),
     Fail(u16),
     Hang,
 }
 
-impl ListingState {
+impl<S: Clone> ListingState<S> {
     /// The state for `fault`; `snapshot` is called only for [`ListingFault::Frozen`].
-    pub fn new(fault: ListingFault, snapshot: impl FnOnce() -> Value) -> Result<ListingState, SandboxError> {
+    pub fn new(fault: ListingFault, snapshot: impl FnOnce() -> S) -> Result<ListingState<S>, SandboxError> {
         Ok(match fault {
             ListingFault::None => ListingState::Normal,
             ListingFault::Frozen => ListingState::Frozen(snapshot()),
@@ -100,7 +107,7 @@ impl ListingState {
     }
 
     /// What the next request answers; counts down a limited failure and recovers after the last.
-    pub fn next_answer(&mut self) -> ListingAnswer {
+    pub fn next_answer(&mut self) -> ListingAnswer<S> {
         match self {
             ListingState::Normal => ListingAnswer::Live { lag_ms: 0, ahead_ms: 0 },
             ListingState::Frozen(snapshot) => ListingAnswer::Snapshot(snapshot.clone()),

@@ -1,4 +1,6 @@
 //! Job records in each provider's documented JSON shape and key order (see seeds 000–004).
+//!
+//! token360's video objects live in [`crate::token360`], beside its other endpoints.
 
 use serde_json::{Map, Value, json};
 
@@ -18,18 +20,22 @@ pub(crate) struct RenderContext<'a> {
 
 impl RenderContext<'_> {
     /// A signed-looking URL for one output file, valid for the job's URL lifetime from now.
-    fn file_url(&self, job: &Job, output: OutputKind, index: u32) -> String {
-        let lifetime = job.url_lifetime_ms.unwrap_or(self.url_lifetime_ms);
-        let expires = self.now_ms.saturating_add(lifetime).div_euclid(1000);
+    pub fn file_url(&self, job: &Job, output: OutputKind, index: u32) -> String {
+        self.signed_file_url(job, output, index, job.url_lifetime_ms.unwrap_or(self.url_lifetime_ms))
+    }
+
+    /// A signed-looking URL for one output file, valid for `lifetime_ms` from now.
+    pub fn signed_file_url(&self, job: &Job, output: OutputKind, index: u32, lifetime_ms: i64) -> String {
+        let expires = self.now_ms.saturating_add(lifetime_ms).div_euclid(1000);
         let name = FileName { serial: job.serial, output, index };
         format!("{}/files/{name}?Expires={expires}", self.base_url)
     }
 }
 
 /// Clip length of generated videos, in seconds (the documented requests ask for 5 s).
-const VIDEO_SECONDS: u32 = 5;
+pub(crate) const VIDEO_SECONDS: u32 = 5;
 
-fn unix_secs(ms: i64) -> i64 {
+pub(crate) fn unix_secs(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 
@@ -401,76 +407,4 @@ fn captcha(job: &Job) -> Value {
             { "service": "CapSolver", "taskId": task_id, "durationMs": duration_ms, "success": true }
         ]
     })
-}
-
-/// A token360 OpenAI-style video object for `/v1/videos/{video_id}`.
-pub(crate) fn token360_record(job: &Job, cx: &RenderContext<'_>) -> Value {
-    let stage = job.stage(cx.now_ms, cx.timeout_lag_ms);
-    let (status, updated_ms) = match stage {
-        Stage::Waiting => ("queued", job.created_ms),
-        Stage::Running { since_ms } => {
-            // Report when the current whole percent was reached, so updated_at moves with progress.
-            let span = job.created_ms.saturating_add(job.duration_ms) - since_ms;
-            let reached = since_ms.saturating_add(span / 100 * progress(job, since_ms, cx.now_ms));
-            ("in_progress", reached)
-        }
-        Stage::Completed { at_ms } => ("completed", at_ms),
-        Stage::Failed { at_ms, .. } => ("failed", at_ms),
-    };
-    let mut record = Map::new();
-    record.insert("id".into(), json!(job.id));
-    record.insert("object".into(), json!("video"));
-    record.insert("status".into(), json!(status));
-    record.insert("model".into(), json!(job.model));
-    record.insert("prompt".into(), json!(job.prompt));
-    record.insert("created_at".into(), json!(unix_secs(job.created_ms)));
-    record.insert("updated_at".into(), json!(unix_secs(updated_ms)));
-    if matches!(stage, Stage::Completed { .. }) {
-        record.insert("duration".into(), json!(VIDEO_SECONDS));
-    }
-    record.insert("resolution".into(), json!("720p"));
-    match stage {
-        Stage::Waiting => {
-            record.insert("progress".into(), json!(0));
-        }
-        Stage::Running { since_ms } => {
-            record.insert("progress".into(), json!(progress(job, since_ms, cx.now_ms)));
-        }
-        Stage::Completed { .. } => {
-            record.insert("progress".into(), json!(100));
-        }
-        Stage::Failed { .. } => {}
-    }
-    record.insert(
-        "parameters".into(),
-        json!({ "duration": VIDEO_SECONDS, "resolution": "720p", "aspect_ratio": "16:9" }),
-    );
-    match stage {
-        Stage::Completed { .. } => {
-            let url = cx.file_url(job, OutputKind::Video, 0);
-            record.insert("url".into(), json!(url));
-            record.insert("video_url".into(), json!(url));
-        }
-        Stage::Failed { failure, .. } => {
-            let (code, message) = match failure {
-                Failed::Spec(failure) => (failure.code.to_string(), failure.error.as_str()),
-                Failed::TimedOut => ("408".to_owned(), "Generation timed out"),
-            };
-            record.insert("error".into(), json!({ "code": code, "message": message }));
-        }
-        Stage::Waiting | Stage::Running { .. } => {}
-    }
-    Value::Object(record)
-}
-
-/// Linear progress over the running phase, rounded down and below 100 until completion.
-fn progress(job: &Job, since_ms: i64, now_ms: i64) -> i64 {
-    let span = job.created_ms.saturating_add(job.duration_ms) - since_ms;
-    if span <= 0 {
-        return 99;
-    }
-    let done = now_ms.saturating_sub(since_ms).clamp(0, span);
-    // i128 because span × 100 overflows i64 for absurdly long jobs.
-    let percent = i128::from(done) * 100 / i128::from(span);
-    i64::try_from(percent).unwrap_or(99).clamp(0, 99)
 }

@@ -1,34 +1,42 @@
-//! The HTTP server: routes, auth, faults, output files, control endpoints and request counts.
+//! The HTTP server: shared state, routes, job reads and output files (listings, answers and control in submodules).
 
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Json, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::files::{self, FileName, OutputKind};
-use crate::listing::{ListingAnswer, ListingFault, ListingState};
+use crate::listing::{ListingFault, ListingState};
 use crate::render::{self, RenderContext};
 use crate::spec::{JobKind, JobSpec, Provider};
+use crate::stats::{Counters, RequestStats, bump};
 use crate::store::{Stage, Store, duration_ms};
+use crate::token360::{self, Content, UnknownAfter};
 use crate::{SandboxError, SimClock};
+
+mod answers;
+mod control;
+mod listings;
+
+use answers::{hold_open, json_response, openai_error, openai_error_body, rate_limited, server_error, unauthorized};
+use control::{control_add_job, control_listing, control_stats};
+use listings::{scheduler, video_list};
 
 /// How the sandbox behaves; `Default` gives real time, no token and the documented defaults.
 #[derive(Clone)]
@@ -82,85 +90,6 @@ impl fmt::Debug for SandboxConfig {
     }
 }
 
-/// Request counts since the sandbox started (control endpoints are not counted).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct RequestStats {
-    /// Requests to `/v1/dreamina/videos/{jobid}`.
-    pub dreamina_videos: u64,
-    /// Requests to `/v1/dreamina/images/{jobid}`.
-    pub dreamina_images: u64,
-    /// Requests to `/v1/dreamina/scheduler`.
-    pub scheduler: u64,
-    /// Requests to `/v1/google-flow/jobs/{jobId}`.
-    pub google_flow: u64,
-    /// Requests to `/v1/videos/{video_id}`.
-    pub token360: u64,
-    /// Requests to `/files/{name}`.
-    pub files: u64,
-    /// File requests that carried an `Authorization` header (a client leaking its token).
-    pub files_with_authorization: u64,
-    /// Answers with status 429.
-    pub rate_limited_answers: u64,
-    /// Answers with status 503.
-    pub server_error_answers: u64,
-    /// Answers with status 401.
-    pub unauthorized_answers: u64,
-    /// File requests refused with 403 because their URL had expired.
-    pub expired_url_answers: u64,
-    /// Requests held open without an answer (`hang_reads` of a job, or a hanging listing).
-    pub hung_answers: u64,
-    /// Job reads answered with the record from before the job finished (`stale_reads`).
-    pub stale_answers: u64,
-    /// All counted requests, including unknown paths.
-    pub total: u64,
-}
-
-/// Live counters behind [`RequestStats`].
-#[derive(Debug, Default)]
-struct Counters {
-    dreamina_videos: AtomicU64,
-    dreamina_images: AtomicU64,
-    scheduler: AtomicU64,
-    google_flow: AtomicU64,
-    token360: AtomicU64,
-    files: AtomicU64,
-    files_with_authorization: AtomicU64,
-    rate_limited_answers: AtomicU64,
-    server_error_answers: AtomicU64,
-    unauthorized_answers: AtomicU64,
-    expired_url_answers: AtomicU64,
-    hung_answers: AtomicU64,
-    stale_answers: AtomicU64,
-    total: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-impl Counters {
-    fn snapshot(&self) -> RequestStats {
-        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        RequestStats {
-            dreamina_videos: read(&self.dreamina_videos),
-            dreamina_images: read(&self.dreamina_images),
-            scheduler: read(&self.scheduler),
-            google_flow: read(&self.google_flow),
-            token360: read(&self.token360),
-            files: read(&self.files),
-            files_with_authorization: read(&self.files_with_authorization),
-            rate_limited_answers: read(&self.rate_limited_answers),
-            server_error_answers: read(&self.server_error_answers),
-            unauthorized_answers: read(&self.unauthorized_answers),
-            expired_url_answers: read(&self.expired_url_answers),
-            hung_answers: read(&self.hung_answers),
-            stale_answers: read(&self.stale_answers),
-            total: read(&self.total),
-        }
-    }
-}
-
 /// A bearer token that never shows itself in Debug output.
 struct Token(String);
 
@@ -174,8 +103,10 @@ impl fmt::Debug for Token {
 #[derive(Debug)]
 struct Shared {
     store: Mutex<Store>,
-    /// Never held together with `store`, so the two locks cannot deadlock.
+    /// The scheduler's fault. Never held together with `store`, so the two locks cannot deadlock.
     listing: Mutex<ListingState>,
+    /// The video list's fault, frozen as its whole newest-first list; never held with `store` either.
+    video_list: Mutex<ListingState<Arc<[Value]>>>,
     /// Turns `true` when the server begins to shut down, releasing held-open requests.
     stopping: watch::Sender<bool>,
     clock: SimClock,
@@ -201,6 +132,40 @@ impl Shared {
         self.listing.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn video_list(&self) -> MutexGuard<'_, ListingState<Arc<[Value]>>> {
+        // As for the scheduler's fault: updates are single assignments.
+        self.video_list.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn render_context<'a>(&self, now_ms: i64, base_url: &'a str) -> RenderContext<'a> {
+        RenderContext { now_ms, base_url, timeout_lag_ms: self.timeout_lag_ms, url_lifetime_ms: self.url_lifetime_ms }
+    }
+
+    /// One page of the token360 video list as of `lag_ms` ago; only that page's videos are rendered.
+    fn video_list_page(
+        &self,
+        lag_ms: i64,
+        base_url: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Value, UnknownAfter> {
+        let at_ms = self.clock.now_ms().saturating_sub(lag_ms);
+        let store = self.store();
+        let listed = token360::newest_first(store.jobs(), at_ms);
+        let page = token360::page(&listed, |job| job.id.as_str(), after, limit)?;
+        let cx = self.render_context(at_ms, base_url);
+        let data = page.items.iter().map(|job| token360::record(job, &cx)).collect();
+        Ok(token360::list_body(data, page.has_more))
+    }
+
+    /// The whole token360 video list now, newest first: what a frozen list keeps answering.
+    fn video_list_snapshot(&self) -> Arc<[Value]> {
+        let now_ms = self.clock.now_ms();
+        let store = self.store();
+        let cx = self.render_context(now_ms, &self.base_url);
+        token360::newest_first(store.jobs(), now_ms).into_iter().map(|job| token360::record(job, &cx)).collect()
+    }
+
     /// The scheduler listing `lag_ms` ago, with every age overstated by `ahead_ms`.
     fn listing_body(&self, lag_ms: i64, ahead_ms: i64) -> Value {
         let at_ms = self.clock.now_ms().saturating_sub(lag_ms);
@@ -221,6 +186,12 @@ impl Shared {
     fn set_listing_fault(&self, fault: ListingFault) -> Result<(), SandboxError> {
         let state = ListingState::new(fault, || self.listing_body(0, 0))?;
         *self.listing() = state;
+        Ok(())
+    }
+
+    fn set_video_list_fault(&self, fault: ListingFault) -> Result<(), SandboxError> {
+        let state = ListingState::new(fault, || self.video_list_snapshot())?;
+        *self.video_list() = state;
         Ok(())
     }
 
@@ -267,6 +238,7 @@ impl Sandbox {
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::default()),
             listing: Mutex::new(ListingState::default()),
+            video_list: Mutex::new(ListingState::default()),
             stopping: watch::Sender::new(false),
             clock,
             token: config.token.map(Token),
@@ -321,6 +293,14 @@ impl Sandbox {
     /// A [`ListingFault::Frozen`] listing is captured now; setting it again captures a new one.
     pub fn set_listing_fault(&self, fault: ListingFault) -> Result<(), SandboxError> {
         self.shared.set_listing_fault(fault)
+    }
+
+    /// Makes token360's video list (`/v1/videos`) misbehave as `fault` says from now on.
+    ///
+    /// Independent of the scheduler's fault. A [`ListingFault::Frozen`] list is captured now, all
+    /// pages of it; [`ListingFault::ElapsedAhead`] changes nothing here (the list shows no ages).
+    pub fn set_video_list_fault(&self, fault: ListingFault) -> Result<(), SandboxError> {
+        self.shared.set_video_list_fault(fault)
     }
 
     /// Request counts so far.
@@ -415,9 +395,14 @@ fn router(shared: Arc<Shared>) -> Router {
             "/v1/google-flow/jobs/{job_id}",
             get(|s: State<Arc<Shared>>, h: HeaderMap, p: Path<String>| read_job(s, h, p, Endpoint::GoogleFlow)),
         )
+        .route("/v1/videos", get(video_list))
         .route(
             "/v1/videos/{video_id}",
             get(|s: State<Arc<Shared>>, h: HeaderMap, p: Path<String>| read_job(s, h, p, Endpoint::Token360)),
+        )
+        .route(
+            "/v1/videos/{video_id}/content",
+            get(|s: State<Arc<Shared>>, h: HeaderMap, p: Path<String>| read_job(s, h, p, Endpoint::Token360Content)),
         )
         .route("/files/{name}", get(file))
         .route("/_sandbox/jobs", post(control_add_job))
@@ -427,13 +412,15 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// The job-record endpoints; each serves only its own kinds of job.
+/// The per-job endpoints; each serves only its own kinds of job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
     DreaminaVideos,
     DreaminaImages,
     GoogleFlow,
     Token360,
+    /// token360's `/content` link; a read of the job like the record, with the same faults.
+    Token360Content,
 }
 
 impl Endpoint {
@@ -442,7 +429,7 @@ impl Endpoint {
             Endpoint::DreaminaVideos => kind.provider() == Provider::Dreamina && kind.is_video(),
             Endpoint::DreaminaImages => kind.provider() == Provider::Dreamina && !kind.is_video(),
             Endpoint::GoogleFlow => kind.provider() == Provider::GoogleFlow,
-            Endpoint::Token360 => kind.provider() == Provider::Token360,
+            Endpoint::Token360 | Endpoint::Token360Content => kind.provider() == Provider::Token360,
         }
     }
 
@@ -452,41 +439,59 @@ impl Endpoint {
             Endpoint::DreaminaImages => &counters.dreamina_images,
             Endpoint::GoogleFlow => &counters.google_flow,
             Endpoint::Token360 => &counters.token360,
+            Endpoint::Token360Content => &counters.token360_content,
         }
     }
 
     fn is_openai_style(self) -> bool {
-        self == Endpoint::Token360
+        matches!(self, Endpoint::Token360 | Endpoint::Token360Content)
+    }
+
+    /// The answer to a read that met no fault, as of the moment in `cx`.
+    fn answer(self, job: &crate::store::Job, cx: &RenderContext<'_>) -> (StatusCode, Value) {
+        match self {
+            Endpoint::DreaminaVideos | Endpoint::DreaminaImages => (StatusCode::OK, render::dreamina_record(job, cx)),
+            Endpoint::GoogleFlow => (StatusCode::OK, render::google_flow_record(job, cx)),
+            Endpoint::Token360 => (StatusCode::OK, token360::record(job, cx)),
+            Endpoint::Token360Content => content_answer(job, cx),
+        }
     }
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    (status, Json(body)).into_response()
-}
-
-/// token360's OpenAI-style error envelope.
-fn openai_error(status: StatusCode, message: &str, kind: &str, param: Option<&str>, code: &str) -> Response {
-    json_response(status, &json!({ "error": { "message": message, "type": kind, "param": param, "code": code } }))
-}
-
-fn unauthorized(shared: &Shared, openai_style: bool) -> Response {
-    bump(&shared.counters.unauthorized_answers);
-    if openai_style {
-        openai_error(
-            StatusCode::UNAUTHORIZED,
-            "Incorrect API key provided. Pass a valid key as 'Authorization: Bearer <key>'.",
-            "authentication_error",
-            None,
-            "invalid_api_key",
-        )
-    } else {
-        json_response(StatusCode::UNAUTHORIZED, &json!({ "error": "Unauthorized" }))
+/// `/content` of a job: its link once completed, else a 400 that says why there is no file.
+///
+/// 400 `invalid_request_error` as OpenAI-style servers answer a request the job's state cannot
+/// serve (PROVIDER_FACTS.md quotes the message); 409 would be as defensible, but is not what they send.
+fn content_answer(job: &crate::store::Job, cx: &RenderContext<'_>) -> (StatusCode, Value) {
+    match token360::content(job, cx) {
+        Content::Ready(link) => (StatusCode::OK, link),
+        Content::NotReady(status) => (
+            StatusCode::BAD_REQUEST,
+            openai_error_body(
+                &format!("Video is not ready yet. Current status: {status}"),
+                "invalid_request_error",
+                None,
+                Some("video_not_ready"),
+            ),
+        ),
+        Content::Failed(reason) => (
+            StatusCode::BAD_REQUEST,
+            openai_error_body(
+                &format!(
+                    "Video generation failed, so there is no content to download ({reason}). Current status: failed"
+                ),
+                "invalid_request_error",
+                None,
+                Some("video_failed"),
+            ),
+        ),
     }
 }
 
 /// What a job read answers, decided under the lock and sent after it is released.
 enum Reply {
-    Record(Value),
+    /// The endpoint's answer with its status: a record, a `/content` link or why there is none.
+    Answer(StatusCode, Value),
     /// 429, with the job's raw `Retry-After` when it has one.
     RateLimited(Option<String>),
     ServerError,
@@ -524,17 +529,8 @@ async fn read_job(
                     if moment.stale {
                         bump(&shared.counters.stale_answers);
                     }
-                    let cx = RenderContext {
-                        now_ms: moment.at_ms,
-                        base_url: &base_url,
-                        timeout_lag_ms: shared.timeout_lag_ms,
-                        url_lifetime_ms: shared.url_lifetime_ms,
-                    };
-                    Reply::Record(match endpoint {
-                        Endpoint::DreaminaVideos | Endpoint::DreaminaImages => render::dreamina_record(job, &cx),
-                        Endpoint::GoogleFlow => render::google_flow_record(job, &cx),
-                        Endpoint::Token360 => render::token360_record(job, &cx),
-                    })
+                    let (status, body) = endpoint.answer(job, &shared.render_context(moment.at_ms, &base_url));
+                    Reply::Answer(status, body)
                 };
                 Some((reply, job.slow))
             }
@@ -548,7 +544,7 @@ async fn read_job(
                 &format!("No video task found with id '{id}'. Check the id returned when the task was created."),
                 "invalid_request_error",
                 Some("video_id"),
-                "not_found",
+                Some("not_found"),
             )
         } else {
             json_response(StatusCode::NOT_FOUND, &json!({ "error": "Job not found" }))
@@ -559,9 +555,9 @@ async fn read_job(
         tokio::time::sleep(delay).await;
     }
     match reply {
-        Reply::Record(record) => {
-            tracing::debug!(?endpoint, status = ?record.get("status"), "job read");
-            json_response(StatusCode::OK, &record)
+        Reply::Answer(status, body) => {
+            tracing::debug!(?endpoint, %status, record_status = ?body.get("status"), "job read");
+            json_response(status, &body)
         }
         Reply::RateLimited(raw) => rate_limited(&shared, openai, raw.as_deref()),
         Reply::ServerError => server_error(&shared, openai),
@@ -569,112 +565,6 @@ async fn read_job(
             tracing::debug!(?endpoint, "job read: held open");
             hold_open(&shared, openai).await
         }
-    }
-}
-
-/// A 429 in the provider's envelope, announcing `raw` verbatim as `Retry-After` if given,
-/// else the configured seconds.
-fn rate_limited(shared: &Shared, openai: bool, raw: Option<&str>) -> Response {
-    bump(&shared.counters.rate_limited_answers);
-    let configured = shared.retry_after_secs.to_string();
-    let value = raw.unwrap_or(&configured);
-    let number = retry_after_number(value);
-    let wait = if number.is_some() { format!("after {value} seconds") } else { format!("after {value}") };
-    let mut response = if openai {
-        openai_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Rate limit reached for video requests. Please retry {wait}."),
-            "rate_limit_error",
-            None,
-            "rate_limit_exceeded",
-        )
-    } else {
-        let mut body = serde_json::Map::new();
-        body.insert("error".into(), json!(format!("Too many requests: all accounts are busy. Retry {wait}.")));
-        if let Some(number) = number {
-            body.insert("retryAfter".into(), Value::Number(number));
-        }
-        json_response(StatusCode::TOO_MANY_REQUESTS, &Value::Object(body))
-    };
-    response.headers_mut().insert(header::RETRY_AFTER, header_value(value));
-    response
-}
-
-/// `Retry-After` text as a JSON number, if it reads as one (`"2"`, `"-5"`, `"18446744073709551615"`, `"1.5"`).
-fn retry_after_number(value: &str) -> Option<serde_json::Number> {
-    if let Ok(n) = value.parse::<u64>() {
-        return Some(n.into());
-    }
-    if let Ok(n) = value.parse::<i64>() {
-        return Some(n.into());
-    }
-    // `from_f64` refuses NaN and infinities, which Rust's parser accepts ("inf", "1e999").
-    value.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
-}
-
-/// `text` as a header value; HTTP cannot carry control characters, so they are left out.
-fn header_value(text: &str) -> HeaderValue {
-    let kept: Vec<u8> = text.bytes().filter(|&b| b == b'\t' || (b >= b' ' && b != 0x7f)).collect();
-    HeaderValue::from_bytes(&kept).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-/// A 503 in the provider's envelope.
-fn server_error(shared: &Shared, openai: bool) -> Response {
-    bump(&shared.counters.server_error_answers);
-    if openai {
-        openai_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server is overloaded. Please retry shortly.",
-            "server_error",
-            None,
-            "service_unavailable",
-        )
-    } else {
-        json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "error": "Service unavailable" }))
-    }
-}
-
-/// Holds a request open until the sandbox shuts down, then answers 503 and closes the connection.
-///
-/// Only this request waits: no lock is held, so other requests are served meanwhile.
-async fn hold_open(shared: &Shared, openai: bool) -> Response {
-    bump(&shared.counters.hung_answers);
-    let mut stopping = shared.stopping.subscribe();
-    // An error means the sender is gone with the server: stop holding as well.
-    let _ = stopping.wait_for(|stopping| *stopping).await;
-    let mut response = server_error(shared, openai);
-    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
-async fn scheduler(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    bump(&shared.counters.total);
-    bump(&shared.counters.scheduler);
-    if !shared.authorized(&headers) {
-        return unauthorized(&shared, false);
-    }
-    let answer = shared.listing().next_answer();
-    let body = match answer {
-        ListingAnswer::Live { lag_ms, ahead_ms } => shared.listing_body(lag_ms, ahead_ms),
-        ListingAnswer::Snapshot(body) => body,
-        ListingAnswer::Fail(status) => return failing_listing(&shared, status),
-        ListingAnswer::Hang => {
-            tracing::debug!("scheduler: held open");
-            return hold_open(&shared, false).await;
-        }
-    };
-    json_response(StatusCode::OK, &body)
-}
-
-/// The answer of a failing listing: the documented envelopes for 429, 503 and 401, else the reason phrase.
-fn failing_listing(shared: &Shared, status: u16) -> Response {
-    match StatusCode::from_u16(status) {
-        Ok(StatusCode::TOO_MANY_REQUESTS) => rate_limited(shared, false, None),
-        Ok(StatusCode::SERVICE_UNAVAILABLE) => server_error(shared, false),
-        Ok(StatusCode::UNAUTHORIZED) => unauthorized(shared, false),
-        Ok(code) => json_response(code, &json!({ "error": code.canonical_reason().unwrap_or("Error") })),
-        // ListingState only takes 400–599, which are all valid; 500 keeps the answer an error regardless.
-        Err(_) => json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "error": "Internal Server Error" })),
     }
 }
 
@@ -756,63 +646,6 @@ fn offers(kind: JobKind, output: OutputKind) -> bool {
         OutputKind::Thumbnail => kind == JobKind::GoogleFlowVideo,
         OutputKind::Image => !kind.is_video(),
     }
-}
-
-async fn control_add_job(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    spec: Result<Json<JobSpec>, JsonRejection>,
-) -> Response {
-    if !shared.authorized(&headers) {
-        return unauthorized(&shared, false);
-    }
-    match spec {
-        Ok(Json(spec)) => {
-            let now_ms = shared.clock.now_ms();
-            let id = shared.store().add(spec, now_ms);
-            json_response(StatusCode::CREATED, &json!({ "id": id }))
-        }
-        Err(rejection) => json_response(
-            StatusCode::BAD_REQUEST,
-            &json!({ "error": format!(
-                "invalid job spec: {}; send JSON like {{\"kind\":\"dreamina-video\",\"duration\":105}}",
-                rejection.body_text()
-            ) }),
-        ),
-    }
-}
-
-/// The body of `POST /_sandbox/listing`: `{"fault": <ListingFault>}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListingFaultRequest {
-    fault: ListingFault,
-}
-
-async fn control_listing(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    request: Result<Json<ListingFaultRequest>, JsonRejection>,
-) -> Response {
-    if !shared.authorized(&headers) {
-        return unauthorized(&shared, false);
-    }
-    let hint = r#"send JSON like {"fault":"frozen"}, {"fault":{"lagging":"30s"}} or {"fault":{"failing":{"status":503,"count":5}}}"#;
-    let problem = match request {
-        Ok(Json(ListingFaultRequest { fault })) => match shared.set_listing_fault(fault) {
-            Ok(()) => return StatusCode::NO_CONTENT.into_response(),
-            Err(error) => error.to_string(),
-        },
-        Err(rejection) => rejection.body_text(),
-    };
-    json_response(StatusCode::BAD_REQUEST, &json!({ "error": format!("invalid listing fault: {problem}; {hint}") }))
-}
-
-async fn control_stats(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if !shared.authorized(&headers) {
-        return unauthorized(&shared, false);
-    }
-    (StatusCode::OK, Json(shared.counters.snapshot())).into_response()
 }
 
 async fn unknown_path(State(shared): State<Arc<Shared>>) -> Response {

@@ -181,10 +181,11 @@ pub enum Outcome {
 /// `{"kind":"dreamina-video","duration":"2m","outcome":{"fail":{"code":2043,"error":"fail_code: 2043"}}}`
 /// or, with read faults, `{"kind":"token360-video","stale_reads":2,"record_lag":"30s","retry_after":"-5"}`.
 ///
-/// Each read of the job meets its faults in this order: `rate_limited` 429s, then
-/// `server_errors` 503s, then `hang_reads` held-open reads; only then is a record rendered,
-/// as of `record_lag` ago and, for `stale_reads` reads after the job was first seen finished,
-/// as of just before it finished. `slow` delays every answer but the held-open ones.
+/// Each read of the job (a record read, or a token360 `/content` request; never a listing) meets
+/// its faults in this order: `rate_limited` 429s, then `server_errors` 503s, then `hang_reads`
+/// held-open reads; only then is a record (or `/content` answer) rendered, as of `record_lag` ago
+/// and, for `stale_reads` reads after the job was first seen finished, as of just before it
+/// finished. `slow` delays every answer but the held-open ones.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -252,6 +253,10 @@ pub struct JobSpec {
     /// a job younger than the lag reads as just created.
     #[serde(default, deserialize_with = "duration_input::optional")]
     pub record_lag: Option<Duration>,
+    /// Renders a token360 task as OpenAI's own video object (`seconds`, `size`, `completed_at`,
+    /// `expires_at`, no URL: the file comes from `/content`); other kinds ignore it.
+    #[serde(default)]
+    pub openai_style: bool,
 }
 
 impl JobSpec {
@@ -278,6 +283,7 @@ impl JobSpec {
             stale_reads: 0,
             retry_after: None,
             record_lag: None,
+            openai_style: false,
         }
     }
 
@@ -429,6 +435,12 @@ impl JobSpec {
         self.record_lag = Some(lag);
         self
     }
+
+    /// Renders a token360 task as OpenAI's own video object, without a URL.
+    pub fn with_openai_style(mut self) -> JobSpec {
+        self.openai_style = true;
+        self
+    }
 }
 
 /// A mixed batch that exercises every provider, outcome and fault, for a standalone sandbox.
@@ -524,6 +536,9 @@ mod tests {
         assert_eq!(spec.record_lag, Some(Duration::from_secs(30)));
         let plain: JobSpec = serde_json::from_str(r#"{"kind":"dreamina-video"}"#)?;
         assert_eq!((plain.hang_reads, plain.stale_reads, plain.retry_after, plain.record_lag), (0, 0, None, None));
+        assert!(!plain.openai_style);
+        let openai: JobSpec = serde_json::from_str(r#"{"kind":"token360-video","openai_style":true}"#)?;
+        assert!(openai.openai_style);
         Ok(())
     }
 

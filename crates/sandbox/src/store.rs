@@ -40,6 +40,8 @@ pub(crate) struct Job {
     pub seen_finished: bool,
     pub retry_after: Option<String>,
     pub record_lag_ms: i64,
+    /// token360 only: render OpenAI's own video object instead of token360's documented one.
+    pub openai_style: bool,
 }
 
 /// The simulated moment a record read renders, after the job's lag and stale-read faults.
@@ -88,15 +90,18 @@ impl Job {
                 Stage::Failed { at_ms: end_ms, failure: Failed::Spec(failure) }
             }
             _ => {
-                // Google Flow and token360 leave their first state after about a tenth of the run.
-                let start = self.duration_ms / 10;
-                if !dreamina && elapsed >= start {
-                    Stage::Running { since_ms: self.created_ms.saturating_add(start) }
+                if !dreamina && elapsed >= self.duration_ms / 10 {
+                    Stage::Running { since_ms: self.running_since_ms() }
                 } else {
                     Stage::Waiting
                 }
             }
         }
+    }
+
+    /// When a Google Flow or token360 job leaves its first state: after about a tenth of the run.
+    pub fn running_since_ms(&self) -> i64 {
+        self.created_ms.saturating_add(self.duration_ms / 10)
     }
 
     /// When the job finished (completed or failed), if it had by sim time `at_ms`.
@@ -224,6 +229,7 @@ impl Store {
             seen_finished: false,
             retry_after: spec.retry_after,
             record_lag_ms: spec.record_lag.map(duration_ms).unwrap_or(0),
+            openai_style: spec.openai_style,
         };
         self.by_id.insert(id.clone(), self.jobs.len());
         self.jobs.push(job);

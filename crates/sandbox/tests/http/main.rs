@@ -8,3 +8,5 @@ mod listing;
 mod read_faults;
 mod support;
 mod token360;
+mod token360_content;
+mod video_list;

@@ -36,6 +36,17 @@ pub async fn start() -> Result<Harness, Box<dyn Error + Send + Sync>> {
     .await
 }
 
+/// A sandbox whose clock moves only by `advance` (a billionth of real speed), so two requests
+/// see the same simulated millisecond and their answers can be compared whole.
+pub async fn start_still() -> Result<Harness, Box<dyn Error + Send + Sync>> {
+    start_with(SandboxConfig {
+        clock: Some(SimClock::new(1e-9)?),
+        token: Some(TOKEN.to_owned()),
+        ..SandboxConfig::default()
+    })
+    .await
+}
+
 pub async fn start_with(config: SandboxConfig) -> Result<Harness, Box<dyn Error + Send + Sync>> {
     let sandbox = Sandbox::start(([127, 0, 0, 1], 0).into(), config).await?;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;

@@ -88,3 +88,116 @@ async fn stuck_task_stays_queued_and_unknown_ids_get_the_openai_envelope() -> Te
     assert_eq!(str_at(&unknown.json, "/error/code"), "not_found");
     Ok(())
 }
+
+/// OpenAI's video object (openai-python `types/video.py`), strictly: an unknown key fails the parse.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct OpenAiVideo {
+    id: String,
+    object: String,
+    status: String,
+    model: String,
+    progress: i64,
+    created_at: i64,
+    completed_at: Option<i64>,
+    expires_at: Option<i64>,
+    seconds: String,
+    size: String,
+    remixed_from_video_id: Option<String>,
+    error: Option<OpenAiVideoError>,
+}
+
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct OpenAiVideoError {
+    code: String,
+    message: String,
+}
+
+/// Parses `record` as OpenAI's video object and checks that writing it back gives the same JSON.
+fn openai_video(record: &serde_json::Value) -> Result<OpenAiVideo, serde_json::Error> {
+    let video: OpenAiVideo = serde_json::from_value(record.clone())?;
+    assert_eq!(&serde_json::to_value(&video)?, record, "not lossless");
+    Ok(video)
+}
+
+const OPENAI_KEYS: [&str; 12] = [
+    "id",
+    "object",
+    "status",
+    "model",
+    "progress",
+    "created_at",
+    "completed_at",
+    "expires_at",
+    "seconds",
+    "size",
+    "remixed_from_video_id",
+    "error",
+];
+
+#[tokio::test]
+async fn an_openai_style_video_has_openais_fields_and_no_url_at_every_stage() -> TestResult {
+    let h = start().await?;
+    let id = h.sandbox.add_job(JobSpec::token360_video().with_openai_style());
+
+    let queued = h.record(&path(&id)).await?;
+    assert_eq!(keys(&queued), OPENAI_KEYS);
+    let video = openai_video(&queued)?;
+    assert_eq!((video.object.as_str(), video.status.as_str(), video.progress), ("video", "queued", 0));
+    assert_eq!((video.seconds.as_str(), video.size.as_str()), ("8", "1280x720"));
+    assert_eq!((video.completed_at, video.expires_at), (None, None));
+    assert!(video.remixed_from_video_id.is_none() && video.error.is_none());
+    assert!(queued["completed_at"].is_null() && queued["error"].is_null());
+
+    h.advance(50);
+    let running = openai_video(&h.record(&path(&id)).await?)?;
+    assert_eq!((running.status.as_str(), running.progress, running.completed_at), ("in_progress", 50, None));
+
+    h.advance(40);
+    let done_record = h.record(&path(&id)).await?;
+    assert_eq!(keys(&done_record), OPENAI_KEYS);
+    assert!(done_record.get("url").is_none() && done_record.get("video_url").is_none(), "{done_record}");
+    let done = openai_video(&done_record)?;
+    assert_eq!((done.status.as_str(), done.progress), ("completed", 100));
+    assert_eq!(done.completed_at.map(|at| at - done.created_at), Some(90));
+    // The file stays downloadable for an hour after completion.
+    assert_eq!(done.expires_at.zip(done.completed_at).map(|(expires, completed)| expires - completed), Some(3600));
+    assert_eq!((done.id.as_str(), done.model.as_str()), (id.as_str(), "seedance-2.0"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failed_openai_style_video_has_an_error_object_and_no_expiry() -> TestResult {
+    let h = start().await?;
+    let id = h.sandbox.add_job(
+        JobSpec::token360_video().with_openai_style().failing(Failure::new(400, "The video did not pass moderation.")),
+    );
+    h.advance(91);
+    let record = h.record(&path(&id)).await?;
+    assert_eq!(keys(&record), OPENAI_KEYS);
+    assert_eq!(record["error"], serde_json::json!({ "code": "400", "message": "The video did not pass moderation." }));
+    let failed = openai_video(&record)?;
+    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.completed_at.map(|at| at - failed.created_at), Some(90));
+    assert_eq!(failed.expires_at, None);
+    assert!((0..100).contains(&failed.progress), "{record}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_control_endpoint_takes_openai_style() -> TestResult {
+    let h = start().await?;
+    let added = h
+        .send(
+            h.client
+                .post(h.url("/_sandbox/jobs"))
+                .bearer_auth(crate::support::TOKEN)
+                .header("content-type", "application/json")
+                .body(r#"{"kind":"token360-video","openai_style":true}"#),
+        )
+        .await?;
+    assert_eq!(added.status, StatusCode::CREATED, "{:?}", added.json);
+    assert_eq!(keys(&h.record(&path(str_at(&added.json, "/id"))).await?), OPENAI_KEYS);
+    Ok(())
+}
