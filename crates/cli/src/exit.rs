@@ -1,6 +1,6 @@
 //! Exit codes: what each failure maps to, and which one wins when several jobs end differently.
 
-use genjob::{DownloadError, TransportError, WaitError};
+use genjob::{DownloadError, ErrorKind, TransportError, WaitError};
 use std::fmt;
 
 /// The table printed by `genjob --help`; the README copies it.
@@ -75,20 +75,19 @@ impl Exit {
 
     /// The exit code for a transport failure.
     pub fn from_transport(error: &TransportError) -> Exit {
-        match error {
-            TransportError::Config { .. }
-            | TransportError::InvalidSegment { .. }
-            | TransportError::InvalidRequest { .. } => Exit::Usage,
-            TransportError::Unauthorized { .. }
-            | TransportError::PaymentRequired { .. }
-            | TransportError::Forbidden { .. }
-            | TransportError::AccountSessionExpired { .. } => Exit::Auth,
-            TransportError::NotFound { .. } | TransportError::Expired { .. } => Exit::NotFound,
-            TransportError::InvalidResponse { .. }
-            | TransportError::TooLarge { .. }
-            | TransportError::InvalidDownload { .. } => Exit::InvalidResponse,
+        match error.kind() {
+            ErrorKind::Config | ErrorKind::BadRequest => Exit::Usage,
+            // A refused job id is the user's input; a refused download URL is the server's.
+            ErrorKind::InvalidInput if error.detail().starts_with("cannot download") => Exit::InvalidResponse,
+            ErrorKind::InvalidInput => Exit::Usage,
+            ErrorKind::Unauthorized
+            | ErrorKind::PaymentRequired
+            | ErrorKind::Forbidden
+            | ErrorKind::AccountUnavailable => Exit::Auth,
+            ErrorKind::NotFound | ErrorKind::Gone => Exit::NotFound,
+            ErrorKind::InvalidResponse | ErrorKind::TooLarge => Exit::InvalidResponse,
             // 429, 5xx, unexpected statuses, timeouts, broken connections, cut downloads, local IO,
-            // and any variant added later: trouble that trying again may fix.
+            // and any kind added later: trouble that trying again may fix.
             _ => Exit::Network,
         }
     }
@@ -114,7 +113,7 @@ impl Exit {
                 Exit::Auth | Exit::NotFound | Exit::Usage => Exit::Network,
                 other => other,
             },
-            DownloadError::Vanished { .. } => Exit::InvalidResponse,
+            DownloadError::Vanished { .. } | DownloadError::NoOutputs { .. } => Exit::InvalidResponse,
             DownloadError::Interrupted { reason, .. } if reason.contains("cancelled") => Exit::Interrupted,
             DownloadError::Interrupted { .. } => Exit::TimedOut,
             _ => Exit::Network,
@@ -152,12 +151,7 @@ impl fmt::Display for CliError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use genjob::transport::ProviderMessage;
     use std::time::Duration;
-
-    fn message() -> Box<ProviderMessage> {
-        Box::default()
-    }
 
     fn video_1() -> genjob::JobId {
         genjob::JobId::parse("video_1").unwrap_or_else(|e| panic!("{e}"))
@@ -187,29 +181,28 @@ mod tests {
 
     #[test]
     fn transport_errors_map_to_their_codes() {
+        let of = |kind, status: Option<u16>| {
+            let error = TransportError::new(kind, "detail").with_attempts(1);
+            match status {
+                Some(s) => error.with_status(s),
+                None => error,
+            }
+        };
         let cases: Vec<(TransportError, Exit)> = vec![
-            (TransportError::Config { reason: "USEAPI_TOKEN is not set".into() }, Exit::Usage),
-            (TransportError::Unauthorized { message: message(), token_hint: "USEAPI_TOKEN", attempts: 1 }, Exit::Auth),
-            (TransportError::PaymentRequired { message: message(), attempts: 1 }, Exit::Auth),
-            (TransportError::Forbidden { message: message(), attempts: 1 }, Exit::Auth),
-            (TransportError::AccountSessionExpired { message: message(), attempts: 1 }, Exit::Auth),
-            (TransportError::NotFound { message: message(), attempts: 1 }, Exit::NotFound),
-            (TransportError::Expired { message: message(), attempts: 1 }, Exit::NotFound),
-            (TransportError::RateLimited { message: message(), retry_after: None, attempts: 3 }, Exit::Network),
-            (TransportError::Server { status: 503, message: message(), retry_after: None, attempts: 3 }, Exit::Network),
-            (TransportError::Timeout { timeout: Duration::from_secs(30), attempts: 3 }, Exit::Network),
-            (TransportError::Network { detail: "connection refused".into(), attempts: 3 }, Exit::Network),
-            (
-                TransportError::InvalidResponse {
-                    status: 200,
-                    content_type: Some("text/html".into()),
-                    excerpt: "<html>".into(),
-                    reason: "expected value".into(),
-                    attempts: 1,
-                },
-                Exit::InvalidResponse,
-            ),
-            (TransportError::TooLarge { limit: 10, attempts: 1 }, Exit::InvalidResponse),
+            (TransportError::config("USEAPI_TOKEN is not set"), Exit::Usage),
+            (of(ErrorKind::InvalidInput, None), Exit::Usage),
+            (of(ErrorKind::Unauthorized, Some(401)), Exit::Auth),
+            (of(ErrorKind::PaymentRequired, Some(402)), Exit::Auth),
+            (of(ErrorKind::Forbidden, Some(403)), Exit::Auth),
+            (of(ErrorKind::AccountUnavailable, Some(596)), Exit::Auth),
+            (of(ErrorKind::NotFound, Some(404)), Exit::NotFound),
+            (of(ErrorKind::Gone, Some(410)), Exit::NotFound),
+            (of(ErrorKind::RateLimited, Some(429)), Exit::Network),
+            (of(ErrorKind::Server, Some(503)), Exit::Network),
+            (TransportError::timeout(Duration::from_secs(30)), Exit::Network),
+            (of(ErrorKind::Network, None), Exit::Network),
+            (of(ErrorKind::InvalidResponse, Some(200)), Exit::InvalidResponse),
+            (of(ErrorKind::TooLarge, Some(200)), Exit::InvalidResponse),
         ];
         for (error, exit) in cases {
             assert_eq!(Exit::from_transport(&error), exit, "{error}");
@@ -229,14 +222,14 @@ mod tests {
         assert_eq!(Exit::from_wait(&timed_out), Exit::TimedOut);
         let not_found = WaitError::Fetch {
             id: video_1(),
-            source: TransportError::NotFound { message: message(), attempts: 1 },
+            source: TransportError::new(ErrorKind::NotFound, "").with_status(404),
             polls: 1,
         };
         assert_eq!(Exit::from_wait(&not_found), Exit::NotFound);
         let cut = DownloadError::Transport {
             id: "video_1".into(),
             index: 0,
-            source: TransportError::Truncated { expected: Some(10), received: 5, attempts: 1 },
+            source: TransportError::new(ErrorKind::Truncated, "5 bytes of 10"),
         };
         assert_eq!(Exit::from_download(&cut), Exit::Network);
         assert_eq!(

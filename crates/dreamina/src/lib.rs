@@ -19,7 +19,7 @@
 
 use async_trait::async_trait;
 use genjob_models::{Endpoint, Provider, decode_executing};
-use genjob_transport::{Attempts, EnvNames, HttpClient, JobListing, JobSource, ListingEntry};
+use genjob_transport::{Attempts, EnvNames, ErrorKind, HttpClient, JobListing, JobSource, ListingEntry, ListingScope};
 use std::time::Duration;
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
@@ -31,6 +31,12 @@ pub use genjob_transport::{ApiToken, FetchedJob, RetryPolicy, TransportConfig, T
 /// The path segments every Dreamina endpoint starts with.
 const V1: &str = "v1";
 const DREAMINA: &str = "dreamina";
+
+/// useapi.net answers 596 when the provider account's session expired: the account must be re-added,
+/// so retrying cannot help.
+fn useapi(config: TransportConfig) -> TransportConfig {
+    config.with_status_kind(596, ErrorKind::AccountUnavailable)
+}
 
 /// Environment variables of the useapi.net services (shared with Google Flow).
 pub const ENV: EnvNames =
@@ -46,7 +52,7 @@ pub struct DreaminaClient {
 impl DreaminaClient {
     /// A client with an explicit configuration (base URL `https://api.useapi.net` or a sandbox).
     pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
-        Ok(Self { http: HttpClient::new(config)?, endpoint: None })
+        Ok(Self { http: HttpClient::new(useapi(config))?, endpoint: None })
     }
 
     /// A client configured from `USEAPI_TOKEN` and `USEAPI_BASE_URL`.
@@ -72,14 +78,15 @@ impl DreaminaClient {
 
     async fn read(&self, id: &JobId, attempts: Attempts) -> Result<FetchedJob, TransportError> {
         // Decoded straight into the endpoint's type: one parse, no intermediate `Value`.
-        let (record, f_attempts, retry_after) = if self.endpoint_for(id) == Endpoint::DreaminaImages {
-            let f = self.http.get_json_as::<DreaminaImageJob>(&[V1, DREAMINA, "images", id.as_str()], attempts).await?;
-            (ProviderRecord::DreaminaImage(f.value), f.attempts, f.retry_after)
+        if self.endpoint_for(id) == Endpoint::DreaminaImages {
+            let path = [V1, DREAMINA, "images", id.as_str()];
+            let fetched = self.http.get_json_as::<DreaminaImageJob>(&path, attempts).await?;
+            Ok(FetchedJob::from_fetched(fetched, ProviderRecord::DreaminaImage))
         } else {
-            let f = self.http.get_json_as::<DreaminaVideoJob>(&[V1, DREAMINA, "videos", id.as_str()], attempts).await?;
-            (ProviderRecord::DreaminaVideo(f.value), f.attempts, f.retry_after)
-        };
-        Ok(FetchedJob::new(record, f_attempts, retry_after))
+            let path = [V1, DREAMINA, "videos", id.as_str()];
+            let fetched = self.http.get_json_as::<DreaminaVideoJob>(&path, attempts).await?;
+            Ok(FetchedJob::from_fetched(fetched, ProviderRecord::DreaminaVideo))
+        }
     }
 
     /// Lists every executing job of every account in one request (`GET /v1/dreamina/scheduler`),
@@ -111,10 +118,6 @@ impl JobSource for DreaminaClient {
     fn listing(&self) -> Option<&dyn JobListing> {
         Some(self)
     }
-
-    fn client(&self) -> &HttpClient {
-        &self.http
-    }
 }
 
 #[async_trait]
@@ -124,7 +127,8 @@ impl JobListing for DreaminaClient {
         self.endpoint_for(id) == Endpoint::DreaminaVideos
     }
 
-    async fn list(&self) -> Result<Vec<ListingEntry>, TransportError> {
+    /// One request: the scheduler lists every executing job, whatever the scope.
+    async fn list(&self, _scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError> {
         let listing = self.scheduler(Attempts::Once).await?;
         Ok(listing
             .jobs()

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use genjob_dreamina::{DreaminaClient, ENV};
 use genjob_models::{CAPTURED_EMAIL_PLACEHOLDER, Endpoint, JobId, ProviderRecord, decode_executing};
-use genjob_transport::{JobListing, JobSource, RetryPolicy, TransportConfig, TransportError};
+use genjob_transport::{ErrorKind, JobListing, JobSource, ListingScope, RetryPolicy, TransportConfig, TransportError};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -193,7 +193,7 @@ async fn executing_jobs_reads_both_scheduler_fixtures() -> TestResult {
         assert_eq!(serde_json::to_value(&listing)?, original, "{name}: listing does not round-trip");
 
         let listing_capability = JobSource::listing(&client).ok_or("Dreamina has a listing capability")?;
-        let entries = listing_capability.list().await?;
+        let entries = listing_capability.list(&ListingScope::default()).await?;
         let listed: Vec<String> = listing.jobs().map(|j| j.jobid.clone()).collect();
         assert_eq!(entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), listed, "{name}");
         assert_eq!(entries.len() as u64, expected_ids, "{name}");
@@ -215,7 +215,7 @@ async fn the_documented_executing_job_is_listed_by_its_id() -> TestResult {
     let body = fixture("scheduler", "executing-1.json")?;
     let server = MockServer::start().await;
     serve(&server, 200, &body).await;
-    let ids: Vec<String> = client(&server)?.list().await?.into_iter().map(|e| e.id).collect();
+    let ids: Vec<String> = client(&server)?.list(&ListingScope::default()).await?.into_iter().map(|e| e.id).collect();
     let documented = format!("j0223140530123456789v-u12345-US:{CAPTURED_EMAIL_PLACEHOLDER}:dreamina");
     assert_eq!(ids, vec![documented]);
     Ok(())
@@ -249,10 +249,10 @@ async fn documented_error_fixtures_map_to_typed_errors() -> TestResult {
         assert!(!err.is_retryable(), "{dir}/{name}");
         match status {
             401 => {
-                assert!(matches!(err, TransportError::Unauthorized { .. }), "{dir}/{name}: {err:?}");
+                assert!((err).kind() == ErrorKind::Unauthorized, "{dir}/{name}: {err:?}");
                 assert!(err.to_string().contains("USEAPI_TOKEN"), "{dir}/{name}: {err}");
             }
-            _ => assert!(matches!(err, TransportError::NotFound { .. }), "{dir}/{name}: {err:?}"),
+            _ => assert!((err).kind() == ErrorKind::NotFound, "{dir}/{name}: {err:?}"),
         }
         assert!(!err.to_string().contains(TOKEN) && !format!("{err:?}").contains(TOKEN), "{dir}/{name}");
     }
@@ -273,16 +273,16 @@ async fn useapi_statuses_from_provider_facts_map_to_typed_errors() -> TestResult
         let err = client(&server)?.job(&id).await.err().ok_or("expected an error")?;
         assert_eq!(err.provider_message(), Some(message), "{status}");
         assert_eq!(err.status(), Some(status));
-        assert_eq!(err.attempts(), Some(1), "{status}: RetryPolicy::none sends one request");
+        assert_eq!(err.attempts(), 1, "{status}: RetryPolicy::none sends one request");
         match status {
-            402 => assert!(matches!(err, TransportError::PaymentRequired { .. }), "{err:?}"),
+            402 => assert!((err).kind() == ErrorKind::PaymentRequired, "{err:?}"),
             429 => {
-                assert!(matches!(err, TransportError::RateLimited { .. }), "{err:?}");
+                assert!((err).kind() == ErrorKind::RateLimited, "{err:?}");
                 assert!(err.is_retryable());
                 assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(12)));
             }
             _ => {
-                assert!(matches!(err, TransportError::AccountSessionExpired { .. }), "{err:?}");
+                assert!((err).kind() == ErrorKind::AccountUnavailable, "{err:?}");
                 assert!(!err.is_retryable(), "596 must never be retried");
                 assert_eq!(err.provider_details().and_then(|d| d.code.as_deref()), Some("596"));
             }
@@ -320,7 +320,7 @@ async fn the_documented_placeholder_id_is_refused_before_any_request() -> TestRe
     serve(&server, 200, b"{}").await;
     let documented: JobId = format!("j0223140530123456789v-u12345-CA:{CAPTURED_EMAIL_PLACEHOLDER}:dreamina").parse()?;
     let err = client(&server)?.job(&documented).await.err().ok_or("a placeholder id must not be sent")?;
-    assert!(matches!(err, TransportError::InvalidSegment { .. }), "{err:?}");
+    assert!((err).kind() == ErrorKind::InvalidInput, "{err:?}");
     assert_eq!(server.received_requests().await.map(|r| r.len()), Some(0));
     Ok(())
 }
@@ -330,7 +330,7 @@ fn from_lookup_requires_the_useapi_token() {
     let err = TransportConfig::from_lookup(ENV, |_| None).err().map(|e| e.to_string()).unwrap_or_default();
     assert!(err.contains("USEAPI_TOKEN"), "{err}");
     let blank = TransportConfig::from_lookup(ENV, |k| (k == "USEAPI_TOKEN").then(|| "  ".to_owned()));
-    assert!(matches!(blank, Err(TransportError::Config { .. })), "{blank:?}");
+    assert!(blank.as_ref().err().map(|e| e.kind()) == Some(ErrorKind::Config), "{blank:?}");
 }
 
 #[test]
@@ -340,7 +340,7 @@ fn from_lookup_defaults_to_api_useapi_net_and_hides_the_token() -> TestResult {
     assert_eq!(ENV.default_base_url, "https://api.useapi.net");
     assert_eq!(config.token_hint(), "USEAPI_TOKEN");
     let client = DreaminaClient::new(config)?.with_endpoint(Endpoint::DreaminaVideos);
-    for shown in [format!("{client:?}"), format!("{client:#?}"), format!("{:?}", client.client())] {
+    for shown in [format!("{client:?}"), format!("{client:#?}")] {
         assert!(!shown.contains(TOKEN), "the token leaked into Debug: {shown}");
         assert!(shown.contains("api.useapi.net"), "{shown}");
     }

@@ -1,7 +1,7 @@
 //! Downloading a finished job's outputs: complete files or nothing, unique names, expired URLs refreshed.
 
-use genjob_models::{Job, JobId, OutputKind};
-use genjob_transport::{Downloaded, FetchedFile, JobSource, TransportError};
+use genjob_models::{Job, JobId, JobStatus, OutputKind};
+use genjob_transport::{Downloaded, Downloader, FetchedFile, JobSource, TransportError};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,12 @@ pub enum DownloadError {
         /// What went wrong.
         #[source]
         source: TransportError,
+    },
+    /// The job completed, but neither its record nor its provider names a file to download.
+    #[error("{id} completed, but its outputs cannot be found: neither its record nor its provider names a file")]
+    NoOutputs {
+        /// The job.
+        id: String,
     },
     /// After refreshing the record, the output is no longer listed.
     #[error("output {index} of {id} is gone from the refreshed job record")]
@@ -205,16 +211,19 @@ fn place(
 
 /// Downloads every output of job `id` (its record `job`) as the plan says, each complete or not at all.
 ///
-/// Files are named from the id asked for (never from what the server reports), unique within the
-/// plan's run. A signed URL that has expired (403/410) is refreshed by reading the job record again,
-/// once. The API token is never sent to the file host.
+/// The source names the files ([`JobSource::outputs`]: the record's URLs, or URLs it resolves); a
+/// completed job with none is [`DownloadError::NoOutputs`], never a silent success. Files are named
+/// from the id asked for (never from what the server reports), unique within the plan's run. A
+/// signed URL that has expired (403/410) is refreshed by reading the job record again, once. The
+/// downloader holds no API token, so none reaches a file host.
 pub async fn download_outputs(
+    downloader: &Downloader,
     source: &dyn JobSource,
     id: &JobId,
     job: &Job,
     plan: &DownloadPlan,
 ) -> Result<Vec<Downloaded>, DownloadError> {
-    let work = download_all(source, id, job, plan);
+    let work = download_all(downloader, source, id, job, plan);
     match plan.timeout {
         Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
             Err(DownloadError::Interrupted { id: id.to_string(), reason: "the download timeout passed" })
@@ -224,29 +233,35 @@ pub async fn download_outputs(
 }
 
 async fn download_all(
+    downloader: &Downloader,
     source: &dyn JobSource,
     id: &JobId,
     job: &Job,
     plan: &DownloadPlan,
 ) -> Result<Vec<Downloaded>, DownloadError> {
     let stem = output_stem(id);
-    let mut done = Vec::with_capacity(job.outputs.len());
-    let mut current = job.clone();
-    for (index, output) in job.outputs.iter().enumerate() {
+    let resolve = |source_error| DownloadError::Transport { id: id.to_string(), index: 0, source: source_error };
+    let outputs = source.outputs(id, job).await.map_err(resolve)?;
+    if outputs.is_empty() && job.status == JobStatus::Completed {
+        return Err(DownloadError::NoOutputs { id: id.to_string() });
+    }
+    let mut done = Vec::with_capacity(outputs.len());
+    let mut current = outputs.clone();
+    for (index, output) in outputs.iter().enumerate() {
         let transport = |source| DownloadError::Transport { id: id.to_string(), index, source };
         // A refreshed record may list fewer outputs than the first one: never index on its word.
-        let url = current.outputs.get(index).map_or_else(|| output.url.clone(), |o| o.url.clone());
-        let file = match source.client().fetch_file(&url, &plan.dir).await {
+        let url = current.get(index).map_or_else(|| output.url.clone(), |o| o.url.clone());
+        let file = match downloader.fetch_file(&url, &plan.dir).await {
             Ok(file) => file,
             Err(e) if e.is_expired_url() => {
-                current = source.fetch(id).await.map_err(transport)?.job;
+                let fresh_job = source.fetch(id).await.map_err(transport)?.job;
+                current = source.outputs(id, &fresh_job).await.map_err(transport)?;
                 let fresh = current
-                    .outputs
                     .get(index)
                     .ok_or_else(|| DownloadError::Vanished { id: id.to_string(), index })?
                     .url
                     .clone();
-                source.client().fetch_file(&fresh, &plan.dir).await.map_err(transport)?
+                downloader.fetch_file(&fresh, &plan.dir).await.map_err(transport)?
             }
             Err(e) => return Err(transport(e)),
         };

@@ -103,12 +103,12 @@ mod tests {
     #[test]
     fn transient_errors_are_retried_within_the_limits_and_others_never() {
         let policy = RetryTransient::new();
-        let timeout = TransportError::Timeout { timeout: Duration::from_secs(30), attempts: 1 };
+        let timeout = TransportError::timeout(Duration::from_secs(30)).with_attempts(1);
         assert_eq!(decide(&policy, &timeout, 1, 0), ErrorDecision::Retry);
         assert_eq!(decide(&policy, &timeout, 9, 500), ErrorDecision::Retry);
         assert_eq!(decide(&policy, &timeout, 10, 0), ErrorDecision::GiveUp);
         assert_eq!(decide(&policy, &timeout, 2, 600), ErrorDecision::GiveUp);
-        let config = TransportError::Config { reason: "bad".into() };
+        let config = TransportError::config("bad");
         assert_eq!(decide(&policy, &config, 1, 0), ErrorDecision::GiveUp);
         let unlimited = RetryTransient::new().with_attempt_limit(None).with_time_limit(None);
         assert_eq!(decide(&unlimited, &timeout, u32::MAX, u64::MAX / 2), ErrorDecision::Retry);

@@ -40,7 +40,8 @@ pub use genjob_models::{
     ProviderRecord, StatusTracker,
 };
 pub use genjob_transport::{
-    self as transport, ApiToken, Downloaded, FetchedJob, JobListing, JobSource, ListingEntry, TransportError,
+    self as transport, ApiToken, DownloadConfig, Downloaded, Downloader, ErrorKind, FetchedJob, JobListing, JobSource,
+    ListingEntry, ListingScope, TransportError,
 };
 pub use options::WatchOptions;
 pub use outcome::{

@@ -11,7 +11,7 @@ use crate::watch::Watch;
 use crate::watch::job::Failures;
 use futures::StreamExt;
 use genjob_models::{JobId, JobStatus, Provider, StatusTracker};
-use genjob_transport::{FetchedJob, JobSource, TransportError};
+use genjob_transport::{DownloadConfig, Downloader, FetchedJob, JobSource, TransportError};
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::future::Future;
@@ -39,6 +39,8 @@ pub struct Watcher {
     pub(crate) policy: Arc<dyn PollPolicy>,
     pub(crate) env: Arc<dyn Environment>,
     pub(crate) options: WatchOptions,
+    /// Fetches output files; it holds no API token. `None` only if the default could not be built.
+    pub(crate) downloader: Option<Downloader>,
 }
 
 impl Default for Watcher {
@@ -55,7 +57,14 @@ impl Watcher {
             policy: Arc::new(AdaptiveSchedule::default()),
             env: Arc::new(TokioEnvironment::new()),
             options: WatchOptions::default(),
+            downloader: Downloader::new(DownloadConfig::default()).ok(),
         }
+    }
+
+    /// Replaces the downloader that fetches output files (its size limit, timeouts, retries).
+    pub fn with_downloader(mut self, downloader: Downloader) -> Self {
+        self.downloader = Some(downloader);
+        self
     }
 
     /// Adds (or replaces) the source for its provider.
@@ -225,7 +234,7 @@ pub(crate) async fn bounded<T>(
 ) -> Result<T, TransportError> {
     tokio::select! {
         result = request => result,
-        () = env.sleep(timeout) => Err(TransportError::Timeout { timeout, attempts: 1 }),
+        () = env.sleep(timeout) => Err(TransportError::timeout(timeout).with_attempts(1)),
     }
 }
 

@@ -238,6 +238,10 @@ fn image_record(id: &str, status: &str, created: &str, urls: &[String]) -> serde
     })
 }
 
+fn downloader() -> genjob::Downloader {
+    genjob::Downloader::new(genjob::DownloadConfig::new()).unwrap()
+}
+
 fn wiremock_client(server: &wiremock::MockServer) -> DreaminaClient {
     let config = TransportConfig::new(server.uri().parse().unwrap(), ApiToken::new(TOKEN).unwrap());
     DreaminaClient::new(config).unwrap()
@@ -268,7 +272,9 @@ async fn a_refreshed_record_with_fewer_outputs_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let plan = genjob::DownloadPlan::new(dir.path());
     let err =
-        genjob::download_outputs(&wiremock_client(&server), &IMAGE_ID.parse().unwrap(), &job, &plan).await.unwrap_err();
+        genjob::download_outputs(&downloader(), &wiremock_client(&server), &IMAGE_ID.parse().unwrap(), &job, &plan)
+            .await
+            .unwrap_err();
     assert!(matches!(err, genjob::DownloadError::Vanished { index: 0, .. }), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing half-written");
 }

@@ -13,11 +13,17 @@
 
 use async_trait::async_trait;
 use genjob_models::{GoogleFlowJob, Provider};
-use genjob_transport::{Attempts, EnvNames, HttpClient, JobSource};
+use genjob_transport::{Attempts, EnvNames, ErrorKind, HttpClient, JobSource};
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
 pub use genjob_models::{Job, JobId, JobStatus, ProviderRecord};
 pub use genjob_transport::{ApiToken, FetchedJob, RetryPolicy, TransportConfig, TransportError};
+
+/// useapi.net answers 596 when the provider account's session expired: the account must be re-added,
+/// so retrying cannot help.
+fn useapi(config: TransportConfig) -> TransportConfig {
+    config.with_status_kind(596, ErrorKind::AccountUnavailable)
+}
 
 /// Environment variables of the useapi.net services (shared with Dreamina).
 pub const ENV: EnvNames =
@@ -32,7 +38,7 @@ pub struct GoogleFlowClient {
 impl GoogleFlowClient {
     /// A client with an explicit configuration.
     pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
-        Ok(Self { http: HttpClient::new(config)? })
+        Ok(Self { http: HttpClient::new(useapi(config))? })
     }
 
     /// A client configured from `USEAPI_TOKEN` and `USEAPI_BASE_URL`.
@@ -46,8 +52,9 @@ impl GoogleFlowClient {
     }
 
     async fn read(&self, id: &JobId, attempts: Attempts) -> Result<FetchedJob, TransportError> {
-        let f = self.http.get_json_as::<GoogleFlowJob>(&["v1", "google-flow", "jobs", id.as_str()], attempts).await?;
-        Ok(FetchedJob::new(ProviderRecord::GoogleFlow(f.value), f.attempts, f.retry_after))
+        let fetched =
+            self.http.get_json_as::<GoogleFlowJob>(&["v1", "google-flow", "jobs", id.as_str()], attempts).await?;
+        Ok(FetchedJob::from_fetched(fetched, ProviderRecord::GoogleFlow))
     }
 }
 
@@ -59,9 +66,5 @@ impl JobSource for GoogleFlowClient {
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
         self.read(id, Attempts::Once).await
-    }
-
-    fn client(&self) -> &HttpClient {
-        &self.http
     }
 }

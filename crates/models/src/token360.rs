@@ -121,6 +121,41 @@ pub struct Token360TaskError {
     pub extra: Map<String, Value>,
 }
 
+/// One page of the account's videos, newest first (`GET /v1/videos?limit=&after=`).
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token360VideoList {
+    /// Always `list`.
+    pub object: Field<String>,
+    /// The videos of this page.
+    #[serde(default)]
+    pub data: Vec<Token360Video>,
+    /// Whether older videos follow.
+    pub has_more: Field<bool>,
+    /// Id of the first video of the page.
+    pub first_id: Field<String>,
+    /// Id of the last video of the page (the `after` of the next page).
+    pub last_id: Field<String>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Where a finished video's file can be downloaded (`GET /v1/videos/{video_id}/content`).
+#[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token360ContentUrl {
+    /// A signed download URL.
+    pub url: Field<String>,
+    /// The video it belongs to.
+    pub video_id: Field<String>,
+    /// Seconds until the URL stops working.
+    pub expires_in: Field<Number>,
+    /// Fields this version does not know, kept verbatim.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
 /// A JSON code that may arrive as a string or a number, as a string.
 pub(crate) fn code_string(code: &Value) -> Option<String> {
     match code {

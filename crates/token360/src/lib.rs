@@ -1,4 +1,5 @@
-//! token360 adapter for genjob: OpenAI-style video objects by id.
+//! token360 adapter for genjob: OpenAI-style video objects by id, their download URLs, and the
+//! account's video list for watching many videos with few requests.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -12,11 +13,12 @@
 //! ```
 
 use async_trait::async_trait;
-use genjob_models::{Provider, Token360Video};
-use genjob_transport::{Attempts, EnvNames, HttpClient, JobSource};
+use genjob_models::{Output, OutputKind, Provider, Token360Video};
+use genjob_transport::{Attempts, EnvNames, HttpClient, JobListing, JobSource, ListingEntry, ListingScope};
+use std::collections::HashSet;
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
-pub use genjob_models::{Job, JobId, JobStatus, ProviderRecord};
+pub use genjob_models::{Job, JobId, JobStatus, ProviderRecord, Token360ContentUrl, Token360VideoList};
 pub use genjob_transport::{ApiToken, FetchedJob, RetryPolicy, TransportConfig, TransportError};
 
 /// Environment variables of token360.
@@ -46,10 +48,49 @@ impl Token360Client {
     }
 
     async fn read(&self, id: &JobId, attempts: Attempts) -> Result<FetchedJob, TransportError> {
-        let f = self.http.get_json_as::<Token360Video>(&["v1", "videos", id.as_str()], attempts).await?;
-        Ok(FetchedJob::new(ProviderRecord::Token360(f.value), f.attempts, f.retry_after))
+        let fetched = self.http.get_json_as::<Token360Video>(&[V1, VIDEOS, id.as_str()], attempts).await?;
+        Ok(FetchedJob::from_fetched(fetched, ProviderRecord::Token360))
+    }
+
+    /// Where a finished video's file can be downloaded (`GET /v1/videos/{video_id}/content`): a
+    /// signed URL. Before completion the server answers an error ("Video is not ready yet").
+    pub async fn content(&self, id: &JobId) -> Result<Token360ContentUrl, TransportError> {
+        let path = [V1, VIDEOS, id.as_str(), "content"];
+        Ok(self.http.get_json_as::<Token360ContentUrl>(&path, Attempts::RetryPolicy).await?.value)
+    }
+
+    /// One page of the account's videos, newest first (`GET /v1/videos?limit=&after=`).
+    pub async fn videos(&self, limit: u32, after: Option<&str>) -> Result<Token360VideoList, TransportError> {
+        self.page(limit, after, Attempts::RetryPolicy).await
+    }
+
+    async fn page(
+        &self,
+        limit: u32,
+        after: Option<&str>,
+        attempts: Attempts,
+    ) -> Result<Token360VideoList, TransportError> {
+        let limit = limit.clamp(1, PAGE_SIZE).to_string();
+        let mut query = vec![("limit", limit.as_str())];
+        if let Some(after) = after {
+            query.push(("after", after));
+        }
+        Ok(self.http.get_json_query::<Token360VideoList>(&[V1, VIDEOS], &query, attempts).await?.value)
     }
 }
+
+/// Path segments of the video endpoints.
+const V1: &str = "v1";
+const VIDEOS: &str = "videos";
+
+/// The largest page the list serves.
+const PAGE_SIZE: u32 = 100;
+
+/// The most pages one listing reads: 5,000 videos back.
+const MAX_PAGES: usize = 50;
+
+/// How far past the oldest watched job a newest-first list is read, for clocks and ties.
+const CREATION_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[async_trait]
 impl JobSource for Token360Client {
@@ -61,7 +102,54 @@ impl JobSource for Token360Client {
         self.read(id, Attempts::Once).await
     }
 
-    fn client(&self) -> &HttpClient {
-        &self.http
+    fn listing(&self) -> Option<&dyn JobListing> {
+        Some(self)
+    }
+
+    /// A record with a URL names its file; an OpenAI-style record has none, and `/content` gives one.
+    async fn outputs(&self, id: &JobId, job: &Job) -> Result<Vec<Output>, TransportError> {
+        if !job.outputs.is_empty() || job.status != JobStatus::Completed {
+            return Ok(job.outputs.clone());
+        }
+        let content = self.content(id).await?;
+        let Some(url) = content.url.into_option() else { return Ok(Vec::new()) };
+        Ok(vec![Output::new(OutputKind::Video, url)])
+    }
+}
+
+#[async_trait]
+impl JobListing for Token360Client {
+    /// The list shows every video of the account: every token360 job.
+    fn covers(&self, _id: &JobId) -> bool {
+        true
+    }
+
+    /// Reads pages of 100, newest first, until every watched video was seen, the list reaches
+    /// videos older than the oldest watched one, or it ends (at most 50 pages).
+    async fn list(&self, scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError> {
+        let mut wanted: HashSet<&str> = scope.ids.iter().map(String::as_str).collect();
+        let mut entries = Vec::new();
+        let mut after: Option<String> = None;
+        let floor = scope.oldest.and_then(|t| t.checked_sub(CREATION_MARGIN).ok());
+        for _ in 0..MAX_PAGES {
+            if wanted.is_empty() {
+                break;
+            }
+            let page = self.page(PAGE_SIZE, after.as_deref(), Attempts::Once).await?;
+            let mut older_than_wanted = false;
+            for video in &page.data {
+                let job = video.normalize();
+                wanted.remove(job.id.as_str());
+                older_than_wanted |= floor.zip(job.created_at).is_some_and(|(floor, created)| created < floor);
+                entries.push(ListingEntry::from_job(&job));
+            }
+            // A server's `has_more` and `last_id` are followed only while they make progress.
+            let next = page.last_id.into_option().or_else(|| page.data.last().map(|v| v.id.clone()));
+            if older_than_wanted || page.has_more.into_option() != Some(true) || next.is_none() || next == after {
+                break;
+            }
+            after = next;
+        }
+        Ok(entries)
     }
 }

@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use genjob_models::{Endpoint, JobId, JobStatus, Provider, ProviderRecord};
 use genjob_token360::{ENV, Token360Client};
-use genjob_transport::{JobSource, RetryPolicy, TransportConfig, TransportError};
-use wiremock::matchers::method;
+use genjob_transport::{ErrorKind, JobSource, RetryPolicy, TransportConfig, TransportError};
+use std::collections::HashMap;
+
+use genjob_transport::ListingScope;
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 type TestResult = Result<(), Box<dyn Error>>;
@@ -106,12 +109,104 @@ async fn the_completed_fixture_normalizes_to_a_completed_job() -> TestResult {
     Ok(())
 }
 
+/// An OpenAI-style video object of the list: `created_at` seconds, a status, no URL.
+fn video(id: &str, created_at: i64, status: &str) -> serde_json::Value {
+    serde_json::json!({ "id": id, "object": "video", "status": status, "created_at": created_at, "progress": 50 })
+}
+
+/// Serves the account's videos newest first, `limit`/`after` paginated, as an OpenAI-style server does.
+async fn serve_list(server: &MockServer, videos: Vec<serde_json::Value>) {
+    Mock::given(method("GET"))
+        .and(path("/v1/videos"))
+        .respond_with(move |request: &Request| {
+            let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+            let limit = query.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(20);
+            let start = query
+                .get("after")
+                .and_then(|after| videos.iter().position(|v| v["id"] == after.as_str()).map(|i| i + 1))
+                .unwrap_or(0);
+            let page: Vec<_> = videos.iter().skip(start).take(limit).cloned().collect();
+            let body = serde_json::json!({
+                "object": "list", "data": page, "has_more": start + limit < videos.len(),
+                "first_id": page.first().map(|v| v["id"].clone()), "last_id": page.last().map(|v| v["id"].clone()),
+            });
+            ResponseTemplate::new(200).set_body_json(body)
+        })
+        .mount(server)
+        .await;
+}
+
+async fn list_requests(server: &MockServer) -> Vec<String> {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests
+        .iter()
+        .filter(|r| r.url.path() == "/v1/videos")
+        .map(|r| r.url.query().unwrap_or_default().to_owned())
+        .collect()
+}
+
 #[tokio::test]
-async fn token360_has_no_executing_listing() -> TestResult {
+async fn the_list_reads_only_the_pages_that_reach_the_watched_videos() -> TestResult {
     let server = MockServer::start().await;
+    // 250 videos, newest first: video_249 … video_0, one second apart.
+    let videos: Vec<_> =
+        (0..250).rev().map(|i| video(&format!("video_{i}"), 1_800_000_000 + i, "in_progress")).collect();
+    serve_list(&server, videos).await;
     let source = client(&server)?;
-    assert!(JobSource::listing(&source).is_none(), "no listing capability");
-    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(0));
+    let listing = JobSource::listing(&source).ok_or("token360 lists its videos")?;
+    assert!(listing.covers(&"video_1".parse()?));
+
+    // The watched videos are on the first page: one request.
+    let scope = ListingScope::new(vec!["video_249".into(), "video_200".into()], None);
+    let entries = listing.list(&scope).await?;
+    assert_eq!(entries.len(), 100);
+    assert_eq!(list_requests(&server).await, ["limit=100"]);
+    let first = &entries[0];
+    assert_eq!((first.id.as_str(), first.status, first.progress), ("video_249", Some(JobStatus::Running), Some(50)));
+    assert_eq!(first.created_at.map(|t| t.as_second()), Some(1_800_000_249));
+
+    // One watched video on the third page: three requests, following `after`.
+    server.reset().await;
+    serve_list(&server, (0..250).rev().map(|i| video(&format!("video_{i}"), 1_800_000_000 + i, "queued")).collect())
+        .await;
+    let entries = listing.list(&ListingScope::new(vec!["video_10".into()], None)).await?;
+    assert_eq!(entries.len(), 250);
+    assert_eq!(list_requests(&server).await, ["limit=100", "limit=100&after=video_150", "limit=100&after=video_50"]);
+
+    // A video the list never shows stops at the oldest watched creation time, not at the end.
+    server.reset().await;
+    serve_list(&server, (0..250).rev().map(|i| video(&format!("video_{i}"), 1_800_000_000 + i, "queued")).collect())
+        .await;
+    let oldest = jiff::Timestamp::from_second(1_800_000_200)?;
+    let entries = listing.list(&ListingScope::new(vec!["video_gone".into()], Some(oldest))).await?;
+    // The second page reaches 60 s before the oldest watched video: no third page.
+    assert_eq!(entries.len(), 200);
+    assert_eq!(list_requests(&server).await.len(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_completed_openai_style_video_is_downloaded_through_its_content_url() -> TestResult {
+    let server = MockServer::start().await;
+    let record = serde_json::json!({ "id": "video_1", "object": "video", "status": "completed", "created_at": 1 });
+    Mock::given(path("/v1/videos/video_1/content"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({ "url": "https://files.example/v1.mp4?sig=1", "video_id": "video_1", "expires_in": 3600 }),
+        ))
+        .mount(&server)
+        .await;
+    let source = client(&server)?;
+    let job = ProviderRecord::from_value(Endpoint::Token360Videos, record)?.normalize();
+    assert!(job.outputs.is_empty(), "OpenAI's video object names no file");
+    let outputs = JobSource::outputs(&source, &"video_1".parse()?, &job).await?;
+    assert_eq!(outputs.len(), 1);
+    assert_eq!(outputs[0].url, "https://files.example/v1.mp4?sig=1");
+
+    // A record that names its file needs no request.
+    let with_url = ProviderRecord::from_slice(Endpoint::Token360Videos, &completed_fixture()?)?.normalize();
+    let before = server.received_requests().await.map_or(0, |r| r.len());
+    assert_eq!(JobSource::outputs(&source, &"your-video-id".parse()?, &with_url).await?, with_url.outputs);
+    assert_eq!(server.received_requests().await.map_or(0, |r| r.len()), before);
     Ok(())
 }
 
@@ -140,11 +235,11 @@ async fn openai_style_errors_map_to_typed_errors() -> TestResult {
         assert_eq!(details.code.as_deref(), documented["error"]["code"].as_str(), "{status}");
         assert_eq!(details.param, None, "{status}: a null param is absent");
         let variant_ok = match status {
-            401 => matches!(err, TransportError::Unauthorized { .. }) && err.to_string().contains("TOKEN360_API_KEY"),
-            402 => matches!(err, TransportError::PaymentRequired { .. }),
-            429 => matches!(err, TransportError::RateLimited { .. }) && err.is_retryable(),
-            503 => matches!(err, TransportError::Server { status: 503, .. }) && err.is_retryable(),
-            _ => matches!(err, TransportError::NotFound { .. }),
+            401 => (err).kind() == ErrorKind::Unauthorized && err.to_string().contains("TOKEN360_API_KEY"),
+            402 => (err).kind() == ErrorKind::PaymentRequired,
+            429 => (err).kind() == ErrorKind::RateLimited && err.is_retryable(),
+            503 => err.kind() == ErrorKind::Server && err.status() == Some(503) && err.is_retryable(),
+            _ => (err).kind() == ErrorKind::NotFound,
         };
         assert!(variant_ok, "{status}: {err:?} / {err}");
         assert!(!err.to_string().contains(TOKEN) && !format!("{err:?}").contains(TOKEN), "{status}");
@@ -194,7 +289,7 @@ async fn ids_that_would_change_the_path_are_refused() -> TestResult {
     let server = MockServer::start().await;
     serve(&server, json(200, &completed_fixture()?)).await;
     let err = client(&server)?.video(&"..".parse()?).await.err().ok_or("`..` must not be sent")?;
-    assert!(matches!(err, TransportError::InvalidSegment { .. }), "{err:?}");
+    assert!((err).kind() == ErrorKind::InvalidInput, "{err:?}");
     assert_eq!(server.received_requests().await.map(|r| r.len()), Some(0));
     Ok(())
 }
@@ -205,7 +300,7 @@ fn from_lookup_requires_the_token360_api_key() {
     assert!(err.contains("TOKEN360_API_KEY"), "{err}");
     // The useapi.net variable is not a stand-in for token360's.
     let wrong = TransportConfig::from_lookup(ENV, |k| (k == "USEAPI_TOKEN").then(|| TOKEN.to_owned()));
-    assert!(matches!(wrong, Err(TransportError::Config { .. })), "{wrong:?}");
+    assert!(wrong.as_ref().err().map(|e| e.kind()) == Some(ErrorKind::Config), "{wrong:?}");
 }
 
 #[test]

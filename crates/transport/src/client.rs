@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::error::{ProviderMessage, excerpt};
 use crate::path::validate_segment;
-use crate::{TransportConfig, TransportError};
+use crate::{ApiToken, Attempts, ErrorKind, RetryPolicy, TransportConfig, TransportError};
 
 /// How much of an error body is read to find the provider's message; the rest is dropped.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -34,8 +34,10 @@ pub struct Fetched<T> {
     pub attempts: u32,
     /// Time from the first request to the decoded value, retry delays included.
     pub elapsed: Duration,
-    /// A `Retry-After` hint on the successful response, if the server sent one.
+    /// A `Retry-After` (or `retry-after-ms`) hint on the successful response, if the server sent one.
     pub retry_after: Option<Duration>,
+    /// The poll interval the server suggests (`openai-poll-after-ms`), if it sent one.
+    pub poll_after: Option<Duration>,
 }
 
 /// The one connection-pooled client of a provider; cheap to clone, clones share the pool.
@@ -64,7 +66,7 @@ impl fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// Builds the client; fails with [`TransportError::Config`] on a base URL that cannot take
+    /// Builds the client; fails with an [`ErrorKind::Config`](crate::ErrorKind::Config) error on a base URL that cannot take
     /// path segments (not http/https, or with credentials, query or fragment).
     pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
         let base = config.base_url();
@@ -81,15 +83,11 @@ impl HttpClient {
         };
         if let Some(problem) = problem {
             // The credentials or query being refused may be secrets: never repeat them.
-            return Err(TransportError::Config {
-                reason: format!("{problem} (got {})", redacted_url_text(base.as_str())),
-            });
+            return Err(TransportError::config(format!("{problem} (got {})", redacted_url_text(base.as_str()))));
         }
 
-        let mut authorization =
-            HeaderValue::from_str(&format!("Bearer {}", config.token().expose_secret())).map_err(|_| {
-                TransportError::Config { reason: "the API token cannot be sent in a header; copy it again".into() }
-            })?;
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.token().expose_secret()))
+            .map_err(|_| TransportError::config("the API token cannot be sent in a header; copy it again"))?;
         // Marks the value so HTTP-level debug output prints it as "Sensitive".
         authorization.set_sensitive(true);
 
@@ -98,9 +96,7 @@ impl HttpClient {
             .connect_timeout(config.connect_timeout())
             .redirect(reqwest::redirect::Policy::limited(10))
             .build()
-            .map_err(|e| TransportError::Config {
-                reason: format!("cannot build the HTTP client: {}", error_chain(&e)),
-            })?;
+            .map_err(|e| TransportError::config(format!("cannot build the HTTP client: {}", error_chain(&e))))?;
         Ok(Self { inner: Arc::new(Inner { http, config, authorization }) })
     }
 
@@ -117,7 +113,7 @@ impl HttpClient {
         }
         let mut url = self.inner.config.base_url().clone();
         url.path_segments_mut()
-            .map_err(|()| TransportError::Config { reason: "the base URL cannot take a path".into() })?
+            .map_err(|()| TransportError::config("the base URL cannot take a path"))?
             .pop_if_empty()
             .extend(segments);
         Ok(url)
@@ -126,63 +122,62 @@ impl HttpClient {
     /// GETs `segments` under the base URL with the token, retrying per the policy, and decodes
     /// the JSON body as `T` (use `serde_json::Value` to keep any shape).
     pub async fn get_json<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<Fetched<T>, TransportError> {
-        let url = self.endpoint(segments)?;
-        let (outcome, attempts, elapsed) = self.retrying(|attempt| self.get_once(&url, attempt)).await;
+        self.get_json_query(segments, &[], Attempts::RetryPolicy).await
+    }
+
+    /// GETs `segments` once, without retrying: for callers that apply their own error policy
+    /// (the genjob watcher), so that one logical read is one request.
+    pub async fn get_json_once<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<Fetched<T>, TransportError> {
+        self.get_json_query(segments, &[], Attempts::Once).await
+    }
+
+    /// GETs `segments` with the given number of attempts.
+    pub async fn get_json_as<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        attempts: Attempts,
+    ) -> Result<Fetched<T>, TransportError> {
+        self.get_json_query(segments, &[], attempts).await
+    }
+
+    /// GETs `segments` with `query` parameters (encoded as `application/x-www-form-urlencoded`).
+    pub async fn get_json_query<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        attempts: Attempts,
+    ) -> Result<Fetched<T>, TransportError> {
+        let mut url = self.endpoint(segments)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let started = Instant::now();
+        let (outcome, attempts) = match attempts {
+            Attempts::Once => (self.get_once(&url, 1).await.map_err(|e| e.with_attempts(1)), 1),
+            Attempts::RetryPolicy => {
+                let (outcome, attempts, _) = self.retrying(|attempt| self.get_once(&url, attempt)).await;
+                (outcome, attempts)
+            }
+        };
         let ok = outcome?;
         Ok(Fetched {
             value: ok.value,
             body: ok.body,
             status: ok.status,
             attempts,
-            elapsed,
-            retry_after: ok.retry_after,
-        })
-    }
-
-    /// GETs `segments` once, without retrying: for callers that apply their own error policy
-    /// (the genjob watcher), so that one logical read is one request.
-    pub async fn get_json_once<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<Fetched<T>, TransportError> {
-        let url = self.endpoint(segments)?;
-        let started = Instant::now();
-        let ok = self.get_once(&url, 1).await.map_err(|e| e.with_attempts(1))?;
-        Ok(Fetched {
-            value: ok.value,
-            body: ok.body,
-            status: ok.status,
-            attempts: 1,
             elapsed: started.elapsed(),
             retry_after: ok.retry_after,
+            poll_after: ok.poll_after,
         })
     }
 
-    /// Runs `attempt` under the retry policy; returns the outcome, the attempts made and the
-    /// total time. Errors get their final attempt count.
-    pub(crate) async fn retrying<T, F, Fut>(&self, mut attempt: F) -> (Result<T, TransportError>, u32, Duration)
+    /// Runs `attempt` under this client's retry policy; see [`retrying`].
+    async fn retrying<T, F, Fut>(&self, attempt: F) -> (Result<T, TransportError>, u32, Duration)
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, TransportError>>,
     {
-        let policy = self.inner.config.retry_policy();
-        let max_elapsed = policy.max_elapsed();
-        let started = Instant::now();
-        let attempts = AtomicU32::new(0);
-        let outcome = (|| attempt(attempts.fetch_add(1, Ordering::Relaxed) + 1))
-            .retry(policy.backoff())
-            .when(TransportError::is_retryable)
-            .adjust(|error, delay| {
-                // The server's Retry-After is a floor, never a reason to give up early; the
-                // elapsed bound counts request time too, which backon's own total does not.
-                let delay = delay?.max(error.retry_after().unwrap_or_default());
-                // A server's Retry-After can be any number: checked, so an absurd one ends the retries
-                // instead of overflowing.
-                started.elapsed().checked_add(delay).is_some_and(|end| end <= max_elapsed).then_some(delay)
-            })
-            .notify(|error, delay| {
-                tracing::debug!(error = %error, delay_ms = delay.as_millis(), "retrying");
-            })
-            .await;
-        let attempts = attempts.load(Ordering::Relaxed);
-        (outcome.map_err(|e| e.with_attempts(attempts)), attempts, started.elapsed())
+        retrying(self.inner.config.retry_policy(), attempt).await
     }
 
     async fn get_once<T: DeserializeOwned>(&self, url: &Url, attempt: u32) -> Result<Decoded<T>, TransportError> {
@@ -221,6 +216,7 @@ impl HttpClient {
         let status = response.status().as_u16();
         tracing::Span::current().record("status", status);
         let retry_after = retry_after_header(response.headers());
+        let poll_after = poll_after_header(response.headers());
 
         if !response.status().is_success() {
             let body = read_prefix(&mut response, ERROR_BODY_LIMIT.min(config.max_response_size())).await;
@@ -230,48 +226,79 @@ impl HttpClient {
                 message,
                 retry_after.or(body_retry_after),
                 config.token_hint(),
+                config.status_kinds(),
             ));
         }
 
         let content_type = content_type(response.headers());
         let body = read_limited(&mut response, config.max_response_size()).await.map_err(|e| match e {
-            LimitedReadError::TooLarge => TransportError::TooLarge { limit: config.max_response_size(), attempts: 0 },
+            LimitedReadError::TooLarge => {
+                TransportError::new(ErrorKind::TooLarge, config.max_response_size().to_string()).with_status(status)
+            }
             LimitedReadError::Http(e) => self.request_error(e, timeout),
         })?;
-        let value = serde_json::from_slice(&body).map_err(|e| TransportError::InvalidResponse {
-            status,
-            content_type,
-            excerpt: excerpt(&body, config.token()),
-            reason: e.to_string(),
-            attempts: 0,
+        let value = serde_json::from_slice(&body).map_err(|e| {
+            let detail = format!(
+                "{e} (content type {}); body starts with {:?}",
+                content_type.as_deref().unwrap_or("none"),
+                excerpt(&body, config.token())
+            );
+            TransportError::new(ErrorKind::InvalidResponse, detail).with_status(status)
         })?;
-        Ok(Decoded { value, body, status, retry_after })
+        Ok(Decoded { value, body, status, retry_after, poll_after })
     }
 
-    /// The underlying reqwest client, for the download path in this crate.
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.http
+    /// Maps a reqwest failure to a timeout or a network error, without the token or query strings.
+    fn request_error(&self, error: reqwest::Error, timeout: Duration) -> TransportError {
+        request_error(error, timeout, Some(self.inner.config.token()))
     }
+}
 
-    /// Masks the token in text that quotes caller input (URLs, segments) before it goes into
-    /// an error: a token pasted into the wrong argument must not be printed back.
-    pub(crate) fn scrub(&self, text: &str) -> String {
-        self.inner.config.token().redact(text).into_owned()
-    }
+/// Runs `attempt` under `policy`; returns the outcome, the attempts made and the total time. Errors
+/// get their final attempt count.
+pub(crate) async fn retrying<T, F, Fut>(
+    policy: &RetryPolicy,
+    mut attempt: F,
+) -> (Result<T, TransportError>, u32, Duration)
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, TransportError>>,
+{
+    let max_elapsed = policy.max_elapsed();
+    let started = Instant::now();
+    let attempts = AtomicU32::new(0);
+    let outcome = (|| attempt(attempts.fetch_add(1, Ordering::Relaxed) + 1))
+        .retry(policy.backoff())
+        .when(TransportError::is_retryable)
+        .adjust(|error, delay| {
+            // The server's Retry-After is a floor, never a reason to give up early; the elapsed
+            // bound counts request time too, which backon's own total does not.
+            let delay = delay?.max(error.retry_after().unwrap_or_default());
+            // A server's Retry-After can be any number: checked, so an absurd one ends the retries
+            // instead of overflowing.
+            started.elapsed().checked_add(delay).is_some_and(|end| end <= max_elapsed).then_some(delay)
+        })
+        .notify(|error, delay| {
+            tracing::debug!(error = %error, delay_ms = delay.as_millis(), "retrying");
+        })
+        .await;
+    let attempts = attempts.load(Ordering::Relaxed);
+    (outcome.map_err(|e| e.with_attempts(attempts)), attempts, started.elapsed())
+}
 
-    /// Maps a reqwest failure to a timeout or a network error, without URL query strings.
-    pub(crate) fn request_error(&self, error: reqwest::Error, timeout: Duration) -> TransportError {
-        if error.is_timeout() {
-            return TransportError::Timeout { timeout, attempts: 0 };
-        }
-        let url = error.url().map(redacted_url);
-        let chain = error_chain(&error.without_url());
-        let detail = match url {
-            Some(url) => format!("{url}: {chain}"),
-            None => chain,
-        };
-        TransportError::Network { detail: self.scrub(&detail), attempts: 0 }
+/// Maps a reqwest failure to a timeout or a network error, without URL credentials or query strings.
+pub(crate) fn request_error(error: reqwest::Error, timeout: Duration, token: Option<&ApiToken>) -> TransportError {
+    if error.is_timeout() {
+        return TransportError::timeout(timeout);
     }
+    let url = error.url().map(redacted_url);
+    let chain = error_chain(&error.without_url());
+    let detail = match url {
+        Some(url) => format!("{url}: {chain}"),
+        None => chain,
+    };
+    let detail = token.map_or_else(|| detail.clone(), |t| t.redact(&detail).into_owned());
+    TransportError::new(ErrorKind::Network, detail)
 }
 
 /// One successful attempt, before the retry loop adds its counts.
@@ -280,6 +307,7 @@ struct Decoded<T> {
     body: Bytes,
     status: u16,
     retry_after: Option<Duration>,
+    poll_after: Option<Duration>,
 }
 
 pub(crate) enum LimitedReadError {
@@ -364,8 +392,24 @@ pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
     headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
+/// The wait a server asks for: `retry-after-ms` (milliseconds, as OpenAI-style servers send it), else
 /// `Retry-After` as delay-seconds or an HTTP date (a date in the past means "now").
 pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
+    millis_header(headers, "retry-after-ms").or_else(|| retry_after_seconds(headers))
+}
+
+/// A server's suggested interval between polls of a running job (`openai-poll-after-ms`).
+pub(crate) fn poll_after_header(headers: &HeaderMap) -> Option<Duration> {
+    millis_header(headers, "openai-poll-after-ms")
+}
+
+/// A header holding a whole number of milliseconds.
+fn millis_header(headers: &HeaderMap, name: &str) -> Option<Duration> {
+    let value = headers.get(name)?.to_str().ok()?.trim();
+    value.parse::<u64>().ok().map(Duration::from_millis)
+}
+
+fn retry_after_seconds(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
@@ -399,6 +443,12 @@ mod tests {
         assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{http_date} gave {wait:?}");
         assert_eq!(retry_after_header(&headers("soon")), None);
         assert_eq!(retry_after_header(&HeaderMap::new()), None);
+        let mut openai = HeaderMap::new();
+        openai.insert("retry-after-ms", HeaderValue::from_static("1500"));
+        openai.insert("openai-poll-after-ms", HeaderValue::from_static("2500"));
+        openai.insert(RETRY_AFTER, HeaderValue::from_static("9"));
+        assert_eq!(retry_after_header(&openai), Some(Duration::from_millis(1500)), "the precise header wins");
+        assert_eq!(poll_after_header(&openai), Some(Duration::from_millis(2500)));
     }
 
     #[test]

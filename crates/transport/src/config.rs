@@ -5,7 +5,7 @@ use std::time::Duration;
 use backon::ExponentialBuilder;
 use url::Url;
 
-use crate::ApiToken;
+use crate::{ApiToken, ErrorKind};
 
 /// Default cap on an API response body: job records are a few KiB, 8 MiB leaves ample room.
 pub const DEFAULT_MAX_RESPONSE_SIZE: u64 = 8 * 1024 * 1024;
@@ -21,36 +21,49 @@ pub struct TransportConfig {
     base_url: Url,
     token: ApiToken,
     token_hint: &'static str,
+    status_kinds: Vec<(u16, ErrorKind)>,
     user_agent: String,
     connect_timeout: Duration,
     request_timeout: Duration,
     retry: RetryPolicy,
     max_response_size: u64,
-    max_download_size: u64,
 }
 
 impl TransportConfig {
-    /// Settings for the API under `base_url` (e.g. `https://api.useapi.net/v1/dreamina/`) with defaults:
+    /// Settings for the API under `base_url` (e.g. `https://api.example.com/v1/`) with defaults:
     /// user agent `genjob/<version>`, 10 s connect timeout, 30 s request timeout, the default
-    /// [`RetryPolicy`], 8 MiB responses and 2 GiB downloads.
+    /// [`RetryPolicy`] and 8 MiB responses.
     pub fn new(base_url: Url, token: ApiToken) -> Self {
         Self {
             base_url,
             token,
             token_hint: "the configured API token",
+            status_kinds: Vec::new(),
             user_agent: concat!("genjob/", env!("CARGO_PKG_VERSION")).to_owned(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
-            max_download_size: DEFAULT_MAX_DOWNLOAD_SIZE,
         }
     }
 
-    /// Names where the token comes from (e.g. `"USEAPI_TOKEN"`), so a 401 tells the user what to fix.
+    /// Names where the token comes from (e.g. `"EXAMPLE_TOKEN"`), so a 401 tells the user what to fix.
     pub fn with_token_hint(mut self, hint: &'static str) -> Self {
         self.token_hint = hint;
         self
+    }
+
+    /// Declares what a provider-specific status means (e.g. a status the provider uses for "this
+    /// account can no longer be used", which retrying cannot fix); other statuses keep their HTTP meaning.
+    pub fn with_status_kind(mut self, status: u16, kind: ErrorKind) -> Self {
+        self.status_kinds.retain(|(s, _)| *s != status);
+        self.status_kinds.push((status, kind));
+        self
+    }
+
+    /// The statuses declared with [`TransportConfig::with_status_kind`].
+    pub fn status_kinds(&self) -> &[(u16, ErrorKind)] {
+        &self.status_kinds
     }
 
     /// Replaces the `User-Agent` header value.
@@ -81,12 +94,6 @@ impl TransportConfig {
     /// Sets the largest API response body accepted, in bytes.
     pub fn with_max_response_size(mut self, bytes: u64) -> Self {
         self.max_response_size = bytes;
-        self
-    }
-
-    /// Sets the largest downloaded file accepted, in bytes.
-    pub fn with_max_download_size(mut self, bytes: u64) -> Self {
-        self.max_download_size = bytes;
         self
     }
 
@@ -128,11 +135,6 @@ impl TransportConfig {
     /// The largest API response body accepted, in bytes.
     pub fn max_response_size(&self) -> u64 {
         self.max_response_size
-    }
-
-    /// The largest downloaded file accepted, in bytes.
-    pub fn max_download_size(&self) -> u64 {
-        self.max_download_size
     }
 }
 

@@ -1,4 +1,4 @@
-//! Downloads of generated media from signed URLs: no token, streamed, size-checked, atomic.
+//! Downloads of generated media from signed URLs: a client with no token, streamed, size-checked, atomic.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -8,9 +8,9 @@ use tokio::io::AsyncWriteExt;
 use tracing::Instrument;
 use url::Url;
 
-use crate::client::{content_type, redacted_url, retry_after_header};
+use crate::client::{content_type, redacted_url, redacted_url_text, request_error, retry_after_header, retrying};
 use crate::path::validate_file_name;
-use crate::{HttpClient, TransportError};
+use crate::{DEFAULT_MAX_DOWNLOAD_SIZE, ErrorKind, RetryPolicy, TransportError};
 
 /// A file that was downloaded completely and is in place under its final name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,46 +83,104 @@ impl FetchedFile {
     }
 }
 
-impl HttpClient {
-    /// Downloads `url` into `dir` under a temporary name, never sending the API token; name it with
-    /// [`FetchedFile::persist`].
+/// Settings of a [`Downloader`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DownloadConfig {
+    /// The `User-Agent` header value.
+    pub user_agent: String,
+    /// How long establishing a connection may take.
+    pub connect_timeout: Duration,
+    /// How long the response head, and then each body chunk, may take: a stalled transfer ends,
+    /// a large one is never cut off. (An overall deadline is the caller's: drop the future.)
+    pub idle_timeout: Duration,
+    /// The largest file accepted, in bytes.
+    pub max_size: u64,
+    /// Retries of failed attempts that may succeed later, each from scratch.
+    pub retry: RetryPolicy,
+}
+
+impl DownloadConfig {
+    /// `genjob/<version>`, 10 s to connect, 30 s idle, 2 GiB files, the default [`RetryPolicy`].
+    pub fn new() -> Self {
+        Self {
+            user_agent: concat!("genjob/", env!("CARGO_PKG_VERSION")).to_owned(),
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_size: DEFAULT_MAX_DOWNLOAD_SIZE,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Sets the largest file accepted.
+    pub fn with_max_size(mut self, bytes: u64) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Sets how long the response head and each chunk may take.
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+}
+
+impl Default for DownloadConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Fetches generated files from signed URLs. It holds no API token, so it never sends one to a
+/// file host, whoever that is; clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct Downloader {
+    http: reqwest::Client,
+    config: DownloadConfig,
+}
+
+impl Downloader {
+    /// A downloader with these settings.
+    pub fn new(config: DownloadConfig) -> Result<Self, TransportError> {
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .build()
+            .map_err(|e| TransportError::config(format!("cannot build the download client: {e}")))?;
+        Ok(Self { http, config })
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &DownloadConfig {
+        &self.config
+    }
+
+    /// Downloads `url` into `dir` under a temporary name; name it with [`FetchedFile::persist`].
     ///
-    /// The body is checked against `Content-Length` and `max_download_size` and synced before this
+    /// The body is checked against `Content-Length` and the size limit and synced before this
     /// returns. The file is created with the process's umask (mode 0666 before it), like any file
     /// the user creates. Failed attempts that may succeed later (429, 5xx, timeouts, cut
-    /// connections) are retried per the retry policy, each from scratch.
+    /// connections) are retried per the retry policy, each from scratch. A 403 or 410 usually means
+    /// the signed URL expired: see [`TransportError::is_expired_url`].
     pub async fn fetch_file(&self, url: &str, dir: &Path) -> Result<FetchedFile, TransportError> {
-        let url = parse_download_url(url).map_err(|e| match e {
-            TransportError::InvalidDownload { url, reason } => {
-                TransportError::InvalidDownload { url: self.scrub(&url), reason }
-            }
-            other => other,
-        })?;
-        let (outcome, _, _) = self.retrying(|attempt| self.download_once(&url, dir, attempt)).await;
+        let url = parse_download_url(url)?;
+        let (outcome, _, _) = retrying(&self.config.retry, |attempt| self.download_once(&url, dir, attempt)).await;
         outcome
     }
 
-    /// Downloads `url` to `dir/file_name`, never sending the API token (any host may serve it).
-    ///
-    /// The body streams into a temporary file in `dir`, is checked against `Content-Length`
-    /// and `max_download_size`, fsynced, then renamed over `dir/file_name` in one step (an
-    /// existing file of that name is replaced). On any failure the temporary file is removed and
-    /// nothing appears under the final name. Failed attempts that may succeed later (429, 5xx,
-    /// timeouts, cut connections) are retried per the retry policy, each from scratch.
-    /// A 403 or 410 usually means the signed URL expired: see
-    /// [`TransportError::is_expired_url`].
+    /// Downloads `url` to `dir/file_name`, replacing a file of that name: complete or absent.
     pub async fn download(&self, url: &str, dir: &Path, file_name: &str) -> Result<Downloaded, TransportError> {
-        let url = parse_download_url(url).map_err(|e| match e {
-            TransportError::InvalidDownload { url, reason } => {
-                TransportError::InvalidDownload { url: self.scrub(&url), reason }
-            }
-            other => other,
+        validate_file_name(file_name).map_err(|reason| {
+            TransportError::new(ErrorKind::InvalidInput, format!("cannot download to {file_name:?}: {reason}"))
         })?;
-        validate_file_name(file_name).map_err(|reason| TransportError::InvalidDownload {
-            url: self.scrub(&redacted_url(&url)),
-            reason: reason.to_owned(),
-        })?;
-        let file = self.fetch_file(url.as_str(), dir).await?;
+        let file = self.fetch_file(url, dir).await?;
         file.persist(file_name, true).map_err(|e| io_error("move the download to", &dir.join(file_name), e.error))
     }
 
@@ -151,29 +209,24 @@ impl HttpClient {
     }
 
     async fn stream_to_file(&self, url: &Url, dir: &Path) -> Result<FetchedFile, TransportError> {
-        let config = self.config();
-        // No overall timeout: a large file may take long. Instead the response head and every
-        // chunk must arrive within the request timeout, which catches stalled transfers.
-        let idle = config.request_timeout();
-        let limit = config.max_download_size();
-        let request = self.http().get(url.clone()).send();
+        let idle = self.config.idle_timeout;
+        let limit = self.config.max_size;
+        let request = self.http.get(url.clone()).send();
         let mut response = tokio::time::timeout(idle, request)
             .await
-            .map_err(|_| timeout_error(idle))?
-            .map_err(|e| self.request_error(e, idle))?;
+            .map_err(|_| TransportError::timeout(idle))?
+            .map_err(|e| request_error(e, idle, None))?;
         let status = response.status().as_u16();
         tracing::Span::current().record("status", status);
         if !response.status().is_success() {
-            return Err(TransportError::DownloadStatus {
-                status,
-                url: self.scrub(&redacted_url(url)),
-                retry_after: retry_after_header(response.headers()),
-                attempts: 0,
-            });
+            return Err(TransportError::new(ErrorKind::DownloadStatus, redacted_url(url))
+                .with_status(status)
+                .with_retry_after(retry_after_header(response.headers())));
         }
         let expected = response.content_length();
+        let too_large = || TransportError::new(ErrorKind::TooLarge, limit.to_string());
         if expected.is_some_and(|len| len > limit) {
-            return Err(TransportError::TooLarge { limit, attempts: 0 });
+            return Err(too_large());
         }
         let content_type = content_type(response.headers());
 
@@ -187,27 +240,28 @@ impl HttpClient {
         let (file, temp_path) = temp.into_parts();
         let mut file = tokio::fs::File::from_std(file);
         let mut received: u64 = 0;
+        let truncated = |received: u64| {
+            let of = expected.map(|e| format!(" of {e}")).unwrap_or_default();
+            TransportError::new(ErrorKind::Truncated, format!("{received} bytes{of}"))
+        };
         loop {
-            let chunk = tokio::time::timeout(idle, response.chunk()).await.map_err(|_| timeout_error(idle))?;
+            let chunk =
+                tokio::time::timeout(idle, response.chunk()).await.map_err(|_| TransportError::timeout(idle))?;
             let chunk = match chunk {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,
                 // hyper reports a connection closed before the announced length (or before the
                 // last chunk of a chunked body) as a body error: the file is incomplete.
-                Err(_) => {
-                    return Err(TransportError::Truncated { expected, received, attempts: 0 });
-                }
+                Err(_) => return Err(truncated(received)),
             };
-            received += chunk.len() as u64;
+            received = received.saturating_add(chunk.len() as u64);
             if received > limit {
-                return Err(TransportError::TooLarge { limit, attempts: 0 });
+                return Err(too_large());
             }
             file.write_all(&chunk).await.map_err(|source| io_error("write", &temp_path, source))?;
         }
-        if let Some(expected) = expected
-            && received != expected
-        {
-            return Err(TransportError::Truncated { expected: Some(expected), received, attempts: 0 });
+        if expected.is_some_and(|expected| received != expected) {
+            return Err(truncated(received));
         }
         file.flush().await.map_err(|source| io_error("write", &temp_path, source))?;
         file.sync_all().await.map_err(|source| io_error("sync", &temp_path, source))?;
@@ -249,24 +303,17 @@ fn url_extension(url: &Url) -> Option<String> {
 }
 
 fn parse_download_url(url: &str) -> Result<Url, TransportError> {
-    let parsed = Url::parse(url).map_err(|e| TransportError::InvalidDownload {
-        // An unparsable URL cannot be redacted by structure; cut at the query by hand.
-        url: url.split(['?', '#']).next().unwrap_or_default().to_owned(),
-        reason: format!("it is not a valid URL ({e})"),
-    })?;
+    let refuse = |shown: String, reason: String| {
+        TransportError::new(ErrorKind::InvalidInput, format!("cannot download {shown}: {reason}"))
+    };
+    // An unparsable URL cannot be redacted by structure; the text form drops credentials and query.
+    let parsed = Url::parse(url).map_err(|e| refuse(redacted_url_text(url), format!("it is not a valid URL ({e})")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(TransportError::InvalidDownload {
-            url: redacted_url(&parsed),
-            reason: "only http and https URLs can be downloaded".into(),
-        });
+        return Err(refuse(redacted_url(&parsed), "only http and https URLs can be downloaded".into()));
     }
     Ok(parsed)
 }
 
-fn timeout_error(timeout: Duration) -> TransportError {
-    TransportError::Timeout { timeout, attempts: 0 }
-}
-
 fn io_error(action: &'static str, path: &Path, source: std::io::Error) -> TransportError {
-    TransportError::Io { action, path: path.to_path_buf(), source }
+    TransportError::new(ErrorKind::Io, format!("{action} {}", path.display())).with_source(source)
 }

@@ -1,7 +1,6 @@
 //! The transport's error type and the parsing of provider error bodies.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::ApiToken;
@@ -12,227 +11,268 @@ const EXCERPT_CHARS: usize = 200;
 /// The longest provider message kept, in characters; a server could send a whole page.
 const MESSAGE_CHARS: usize = 1000;
 
+/// What kind of failure a [`TransportError`] is; it decides whether retrying can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The configuration cannot work (bad base URL, bad token, client construction failed).
+    Config,
+    /// Input refused before any request was sent (a path segment, a download URL or file name).
+    InvalidInput,
+    /// HTTP 400: the server rejected the request as malformed.
+    BadRequest,
+    /// HTTP 401: the API token is missing, wrong or revoked.
+    Unauthorized,
+    /// HTTP 402: the subscription or the credits ran out.
+    PaymentRequired,
+    /// HTTP 403: the token may not read this resource.
+    Forbidden,
+    /// HTTP 404: no such resource.
+    NotFound,
+    /// HTTP 410: the resource existed but has expired.
+    Gone,
+    /// HTTP 429: too many requests or no free capacity; wait before asking again.
+    RateLimited,
+    /// HTTP 5xx: the server failed; usually temporary.
+    Server,
+    /// A status the adapter declared fatal for the account (see [`TransportConfig::with_status_kind`](crate::TransportConfig::with_status_kind)).
+    AccountUnavailable,
+    /// Any other non-success status.
+    UnexpectedStatus,
+    /// No response (or no next body chunk) in time.
+    Timeout,
+    /// The connection failed or broke (DNS, refused, reset, TLS, redirect loop).
+    Network,
+    /// A success status whose body is not the expected JSON.
+    InvalidResponse,
+    /// The body exceeded the configured maximum.
+    TooLarge,
+    /// A download ended before all its bytes arrived.
+    Truncated,
+    /// A download answered with a non-success status.
+    DownloadStatus,
+    /// Writing a downloaded file failed.
+    Io,
+}
+
+impl ErrorKind {
+    /// The kind of a non-success API status, before any adapter-declared exception.
+    fn of_status(status: u16) -> Self {
+        match status {
+            400 => Self::BadRequest,
+            401 => Self::Unauthorized,
+            402 => Self::PaymentRequired,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            410 => Self::Gone,
+            429 => Self::RateLimited,
+            500..=599 => Self::Server,
+            _ => Self::UnexpectedStatus,
+        }
+    }
+}
+
 /// Everything that can go wrong between building a request and holding its decoded result.
 ///
-/// HTTP status errors carry what the provider said ([`ProviderMessage`]); errors from a network
-/// exchange carry `attempts`, the number of requests sent (retries included). No variant ever
-/// holds the API token: provider text is scrubbed of it before it is stored.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// The configuration cannot work (bad base URL, bad token, client construction failed).
-    #[error("invalid transport configuration: {reason}")]
-    Config {
-        /// What is wrong and how to fix it.
-        reason: String,
-    },
+/// One struct with a [`kind`](TransportError::kind): what the server said ([`ProviderMessage`]),
+/// its status, the `Retry-After` it asked for, and the number of requests sent (retries included).
+/// It never holds the API token: provider text and caller input are scrubbed of it first.
+#[derive(Debug)]
+pub struct TransportError {
+    kind: ErrorKind,
+    status: Option<u16>,
+    message: Option<Box<ProviderMessage>>,
+    retry_after: Option<Duration>,
+    attempts: u32,
+    /// What went wrong in words (reason, URL, limit, byte counts), already scrubbed.
+    detail: String,
+    source: Option<std::io::Error>,
+}
 
-    /// A path segment was refused before any request was sent.
-    #[error("invalid path segment {segment:?}: {reason}; pass the id exactly as the provider returned it")]
-    InvalidSegment {
-        /// The refused segment.
-        segment: String,
-        /// Why it was refused.
-        reason: &'static str,
-    },
+impl TransportError {
+    /// An error of `kind`, described by `detail` (which must not hold a secret).
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        Self { kind, status: None, message: None, retry_after: None, attempts: 0, detail: detail.into(), source: None }
+    }
 
-    /// A download was refused before any request was sent (bad URL or file name).
-    #[error("cannot download {url}: {reason}")]
-    InvalidDownload {
-        /// The URL without its query (signed URLs carry their signature there).
-        url: String,
-        /// Why it was refused.
-        reason: String,
-    },
+    /// A configuration error: what is wrong and how to fix it.
+    pub fn config(reason: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, reason)
+    }
 
-    /// HTTP 400: the provider rejected the request as malformed.
-    #[error("the provider rejected the request (HTTP 400): {message}; check the id and parameters")]
-    InvalidRequest {
-        /// What the provider said.
-        message: Box<ProviderMessage>,
-        /// Requests sent.
-        attempts: u32,
-    },
+    /// No answer within `timeout`.
+    pub fn timeout(timeout: Duration) -> Self {
+        Self::new(ErrorKind::Timeout, format!("{timeout:?}"))
+    }
 
-    /// HTTP 401: the API token is missing, wrong or revoked.
-    #[error("the provider rejected the API token (HTTP 401): {message}; check {token_hint}")]
-    Unauthorized {
-        /// What the provider said.
-        message: Box<ProviderMessage>,
-        /// Where the token comes from (from the config).
+    /// Sets the HTTP status.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Sets what the server said.
+    pub fn with_message(mut self, message: ProviderMessage) -> Self {
+        self.message = Some(Box::new(message));
+        self
+    }
+
+    /// Sets the delay the server asked for.
+    pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// Sets the number of requests sent.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// Sets the operating system's error behind an [`ErrorKind::Io`].
+    pub fn with_source(mut self, source: std::io::Error) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status behind this error, if a response was received.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The words describing the failure (a reason, a URL without its query, a limit).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// Whether trying again later can succeed: 429, 5xx, timeouts, broken connections, cut downloads.
+    pub fn is_retryable(&self) -> bool {
+        match self.kind {
+            ErrorKind::RateLimited
+            | ErrorKind::Server
+            | ErrorKind::Timeout
+            | ErrorKind::Network
+            | ErrorKind::Truncated => true,
+            ErrorKind::DownloadStatus => self.status.is_some_and(|s| s == 429 || (500..=599).contains(&s)),
+            _ => false,
+        }
+    }
+
+    /// Whether a download failed because its signed URL expired (403 or 410): fetch the job again.
+    pub fn is_expired_url(&self) -> bool {
+        self.kind == ErrorKind::DownloadStatus && matches!(self.status, Some(403 | 410))
+    }
+
+    /// The delay the server asked for before the next request, if it named one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The provider's error message text, if the error body carried one.
+    pub fn provider_message(&self) -> Option<&str> {
+        self.provider_details().and_then(|m| m.message.as_deref())
+    }
+
+    /// Everything parsed from the provider's error body (message, type, code, param, excerpt).
+    pub fn provider_details(&self) -> Option<&ProviderMessage> {
+        self.message.as_deref()
+    }
+
+    /// The number of requests sent before this error (0 when none was).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Maps a non-success API status to an error; `declared` holds the adapter's own statuses.
+    pub(crate) fn from_status(
+        status: u16,
+        message: ProviderMessage,
+        retry_after: Option<Duration>,
         token_hint: &'static str,
-        /// Requests sent.
-        attempts: u32,
-    },
+        declared: &[(u16, ErrorKind)],
+    ) -> Self {
+        let kind =
+            declared.iter().find(|(s, _)| *s == status).map_or_else(|| ErrorKind::of_status(status), |(_, k)| *k);
+        // A 401 names where the token comes from, so the message says what to fix.
+        let detail = if kind == ErrorKind::Unauthorized { token_hint.to_owned() } else { String::new() };
+        Self::new(kind, detail).with_status(status).with_message(message).with_retry_after(retry_after)
+    }
+}
 
-    /// HTTP 402: the subscription or the credits ran out.
-    #[error("payment required (HTTP 402): {message}; renew the subscription or add credits with the provider")]
-    PaymentRequired {
-        /// What the provider said.
-        message: Box<ProviderMessage>,
-        /// Requests sent.
-        attempts: u32,
-    },
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (detail, attempts) = (&self.detail, self.attempts);
+        let status = self.status.map_or_else(|| "?".to_owned(), |s| s.to_string());
+        let message = self.message.as_deref().cloned().unwrap_or_default();
+        match self.kind {
+            ErrorKind::Config => write!(f, "invalid transport configuration: {detail}"),
+            ErrorKind::InvalidInput => f.write_str(detail),
+            ErrorKind::BadRequest => {
+                write!(f, "the provider rejected the request (HTTP 400): {message}; check the id and parameters")
+            }
+            ErrorKind::Unauthorized => {
+                write!(f, "the provider rejected the API token (HTTP 401): {message}; check {detail}")
+            }
+            ErrorKind::PaymentRequired => write!(
+                f,
+                "payment required (HTTP 402): {message}; renew the subscription or add credits with the provider"
+            ),
+            ErrorKind::Forbidden => {
+                write!(f, "access denied (HTTP 403): {message}; check that this token's account may read this resource")
+            }
+            ErrorKind::NotFound => write!(
+                f,
+                "not found (HTTP 404): {message}; check the id (providers delete jobs after their retention period)"
+            ),
+            ErrorKind::Gone => {
+                write!(f, "gone (HTTP 410): {message}; the record has expired and can no longer be fetched")
+            }
+            ErrorKind::RateLimited => write!(
+                f,
+                "rate limited (HTTP 429) after {attempts} attempt(s): {message}; {}",
+                wait_advice(self.retry_after)
+            ),
+            ErrorKind::Server => {
+                write!(f, "server error (HTTP {status}) after {attempts} attempt(s): {message}; try again later")
+            }
+            ErrorKind::AccountUnavailable => write!(
+                f,
+                "the provider account cannot be used (HTTP {status}): {message}; fix the account at the provider \
+                 (re-add it), retrying will not help"
+            ),
+            ErrorKind::UnexpectedStatus => write!(f, "unexpected HTTP status {status}: {message}"),
+            ErrorKind::Timeout => write!(
+                f,
+                "no response within {detail} after {attempts} attempt(s); check the network or raise the request timeout"
+            ),
+            ErrorKind::Network => {
+                write!(f, "network error after {attempts} attempt(s): {detail}; check the network and the base URL")
+            }
+            ErrorKind::InvalidResponse => write!(f, "the response (HTTP {status}) is not the expected JSON: {detail}"),
+            ErrorKind::TooLarge => {
+                write!(f, "the response exceeds the {detail}-byte limit; raise the size limit if it is expected")
+            }
+            ErrorKind::Truncated => write!(f, "the download ended after {detail}; the connection was cut, try again"),
+            ErrorKind::DownloadStatus => {
+                write!(f, "download of {detail} failed with HTTP {status}{}", download_advice(self.status.unwrap_or(0)))
+            }
+            ErrorKind::Io => match &self.source {
+                Some(source) => write!(f, "cannot {detail}: {source}"),
+                None => write!(f, "cannot {detail}"),
+            },
+        }
+    }
+}
 
-    /// HTTP 403: the token may not read this resource.
-    #[error("access denied (HTTP 403): {message}; check that this token's account may read this resource")]
-    Forbidden {
-        /// What the provider said.
-        message: Box<ProviderMessage>,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// HTTP 404: no such record (wrong id, or deleted after the provider's retention period).
-    #[error("not found (HTTP 404): {message}; check the id (providers delete jobs after their retention period)")]
-    NotFound {
-        /// What the provider said.
-        message: Box<ProviderMessage>,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// HTTP 410: the record existed but has expired.
-    #[error("gone (HTTP 410): {message}; the record has expired and can no longer be fetched")]
-    Expired {
-        /// What the provider said.
-        message: Box<ProviderMessage>,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// HTTP 429: too many requests or no free capacity; wait before asking again.
-    #[error("rate limited (HTTP 429) after {attempts} attempt(s): {message}; {}", wait_advice(*.retry_after))]
-    RateLimited {
-        /// What the provider said.
-        message: Box<ProviderMessage>,
-        /// The delay the server asked for (`Retry-After` header, else `retryAfter` in the body).
-        retry_after: Option<Duration>,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// HTTP 5xx (except 596): the provider failed; usually temporary.
-    #[error("server error (HTTP {status}) after {attempts} attempt(s): {message}; try again later")]
-    Server {
-        /// The HTTP status.
-        status: u16,
-        /// What the provider said (for HTML error pages: an excerpt of the page).
-        message: Box<ProviderMessage>,
-        /// The delay the server asked for, if any.
-        retry_after: Option<Duration>,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// HTTP 596 (useapi.net): the provider account's session expired; never retried.
-    #[error(
-        "the provider account's session expired (HTTP 596): {message}; re-add the account at the provider, retrying will not help"
-    )]
-    AccountSessionExpired {
-        /// What the provider said.
-        message: Box<ProviderMessage>,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// Any other non-success status.
-    #[error("unexpected HTTP status {status}: {message}")]
-    Unexpected {
-        /// The HTTP status.
-        status: u16,
-        /// What the provider said.
-        message: Box<ProviderMessage>,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// No response (or no next body chunk) within the request timeout.
-    #[error(
-        "no response within {timeout:?} after {attempts} attempt(s); check the network or raise the request timeout"
-    )]
-    Timeout {
-        /// The timeout that ran out.
-        timeout: Duration,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// The connection failed or broke (DNS, refused, reset, TLS, redirect loop).
-    #[error("network error after {attempts} attempt(s): {detail}; check the network and the base URL")]
-    Network {
-        /// The underlying error chain (URLs without query).
-        detail: String,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// A success status whose body is not the expected JSON (HTML page, truncated JSON, wrong shape).
-    #[error(
-        "the response (HTTP {status}, content type {}) is not the expected JSON: {reason}; body starts with {excerpt:?}",
-        content_type.as_deref().unwrap_or("none")
-    )]
-    InvalidResponse {
-        /// The HTTP status.
-        status: u16,
-        /// The `Content-Type` header, if any.
-        content_type: Option<String>,
-        /// The first characters of the body (at most 200).
-        excerpt: String,
-        /// The decoder's explanation (serde's message with line and column).
-        reason: String,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// The body exceeded the configured maximum; reading stopped there.
-    #[error(
-        "the response exceeds the {limit}-byte limit; raise max_response_size / max_download_size if it is expected"
-    )]
-    TooLarge {
-        /// The limit in bytes.
-        limit: u64,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// A download body ended early (connection closed before all bytes arrived).
-    #[error(
-        "the download ended after {received} bytes{}; the connection was cut, try again",
-        expected.map(|e| format!(" of {e}")).unwrap_or_default()
-    )]
-    Truncated {
-        /// The announced length, if the server sent one.
-        expected: Option<u64>,
-        /// The bytes actually received.
-        received: u64,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// A download answered with a non-success status.
-    #[error("download of {url} failed with HTTP {status}{}", download_advice(*.status))]
-    DownloadStatus {
-        /// The HTTP status.
-        status: u16,
-        /// The URL without its query (the signature stays out of messages).
-        url: String,
-        /// The delay the server asked for, if any.
-        retry_after: Option<Duration>,
-        /// Requests sent.
-        attempts: u32,
-    },
-
-    /// Writing the downloaded file failed.
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file or directory involved.
-        path: PathBuf,
-        /// The operating system's error.
-        source: std::io::Error,
-    },
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 fn wait_advice(retry_after: Option<Duration>) -> String {
@@ -251,155 +291,9 @@ fn download_advice(status: u16) -> &'static str {
     }
 }
 
-impl TransportError {
-    /// The HTTP status behind this error, if a response was received.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Self::InvalidRequest { .. } => Some(400),
-            Self::Unauthorized { .. } => Some(401),
-            Self::PaymentRequired { .. } => Some(402),
-            Self::Forbidden { .. } => Some(403),
-            Self::NotFound { .. } => Some(404),
-            Self::Expired { .. } => Some(410),
-            Self::RateLimited { .. } => Some(429),
-            Self::AccountSessionExpired { .. } => Some(596),
-            Self::Server { status, .. }
-            | Self::Unexpected { status, .. }
-            | Self::InvalidResponse { status, .. }
-            | Self::DownloadStatus { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// Whether trying again later can succeed: 429, 5xx except 596, timeouts, broken connections.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::RateLimited { .. }
-            | Self::Server { .. }
-            | Self::Timeout { .. }
-            | Self::Network { .. }
-            | Self::Truncated { .. } => true,
-            Self::DownloadStatus { status, .. } => *status == 429 || is_retryable_5xx(*status),
-            _ => false,
-        }
-    }
-
-    /// Whether a download failed because its signed URL expired (403 or 410): fetch the job again.
-    pub fn is_expired_url(&self) -> bool {
-        matches!(self, Self::DownloadStatus { status: 403 | 410, .. })
-    }
-
-    /// The delay the server asked for before the next request, if it named one.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::RateLimited { retry_after, .. }
-            | Self::Server { retry_after, .. }
-            | Self::DownloadStatus { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-
-    /// The provider's error message text, if the error body carried one.
-    pub fn provider_message(&self) -> Option<&str> {
-        self.provider_details().and_then(|m| m.message.as_deref())
-    }
-
-    /// Everything parsed from the provider's error body (message, type, code, param, excerpt).
-    pub fn provider_details(&self) -> Option<&ProviderMessage> {
-        match self {
-            Self::InvalidRequest { message, .. }
-            | Self::Unauthorized { message, .. }
-            | Self::PaymentRequired { message, .. }
-            | Self::Forbidden { message, .. }
-            | Self::NotFound { message, .. }
-            | Self::Expired { message, .. }
-            | Self::RateLimited { message, .. }
-            | Self::Server { message, .. }
-            | Self::AccountSessionExpired { message, .. }
-            | Self::Unexpected { message, .. } => Some(message.as_ref()),
-            _ => None,
-        }
-    }
-
-    /// The number of requests sent before this error, for errors from a network exchange.
-    pub fn attempts(&self) -> Option<u32> {
-        match self {
-            Self::InvalidRequest { attempts, .. }
-            | Self::Unauthorized { attempts, .. }
-            | Self::PaymentRequired { attempts, .. }
-            | Self::Forbidden { attempts, .. }
-            | Self::NotFound { attempts, .. }
-            | Self::Expired { attempts, .. }
-            | Self::RateLimited { attempts, .. }
-            | Self::Server { attempts, .. }
-            | Self::AccountSessionExpired { attempts, .. }
-            | Self::Unexpected { attempts, .. }
-            | Self::Timeout { attempts, .. }
-            | Self::Network { attempts, .. }
-            | Self::InvalidResponse { attempts, .. }
-            | Self::TooLarge { attempts, .. }
-            | Self::Truncated { attempts, .. }
-            | Self::DownloadStatus { attempts, .. } => Some(*attempts),
-            _ => None,
-        }
-    }
-
-    /// Sets the attempt count once the retry loop knows it (single attempts report 0 until then).
-    pub(crate) fn with_attempts(mut self, count: u32) -> Self {
-        match &mut self {
-            Self::InvalidRequest { attempts, .. }
-            | Self::Unauthorized { attempts, .. }
-            | Self::PaymentRequired { attempts, .. }
-            | Self::Forbidden { attempts, .. }
-            | Self::NotFound { attempts, .. }
-            | Self::Expired { attempts, .. }
-            | Self::RateLimited { attempts, .. }
-            | Self::Server { attempts, .. }
-            | Self::AccountSessionExpired { attempts, .. }
-            | Self::Unexpected { attempts, .. }
-            | Self::Timeout { attempts, .. }
-            | Self::Network { attempts, .. }
-            | Self::InvalidResponse { attempts, .. }
-            | Self::TooLarge { attempts, .. }
-            | Self::Truncated { attempts, .. }
-            | Self::DownloadStatus { attempts, .. } => *attempts = count,
-            _ => {}
-        }
-        self
-    }
-
-    /// Maps a non-success API status to its variant.
-    pub(crate) fn from_status(
-        status: u16,
-        message: ProviderMessage,
-        retry_after: Option<Duration>,
-        token_hint: &'static str,
-    ) -> Self {
-        let attempts = 0;
-        // Boxed: the message is the bulk of the error, and errors travel in every Result.
-        let message = Box::new(message);
-        match status {
-            400 => Self::InvalidRequest { message, attempts },
-            401 => Self::Unauthorized { message, token_hint, attempts },
-            402 => Self::PaymentRequired { message, attempts },
-            403 => Self::Forbidden { message, attempts },
-            404 => Self::NotFound { message, attempts },
-            410 => Self::Expired { message, attempts },
-            429 => Self::RateLimited { message, retry_after, attempts },
-            596 => Self::AccountSessionExpired { message, attempts },
-            s if is_retryable_5xx(s) => Self::Server { status, message, retry_after, attempts },
-            _ => Self::Unexpected { status, message, attempts },
-        }
-    }
-}
-
-fn is_retryable_5xx(status: u16) -> bool {
-    (500..=599).contains(&status) && status != 596
-}
-
-/// What a provider said in an error body.
+/// What a server said in an error body.
 ///
-/// useapi.net sends `{"error": "..."}` (sometimes with `code`); token360 sends the OpenAI-style
+/// Two envelopes are read: `{"error": "..."}` (sometimes with `code`) and the OpenAI-style
 /// `{"error": {"message", "type", "param", "code"}}`. A body with neither (an HTML error page)
 /// keeps a short `excerpt` instead.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -507,7 +401,7 @@ mod tests {
     }
 
     #[test]
-    fn parses_useapi_shape_with_code() {
+    fn parses_the_plain_envelope_with_code() {
         let (msg, retry) = ProviderMessage::parse(br#"{"error":"Account session expired","code":596}"#, &token());
         assert_eq!(msg.message.as_deref(), Some("Account session expired"));
         assert_eq!(msg.code.as_deref(), Some("596"));
@@ -560,14 +454,22 @@ mod tests {
 
     #[test]
     fn status_mapping() {
-        let map = |s| TransportError::from_status(s, ProviderMessage::default(), None, "X").status();
+        let map = |s| TransportError::from_status(s, ProviderMessage::default(), None, "X", &[]);
         for s in [400, 401, 402, 403, 404, 410, 429, 500, 502, 503, 596, 418, 302] {
-            assert_eq!(map(s), Some(s));
+            assert_eq!(map(s).status(), Some(s));
         }
-        let err = TransportError::from_status(596, ProviderMessage::default(), None, "X");
-        assert!(matches!(err, TransportError::AccountSessionExpired { .. }));
-        assert!(!err.is_retryable());
-        let err = TransportError::from_status(418, ProviderMessage::default(), None, "X");
-        assert!(matches!(err, TransportError::Unexpected { .. }));
+        assert_eq!(map(596).kind(), ErrorKind::Server, "a plain 5xx unless an adapter declares otherwise");
+        assert!(map(596).is_retryable());
+        let declared = TransportError::from_status(
+            596,
+            ProviderMessage::default(),
+            None,
+            "X",
+            &[(596, ErrorKind::AccountUnavailable)],
+        );
+        assert_eq!(declared.kind(), ErrorKind::AccountUnavailable);
+        assert!(!declared.is_retryable());
+        assert_eq!(map(418).kind(), ErrorKind::UnexpectedStatus);
+        assert!(map(401).to_string().contains("check X"));
     }
 }

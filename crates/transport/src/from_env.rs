@@ -20,11 +20,10 @@ impl TransportConfig {
     ///
     /// A missing token is an error naming the variable; the token's value never appears in any error.
     pub fn from_lookup(names: EnvNames, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, TransportError> {
-        let raw = lookup(names.token).filter(|t| !t.trim().is_empty()).ok_or_else(|| TransportError::Config {
-            reason: format!("{} is not set; export {}=<your API token>", names.token, names.token),
+        let raw = lookup(names.token).filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+            TransportError::config(format!("{} is not set; export {}=<your API token>", names.token, names.token))
         })?;
-        let token =
-            ApiToken::new(raw).map_err(|e| TransportError::Config { reason: format!("{}: {e}", names.token) })?;
+        let token = ApiToken::new(raw).map_err(|e| TransportError::config(format!("{}: {e}", names.token)))?;
         let base = lookup(names.base_url).filter(|b| !b.trim().is_empty());
         let base_text = base.as_deref().unwrap_or(names.default_base_url).trim();
         // Users put credentials in URLs (`http://user:token@host/`, `?key=token`): never echo those parts.
@@ -32,21 +31,22 @@ impl TransportConfig {
         let base_url = Url::parse(base_text)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .ok_or_else(|| TransportError::Config {
-                reason: format!("{} is `{shown}`, which is not an http(s) URL; unset it or fix it", names.base_url),
+            .ok_or_else(|| {
+                TransportError::config(format!(
+                    "{} is `{shown}`, which is not an http(s) URL; unset it or fix it",
+                    names.base_url
+                ))
             })?;
         if !base_url.username().is_empty()
             || base_url.password().is_some()
             || base_url.query().is_some()
             || base_url.fragment().is_some()
         {
-            return Err(TransportError::Config {
-                reason: format!(
-                    "{} (`{shown}`) holds credentials, a query or a fragment, which the base URL must not; \
+            return Err(TransportError::config(format!(
+                "{} (`{shown}`) holds credentials, a query or a fragment, which the base URL must not; \
                      remove them and put the token in {}",
-                    names.base_url, names.token
-                ),
-            });
+                names.base_url, names.token
+            )));
         }
         Ok(TransportConfig::new(base_url, token).with_token_hint(names.token))
     }

@@ -35,8 +35,8 @@ mod token;
 
 pub use client::{Fetched, HttpClient};
 pub use config::{DEFAULT_MAX_DOWNLOAD_SIZE, DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy, TransportConfig};
-pub use download::{Downloaded, FetchedFile, PersistError};
-pub use error::{ProviderMessage, TransportError};
+pub use download::{DownloadConfig, Downloaded, Downloader, FetchedFile, PersistError};
+pub use error::{ErrorKind, ProviderMessage, TransportError};
 pub use from_env::EnvNames;
-pub use source::{Attempts, FetchedJob, JobListing, JobSource, ListingEntry};
+pub use source::{Attempts, FetchedJob, JobListing, JobSource, ListingEntry, ListingScope};
 pub use token::ApiToken;

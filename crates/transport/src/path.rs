@@ -1,12 +1,11 @@
 //! Validation of request path segments and download file names, done before any network use.
 
-use crate::{ApiToken, TransportError};
+use crate::{ApiToken, ErrorKind, TransportError};
 
 /// Checks that `segment` can travel as exactly one path segment.
 ///
 /// The refused segment is quoted in the error with the token masked, in case a caller mixed them up.
-/// `:` and `@` are fine (Dreamina ids contain an e-mail address and the provider's own examples
-/// send them unescaped); anything that would end the path (`?`, `#`), split it (`/`, `\`), move up
+/// `:` and `@` are fine (ids may embed an e-mail address, and servers take them unescaped); anything that would end the path (`?`, `#`), split it (`/`, `\`), move up
 /// (`.`, `..`) or cannot be typed in a URL (whitespace, control characters) is refused.
 pub(crate) fn validate_segment(segment: &str, token: &ApiToken) -> Result<(), TransportError> {
     let reason = if segment.is_empty() {
@@ -23,7 +22,13 @@ pub(crate) fn validate_segment(segment: &str, token: &ApiToken) -> Result<(), Tr
         None
     };
     match reason {
-        Some(reason) => Err(TransportError::InvalidSegment { segment: token.redact(segment).into_owned(), reason }),
+        Some(reason) => Err(TransportError::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "invalid path segment {:?}: {reason}; pass the id exactly as the provider returned it",
+                token.redact(segment)
+            ),
+        )),
         None => Ok(()),
     }
 }
@@ -64,7 +69,11 @@ mod tests {
     #[test]
     fn refuses_segments_that_change_the_path() {
         for bad in ["", ".", "..", "a/b", "a\\b", "a?b", "a#b", "a b", "a\tb", "a\u{0}b", "a\nb"] {
-            assert!(matches!(validate_segment(bad, &token()), Err(TransportError::InvalidSegment { .. })), "{bad:?}");
+            assert_eq!(
+                validate_segment(bad, &token()).err().map(|e| e.kind()),
+                Some(ErrorKind::InvalidInput),
+                "{bad:?}"
+            );
         }
     }
 

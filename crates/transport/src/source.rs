@@ -1,11 +1,11 @@
 //! The provider-neutral job source every adapter implements, and what the poller builds on.
 
 use async_trait::async_trait;
-use genjob_models::{Job, JobId, JobStatus, Provider, ProviderRecord};
-use serde::de::DeserializeOwned;
+use genjob_models::{Job, JobId, JobStatus, Output, Provider, ProviderRecord};
+use jiff::Timestamp;
 use std::time::Duration;
 
-use crate::{Fetched, HttpClient, TransportError};
+use crate::{Fetched, TransportError};
 
 /// One job record as read from a provider: the typed record and its normalized view.
 #[derive(Debug, Clone)]
@@ -19,20 +19,29 @@ pub struct FetchedJob {
     pub attempts: u32,
     /// A `Retry-After` hint the server attached to the answer, if any.
     pub retry_after: Option<Duration>,
+    /// The poll interval the server suggests, if any.
+    pub poll_after: Option<Duration>,
 }
 
 impl FetchedJob {
     /// Wraps a decoded record, normalizing it.
     pub fn new(record: ProviderRecord, attempts: u32, retry_after: Option<Duration>) -> Self {
         let job = record.normalize();
-        Self { record, job, attempts, retry_after }
+        Self { record, job, attempts, retry_after, poll_after: None }
+    }
+
+    /// Wraps a record read through [`HttpClient::get_json_as`](crate::HttpClient::get_json_as), keeping the server's hints.
+    pub fn from_fetched<T>(fetched: Fetched<T>, wrap: impl FnOnce(T) -> ProviderRecord) -> Self {
+        let Fetched { value, attempts, retry_after, poll_after, .. } = fetched;
+        Self { poll_after, ..Self::new(wrap(value), attempts, retry_after) }
     }
 }
 
-/// Reads jobs of one provider by id. Implemented by each adapter crate.
+/// Reads jobs of one provider: implemented by each adapter crate, and by anyone adding a provider.
 ///
-/// Every method makes **one request**, never retried here: the caller (the genjob watcher) owns the
-/// error policy, so its request budget bounds the real number of requests, even in a 429 storm.
+/// Every method makes **one request** (or a bounded few, said where), never retried here: the caller
+/// (the genjob watcher) owns the error policy, so its request budget bounds the real number of
+/// requests, even in a 429 storm.
 #[async_trait]
 pub trait JobSource: Send + Sync + std::fmt::Debug {
     /// The provider this source reads.
@@ -41,7 +50,7 @@ pub trait JobSource: Send + Sync + std::fmt::Debug {
     /// Reads one job's current record in a single attempt.
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError>;
 
-    /// The provider's job listing, when it has one (Dreamina's `/scheduler`).
+    /// The provider's listing of many jobs in one request, when it has one.
     ///
     /// A listing is a *hint*: it may wake a job or spare a request, but only the job's own record
     /// ([`JobSource::fetch`]) decides its state.
@@ -49,18 +58,40 @@ pub trait JobSource: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// The HTTP client, for downloading outputs (sent without the API token).
-    fn client(&self) -> &HttpClient;
+    /// The files to download for a finished job: by default the URLs its record lists. A provider
+    /// whose records carry no URL resolves them here (one request per output at most); an empty
+    /// list for a completed job means its outputs cannot be found.
+    async fn outputs(&self, id: &JobId, job: &Job) -> Result<Vec<Output>, TransportError> {
+        let _ = id;
+        Ok(job.outputs.clone())
+    }
+}
+
+/// Which jobs a listing request must reach, so a paginated listing reads no more pages than needed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListingScope {
+    /// The watched jobs the listing should show.
+    pub ids: Vec<String>,
+    /// The creation time of the oldest of them, when known: a newest-first listing can stop there.
+    pub oldest: Option<Timestamp>,
+}
+
+impl ListingScope {
+    /// A scope over these jobs.
+    pub fn new(ids: Vec<String>, oldest: Option<Timestamp>) -> Self {
+        Self { ids, oldest }
+    }
 }
 
 /// A provider's listing of many jobs in one request: the batch-watching capability of an adapter.
 #[async_trait]
 pub trait JobListing: Send + Sync + std::fmt::Debug {
-    /// True when the listing shows this job while it runs (Dreamina: jobs read from `/videos`).
+    /// True when the listing shows this job (while it runs, or until it is old).
     fn covers(&self, id: &JobId) -> bool;
 
-    /// Reads the listing in a single attempt.
-    async fn list(&self) -> Result<Vec<ListingEntry>, TransportError>;
+    /// Reads the listing: one request, or a bounded few pages until `scope` is reached.
+    async fn list(&self, scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError>;
 }
 
 /// One job as a listing shows it: what the provider claims, to be checked against the record.
@@ -71,16 +102,20 @@ pub struct ListingEntry {
     pub id: String,
     /// The status the listing claims; `None` when the listing only holds executing jobs.
     pub status: Option<JobStatus>,
-    /// How long the provider says the job has been running (Dreamina `elapsedSeconds`).
+    /// How long the provider says the job has been running (since it was submitted).
     pub elapsed: Option<Duration>,
     /// The model, when listed.
     pub model: Option<String>,
+    /// When the job was created, when the listing says.
+    pub created_at: Option<Timestamp>,
+    /// Progress in percent, when the listing says.
+    pub progress: Option<u8>,
 }
 
 impl ListingEntry {
     /// An entry for a job the listing shows as executing.
     pub fn executing(id: impl Into<String>) -> Self {
-        Self { id: id.into(), status: None, elapsed: None, model: None }
+        Self { id: id.into(), status: None, elapsed: None, model: None, created_at: None, progress: None }
     }
 
     /// Sets the elapsed time the provider reports.
@@ -100,6 +135,18 @@ impl ListingEntry {
         self.status = status;
         self
     }
+
+    /// An entry from a full job view a listing returned (the listing's claims, still only a hint).
+    pub fn from_job(job: &Job) -> Self {
+        Self {
+            id: job.id.clone(),
+            status: Some(job.status),
+            elapsed: None,
+            model: job.model.clone(),
+            created_at: job.created_at,
+            progress: job.progress,
+        }
+    }
 }
 
 /// How many requests a read may make.
@@ -110,18 +157,4 @@ pub enum Attempts {
     Once,
     /// As many as the client's [`RetryPolicy`](crate::RetryPolicy) allows.
     RetryPolicy,
-}
-
-impl HttpClient {
-    /// GETs and decodes `segments` with the given number of attempts.
-    pub async fn get_json_as<T: DeserializeOwned>(
-        &self,
-        segments: &[&str],
-        attempts: Attempts,
-    ) -> Result<Fetched<T>, TransportError> {
-        match attempts {
-            Attempts::Once => self.get_json_once(segments).await,
-            Attempts::RetryPolicy => self.get_json(segments).await,
-        }
-    }
 }

@@ -16,20 +16,20 @@ pub struct ApiToken(String);
 impl ApiToken {
     /// Wraps a token, trimming surrounding whitespace (a newline left by `echo` or a file is common).
     ///
-    /// Fails with [`TransportError::Config`] when the token is empty or holds whitespace or control
+    /// Fails with an [`ErrorKind::Config`](crate::ErrorKind::Config) error when the token is empty or holds whitespace or control
     /// characters, which cannot travel in an HTTP header; the error never repeats the token.
     pub fn new(token: impl Into<String>) -> Result<Self, TransportError> {
         let token = token.into();
         let trimmed = token.trim();
         if trimmed.is_empty() {
-            return Err(TransportError::Config {
-                reason: "the API token is empty; set it to the token shown in the provider's dashboard".into(),
-            });
+            return Err(TransportError::config(
+                "the API token is empty; set it to the token shown in the provider's dashboard",
+            ));
         }
         if !trimmed.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(TransportError::Config {
-                reason: "the API token holds spaces, control or non-ASCII characters; copy it again without extra characters".into(),
-            });
+            return Err(TransportError::config(
+                "the API token holds spaces, control or non-ASCII characters; copy it again without extra characters",
+            ));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -89,7 +89,7 @@ mod tests {
     fn rejects_tokens_that_cannot_be_a_header() {
         for bad in ["", "   ", "two words", "tab\there", "ünïcode"] {
             let err = ApiToken::new(bad).err();
-            assert!(matches!(err, Some(TransportError::Config { .. })), "{bad:?} gave {err:?}");
+            assert_eq!(err.as_ref().map(|e| e.kind()), Some(crate::ErrorKind::Config), "{bad:?}");
             if let Some(err) = err
                 && !bad.trim().is_empty()
             {

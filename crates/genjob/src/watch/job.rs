@@ -1,7 +1,7 @@
 //! One watched job: its tracker, where it is in the watch, and its run of failures.
 
 use super::hints::{Check, Coverage};
-use genjob_models::{Provider, StatusTracker};
+use genjob_models::{JobStatus, Provider, StatusTracker};
 use genjob_transport::TransportError;
 use jiff::Timestamp;
 use std::time::Duration;
@@ -46,6 +46,19 @@ impl Failures {
     }
 }
 
+/// What the latest listing claimed about a job: used to schedule its checks, never to decide its state.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ListingHint {
+    /// When the listing says the job was created.
+    pub created_at: Option<Timestamp>,
+    /// The status the listing claims.
+    pub status: Option<JobStatus>,
+    /// The progress the listing claims.
+    pub progress: Option<u8>,
+    /// The model the listing names.
+    pub model: Option<String>,
+}
+
 /// Everything the watch knows about one job.
 #[derive(Debug)]
 pub(crate) struct TrackedJob {
@@ -67,4 +80,6 @@ pub(crate) struct TrackedJob {
     pub last_read: Timestamp,
     /// The least delay the server asked for on its last answer.
     pub server_hint: Option<Duration>,
+    /// What the latest listing claimed about it, for scheduling only.
+    pub hint: Option<ListingHint>,
 }

@@ -20,10 +20,10 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use genjob_models::{Job, JobId, Observation, Provider, ProviderRecord, StatusTracker};
-use genjob_transport::{Downloaded, FetchedJob, JobSource, ListingEntry, TransportError};
+use genjob_transport::{Downloaded, FetchedJob, JobSource, ListingEntry, ListingScope, TransportError};
 use hints::{Check, Coverage, ListingState, Verdict};
 use jiff::Timestamp;
-use job::{Failures, Phase, TrackedJob};
+use job::{Failures, ListingHint, Phase, TrackedJob};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::pin::Pin;
@@ -128,14 +128,18 @@ impl Watch {
                 failures: Failures::default(),
                 last_read: now,
                 server_hint: None,
+                hint: None,
             });
             if source.is_none() {
                 watch.finish(index, Err(WaitError::NoSource { id: target.id, provider: target.provider }));
                 continue;
             }
-            let first = watch.watcher.policy.first_delay(&watch.context(index, now));
-            // Rule 3: a job old enough to be finished is read at once, whether a listing covers it or not.
-            let check = if first.is_zero() { Check::Record } else { Check::Due };
+            let ctx = watch.context(index, now);
+            let first = watch.watcher.policy.first_delay(&ctx);
+            // Rule 3: a job old enough to be finished is read at once, whether a listing covers it or
+            // not. A covered job of unknown age waits for the first listing, which tells its age.
+            let unknown_age = ctx.age.is_none() && listed;
+            let check = if first.is_zero() && !unknown_age { Check::Record } else { Check::Due };
             watch.schedule(index, now, first, check);
         }
         watch
@@ -182,20 +186,43 @@ impl Watch {
         self.remaining == 0 && self.downloads.as_ref().is_none_or(|d| d.queue.is_empty() && d.running.is_empty())
     }
 
+    /// What the policy knows about a job: its records first; before any record, the listing's claims
+    /// (they only move the next check, never the job's state).
     fn context(&self, index: usize, now: Timestamp) -> PollContext<'_> {
         let t = &self.jobs[index];
         let job = t.tracker.job();
+        let hint = t.hint.as_ref().filter(|_| job.is_none());
+        let hinted_age = hint.and_then(|h| h.created_at).map(|created| since(now, created));
         PollContext {
             provider: t.provider,
             kind: job.and_then(|j| j.kind).or_else(|| t.tracker.id().kind()),
-            model: job.and_then(|j| j.model.as_deref()),
-            age: t.tracker.age(now).map(positive),
+            model: job.and_then(|j| j.model.as_deref()).or_else(|| hint.and_then(|h| h.model.as_deref())),
+            age: t.tracker.age(now).map(positive).or(hinted_age),
             waited: since(now, self.started),
-            status: t.tracker.status(),
-            progress: job.and_then(|j| j.progress),
+            status: hint.and_then(|h| h.status).filter(|s| !s.is_terminal()).unwrap_or_else(|| t.tracker.status()),
+            progress: job.and_then(|j| j.progress).or_else(|| hint.and_then(|h| h.progress)),
             polls: t.polls,
             server_hint: t.server_hint,
         }
+    }
+
+    /// The jobs a listing request of `provider` must reach: its covered, unfinished jobs.
+    fn listing_scope(&self, provider: Provider, now: Timestamp) -> ListingScope {
+        let covered = self.jobs.iter().filter(|t| {
+            t.provider == provider && t.phase != Phase::Done && matches!(t.coverage, Coverage::Listed { .. })
+        });
+        let mut ids = Vec::new();
+        let mut oldest: Option<Timestamp> = None;
+        let mut all_known = true;
+        for t in covered {
+            ids.push(t.tracker.id().as_str().to_owned());
+            match t.tracker.created_at(now).or_else(|| t.hint.as_ref().and_then(|h| h.created_at)) {
+                Some(created) => oldest = Some(oldest.map_or(created, |o| o.min(created))),
+                None => all_known = false,
+            }
+        }
+        // An unknown creation time could be the oldest: then the listing may not stop early.
+        ListingScope::new(ids, oldest.filter(|_| all_known))
     }
 
     fn provider(&mut self, provider: Provider) -> &mut ProviderState {
@@ -282,6 +309,7 @@ impl Watch {
         let wanted = has_waiters || (probe_due && self.covers_any(provider));
         let Some(source) = self.watcher.sources.get(&provider).cloned() else { return };
         let (rate, max) = (self.watcher.options.requests_per_second, self.watcher.options.max_in_flight);
+        let scope = self.listing_scope(provider, now);
         let env = self.watcher.env.clone();
         // A listing must not hold its jobs as long as a record read may take: three ticks, within 5–30 s.
         let listing_timeout =
@@ -308,8 +336,8 @@ impl Watch {
         self.in_flight.push(Box::pin(async move {
             let request = async {
                 match source.listing() {
-                    Some(listing) => listing.list().await,
-                    None => Err(TransportError::Config { reason: "the source has no listing".into() }),
+                    Some(listing) => listing.list(&scope).await,
+                    None => Err(TransportError::config("the source has no listing")),
                 }
             };
             let result = bounded(&env, timeout, request).await;
@@ -385,7 +413,8 @@ impl Watch {
             let (id, polls) = (t.tracker.id().clone(), t.polls);
             return self.finish(index, Err(WaitError::WrongRecord { id, record_id, polls }));
         }
-        let hint = self.watcher.capped_hint(fetched.retry_after);
+        // A server's suggested poll interval is a floor, like its Retry-After, and capped like it.
+        let hint = self.watcher.capped_hint(fetched.retry_after.max(fetched.poll_after));
         let t = &mut self.jobs[index];
         t.failures = Failures::default();
         t.last_read = now;
@@ -484,19 +513,30 @@ impl Watch {
         let age = self.jobs[index].tracker.age(now).map(positive);
         let id = self.jobs[index].tracker.id().as_str().to_owned();
         let Some(listing) = self.provider(provider).listing.latest() else { return };
-        let verdict = hints::judge(listing.entry(&id), seen.as_ref(), listing.fetched_at, age);
+        let entry = listing.entry(&id);
+        let verdict = hints::judge(entry, seen.as_ref(), listing.fetched_at, age);
+        let hint = entry.map(|e| ListingHint {
+            created_at: e.created_at,
+            status: e.status,
+            progress: e.progress,
+            model: e.model.clone(),
+        });
         match verdict {
             Verdict::Running(sighting) => {
                 let coverage = Coverage::Listed { seen: Some(sighting) };
+                // The first sighting of a job whose age nothing else tells: rule 3 is applied now.
+                let age_learned = self.jobs[index].hint.is_none() && self.jobs[index].tracker.age(now).is_none();
                 self.jobs[index].coverage = coverage;
+                self.jobs[index].hint = hint;
                 let t = &self.jobs[index];
                 let max_unread = self.watcher.options.max_unread;
                 let state = provider_state(&mut self.providers, provider, self.watcher.options.listing_failure_limit);
+                let own = hints::own_read_reason(&coverage, &state.listing, &t.tracker, t.last_read, now, max_unread);
+                // Rule 3 once the listing told an unknown age: a job already old enough is read now.
+                let unread_and_old =
+                    age_learned && t.polls == 0 && self.watcher.policy.first_delay(&self.context(index, now)).is_zero();
                 // Listed or not, the 1-hour mark and the unread bound still call for the record.
-                if due
-                    && hints::own_read_reason(&coverage, &state.listing, &t.tracker, t.last_read, now, max_unread)
-                        .is_some()
-                {
+                if due && (own.is_some() || unread_and_old) {
                     self.read_record(index, now);
                 } else if due {
                     let delay = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
@@ -591,10 +631,16 @@ impl Watch {
             && let Some(QueuedDownload { index, id, job, source }) = downloads.queue.pop_front()
         {
             let plan = downloads.plan.clone();
+            let downloader = self.watcher.downloader.clone();
             downloads.running_ids.insert(index, id.clone());
             downloads.running.push(Box::pin(async move {
+                let Some(downloader) = downloader else {
+                    let reason = "the download client could not be built".to_owned();
+                    return (index, id.clone(), Err(DownloadError::Crashed { id: id.to_string(), reason }));
+                };
                 // A bug in one download must be that job's download error, not the end of every wait.
-                let work = std::panic::AssertUnwindSafe(download_outputs(source.as_ref(), &id, &job, &plan));
+                let work =
+                    std::panic::AssertUnwindSafe(download_outputs(&downloader, source.as_ref(), &id, &job, &plan));
                 let result = work.catch_unwind().await.unwrap_or_else(|panic| {
                     let reason = panic
                         .downcast_ref::<&str>()

@@ -8,10 +8,10 @@
 use super::records::{foreign_id, record};
 use async_trait::async_trait;
 use genjob::{
-    ApiToken, Endpoint, Environment, FetchedJob, Job, JobId, JobListing, JobSource, JobStatus, ListingEntry, Provider,
+    Endpoint, Environment, FetchedJob, Job, JobId, JobListing, JobSource, JobStatus, ListingEntry, Provider,
     TransportError,
 };
-use genjob_transport::{HttpClient, ProviderMessage, TransportConfig};
+use genjob_transport::{ErrorKind, ListingScope, ProviderMessage};
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -89,19 +89,20 @@ pub enum ErrorSpec {
 impl ErrorSpec {
     /// The error an adapter would return.
     pub fn build(self) -> TransportError {
-        let message = Box::<ProviderMessage>::default();
+        let http = |kind, status| {
+            TransportError::new(kind, "").with_status(status).with_message(ProviderMessage::default()).with_attempts(1)
+        };
         match self {
-            Self::RateLimited(retry_after) => TransportError::RateLimited { message, retry_after, attempts: 1 },
-            Self::Unavailable(retry_after) => TransportError::Server { status: 503, message, retry_after, attempts: 1 },
-            Self::Timeout => TransportError::Timeout { timeout: Duration::from_secs(30), attempts: 1 },
-            Self::NotFound => TransportError::NotFound { message, attempts: 1 },
-            Self::InvalidResponse => TransportError::InvalidResponse {
-                status: 200,
-                content_type: Some("text/html".to_owned()),
-                excerpt: "<html>".to_owned(),
-                reason: "expected value at line 1 column 1".to_owned(),
-                attempts: 1,
-            },
+            Self::RateLimited(retry_after) => http(ErrorKind::RateLimited, 429).with_retry_after(retry_after),
+            Self::Unavailable(retry_after) => http(ErrorKind::Server, 503).with_retry_after(retry_after),
+            Self::Timeout => TransportError::timeout(Duration::from_secs(30)).with_attempts(1),
+            Self::NotFound => http(ErrorKind::NotFound, 404),
+            Self::InvalidResponse => TransportError::new(
+                ErrorKind::InvalidResponse,
+                "expected value at line 1 column 1 (content type text/html)",
+            )
+            .with_status(200)
+            .with_attempts(1),
         }
     }
 }
@@ -274,7 +275,6 @@ impl<T> Script<T> {
 #[derive(Debug)]
 pub struct ScriptedSource {
     provider: Provider,
-    http: HttpClient,
     env: Arc<dyn Environment>,
     /// The watched jobs of this provider, by id: their index and script.
     jobs: HashMap<String, (usize, ScriptedJob, Script<Step>)>,
@@ -293,12 +293,6 @@ impl ScriptedSource {
         env: Arc<dyn Environment>,
         log: SharedLog,
     ) -> Self {
-        // Never used: the watch downloads nothing. The trait asks for a client all the same.
-        let config = TransportConfig::new(
-            "http://127.0.0.1:9/".parse().expect("a valid URL"),
-            ApiToken::new("scripted-token").expect("a valid token"),
-        );
-        let http = HttpClient::new(config).expect("a client without network access builds");
         let own = jobs
             .iter()
             .enumerate()
@@ -307,7 +301,6 @@ impl ScriptedSource {
             .collect();
         Self {
             provider,
-            http,
             env,
             jobs: own,
             ids: jobs.iter().map(|j| j.id.clone()).collect(),
@@ -355,10 +348,6 @@ impl JobSource for ScriptedSource {
     fn listing(&self) -> Option<&dyn JobListing> {
         self.listing.as_ref().map(|_| self as &dyn JobListing)
     }
-
-    fn client(&self) -> &HttpClient {
-        &self.http
-    }
 }
 
 #[async_trait]
@@ -368,7 +357,7 @@ impl JobListing for ScriptedSource {
         id.endpoint() == Some(Endpoint::DreaminaVideos)
     }
 
-    async fn list(&self) -> Result<Vec<ListingEntry>, TransportError> {
+    async fn list(&self, _scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError> {
         let Some(script) = &self.listing else {
             panic!("the watcher listed {}, which has no listing", self.provider);
         };

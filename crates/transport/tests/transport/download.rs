@@ -2,11 +2,15 @@
 
 use std::path::Path;
 
-use genjob_transport::{RetryPolicy, TransportError};
+use genjob_transport::{DownloadConfig, Downloader, ErrorKind, RetryPolicy};
 use wiremock::matchers::{any, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{TestResult, chunked_response, client, config, expect_err, fast_retries, raw_server};
+use crate::common::{TestResult, chunked_response, expect_err, fast_retries, raw_server};
+
+fn downloader(retry: RetryPolicy) -> Result<Downloader, genjob_transport::TransportError> {
+    Downloader::new(DownloadConfig::new().with_retry_policy(retry).with_idle_timeout(std::time::Duration::from_secs(5)))
+}
 
 fn entries(dir: &Path) -> std::io::Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)?
@@ -24,8 +28,8 @@ async fn a_complete_download_lands_under_its_name_without_the_token() -> TestRes
         .respond_with(ResponseTemplate::new(200).set_body_raw(video.clone(), "video/mp4"))
         .mount(&server)
         .await;
-    // The API base is the same server: even then the download must not carry the token.
-    let client = client(&server.uri(), fast_retries())?;
+    // The downloader holds no token at all: nothing can carry one to the file host.
+    let client = downloader(fast_retries())?;
     let dir = tempfile::tempdir()?;
 
     let url = format!("{}/out/video.mp4?X-Goog-Signature=abc&Expires=1", server.uri());
@@ -47,7 +51,7 @@ async fn a_complete_download_lands_under_its_name_without_the_token() -> TestRes
 async fn a_download_replaces_an_older_file_of_the_same_name() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_raw("new", "image/png")).mount(&server).await;
-    let client = client(&server.uri(), RetryPolicy::none())?;
+    let client = downloader(RetryPolicy::none())?;
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("a.png"), "old contents")?;
 
@@ -66,13 +70,13 @@ async fn expired_signed_urls_are_recognisable_and_leave_nothing_behind() -> Test
             .mount(&server)
             .await;
     }
-    let client = client(&server.uri(), fast_retries())?;
+    let client = downloader(fast_retries())?;
     let dir = tempfile::tempdir()?;
 
     for (status, expired) in [(403u16, true), (410, true), (404, false)] {
         let url = format!("{}/{status}?Signature=s3cr3tsig", server.uri());
         let error = expect_err(client.download(&url, dir.path(), "out.mp4").await);
-        assert!(matches!(error, TransportError::DownloadStatus { .. }), "{error:?}");
+        assert!((error).kind() == ErrorKind::DownloadStatus, "{error:?}");
         assert_eq!(error.status(), Some(status));
         assert_eq!(error.is_expired_url(), expired, "HTTP {status}");
         assert!(!error.is_retryable());
@@ -89,12 +93,16 @@ async fn a_connection_closed_before_content_length_is_a_truncation() -> TestResu
     let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 1000\r\n\r\n".to_vec();
     response.extend(std::iter::repeat_n(b'v', 500));
     let (addr, _) = raw_server(vec![response]).await?;
-    let client = client(&format!("http://{addr}/"), RetryPolicy::none())?;
+    let client = downloader(RetryPolicy::none())?;
     let dir = tempfile::tempdir()?;
 
     let error = expect_err(client.download(&format!("http://{addr}/v.mp4"), dir.path(), "v.mp4").await);
 
-    assert!(matches!(error, TransportError::Truncated { expected: Some(1000), attempts: 1, .. }), "{error:?}");
+    assert_eq!(
+        (error.kind(), error.detail(), error.attempts()),
+        (ErrorKind::Truncated, "500 bytes of 1000", 1),
+        "{error:?}"
+    );
     assert!(error.is_retryable());
     assert!(entries(dir.path())?.is_empty(), "{:?}", entries(dir.path()));
     Ok(())
@@ -106,7 +114,7 @@ async fn a_truncated_download_is_retried_from_scratch() -> TestResult {
     cut.extend_from_slice(b"01234");
     let whole = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789".to_vec();
     let (addr, heads) = raw_server(vec![cut, whole]).await?;
-    let client = client(&format!("http://{addr}/"), fast_retries())?;
+    let client = downloader(fast_retries())?;
     let dir = tempfile::tempdir()?;
 
     let done = client.download(&format!("http://{addr}/f"), dir.path(), "f.bin").await?;
@@ -125,17 +133,15 @@ async fn oversized_downloads_are_refused_with_and_without_content_length() -> Te
         .mount(&server)
         .await;
     let dir = tempfile::tempdir()?;
-    let limited = config(&server.uri(), RetryPolicy::none())?.with_max_download_size(4096);
-    let client = genjob_transport::HttpClient::new(limited)?;
+    let client = Downloader::new(DownloadConfig::new().with_retry_policy(RetryPolicy::none()).with_max_size(4096))?;
 
     let announced = expect_err(client.download(&format!("{}/big", server.uri()), dir.path(), "big.mp4").await);
-    assert!(matches!(announced, TransportError::TooLarge { limit: 4096, .. }), "{announced:?}");
+    assert_eq!((announced.kind(), announced.detail()), (ErrorKind::TooLarge, "4096"), "{announced:?}");
 
     let (addr, _) = raw_server(vec![chunked_response("video/mp4", 16, 1024)]).await?;
-    let limited = config(&format!("http://{addr}/"), RetryPolicy::none())?.with_max_download_size(4096);
-    let client = genjob_transport::HttpClient::new(limited)?;
+    let client = Downloader::new(DownloadConfig::new().with_retry_policy(RetryPolicy::none()).with_max_size(4096))?;
     let streamed = expect_err(client.download(&format!("http://{addr}/big"), dir.path(), "big.mp4").await);
-    assert!(matches!(streamed, TransportError::TooLarge { limit: 4096, .. }), "{streamed:?}");
+    assert_eq!((streamed.kind(), streamed.detail()), (ErrorKind::TooLarge, "4096"), "{streamed:?}");
 
     assert!(entries(dir.path())?.is_empty());
     Ok(())
@@ -145,7 +151,7 @@ async fn oversized_downloads_are_refused_with_and_without_content_length() -> Te
 async fn bad_urls_and_file_names_are_refused_before_any_request() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any()).respond_with(ResponseTemplate::new(200)).mount(&server).await;
-    let client = client(&server.uri(), RetryPolicy::none())?;
+    let client = downloader(RetryPolicy::none())?;
     let dir = tempfile::tempdir()?;
     let good = format!("{}/f", server.uri());
 
@@ -157,7 +163,7 @@ async fn bad_urls_and_file_names_are_refused_before_any_request() -> TestResult 
         ("file:///etc/passwd", "f.mp4"),
     ] {
         let error = expect_err(client.download(url, dir.path(), name).await);
-        assert!(matches!(error, TransportError::InvalidDownload { .. }), "{url} {name}: {error:?}");
+        assert!((error).kind() == ErrorKind::InvalidInput, "{url} {name}: {error:?}");
     }
     assert_eq!(server.received_requests().await.map_or(0, |r| r.len()), 0);
     assert!(entries(dir.path())?.is_empty());
@@ -168,13 +174,13 @@ async fn bad_urls_and_file_names_are_refused_before_any_request() -> TestResult 
 async fn a_missing_directory_is_an_io_error_after_the_response() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_raw("data", "text/plain")).mount(&server).await;
-    let client = client(&server.uri(), RetryPolicy::none())?;
+    let client = downloader(RetryPolicy::none())?;
     let dir = tempfile::tempdir()?;
     let missing = dir.path().join("missing");
 
     let error = expect_err(client.download(&format!("{}/f", server.uri()), &missing, "f").await);
 
-    assert!(matches!(&error, TransportError::Io { path, .. } if path == &missing), "{error:?}");
+    assert_eq!(error.kind(), ErrorKind::Io, "{error:?}");
     assert!(error.to_string().contains("missing"), "{error}");
     Ok(())
 }

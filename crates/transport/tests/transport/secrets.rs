@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use genjob_transport::{ApiToken, HttpClient, RetryPolicy, TransportError};
+use genjob_transport::{ApiToken, DownloadConfig, Downloader, ErrorKind, HttpClient, RetryPolicy, TransportError};
 use serde_json::Value;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -63,8 +63,14 @@ async fn errors_of_every_kind() -> Result<Vec<TransportError>, Box<dyn std::erro
     let small = config(&base, RetryPolicy::none())?
         .with_request_timeout(Duration::from_millis(200))
         .with_max_response_size(1024)
-        .with_max_download_size(1024);
+        .with_status_kind(596, ErrorKind::AccountUnavailable);
     let client = HttpClient::new(small)?;
+    let files = Downloader::new(
+        DownloadConfig::new()
+            .with_retry_policy(RetryPolicy::none())
+            .with_max_size(1024)
+            .with_idle_timeout(Duration::from_millis(200)),
+    )?;
 
     let mut errors = Vec::new();
     for status in ["400", "401", "402", "403", "404", "410", "429", "500", "596", "418"] {
@@ -79,16 +85,16 @@ async fn errors_of_every_kind() -> Result<Vec<TransportError>, Box<dyn std::erro
     errors.push(expect_err(offline.get_json::<Value>(&["x"]).await));
 
     let dir = tempfile::tempdir()?;
-    errors.push(expect_err(client.download(&format!("{base}/gone?{TOKEN}"), dir.path(), "f").await));
-    errors.push(expect_err(client.download(&format!("{base}/big"), dir.path(), "f").await));
-    errors.push(expect_err(client.download(&format!("{base}/small?{TOKEN}"), &dir.path().join("none"), "f").await));
-    errors.push(expect_err(client.download(&format!("{base}/x?sig={TOKEN}"), dir.path(), "../f").await));
-    errors.push(expect_err(client.download(&format!("nope?{TOKEN}"), dir.path(), "f").await));
+    errors.push(expect_err(files.download(&format!("{base}/gone?{TOKEN}"), dir.path(), "f").await));
+    errors.push(expect_err(files.download(&format!("{base}/big"), dir.path(), "f").await));
+    errors.push(expect_err(files.download(&format!("{base}/small?{TOKEN}"), &dir.path().join("none"), "f").await));
+    errors.push(expect_err(files.download(&format!("{base}/x?sig={TOKEN}"), dir.path(), "../f").await));
+    errors.push(expect_err(files.download(&format!("nope?{TOKEN}"), dir.path(), "f").await));
     let mut cut = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_vec();
     cut.extend_from_slice(TOKEN.as_bytes());
     let (addr, _) = raw_server(vec![cut, chunked_response(TOKEN, 8, 512)]).await?;
     let raw = client_with_limit(&format!("http://{addr}/"))?;
-    errors.push(expect_err(raw.download(&format!("http://{addr}/cut"), dir.path(), "f").await));
+    errors.push(expect_err(files.download(&format!("http://{addr}/cut"), dir.path(), "f").await));
     errors.push(expect_err(raw.get_json::<Value>(&["chunked"]).await));
 
     errors.push(expect_err(ApiToken::new(format!("{TOKEN} {TOKEN}"))));
@@ -109,19 +115,18 @@ fn client_with_limit(base: &str) -> Result<HttpClient, Box<dyn std::error::Error
 async fn no_error_of_any_kind_shows_the_token() -> TestResult {
     let errors = errors_of_every_kind().await?;
 
-    let kinds: std::collections::BTreeSet<String> =
-        errors.iter().map(|e| format!("{e:?}").split([' ', '{', '(']).next().unwrap_or_default().to_owned()).collect();
+    let kinds: std::collections::BTreeSet<String> = errors.iter().map(|e| format!("{:?}", e.kind())).collect();
     for kind in [
-        "InvalidRequest",
+        "BadRequest",
         "Unauthorized",
         "PaymentRequired",
         "Forbidden",
         "NotFound",
-        "Expired",
+        "Gone",
         "RateLimited",
         "Server",
-        "AccountSessionExpired",
-        "Unexpected",
+        "AccountUnavailable",
+        "UnexpectedStatus",
         "Timeout",
         "Network",
         "InvalidResponse",
@@ -129,8 +134,7 @@ async fn no_error_of_any_kind_shows_the_token() -> TestResult {
         "Truncated",
         "DownloadStatus",
         "Io",
-        "InvalidDownload",
-        "InvalidSegment",
+        "InvalidInput",
         "Config",
     ] {
         assert!(kinds.contains(kind), "no {kind} error was produced: {kinds:?}");
@@ -200,7 +204,8 @@ async fn tracing_records_requests_without_the_token() -> TestResult {
     client.get_json::<Value>(&["videos", "j-1"]).await?;
     let _ = client.get_json::<Value>(&["videos", "j-2"]).await;
     let dir = tempfile::tempdir()?;
-    let _ = client.download(&format!("{}/v1/videos/j-1", server.uri()), dir.path(), "j.json").await?;
+    let files = Downloader::new(DownloadConfig::new().with_retry_policy(RetryPolicy::none()))?;
+    let _ = files.download(&format!("{}/v1/videos/j-1", server.uri()), dir.path(), "j.json").await?;
 
     let logs = captured.0.lock().map(|l| String::from_utf8_lossy(&l).into_owned()).unwrap_or_default();
     assert!(logs.contains("genjob_http"), "{logs}");
