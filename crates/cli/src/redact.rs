@@ -30,8 +30,7 @@ impl Redactor {
     /// The tokens of every provider, read through `lookup`, whether or not they are valid tokens.
     pub fn from_lookup(lookup: Lookup<'_>) -> Self {
         let mut secrets: Vec<(&'static str, String)> = Vec::new();
-        for provider in Provider::ALL {
-            let name = env_names(provider).token;
+        for name in Provider::ALL.into_iter().filter_map(env_names).map(|names| names.token) {
             if secrets.iter().any(|(known, _)| *known == name) {
                 continue;
             }

@@ -27,17 +27,25 @@ pub fn resolve_target(raw: &str, provider: Option<Provider>) -> Result<WatchTarg
     })
 }
 
-/// The environment variables a provider reads.
-pub fn env_names(provider: Provider) -> EnvNames {
+/// The environment variables a built-in provider reads; `None` for a provider the CLI has no adapter for.
+pub fn env_names(provider: Provider) -> Option<EnvNames> {
     match provider {
-        Provider::Dreamina => genjob_dreamina::ENV,
-        Provider::GoogleFlow => genjob_google_flow::ENV,
-        Provider::Token360 => genjob_token360::ENV,
+        Provider::Dreamina => Some(genjob_dreamina::ENV),
+        Provider::GoogleFlow => Some(genjob_google_flow::ENV),
+        Provider::Token360 => Some(genjob_token360::ENV),
+        _ => None,
     }
 }
 
 fn config(provider: Provider, lookup: Lookup<'_>) -> Result<TransportConfig, CliError> {
-    TransportConfig::from_lookup(env_names(provider), lookup).map_err(|e| CliError::transport(&e))
+    let names = env_names(provider).ok_or_else(|| no_adapter(provider))?;
+    TransportConfig::from_lookup(names, lookup).map_err(|e| CliError::transport(&e))
+}
+
+fn no_adapter(provider: Provider) -> CliError {
+    CliError::usage(format!(
+        "the genjob command has no adapter for provider `{provider}`; use dreamina, google-flow or token360"
+    ))
 }
 
 /// The Dreamina client configured from `USEAPI_TOKEN` / `USEAPI_BASE_URL`.
@@ -55,6 +63,7 @@ pub fn source(provider: Provider, lookup: Lookup<'_>) -> Result<Arc<dyn JobSourc
         Provider::Token360 => {
             Arc::new(Token360Client::new(config(provider, lookup)?).map_err(|e| CliError::transport(&e))?)
         }
+        other => return Err(no_adapter(other)),
     };
     Ok(built)
 }

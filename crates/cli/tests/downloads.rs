@@ -255,3 +255,21 @@ async fn sigterm_during_a_download_leaves_no_part_file() {
     assert!(stderr.contains("terminated"), "{stderr}");
     assert_eq!(names_in(dir.path()), Vec::<String>::new(), "no `.part` outlives the process");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openai_style_video_is_downloaded_through_its_content_url() {
+    let sandbox = sandbox(60.0).await;
+    let env = env_for(&sandbox.base_url(), TOKEN);
+    let id = sandbox.add_job(JobSpec::token360_video().with_openai_style().with_age(Duration::from_secs(600)));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().to_string_lossy().into_owned();
+    let run = genjob(&["wait", &id, "--provider", "token360", "--download", &out, "--json"], &env, None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let line = &run.json_lines()[0];
+    assert_eq!(line["status"], "completed");
+    assert_eq!(line["outputs"], serde_json::json!([]), "the record itself names no file");
+    let names = names_in(dir.path());
+    assert_eq!(names, [format!("{id}-0.mp4")], "{run:?}");
+    let stats = sandbox.stats();
+    assert_eq!((stats.token360_content, stats.files, stats.files_with_authorization), (1, 1, 0), "{stats:?}");
+}

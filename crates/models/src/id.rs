@@ -234,12 +234,12 @@ impl JobId {
         match self.form.as_ref() {
             JobIdForm::Dreamina(_) => Some(dreamina(Some(self.kind()?))),
             JobIdForm::GoogleFlow(_) => Some(Endpoint::GoogleFlowJobs),
-            JobIdForm::UnrecognizedLayout { provider, .. } => Some(match provider {
-                Provider::Dreamina => dreamina(self.kind()),
-                Provider::GoogleFlow => Endpoint::GoogleFlowJobs,
-                // `parse` never builds this form for token360 (its ids have no ending); kept total.
-                Provider::Token360 => Endpoint::Token360Videos,
-            }),
+            JobIdForm::UnrecognizedLayout { provider, .. } => match provider {
+                Provider::Dreamina => Some(dreamina(self.kind())),
+                Provider::GoogleFlow => Some(Endpoint::GoogleFlowJobs),
+                // `parse` builds this form only for the two endings it knows; kept total.
+                _ => None,
+            },
             JobIdForm::Opaque => None,
         }
     }
@@ -301,7 +301,7 @@ pub fn retention(provider: Provider) -> Option<SignedDuration> {
     match provider {
         Provider::Dreamina => Some(SignedDuration::from_hours(30 * 24)),
         Provider::GoogleFlow => Some(SignedDuration::from_hours(7 * 24)),
-        Provider::Token360 => None,
+        _ => None,
     }
 }
 

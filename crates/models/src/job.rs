@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A service whose jobs genjob reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Provider {
     /// useapi.net Dreamina (`/v1/dreamina/...`).
     Dreamina,
@@ -15,10 +15,27 @@ pub enum Provider {
     GoogleFlow,
     /// token360 (`/v1/videos/...`).
     Token360,
+    /// A provider added outside genjob, by its own name: an adapter written against the
+    /// `JobSource` trait serves it through the same watcher.
+    Custom(&'static str),
+}
+
+impl Serialize for Provider {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Provider {
+    /// Reads the built-in providers' names; a custom provider's name cannot come back from text.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl Provider {
-    /// Every provider, in a stable order.
+    /// Every built-in provider, in a stable order.
     pub const ALL: [Provider; 3] = [Provider::Dreamina, Provider::GoogleFlow, Provider::Token360];
 
     /// The name used on the command line and in JSON.
@@ -27,6 +44,7 @@ impl Provider {
             Self::Dreamina => "dreamina",
             Self::GoogleFlow => "google-flow",
             Self::Token360 => "token360",
+            Self::Custom(name) => name,
         }
     }
 }

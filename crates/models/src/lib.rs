@@ -36,7 +36,7 @@ pub use id::{
     CAPTURED_EMAIL_PLACEHOLDER, DreaminaJobId, Endpoint, GoogleFlowJobId, JobId, JobIdForm, JobIdParseError, retention,
 };
 pub use job::{ErrorCategory, Job, JobError, JobKind, JobStatus, Output, OutputKind, Provider, UnknownProvider};
-pub use record::{DecodeError, ProviderRecord, decode_executing, detect_endpoint};
+pub use record::{CustomRecord, DecodeError, ProviderRecord, decode_executing, detect_endpoint};
 pub use time::RawTime;
 pub use token360::{Token360ContentUrl, Token360Video, Token360VideoList};
 pub use tracker::{CLOCK_SKEW_ALLOWANCE, DREAMINA_CREATED_TIMEOUT, Observation, StatusTracker};

@@ -19,6 +19,25 @@ pub enum ProviderRecord {
     GoogleFlow(GoogleFlowJob),
     /// From token360 `GET /v1/videos/{video_id}`.
     Token360(Token360Video),
+    /// From a provider added outside genjob: its JSON as received, and the view its adapter made.
+    Custom(CustomRecord),
+}
+
+/// The record of a provider genjob does not know: kept as JSON, normalized by its own adapter.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CustomRecord {
+    /// The JSON the provider answered.
+    pub value: Value,
+    /// The normalized view the adapter made of it.
+    pub job: Box<Job>,
+}
+
+impl CustomRecord {
+    /// A record whose normalized view the adapter computed.
+    pub fn new(value: Value, job: Job) -> Self {
+        Self { value, job: Box::new(job) }
+    }
 }
 
 /// Why bytes could not be read as a record.
@@ -93,21 +112,28 @@ impl ProviderRecord {
             Self::DreaminaImage(r) => r.normalize(),
             Self::GoogleFlow(r) => r.normalize(),
             Self::Token360(r) => r.normalize(),
+            Self::Custom(r) => (*r.job).clone(),
         }
     }
 
     /// The provider the record comes from.
     pub fn provider(&self) -> Provider {
-        self.endpoint().provider()
+        match self {
+            Self::DreaminaVideo(_) | Self::DreaminaImage(_) => Provider::Dreamina,
+            Self::GoogleFlow(_) => Provider::GoogleFlow,
+            Self::Token360(_) => Provider::Token360,
+            Self::Custom(r) => r.job.provider,
+        }
     }
 
-    /// The endpoint the record is read from.
-    pub fn endpoint(&self) -> Endpoint {
+    /// The documented response the record is, for a built-in provider.
+    pub fn endpoint(&self) -> Option<Endpoint> {
         match self {
-            Self::DreaminaVideo(_) => Endpoint::DreaminaVideos,
-            Self::DreaminaImage(_) => Endpoint::DreaminaImages,
-            Self::GoogleFlow(_) => Endpoint::GoogleFlowJobs,
-            Self::Token360(_) => Endpoint::Token360Videos,
+            Self::DreaminaVideo(_) => Some(Endpoint::DreaminaVideos),
+            Self::DreaminaImage(_) => Some(Endpoint::DreaminaImages),
+            Self::GoogleFlow(_) => Some(Endpoint::GoogleFlowJobs),
+            Self::Token360(_) => Some(Endpoint::Token360Videos),
+            Self::Custom(_) => None,
         }
     }
 
@@ -118,6 +144,7 @@ impl ProviderRecord {
             Self::DreaminaImage(r) => serde_json::to_value(r),
             Self::GoogleFlow(r) => serde_json::to_value(r),
             Self::Token360(r) => serde_json::to_value(r),
+            Self::Custom(r) => Ok(r.value.clone()),
         };
         // Serializing these types cannot fail: every map key is a string and no custom serializer errors.
         v.unwrap_or(Value::Null)

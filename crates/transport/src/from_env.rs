@@ -7,9 +7,9 @@ use url::Url;
 /// Where a provider's settings come from: the variable names and the default base URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EnvNames {
-    /// Variable holding the API token (`USEAPI_TOKEN`).
+    /// Variable holding the API token (`EXAMPLE_TOKEN`).
     pub token: &'static str,
-    /// Variable overriding the base URL (`USEAPI_BASE_URL`).
+    /// Variable overriding the base URL (`EXAMPLE_BASE_URL`).
     pub base_url: &'static str,
     /// Base URL when the variable is unset.
     pub default_base_url: &'static str,

@@ -5,24 +5,26 @@
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use genjob_transport::{ApiToken, HttpClient, TransportConfig};
 //!
-//! let token = ApiToken::new(std::env::var("USEAPI_TOKEN")?)?;
-//! let config = TransportConfig::new("https://api.useapi.net/v1/dreamina/".parse()?, token)
-//!     .with_token_hint("USEAPI_TOKEN");
+//! let token = ApiToken::new(std::env::var("EXAMPLE_TOKEN")?)?;
+//! let config = TransportConfig::new("https://api.example.com/v1/".parse()?, token)
+//!     .with_token_hint("EXAMPLE_TOKEN");
 //! let client = HttpClient::new(config)?;
 //! let job = client
-//!     .get_json::<serde_json::Value>(&["videos", "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina"])
+//!     .get_json::<serde_json::Value>(&["jobs", "j0223140530123456789v-u12345-CA:user@example.com"])
 //!     .await?;
 //! println!("HTTP {} after {} attempt(s): {}", job.status, job.attempts, job.value["status"]);
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! Every adapter reads through [`HttpClient::get_json`], which validates and percent-encodes each
-//! path segment, sends the token as a Bearer header, retries what can succeed later
-//! ([`RetryPolicy`]), caps the body size while streaming, and turns failures into
-//! [`TransportError`] with the provider's own message. [`HttpClient::download`] fetches output
-//! files from signed URLs without the token. reqwest stays an implementation detail: none of its
-//! types appear in this API.
+//! The transport knows HTTP, not providers: each adapter crate owns its paths, decoding and
+//! capabilities, and implements [`JobSource`] (and [`JobListing`] where its provider lists jobs).
+//! Adapters read through [`HttpClient::get_json`] (or `get_json_once` / `get_json_query`), which
+//! validates and percent-encodes each path segment, sends the token as a Bearer header, retries
+//! what can succeed later ([`RetryPolicy`]), caps the body size while streaming, and turns failures
+//! into a [`TransportError`] with the server's own message and an [`ErrorKind`]. A [`Downloader`],
+//! a separate client that never holds a token, fetches output files from signed URLs. reqwest stays
+//! an implementation detail: none of its types appear in this API.
 
 mod client;
 mod config;

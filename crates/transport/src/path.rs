@@ -57,8 +57,8 @@ mod tests {
     #[test]
     fn accepts_real_ids() {
         for id in [
-            "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina",
-            "j1731859234567v-u12345-email:jo***@gmail.com-bot:google-flow",
+            "j0223140530123456789v-u12345-CA:user@example.com-bot:example",
+            "j1731859234567v-u12345-email:jo***@mail.example-bot:other",
             "video_6843f1a2b3c4",
             "videos",
         ] {
@@ -81,7 +81,7 @@ mod tests {
     fn refuses_the_documents_email_placeholder() {
         // The captured docs show `[email protected]` where an address was; it has a space, so
         // such an id is a fixture artefact and can never be sent.
-        let placeholder = "j0223140530123456789v-u12345-CA:[email protected]:dreamina";
+        let placeholder = "j0223140530123456789v-u12345-CA:[email protected]:example";
         assert!(validate_segment(placeholder, &token()).is_err());
     }
 

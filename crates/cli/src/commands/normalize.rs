@@ -17,7 +17,8 @@ fn endpoint_for(provider: Provider, value: &Value) -> Endpoint {
             _ => Endpoint::DreaminaVideos,
         },
         Provider::GoogleFlow => Endpoint::GoogleFlowJobs,
-        Provider::Token360 => Endpoint::Token360Videos,
+        // `--provider` only parses the built-in names; anything else is read as token360's shape.
+        _ => Endpoint::Token360Videos,
     }
 }
 
