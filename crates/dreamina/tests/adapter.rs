@@ -1,18 +1,12 @@
 //! The Dreamina adapter against a local wiremock server serving the documented fixtures.
 
 use std::error::Error;
-use std::path::PathBuf;
 
 use genjob_dreamina::{DreaminaClient, ENV};
 use genjob_models::{CAPTURED_EMAIL_PLACEHOLDER, Endpoint, JobId, ProviderRecord, decode_executing};
-use genjob_transport::{ErrorKind, JobListing, JobSource, ListingScope, RetryPolicy, TransportConfig, TransportError};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-type TestResult = Result<(), Box<dyn Error>>;
-
-/// A fixture file name and its bytes.
-type Fixture = (String, Vec<u8>);
+use genjob_testkit::{self as testkit, Fixture, TestResult, authorization, only_request};
+use genjob_transport::{ErrorKind, JobListing, JobSource, ListingScope, TransportConfig, TransportError};
+use wiremock::MockServer;
 
 /// A token that must travel only in the `Authorization` header.
 const TOKEN: &str = "dreamina-test-token-5c1e9a";
@@ -20,30 +14,12 @@ const TOKEN: &str = "dreamina-test-token-5c1e9a";
 /// The real form of the documented example ids (the captures hide `<email>-bot`).
 const REAL_VIDEO_ID: &str = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina";
 
-fn fixtures_dir(endpoint: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/dreamina").join(endpoint)
-}
-
 fn fixture(endpoint: &str, name: &str) -> Result<Vec<u8>, Box<dyn Error>> {
-    let path = fixtures_dir(endpoint).join(name);
-    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()).into())
+    testkit::fixture(&format!("dreamina/{endpoint}"), name)
 }
 
-/// Every job-record fixture (not `error-*`) of an endpoint directory, sorted by name.
 fn job_fixtures(endpoint: &str) -> Result<Vec<Fixture>, Box<dyn Error>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(fixtures_dir(endpoint))? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".json") && !name.starts_with("error-") {
-            let body = fixture(endpoint, &name)?;
-            found.push((name, body));
-        }
-    }
-    found.sort();
-    if found.is_empty() {
-        return Err(format!("no job fixtures under dreamina/{endpoint}").into());
-    }
-    Ok(found)
+    testkit::job_fixtures(&format!("dreamina/{endpoint}"))
 }
 
 /// The sendable id a documented `jobid` stands for: the placeholder replaced by `<email>-bot`.
@@ -53,32 +29,11 @@ fn real_form(documented: &str) -> String {
 
 /// A client for `server`, built the way `from_env` builds it, without retries.
 fn client(server: &MockServer) -> Result<DreaminaClient, TransportError> {
-    let uri = server.uri();
-    let config = TransportConfig::from_lookup(ENV, |k| match k {
-        "USEAPI_TOKEN" => Some(TOKEN.to_owned()),
-        "USEAPI_BASE_URL" => Some(uri.clone()),
-        _ => None,
-    })?;
-    DreaminaClient::new(config.with_retry_policy(RetryPolicy::none()))
+    DreaminaClient::new(testkit::config(server, ENV, TOKEN)?)
 }
 
 async fn serve(server: &MockServer, status: u16, body: &[u8]) {
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(status).set_body_raw(body.to_vec(), "application/json"))
-        .mount(server)
-        .await;
-}
-
-async fn only_request(server: &MockServer) -> Result<Request, Box<dyn Error>> {
-    let mut requests = server.received_requests().await.ok_or("request recording is off")?;
-    if requests.len() != 1 {
-        return Err(format!("expected exactly one request, got {}", requests.len()).into());
-    }
-    Ok(requests.remove(0))
-}
-
-fn authorization(request: &Request) -> Option<&str> {
-    request.headers.get("authorization").and_then(|v| v.to_str().ok())
+    testkit::serve(server, testkit::json(status, body)).await;
 }
 
 fn jobid_of(body: &[u8]) -> Result<String, Box<dyn Error>> {

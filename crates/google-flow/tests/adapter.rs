@@ -1,19 +1,14 @@
 //! The Google Flow adapter against a local wiremock server serving the documented fixtures.
 
 use std::error::Error;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use genjob_google_flow::{ENV, GoogleFlowClient};
 use genjob_models::{Endpoint, JobId, Provider, ProviderRecord};
+use genjob_testkit::{self as testkit, Fixture, TestResult, authorization, json, only_request, serve};
 use genjob_transport::{ErrorKind, JobSource, RetryPolicy, TransportConfig, TransportError};
 use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-type TestResult = Result<(), Box<dyn Error>>;
-
-/// A fixture file name and its bytes.
-type Fixture = (String, Vec<u8>);
+use wiremock::{Mock, MockServer};
 
 /// A token that must travel only in the `Authorization` header.
 const TOKEN: &str = "flow-test-token-93b2d0";
@@ -21,61 +16,20 @@ const TOKEN: &str = "flow-test-token-93b2d0";
 /// The documented video job id (Google Flow ids are documented in their real form).
 const VIDEO_ID: &str = "j1731859234567v-u12345-email:jo***@gmail.com-bot:google-flow";
 
-fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/google-flow/jobs")
-}
+/// Where this provider's documented fixtures are.
+const DIR: &str = "google-flow/jobs";
 
 fn fixture(name: &str) -> Result<Vec<u8>, Box<dyn Error>> {
-    let path = fixtures_dir().join(name);
-    std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()).into())
+    testkit::fixture(DIR, name)
 }
 
-/// Every job-record fixture (not `error-*`), sorted by name.
 fn job_fixtures() -> Result<Vec<Fixture>, Box<dyn Error>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(fixtures_dir())? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".json") && !name.starts_with("error-") {
-            let body = fixture(&name)?;
-            found.push((name, body));
-        }
-    }
-    found.sort();
-    if found.is_empty() {
-        return Err("no job fixtures under google-flow/jobs".into());
-    }
-    Ok(found)
+    testkit::job_fixtures(DIR)
 }
 
 /// A client for `server`, built the way `from_env` builds it, without retries.
 fn client(server: &MockServer) -> Result<GoogleFlowClient, TransportError> {
-    let uri = server.uri();
-    let config = TransportConfig::from_lookup(ENV, |k| match k {
-        "USEAPI_TOKEN" => Some(TOKEN.to_owned()),
-        "USEAPI_BASE_URL" => Some(uri.clone()),
-        _ => None,
-    })?;
-    GoogleFlowClient::new(config.with_retry_policy(RetryPolicy::none()))
-}
-
-async fn serve(server: &MockServer, response: ResponseTemplate) {
-    Mock::given(method("GET")).respond_with(response).mount(server).await;
-}
-
-fn json(status: u16, body: &[u8]) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_vec(), "application/json")
-}
-
-async fn only_request(server: &MockServer) -> Result<Request, Box<dyn Error>> {
-    let mut requests = server.received_requests().await.ok_or("request recording is off")?;
-    if requests.len() != 1 {
-        return Err(format!("expected exactly one request, got {}", requests.len()).into());
-    }
-    Ok(requests.remove(0))
-}
-
-fn authorization(request: &Request) -> Option<&str> {
-    request.headers.get("authorization").and_then(|v| v.to_str().ok())
+    GoogleFlowClient::new(testkit::config(server, ENV, TOKEN)?)
 }
 
 #[tokio::test]

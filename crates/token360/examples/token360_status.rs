@@ -1,4 +1,4 @@
-//! Prints the normalized status of one token360 video task as JSON.
+//! Prints the normalized status of one token360 video task as JSON, and where its file is.
 //!
 //! ```sh
 //! TOKEN360_API_KEY=... cargo run -p genjob-token360 --example token360_status -- <video_id>
@@ -6,44 +6,17 @@
 //!
 //! `TOKEN360_BASE_URL` points the client elsewhere (a sandbox); it defaults to `https://api.token360.ai`.
 
-use std::process::ExitCode;
-
-use genjob_token360::{ENV, Token360Client};
+use genjob_token360::{JobStatus, Token360Client};
 
 #[tokio::main]
-async fn main() -> ExitCode {
-    let Some(raw) = std::env::args().nth(1) else {
-        eprintln!("usage: token360_status <video_id>   (needs {} in the environment)", ENV.token);
-        return ExitCode::from(2);
-    };
-    let id = match raw.parse() {
-        Ok(id) => id,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let client = match Token360Client::from_env() {
-        Ok(client) => client,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match client.video(&id).await {
-        Ok(fetched) => match serde_json::to_string_pretty(&fetched.job) {
-            Ok(json) => {
-                println!("{json}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: cannot print the job: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let id = std::env::args().nth(1).ok_or("usage: token360_status <video_id>   (needs TOKEN360_API_KEY)")?.parse()?;
+    let client = Token360Client::from_env()?;
+    let job = client.video(&id).await?.job;
+    println!("{}", serde_json::to_string_pretty(&job)?);
+    // OpenAI-style records name no file: `/content` does.
+    if job.status == JobStatus::Completed && job.outputs.is_empty() {
+        println!("file: {:?}", client.content(&id).await?.url.as_option());
     }
+    Ok(())
 }

@@ -152,4 +152,8 @@ impl JobListing for Token360Client {
         }
         Ok(entries)
     }
+
+    fn requests_for(&self, entries: usize) -> usize {
+        entries.div_ceil(PAGE_SIZE as usize).max(1)
+    }
 }

@@ -1,10 +1,10 @@
 //! The token360 adapter against a local wiremock server serving the documented fixtures.
 
 use std::error::Error;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use genjob_models::{Endpoint, JobId, JobStatus, Provider, ProviderRecord};
+use genjob_testkit::{self as testkit, Fixture, TestResult, json, only_request, serve};
 use genjob_token360::{ENV, Token360Client};
 use genjob_transport::{ErrorKind, JobSource, RetryPolicy, TransportConfig, TransportError};
 use std::collections::HashMap;
@@ -13,64 +13,23 @@ use genjob_transport::ListingScope;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-type TestResult = Result<(), Box<dyn Error>>;
-
-/// A fixture file name and its bytes.
-type Fixture = (String, Vec<u8>);
-
 /// A key that must travel only in the `Authorization` header.
 const TOKEN: &str = "sk-t360-test-4e7a11";
 
-fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/token360/videos")
-}
+/// Where this provider's documented fixtures are.
+const DIR: &str = "token360/videos";
 
-/// Every job-record fixture (not `error-*`), sorted by name.
 fn job_fixtures() -> Result<Vec<Fixture>, Box<dyn Error>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(fixtures_dir())? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".json") && !name.starts_with("error-") {
-            let body = std::fs::read(fixtures_dir().join(&name))?;
-            found.push((name, body));
-        }
-    }
-    found.sort();
-    if found.is_empty() {
-        return Err("no job fixtures under token360/videos".into());
-    }
-    Ok(found)
+    testkit::job_fixtures(DIR)
 }
 
 fn completed_fixture() -> Result<Vec<u8>, Box<dyn Error>> {
-    Ok(std::fs::read(fixtures_dir().join("video-completed.json"))?)
+    testkit::fixture(DIR, "video-completed.json")
 }
 
 /// A client for `server`, built the way `from_env` builds it, without retries.
 fn client(server: &MockServer) -> Result<Token360Client, TransportError> {
-    let uri = server.uri();
-    let config = TransportConfig::from_lookup(ENV, |k| match k {
-        "TOKEN360_API_KEY" => Some(TOKEN.to_owned()),
-        "TOKEN360_BASE_URL" => Some(uri.clone()),
-        _ => None,
-    })?;
-    Token360Client::new(config.with_retry_policy(RetryPolicy::none()))
-}
-
-async fn serve(server: &MockServer, response: ResponseTemplate) {
-    Mock::given(method("GET")).respond_with(response).mount(server).await;
-}
-
-fn json(status: u16, body: &[u8]) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_vec(), "application/json")
-}
-
-async fn only_request(server: &MockServer) -> Result<Request, Box<dyn Error>> {
-    let mut requests = server.received_requests().await.ok_or("request recording is off")?;
-    if requests.len() != 1 {
-        return Err(format!("expected exactly one request, got {}", requests.len()).into());
-    }
-    Ok(requests.remove(0))
+    Token360Client::new(testkit::config(server, ENV, TOKEN)?)
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The provider-neutral job source every adapter implements, and what the poller builds on.
 
 use async_trait::async_trait;
-use genjob_models::{Job, JobId, JobStatus, Output, Provider, ProviderRecord};
+use genjob_models::{Job, JobId, JobKind, JobStatus, Output, Provider, ProviderRecord};
 use jiff::Timestamp;
 use std::time::Duration;
 
@@ -92,6 +92,12 @@ pub trait JobListing: Send + Sync + std::fmt::Debug {
 
     /// Reads the listing: one request, or a bounded few pages until `scope` is reached.
     async fn list(&self, scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError>;
+
+    /// How many requests a listing of `entries` entries took (1 unless the listing is paginated).
+    fn requests_for(&self, entries: usize) -> usize {
+        let _ = entries;
+        1
+    }
 }
 
 /// One job as a listing shows it: what the provider claims, to be checked against the record.
@@ -106,6 +112,8 @@ pub struct ListingEntry {
     pub elapsed: Option<Duration>,
     /// The model, when listed.
     pub model: Option<String>,
+    /// What the job produces, when the listing says.
+    pub kind: Option<JobKind>,
     /// When the job was created, when the listing says.
     pub created_at: Option<Timestamp>,
     /// Progress in percent, when the listing says.
@@ -115,7 +123,7 @@ pub struct ListingEntry {
 impl ListingEntry {
     /// An entry for a job the listing shows as executing.
     pub fn executing(id: impl Into<String>) -> Self {
-        Self { id: id.into(), status: None, elapsed: None, model: None, created_at: None, progress: None }
+        Self { id: id.into(), status: None, elapsed: None, model: None, kind: None, created_at: None, progress: None }
     }
 
     /// Sets the elapsed time the provider reports.
@@ -143,6 +151,7 @@ impl ListingEntry {
             status: Some(job.status),
             elapsed: None,
             model: job.model.clone(),
+            kind: job.kind,
             created_at: job.created_at,
             progress: job.progress,
         }

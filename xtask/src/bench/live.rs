@@ -3,7 +3,9 @@
 
 use futures::future::BoxFuture;
 use genjob::transport::{ApiToken, RetryPolicy, TransportConfig};
-use genjob::{Environment, JobId, Provider, ScaledEnvironment, WatchEvent, WatchOptions, WatchTarget, Watcher};
+use genjob::{
+    Environment, JobId, JobSource, Provider, ScaledEnvironment, WatchEvent, WatchOptions, WatchTarget, Watcher,
+};
 use genjob_dreamina::DreaminaClient;
 use genjob_sandbox::{JobSpec, Sandbox, SandboxConfig, SimClock};
 use genjob_token360::Token360Client;
@@ -66,21 +68,43 @@ pub struct BatchRun {
 
 /// Watches Dreamina videos of the given durations, all created at once, batched or per job.
 pub async fn dreamina_batch(batch: bool, durations: &[Duration], speed: f64, seed: u64) -> Result<BatchRun, String> {
+    batch_run(Provider::Dreamina, batch, durations, speed, seed).await
+}
+
+/// Watches token360 videos of the given durations, all created at once, batched (the paginated
+/// video list) or per job.
+pub async fn token360_batch(batch: bool, durations: &[Duration], speed: f64, seed: u64) -> Result<BatchRun, String> {
+    batch_run(Provider::Token360, batch, durations, speed, seed).await
+}
+
+async fn batch_run(
+    provider: Provider,
+    batch: bool,
+    durations: &[Duration],
+    speed: f64,
+    seed: u64,
+) -> Result<BatchRun, String> {
     let sandbox = start_sandbox(speed).await?;
     let clock = sandbox.clock();
     let mut targets = Vec::with_capacity(durations.len());
     let mut completions = Vec::with_capacity(durations.len());
     for &d in durations {
         let created_ms = clock.now_ms();
-        let id = sandbox.add_job(JobSpec::dreamina_video().with_duration(d));
+        let spec = match provider {
+            Provider::Token360 => JobSpec::token360_video(),
+            _ => JobSpec::dreamina_video(),
+        };
+        let id = sandbox.add_job(spec.with_duration(d));
         completions.push(created_ms as f64 / 1e3 + d.as_secs_f64());
         let id: JobId = id.parse().map_err(|e| format!("sandbox id `{id}`: {e}"))?;
-        targets.push(WatchTarget::from_id(id).ok_or("a sandbox Dreamina id names no provider")?);
+        targets.push(WatchTarget::with_provider(id, provider));
     }
-    let client = DreaminaClient::new(transport(&sandbox)?).map_err(|e| e.to_string())?;
+    let source: Arc<dyn JobSource> = match provider {
+        Provider::Token360 => Arc::new(Token360Client::new(transport(&sandbox)?).map_err(|e| e.to_string())?),
+        _ => Arc::new(DreaminaClient::new(transport(&sandbox)?).map_err(|e| e.to_string())?),
+    };
     let env = Arc::new(sim_env(clock, seed));
-    let watcher =
-        Watcher::new().with_source(Arc::new(client)).with_environment(env.clone()).with_options(generous(batch, 64));
+    let watcher = Watcher::new().with_source(source).with_environment(env.clone()).with_options(generous(batch, 64));
     let started = Instant::now();
     let mut watch = watcher.watch(targets);
     let (mut latency, mut failures) = (0.0, 0usize);

@@ -224,6 +224,54 @@ async fn run(args: &Args) -> Result<(), String> {
         );
     }
 
+    if on("batch") {
+        eprintln!("bench: batch scale ({BATCH_JOBS} token360 videos, sandbox at {BATCH_SPEED}× speed, twice)…");
+        let durations = live::uniform_durations(BATCH_JOBS, 60.0, 180.0, SEED ^ 0x360);
+        let batched = live::token360_batch(true, &durations, BATCH_SPEED, SEED).await?;
+        let per_job = live::token360_batch(false, &durations, BATCH_SPEED, SEED).await?;
+        for (name, run) in [("batched", &batched), ("per-job", &per_job)] {
+            if run.failures > 0 {
+                return Err(format!("token360 batch ({name}): {} of {} jobs did not complete", run.failures, run.jobs));
+            }
+        }
+        let rpj = batched.requests as f64 / batched.jobs.max(1) as f64;
+        let rpj_single = per_job.requests as f64 / per_job.jobs.max(1) as f64;
+        lines.push(goal(
+            line(
+                "batch",
+                format!("{} token360 jobs batched", batched.jobs),
+                format!(
+                    "{} requests, {rpj:.3} req/job, latency mean {:.2} s ({:.1} s real)",
+                    batched.requests,
+                    batched.mean_latency_s,
+                    batched.real.as_secs_f64()
+                ),
+            ),
+            format!("≤ 1.3 req/job, latency ≤ per-job ({:.2} s)", per_job.mean_latency_s),
+            rpj <= 1.3 && batched.mean_latency_s <= per_job.mean_latency_s,
+        ));
+        lines.push(line(
+            "batch",
+            format!("{} token360 jobs per-job", per_job.jobs),
+            format!(
+                "{} requests, {rpj_single:.3} req/job, latency mean {:.2} s ({:.1} s real)",
+                per_job.requests,
+                per_job.mean_latency_s,
+                per_job.real.as_secs_f64()
+            ),
+        ));
+        results.insert(
+            "batch_token360".into(),
+            json!({
+                "jobs": batched.jobs,
+                "requests_batched": batched.requests,
+                "requests_per_job": round(rpj, 4),
+                "mean_latency_batched_s": round(batched.mean_latency_s, 3),
+                "mean_latency_per_job_s": round(per_job.mean_latency_s, 3),
+            }),
+        );
+    }
+
     if on("overhead") {
         eprintln!("bench: client overhead ({OVERHEAD_ROUNDS} rounds per side, alternating)…");
         let o = live::overhead(OVERHEAD_ROUNDS, OVERHEAD_ROUND).await?;

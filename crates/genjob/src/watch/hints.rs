@@ -157,6 +157,8 @@ pub(crate) struct ListingState {
     retry_at: Option<Timestamp>,
     /// Due jobs waiting for the next listing.
     pub waiters: Vec<usize>,
+    /// Requests the latest listing took (its pages).
+    pub requests: usize,
 }
 
 /// A listing as received.
@@ -185,8 +187,9 @@ impl ListingState {
         self.disabled || self.failures >= self.failure_limit
     }
 
-    /// The latest listing, if it is younger than `interval`.
-    pub fn fresh(&self, now: Timestamp, interval: Duration) -> Option<&Listing> {
+    /// The latest listing, if it is younger than `interval` (`paged` when it took several requests).
+    pub fn fresh(&self, now: Timestamp, interval: Duration, paged: Duration) -> Option<&Listing> {
+        let interval = if self.requests > 1 { paged.max(interval) } else { interval };
         self.latest.as_ref().filter(|l| since(now, l.fetched_at) < interval)
     }
 
@@ -196,8 +199,9 @@ impl ListingState {
     }
 
     /// Records a successful listing; batching resumes if it was failing.
-    pub fn succeeded(&mut self, entries: Vec<ListingEntry>, now: Timestamp) {
+    pub fn succeeded(&mut self, entries: Vec<ListingEntry>, requests: usize, now: Timestamp) {
         self.in_flight = false;
+        self.requests = requests;
         self.failures = 0;
         self.retry_at = None;
         let entries = entries.into_iter().map(|e| (e.id.clone(), e)).collect();
@@ -284,7 +288,7 @@ mod tests {
         assert!(state.degraded());
         assert_eq!(state.retry_at(), Some(at(600)));
         assert!(!state.may_request(at(10)));
-        state.succeeded(vec![entry(1)], at(700));
+        state.succeeded(vec![entry(1)], 1, at(700));
         assert!(!state.degraded());
         state.failed(false, None, Duration::from_secs(3), at(800));
         assert!(state.degraded() && !state.may_request(at(10_000)));

@@ -1,7 +1,7 @@
 //! One watched job: its tracker, where it is in the watch, and its run of failures.
 
 use super::hints::{Check, Coverage};
-use genjob_models::{JobStatus, Provider, StatusTracker};
+use genjob_models::{JobKind, JobStatus, Provider, StatusTracker};
 use genjob_transport::TransportError;
 use jiff::Timestamp;
 use std::time::Duration;
@@ -57,6 +57,8 @@ pub(crate) struct ListingHint {
     pub progress: Option<u8>,
     /// The model the listing names.
     pub model: Option<String>,
+    /// What the listing says the job produces.
+    pub kind: Option<JobKind>,
 }
 
 /// Everything the watch knows about one job.

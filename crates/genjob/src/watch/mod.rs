@@ -195,7 +195,7 @@ impl Watch {
         let hinted_age = hint.and_then(|h| h.created_at).map(|created| since(now, created));
         PollContext {
             provider: t.provider,
-            kind: job.and_then(|j| j.kind).or_else(|| t.tracker.id().kind()),
+            kind: job.and_then(|j| j.kind).or_else(|| t.tracker.id().kind()).or_else(|| hint.and_then(|h| h.kind)),
             model: job.and_then(|j| j.model.as_deref()).or_else(|| hint.and_then(|h| h.model.as_deref())),
             age: t.tracker.age(now).map(positive).or(hinted_age),
             waited: since(now, self.started),
@@ -296,8 +296,9 @@ impl Watch {
     /// Answers the jobs waiting for a listing from a fresh one, or requests one; probes a failing listing.
     fn serve_listing(&mut self, provider: Provider, now: Timestamp) {
         let interval = self.watcher.options.listing_interval;
+        let paged = self.watcher.options.paged_listing_interval;
         let state = self.provider(provider);
-        if !state.listing.waiters.is_empty() && state.listing.fresh(now, interval).is_some() {
+        if !state.listing.waiters.is_empty() && state.listing.fresh(now, interval, paged).is_some() {
             let waiters = std::mem::take(&mut state.listing.waiters);
             for index in waiters {
                 self.apply_listing(index, now, true);
@@ -470,7 +471,14 @@ impl Watch {
         let waiters = std::mem::take(&mut state.listing.waiters);
         match result {
             Ok(entries) => {
-                state.listing.succeeded(entries, now);
+                let requests = self
+                    .watcher
+                    .sources
+                    .get(&provider)
+                    .and_then(|s| s.listing())
+                    .map_or(1, |l| l.requests_for(entries.len()));
+                let state = self.provider(provider);
+                state.listing.succeeded(entries, requests, now);
                 // Every covered job learns from the listing, due or not: one that left it is read now.
                 for index in 0..self.jobs.len() {
                     let t = &self.jobs[index];
@@ -520,6 +528,7 @@ impl Watch {
             status: e.status,
             progress: e.progress,
             model: e.model.clone(),
+            kind: e.kind,
         });
         match verdict {
             Verdict::Running(sighting) => {
@@ -539,7 +548,14 @@ impl Watch {
                 if due && (own.is_some() || unread_and_old) {
                     self.read_record(index, now);
                 } else if due {
-                    let delay = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
+                    // A job the listing just showed too young to be done waits for its first useful
+                    // check (`first_delay` is not capped like the delays between checks).
+                    let ctx = self.context(index, now);
+                    let delay = self
+                        .watcher
+                        .policy
+                        .next_delay(&ctx, self.watcher.env.random())
+                        .max(self.watcher.policy.first_delay(&ctx));
                     self.reschedule_with_event(index, now, delay, Check::Due, None);
                 }
             }
