@@ -16,6 +16,7 @@
 //! the 1-hour rule, retention) the caller passes "now" in, so the crate works the same in a webhook
 //! handler, a poller or a test running in virtual time.
 
+mod callback;
 pub mod dreamina;
 pub mod error_body;
 mod field;
@@ -28,6 +29,7 @@ mod time;
 pub mod token360;
 mod tracker;
 
+pub use callback::{CallbackClaim, decode_callback};
 pub use dreamina::{DreaminaImageJob, DreaminaJob, DreaminaVideoJob, ExecutingJob, ExecutingJobs};
 pub use error_body::ErrorBody;
 pub use field::Field;
