@@ -108,6 +108,14 @@ pub struct WaitArgs {
     /// Print each job as one JSON line when it reaches its final state (timed-out jobs print nothing).
     #[arg(long)]
     pub json: bool,
+    /// Accept the providers' callbacks (replyUrl / callback_url) on this address, e.g. 0.0.0.0:8080:
+    /// a callback wakes its job, whose record is then read; polling goes on, sparser, as the fallback.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Accept only callback paths holding this secret as a segment (give providers
+    /// http(s)://HOST/hooks/SECRET); for a receiver reachable from the internet.
+    #[arg(long, value_name = "SECRET", requires = "listen")]
+    pub listen_secret: Option<String>,
 }
 
 /// Arguments of `genjob executing`.

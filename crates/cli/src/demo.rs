@@ -101,8 +101,12 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
     ));
     let ids: Vec<String> = jobs.iter().map(|j| j.label.to_owned()).collect();
     let progress = LiveProgress::new(&ids, true, " (sim)");
-    let reports =
-        watch_all(&watcher, targets, WatchRun { json: false, progress, download: Some(plan), cancel: None }).await;
+    let reports = watch_all(
+        &watcher,
+        targets,
+        WatchRun { json: false, progress, download: Some(plan), cancel: None, callbacks: None },
+    )
+    .await;
 
     let rows: Vec<Vec<String>> = jobs.iter().zip(&reports).map(|(job, report)| row(job.label, report)).collect();
     output::stdout_line(&output::table(&["job", "provider", "status", "time (sim)", "polls", "files / reason"], &rows));

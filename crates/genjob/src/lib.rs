@@ -21,6 +21,7 @@
 //! request budget per provider, and, where a provider lists its executing jobs in one request
 //! (Dreamina's `/scheduler`), checks a whole batch with one request per tick.
 
+pub mod callbacks;
 mod download;
 mod env;
 mod error_policy;

@@ -38,6 +38,10 @@ pub struct WatchOptions {
     pub request_timeout: Duration,
     /// Decides whether a failed request is tried again.
     pub error_policy: Arc<dyn ErrorPolicy>,
+    /// With callbacks: the least time between two reads one job's callbacks may start.
+    pub callback_min_interval: Duration,
+    /// With callbacks: how much sparser the fallback polling of a job no listing covers is.
+    pub callback_fallback_factor: f64,
 }
 
 impl WatchOptions {
@@ -61,6 +65,9 @@ impl WatchOptions {
             max_retry_after: Duration::from_secs(600),
             request_timeout: Duration::from_secs(30),
             error_policy: Arc::new(RetryTransient::new()),
+            callback_min_interval: Duration::from_secs(5),
+            // Twice as sparse: a lost callback is found at most about twice later than by polling alone.
+            callback_fallback_factor: 2.0,
         }
     }
 
@@ -121,6 +128,18 @@ impl WatchOptions {
     /// Sets how long one request may take.
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets the least time between two callback-started reads of one job.
+    pub fn with_callback_min_interval(mut self, interval: Duration) -> Self {
+        self.callback_min_interval = interval;
+        self
+    }
+
+    /// Sets how much sparser fallback polling is while callbacks are expected (at least 1).
+    pub fn with_callback_fallback_factor(mut self, factor: f64) -> Self {
+        self.callback_fallback_factor = factor;
         self
     }
 

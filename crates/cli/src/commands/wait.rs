@@ -7,8 +7,9 @@ use crate::sources::{self, Lookup};
 use futures::StreamExt;
 use genjob::{
     CancellationToken, DownloadPlan, Downloaded, FinishedJob, FixedInterval, Provider, WaitError, WatchEvent,
-    WatchOptions, WatchTarget, Watcher,
+    WatchOptions, WatchTarget, Watcher, callbacks,
 };
+use std::net::SocketAddr;
 
 /// How one job's wait ended, with its downloads.
 #[derive(Debug)]
@@ -94,6 +95,8 @@ pub struct WatchRun {
     pub download: Option<DownloadPlan>,
     /// Cancelled on Ctrl-C: the watch ends, downloads in progress are cut (nothing half-written stays).
     pub cancel: Option<CancellationToken>,
+    /// Wake-ups from the callback receiver, when one listens.
+    pub callbacks: Option<callbacks::Wakes>,
 }
 
 /// Watches `targets` to the end and downloads outputs as jobs complete; one report per target, in order.
@@ -106,6 +109,9 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
     }
     if let Some(cancel) = run.cancel.clone() {
         watch = watch.with_cancellation(cancel);
+    }
+    if let Some(wakes) = run.callbacks.take() {
+        watch = watch.with_callbacks(wakes);
     }
     while let Some(event) = watch.next().await {
         match event {
@@ -186,6 +192,32 @@ fn stop_on_signals(cancel: CancellationToken) {
     });
 }
 
+/// Starts the callback receiver on `addr` (until `stop`), answering in the background.
+async fn listen(
+    addr: SocketAddr,
+    secret: Option<String>,
+    stop: CancellationToken,
+) -> Result<callbacks::Wakes, CliError> {
+    let mut options = callbacks::ReceiverOptions::new();
+    if let Some(secret) = secret {
+        options = options.with_secret(secret);
+    }
+    let (receiver, wakes) = callbacks::channel(options);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        CliError::usage(format!("cannot listen for callbacks on {addr}: {e}; pass a free --listen ADDR"))
+    })?;
+    let bound = listener.local_addr().map_or_else(|_| addr.to_string(), |a| a.to_string());
+    eprintln!("genjob: listening for callbacks on http://{bound}/ (POST a job record to any path)");
+    let router = receiver.router();
+    tokio::spawn(async move {
+        let served = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await });
+        if let Err(error) = served.await {
+            tracing::warn!(%error, "the callback receiver stopped");
+        }
+    });
+    Ok(wakes)
+}
+
 /// Runs `genjob wait`.
 pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let targets =
@@ -214,11 +246,16 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
         }
         None => None,
     };
+    let callbacks = match args.listen {
+        Some(addr) => Some(listen(addr, args.listen_secret.clone(), cancel.clone()).await?),
+        None => None,
+    };
     let ids: Vec<String> = targets.iter().map(|t| t.id.to_string()).collect();
     let redactor = crate::redact::Redactor::from_lookup(lookup);
     let progress = LiveProgress::new(&ids, !args.json, "").with_redactor(redactor.clone());
     let reports =
-        watch_all(&watcher, targets, WatchRun { json: args.json, progress, download, cancel: Some(cancel) }).await;
+        watch_all(&watcher, targets, WatchRun { json: args.json, progress, download, cancel: Some(cancel), callbacks })
+            .await;
     if !args.json {
         let rows: Vec<Vec<String>> = reports
             .iter()

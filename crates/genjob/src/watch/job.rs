@@ -84,4 +84,6 @@ pub(crate) struct TrackedJob {
     pub server_hint: Option<Duration>,
     /// What the latest listing claimed about it, for scheduling only.
     pub hint: Option<ListingHint>,
+    /// When a callback last started (or scheduled) a read of it.
+    pub last_woken: Option<Timestamp>,
 }

@@ -8,6 +8,7 @@ pub(crate) mod budget;
 pub(crate) mod hints;
 pub(crate) mod job;
 
+use crate::callbacks::{Wake, Wakes};
 use crate::download::{DownloadError, DownloadPlan, download_outputs};
 use crate::error_policy::{ErrorContext, ErrorDecision};
 use crate::outcome::{FinishedJob, JobDownloaded, JobFinished, JobProgress, WaitError, WatchEvent};
@@ -82,6 +83,10 @@ pub struct Watch {
     cancel: Option<(CancellationToken, Pin<Box<WaitForCancellationFutureOwned>>)>,
     timer: Option<(Timestamp, BoxFuture<'static, ()>)>,
     downloads: Option<Downloads>,
+    /// Wake-ups from a callback receiver, when callbacks are expected.
+    callbacks: Option<Wakes>,
+    /// Each watched id's position, to find the job a callback names.
+    index_of: HashMap<String, usize>,
 }
 
 impl std::fmt::Debug for Watch {
@@ -112,6 +117,8 @@ impl Watch {
             cancel: None,
             timer: None,
             downloads: None,
+            callbacks: None,
+            index_of: HashMap::new(),
             watcher,
         };
         for (index, target) in targets.into_iter().enumerate() {
@@ -129,6 +136,7 @@ impl Watch {
                 last_read: now,
                 server_hint: None,
                 hint: None,
+                last_woken: None,
             });
             if source.is_none() {
                 watch.finish(index, Err(WaitError::NoSource { id: target.id, provider: target.provider }));
@@ -164,6 +172,16 @@ impl Watch {
             running: FuturesUnordered::new(),
             running_ids: HashMap::new(),
         });
+        self
+    }
+
+    /// Wakes jobs from pushed callbacks ([`callbacks::channel`](crate::callbacks::channel)): each
+    /// callback for a watched job starts a read of its record at once; only the record decides.
+    /// Polling goes on as the fallback, sparser (by `callback_fallback_factor`) for jobs no listing
+    /// covers, so a lost callback costs latency, never the job.
+    pub fn with_callbacks(mut self, wakes: Wakes) -> Self {
+        self.index_of = self.jobs.iter().enumerate().map(|(i, t)| (t.tracker.id().as_str().to_owned(), i)).collect();
+        self.callbacks = Some(wakes);
         self
     }
 
@@ -203,6 +221,55 @@ impl Watch {
             progress: job.and_then(|j| j.progress).or_else(|| hint.and_then(|h| h.progress)),
             polls: t.polls,
             server_hint: t.server_hint,
+        }
+    }
+
+    /// The policy's delay to the job's next check; sparser while callbacks are expected (a callback
+    /// usually says when it finished), except for jobs a listing answers for, which cost nothing each.
+    fn next_delay(&self, index: usize, now: Timestamp) -> Duration {
+        let delay = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
+        match (&self.callbacks, self.jobs[index].coverage) {
+            (Some(_), Coverage::Own) => {
+                let factor = self.watcher.options.callback_fallback_factor;
+                let factor = if factor.is_finite() { factor.clamp(1.0, 100.0) } else { 1.0 };
+                crate::time::secs(delay.as_secs_f64() * factor)
+            }
+            _ => delay,
+        }
+    }
+
+    /// A callback named a job: read its record now (the callback itself proves nothing), at most once
+    /// per `callback_min_interval` per job, so a flood of callbacks cannot flood the provider.
+    fn wake(&mut self, wake: Wake, now: Timestamp) {
+        let Some(&index) = self.index_of.get(wake.id.as_str()) else {
+            tracing::info!(job = %wake.id, "callback for a job this watch does not watch: ignored");
+            return;
+        };
+        let t = &self.jobs[index];
+        if matches!(t.phase, Phase::Done | Phase::Reading | Phase::AwaitingSlot) {
+            return;
+        }
+        let spacing = self.watcher.options.callback_min_interval;
+        let earliest = t.last_woken.map_or(now, |at| after(at, spacing));
+        let note = Some(format!("a callback claims it is {}; reading its record", wake.claimed));
+        if earliest <= now {
+            self.jobs[index].last_woken = Some(now);
+            self.read_record(index, now);
+            let t = &self.jobs[index];
+            self.events.push_back(WatchEvent::Progress(JobProgress {
+                index,
+                id: t.tracker.id().clone(),
+                status: t.tracker.status(),
+                progress: t.tracker.job().and_then(|j| j.progress),
+                elapsed: since(now, self.started),
+                polls: t.polls,
+                next_delay: Duration::ZERO,
+                note,
+            }));
+        } else if !matches!(t.phase, Phase::Scheduled(Check::Record)) {
+            // Woken again too soon: one read when the spacing allows, however many callbacks come.
+            self.jobs[index].last_woken = Some(earliest);
+            self.reschedule_with_event(index, now, since(earliest, now), Check::Record, note);
         }
     }
 
@@ -301,7 +368,10 @@ impl Watch {
         if !state.listing.waiters.is_empty() && state.listing.fresh(now, interval, paged).is_some() {
             let waiters = std::mem::take(&mut state.listing.waiters);
             for index in waiters {
-                self.apply_listing(index, now, true);
+                // A callback may have started the job's read meanwhile.
+                if self.jobs[index].phase == Phase::AwaitingListing {
+                    self.apply_listing(index, now, true);
+                }
             }
             return;
         }
@@ -326,7 +396,9 @@ impl Watch {
                 // Come back when the slot opens.
                 let waiters = std::mem::take(&mut state.listing.waiters);
                 for index in waiters {
-                    self.schedule(index, now, since(at, now), Check::Due);
+                    if self.jobs[index].phase == Phase::AwaitingListing {
+                        self.schedule(index, now, since(at, now), Check::Due);
+                    }
                 }
                 return;
             }
@@ -434,7 +506,7 @@ impl Watch {
             }
             _ => None,
         };
-        let delay = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
+        let delay = self.next_delay(index, now);
         self.reschedule_with_event(index, now, delay, Check::Due, note);
     }
 
@@ -459,7 +531,7 @@ impl Watch {
             self.provider(provider).budget.pause_until(after(now, wait));
         }
         self.jobs[index].server_hint = hint;
-        let normal = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
+        let normal = self.next_delay(index, now);
         let delay = retry_delay(normal, self.jobs[index].failures.count, hint);
         self.reschedule_with_event(index, now, delay, Check::Record, Some(format!("{error}; retrying")));
     }
@@ -550,12 +622,8 @@ impl Watch {
                 } else if due {
                     // A job the listing just showed too young to be done waits for its first useful
                     // check (`first_delay` is not capped like the delays between checks).
-                    let ctx = self.context(index, now);
-                    let delay = self
-                        .watcher
-                        .policy
-                        .next_delay(&ctx, self.watcher.env.random())
-                        .max(self.watcher.policy.first_delay(&ctx));
+                    let delay =
+                        self.next_delay(index, now).max(self.watcher.policy.first_delay(&self.context(index, now)));
                     self.reschedule_with_event(index, now, delay, Check::Due, None);
                 }
             }
@@ -571,7 +639,7 @@ impl Watch {
                 if due {
                     self.read_record(index, now);
                 } else if let Phase::Scheduled(_) = self.jobs[index].phase {
-                    let delay = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
+                    let delay = self.next_delay(index, now);
                     let note = Some(format!("{reason}; reading its record instead"));
                     self.reschedule_with_event(index, now, delay, Check::Due, note);
                 }
@@ -760,6 +828,13 @@ impl Stream for Watch {
             if let Poll::Ready(Some(done)) = this.in_flight.poll_next_unpin(cx) {
                 let now = this.watcher.env.now();
                 this.complete(done, now);
+                continue;
+            }
+            if let Some(wakes) = this.callbacks.as_mut()
+                && let Poll::Ready(Some(wake)) = wakes.receiver.poll_recv(cx)
+            {
+                let now = this.watcher.env.now();
+                this.wake(wake, now);
                 continue;
             }
             if let Some(downloads) = this.downloads.as_mut()
