@@ -2,6 +2,7 @@
 
 use crate::env::{Environment, TokioEnvironment};
 use crate::error_policy::{ErrorContext, ErrorDecision};
+use crate::learn::SharedEstimates;
 use crate::options::WatchOptions;
 use crate::outcome::{FinishedJob, JobSnapshot, WaitError, WatchEvent};
 use crate::policy::{AdaptiveSchedule, MIN_INTERVAL, PollPolicy};
@@ -39,6 +40,8 @@ pub struct Watcher {
     pub(crate) policy: Arc<dyn PollPolicy>,
     pub(crate) env: Arc<dyn Environment>,
     pub(crate) options: WatchOptions,
+    /// What is learned about how long jobs take, fed by every watch and read by the policy.
+    pub(crate) learning: Option<SharedEstimates>,
 }
 
 impl Default for Watcher {
@@ -48,14 +51,34 @@ impl Default for Watcher {
 }
 
 impl Watcher {
-    /// A watcher with the adaptive schedule, the tokio clock, default options and no sources.
+    /// A watcher with the adaptive schedule, the tokio clock, default options, no sources, and
+    /// learning in memory (its clones and their watches share what it learns).
     pub fn new() -> Self {
         Self {
             sources: HashMap::new(),
             policy: Arc::new(AdaptiveSchedule::default()),
             env: Arc::new(TokioEnvironment::new()),
             options: WatchOptions::default(),
+            learning: Some(SharedEstimates::default()),
         }
+    }
+
+    /// Learns into (and plans from) `estimates`: pass one loaded from a file, or share one between
+    /// watchers; read it back with [`SharedEstimates::snapshot`] to save it.
+    pub fn with_learning(mut self, estimates: SharedEstimates) -> Self {
+        self.learning = Some(estimates);
+        self
+    }
+
+    /// Neither learns nor uses learned durations: every job is planned on the documents alone.
+    pub fn without_learning(mut self) -> Self {
+        self.learning = None;
+        self
+    }
+
+    /// What the watcher learns into, if it learns.
+    pub fn learning(&self) -> Option<&SharedEstimates> {
+        self.learning.as_ref()
     }
 
     /// Adds (or replaces) the source for its provider.

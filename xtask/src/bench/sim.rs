@@ -130,17 +130,15 @@ pub fn simulate_job(range: &Range, policy: &dyn PollPolicy, duration: Duration, 
     let context = |now: Duration, polls: u32, seen: Option<(JobStatus, Option<u8>)>| {
         // Before the first read the watcher knows only what the id tells.
         let read = seen.is_some();
-        PollContext {
-            provider: range.provider,
-            kind: (range.id_tells_age || read).then_some(range.kind),
-            model: read.then_some(range.model),
-            age: (range.id_tells_age || read).then_some(now),
-            waited: now,
-            status: seen.map_or(JobStatus::Queued, |s| s.0),
-            progress: seen.and_then(|s| s.1),
-            polls,
-            server_hint: None,
-        }
+        let mut ctx = PollContext::new(range.provider);
+        ctx.kind = (range.id_tells_age || read).then_some(range.kind);
+        ctx.model = read.then_some(range.model);
+        ctx.age = (range.id_tells_age || read).then_some(now);
+        ctx.waited = now;
+        ctx.status = seen.map_or(JobStatus::Queued, |s| s.0);
+        ctx.progress = seen.and_then(|s| s.1);
+        ctx.polls = polls;
+        ctx
     };
     now += policy.first_delay(&context(now, polls, seen));
     loop {
@@ -289,15 +287,17 @@ mod tests {
     }
 
     #[test]
-    fn the_default_waits_for_the_window_then_polls_densely() {
+    fn the_default_polls_at_its_plan() {
         let mut rng = StdRng::seed_from_u64(1);
         let policy = AdaptiveSchedule::new().with_jitter(0.0);
-        // Dense step 60 / (0.95 · 13) ≈ 4.86 s; first check one step past the 60 s earliest finish:
-        // 64.86 s finds nothing, 69.72 s sees a job done at 66 s, 3.72 s late.
-        let step = 60.0 / (genjob::policy::BUDGET_SHARE * 13.0);
-        let o = simulate_job(&dreamina_video(), &policy, Duration::from_secs(66), &mut rng);
-        assert_eq!(o.requests, 2);
-        assert!((o.latency.as_secs_f64() - (60.0 + 2.0 * step - 66.0)).abs() < 1e-6, "{o:?}");
+        let mut ctx = PollContext::new(Provider::Dreamina);
+        ctx.kind = Some(JobKind::Video);
+        let checks = policy.plan(&ctx).map(|p| p.checks()).unwrap_or_default();
+        let done = Duration::from_secs(66);
+        let seen = checks.iter().position(|c| *c >= done).unwrap_or(usize::MAX);
+        let o = simulate_job(&dreamina_video(), &policy, done, &mut rng);
+        assert_eq!(o.requests as usize, seen + 1, "{checks:?}");
+        assert_eq!(o.latency, checks[seen] - done);
     }
 
     #[test]
@@ -312,16 +312,10 @@ mod tests {
 
     #[test]
     fn aws_waiter_doubles_its_upper_bound() {
-        let ctx = |polls| PollContext {
-            provider: Provider::Dreamina,
-            kind: None,
-            model: None,
-            age: None,
-            waited: Duration::ZERO,
-            status: JobStatus::Queued,
-            progress: None,
-            polls,
-            server_hint: None,
+        let ctx = |polls| {
+            let mut ctx = PollContext::new(Provider::Dreamina);
+            ctx.polls = polls;
+            ctx
         };
         assert_eq!(AwsWaiter.next_delay(&ctx(1), 0.999), Duration::from_secs(2));
         assert_eq!(AwsWaiter.next_delay(&ctx(3), 1.0), Duration::from_secs(8));

@@ -10,6 +10,7 @@ pub(crate) mod job;
 
 use crate::download::{DownloadError, DownloadPlan, download_outputs};
 use crate::error_policy::{ErrorContext, ErrorDecision};
+use crate::learn::{self, DurationKey};
 use crate::outcome::{FinishedJob, JobDownloaded, JobFinished, JobProgress, WaitError, WatchEvent};
 use crate::policy::PollContext;
 use crate::target::WatchTarget;
@@ -127,11 +128,16 @@ impl Watch {
                 failures: Failures::default(),
                 last_read: now,
                 server_hint: None,
+                key: None,
+                estimate: None,
             });
             if source.is_none() {
                 watch.finish(index, Err(WaitError::NoSource { id: target.id, provider: target.provider }));
                 continue;
             }
+            // Before any read only the id speaks: plan on what is learned for its provider and kind.
+            let kind_key = DurationKey::for_kind(target.provider, target.id.kind());
+            watch.jobs[index].estimate = watch.watcher.learning.as_ref().and_then(|l| l.estimate(&kind_key));
             let first = watch.watcher.policy.first_delay(&watch.context(index, now));
             // Rule 3: a job old enough to be finished is read at once, whether a listing covers it or not.
             let check = if first.is_zero() { Check::Record } else { Check::Due };
@@ -184,17 +190,17 @@ impl Watch {
     fn context(&self, index: usize, now: Timestamp) -> PollContext<'_> {
         let t = &self.jobs[index];
         let job = t.tracker.job();
-        PollContext {
-            provider: t.provider,
-            kind: job.and_then(|j| j.kind).or_else(|| t.tracker.id().kind()),
-            model: job.and_then(|j| j.model.as_deref()),
-            age: t.tracker.age(now).map(positive),
-            waited: since(now, self.started),
-            status: t.tracker.status(),
-            progress: job.and_then(|j| j.progress),
-            polls: t.polls,
-            server_hint: t.server_hint,
-        }
+        let mut ctx = PollContext::new(t.provider);
+        ctx.kind = job.and_then(|j| j.kind).or_else(|| t.tracker.id().kind());
+        ctx.model = job.and_then(|j| j.model.as_deref());
+        ctx.age = t.tracker.age(now).map(positive);
+        ctx.waited = since(now, self.started);
+        ctx.status = t.tracker.status();
+        ctx.progress = job.and_then(|j| j.progress);
+        ctx.polls = t.polls;
+        ctx.server_hint = t.server_hint;
+        ctx.estimate = t.estimate.as_deref();
+        ctx
     }
 
     fn provider(&mut self, provider: Provider) -> &mut ProviderState {
@@ -387,6 +393,10 @@ impl Watch {
         // Rule 1: only a record reaches the tracker. It also applies the 1-hour rule (rule 2): a
         // record still `created` past the mark fails the job; a final record wins.
         let observation = t.tracker.observe(fetched.job, now);
+        if let Some(learning) = &self.watcher.learning {
+            // The record teaches how long such jobs take: a finish time, or "still running at this age".
+            (t.key, t.estimate) = learn::observe_read(learning, t.provider, &t.tracker, &fetched.record, now);
+        }
         if t.tracker.is_terminal() {
             let finished = self.finished_job(index, Some(fetched.record), now);
             return self.finish(index, finished);
@@ -483,6 +493,11 @@ impl Watch {
             Verdict::Running(sighting) => {
                 let coverage = Coverage::Listed { seen: Some(sighting) };
                 self.jobs[index].coverage = coverage;
+                // Plausibly listed as running: its time-to-finish is longer than its age. Only the
+                // estimate hears this; the job's state comes from its record alone (rule 1).
+                if let (Some(learning), Some(key), Some(age)) = (&self.watcher.learning, &self.jobs[index].key, age) {
+                    learning.record_running(key, &id, age);
+                }
                 let t = &self.jobs[index];
                 let max_unread = self.watcher.options.max_unread;
                 let state = provider_state(&mut self.providers, provider, self.watcher.options.listing_failure_limit);
