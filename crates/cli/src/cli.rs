@@ -88,6 +88,12 @@ pub struct WaitArgs {
     /// Print each job as one JSON line when it reaches its final state (timed-out jobs print nothing).
     #[arg(long)]
     pub json: bool,
+    /// Neither use nor update what genjob learned about how long jobs take (also GENJOB_NO_LEARN=1).
+    ///
+    /// By default `wait` keeps each finished job's time-to-finish in
+    /// $XDG_CACHE_HOME/genjob/learned-durations.json (else ~/.cache/genjob/…) and plans its checks on it.
+    #[arg(long)]
+    pub no_learn: bool,
 }
 
 /// Arguments of `genjob executing`.
