@@ -1,7 +1,8 @@
 //! The poll section's table lines and `results.json` rows: every strategy on every family, with goals.
 
 use super::families::Family;
-use super::{Line, SEED, goal, line, round, sim};
+use super::sim::{self, Extra};
+use super::{Line, SEED, goal, line, round};
 use serde_json::{Value, json};
 
 /// Every strategy on every family, as table lines and `results.json` rows.
@@ -17,10 +18,12 @@ pub fn section(families: &[Family]) -> (Vec<Line>, Vec<Value>) {
                 "{:6.2} req/job, latency mean {:5.2} s, p95 {:6.2} s ({} jobs)",
                 s.mean_requests, s.mean_latency_s, s.p95_latency_s, s.jobs
             );
-            match (*strategy, param) {
-                ("equal-budget-fixed", Some(interval)) => result.push_str(&format!(", every {interval:.2} s")),
-                ("oracle", Some(lambda)) => result.push_str(&format!(", λ {lambda:.3} s")),
-                _ => {}
+            match param {
+                Extra::Interval(interval) => result.push_str(&format!(", every {interval:.2} s")),
+                Extra::Oracle { lambdas, mix } => {
+                    result.push_str(&format!(", λ {:.3} s, mix {:.0} %", lambdas.0, 100.0 * mix));
+                }
+                Extra::None => {}
             }
             let mut l = line("poll", format!("{} {strategy}", family.name), result);
             if *strategy == "default"
@@ -56,11 +59,12 @@ pub fn section(families: &[Family]) -> (Vec<Line>, Vec<Value>) {
                 "p95_latency_s": round(s.p95_latency_s, 3),
             });
             match (*strategy, param, row.as_object_mut()) {
-                ("equal-budget-fixed", Some(interval), Some(o)) => {
+                (_, Extra::Interval(interval), Some(o)) => {
                     o.insert("interval_s".into(), json!(round(*interval, 3)));
                 }
-                ("oracle", Some(lambda), Some(o)) => {
-                    o.insert("lambda_s".into(), json!(round(*lambda, 4)));
+                (_, Extra::Oracle { lambdas, mix }, Some(o)) => {
+                    o.insert("lambda_s".into(), json!([round(lambdas.0, 4), round(lambdas.1, 4)]));
+                    o.insert("costlier_plan_share".into(), json!(round(*mix, 3)));
                 }
                 ("default", _, Some(o)) => {
                     o.insert("latency_ratio_to_oracle".into(), json!(ratio.map(|r| round(r, 3))));

@@ -494,9 +494,12 @@ impl Watch {
                 let coverage = Coverage::Listed { seen: Some(sighting) };
                 self.jobs[index].coverage = coverage;
                 // Plausibly listed as running: its time-to-finish is longer than its age. Only the
-                // estimate hears this; the job's state comes from its record alone (rule 1).
-                if let (Some(learning), Some(key), Some(age)) = (&self.watcher.learning, &self.jobs[index].key, age) {
-                    learning.record_running(key, &id, age);
+                // estimate hears this (under the id's provider and kind until a record names more);
+                // the job's state comes from its record alone (rule 1).
+                if let (Some(learning), Some(age)) = (&self.watcher.learning, age) {
+                    let t = &self.jobs[index];
+                    let key = t.key.clone().unwrap_or_else(|| DurationKey::for_kind(provider, t.tracker.id().kind()));
+                    learning.record_running(&key, &id, age);
                 }
                 let t = &self.jobs[index];
                 let max_unread = self.watcher.options.max_unread;
