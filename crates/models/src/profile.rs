@@ -119,9 +119,10 @@ impl ProviderRecord {
 
     /// When the provider says the job finished: its own finish or update time, for a finished record.
     ///
-    /// Dreamina: `response.finishTime` when it lies between `created` and `updated`, else `updated`
-    /// (`updated` moves again when, say, an upscale of the video starts, and the documented example's
-    /// `finishTime` is years away from its `created`); Google Flow: `updated`; token360: the
+    /// Dreamina: `updated` (exact to the millisecond), unless `updated` moved on more than two seconds
+    /// after a `response.finishTime` that lies between `created` and `updated` (as when an upscale of
+    /// the video starts later; the documented example's `finishTime` is years away from its
+    /// `created`, so it must be checked); Google Flow: `updated`; token360: the
     /// OpenAI-style `completed_at`, else `updated_at`. `None` for a record that is not finished or
     /// carries no usable time.
     pub fn finished_at(&self) -> Option<Timestamp> {
@@ -134,7 +135,9 @@ impl ProviderRecord {
             let finish = finish.and_then(from_unix_seconds).filter(|f| {
                 // Whole seconds: a finish in the second before `created` is still plausible.
                 let after_created = job.created_at.is_none_or(|c| f.as_second() >= c.as_second());
-                after_created && updated.is_none_or(|u| f.as_second() <= u.as_second())
+                // `finishTime` only when `updated` moved on since: it is whole seconds, `updated` is exact.
+                let updated_later = updated.is_none_or(|u| u.as_second() > f.as_second().saturating_add(2));
+                after_created && updated.is_none_or(|u| f.as_second() <= u.as_second()) && updated_later
             });
             finish.or(updated)
         };
@@ -228,6 +231,13 @@ mod tests {
                 "updated":"2026-02-23T14:07:15.456Z","response":{"finishTime":1708700835}}"#,
         );
         assert_eq!(done.finished_at().map(|t| t.to_string()).as_deref(), Some("2026-02-23T14:07:15.456Z"));
+        // A consistent whole-second finish time: `updated` is the exact one.
+        let exact = record(
+            Endpoint::DreaminaVideos,
+            r#"{"jobid":"j","status":"completed","created":"2026-02-23T14:05:30.123Z",
+                "updated":"2026-02-23T14:07:15.456Z","response":{"finishTime":1771855635}}"#,
+        );
+        assert_eq!(exact.finished_at().map(|t| t.to_string()).as_deref(), Some("2026-02-23T14:07:15.456Z"));
         let no_updated =
             record(Endpoint::DreaminaImages, r#"{"jobid":"j","status":"completed","response":{"finishTime":100}}"#);
         assert_eq!(no_updated.finished_at(), Timestamp::from_second(100).ok());
