@@ -198,7 +198,8 @@ pub struct AdaptiveSchedule {
     ///
     /// Plans (learned or documented) are not capped: a gap where no job finishes is the point of them.
     pub max_interval: Duration,
-    /// Relative jitter applied to every delay (0.1 = ±10 %).
+    /// Relative jitter applied to the delays that no plan places (unknown timing, progress
+    /// predictions, the tail without an age): 0.1 = ±10 %.
     pub jitter: f64,
     /// First delay when nothing is known about the job's timing.
     pub unknown_initial: Duration,
@@ -218,12 +219,12 @@ impl Default for AdaptiveSchedule {
 }
 
 impl AdaptiveSchedule {
-    /// The default schedule (10 s reference loop, 30 s longest delay, ±10 % jitter).
+    /// The default schedule (10 s reference loop, 30 s longest unplanned delay, ±10 % jitter on unplanned delays).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Sets the relative jitter (0 makes every delay predictable; clamped to 0..=1).
+    /// Sets the relative jitter of unplanned delays (0 makes every delay predictable; clamped to 0..=1).
     pub fn with_jitter(mut self, jitter: f64) -> Self {
         self.jitter = jitter;
         self
@@ -273,17 +274,23 @@ impl AdaptiveSchedule {
         Some(aimed.min(self.max_interval))
     }
 
-    fn base_delay(&self, ctx: &PollContext<'_>) -> Duration {
+    /// The delay before jitter, and whether jitter applies to it.
+    ///
+    /// Planned checks are not jittered: the plan already spends the budget where it pays most, and
+    /// an early check would make it add one more just after (measured: about 4 % more requests for
+    /// the same latency). Jobs reach their planned ages at different times anyway; a burst of jobs
+    /// created in the same second is paced by the provider's request budget.
+    fn base_delay(&self, ctx: &PollContext<'_>) -> (Duration, bool) {
         if let Some(delay) = self.progress_delay(ctx) {
-            return delay;
+            return (delay, true);
         }
         match (self.plan(ctx), ctx.age) {
-            (Some(plan), Some(age)) => plan.next_delay(age),
+            (Some(plan), Some(age)) => (plan.next_delay(age), false),
             // A plan but no age to place the job in it: the fixed loop of the same budget.
-            (Some(_), None) => self.budget().tail_interval(),
+            (Some(_), None) => (self.budget().tail_interval(), true),
             (None, _) => {
                 let grown = self.unknown_initial.as_secs_f64() * 1.5f64.powi(ctx.polls.min(20) as i32);
-                secs(grown).min(self.max_interval)
+                (secs(grown).min(self.max_interval), true)
             }
         }
     }
@@ -299,8 +306,9 @@ impl PollPolicy for AdaptiveSchedule {
     }
 
     fn next_delay(&self, ctx: &PollContext<'_>, jitter: f64) -> Duration {
-        let base = self.base_delay(ctx);
-        let factor = 1.0 + self.jitter.clamp(0.0, 1.0) * (2.0 * jitter.clamp(0.0, 1.0) - 1.0);
+        let (base, jittered) = self.base_delay(ctx);
+        let spread = if jittered { self.jitter.clamp(0.0, 1.0) } else { 0.0 };
+        let factor = 1.0 + spread * (2.0 * jitter.clamp(0.0, 1.0) - 1.0);
         let jittered = secs(base.as_secs_f64() * factor);
         jittered.max(ctx.server_hint.unwrap_or_default()).max(MIN_INTERVAL)
     }
@@ -414,13 +422,16 @@ mod tests {
     }
 
     #[test]
-    fn jitter_stays_within_bounds() {
+    fn jitter_stays_within_bounds_and_leaves_planned_checks_alone() {
         let s = AdaptiveSchedule::default();
-        let c = ctx(Provider::Dreamina, JobKind::Video, 90);
+        let mut c = ctx(Provider::Token360, JobKind::Video, 20);
+        c.polls = 3;
         let base = AdaptiveSchedule::new().with_jitter(0.0).next_delay(&c, 0.5).as_secs_f64();
         for j in [0.0, 0.25, 0.5, 0.75, 0.999] {
             let d = s.next_delay(&c, j).as_secs_f64();
             assert!((base * 0.9 - 1e-6..=base * 1.1 + 1e-6).contains(&d), "{d} vs {base}");
         }
+        let planned = ctx(Provider::Dreamina, JobKind::Video, 90);
+        assert_eq!(s.next_delay(&planned, 0.0), s.next_delay(&planned, 0.999));
     }
 }
