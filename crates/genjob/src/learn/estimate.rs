@@ -39,7 +39,6 @@ const MAX_RELATIVE_SPREAD: f64 = 0.5;
 /// assert!(plan.first_check() > Duration::from_secs(58));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 pub struct DurationEstimate {
     /// (age in seconds, fraction finished by then): ages strictly increasing, fractions non-decreasing in [0, 1].
     knots: Vec<(f64, f64)>,
@@ -49,6 +48,18 @@ pub struct DurationEstimate {
     censored: u32,
     /// Plans computed from this estimate, one per budget.
     plans: Mutex<Vec<(PlanBudget, Arc<PollPlan>)>>,
+}
+
+impl std::fmt::Debug for DurationEstimate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The plans are a cache of this data; their grids would drown it.
+        f.debug_struct("DurationEstimate")
+            .field("finished", &self.finished)
+            .field("censored", &self.censored)
+            .field("tail_mass", &self.tail_mass())
+            .field("knots", &self.knots)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PartialEq for DurationEstimate {
@@ -140,7 +151,7 @@ impl DurationEstimate {
 
     /// The age past which the estimate says nothing more: the latest finish seen (or the window's end).
     pub fn horizon(&self) -> Duration {
-        Duration::from_secs_f64(self.horizon_secs())
+        crate::time::secs(self.horizon_secs())
     }
 
     pub(crate) fn horizon_secs(&self) -> f64 {

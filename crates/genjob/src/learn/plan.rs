@@ -94,7 +94,7 @@ impl PlanBudget {
 }
 
 /// When to check a job next, at any age: the optimal plan for one estimate and one cost per check.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct PollPlan {
     /// Ages in seconds, from 0 to the horizon.
     grid: Vec<f64>,
@@ -114,6 +114,21 @@ pub struct PollPlan {
     expected_checks: f64,
     /// Expected latency within the horizon (seconds, over all jobs), for a job watched from age 0.
     expected_latency: f64,
+}
+
+impl std::fmt::Debug for PollPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The grid and its tables are hundreds of numbers; what the plan does fits on a line.
+        f.debug_struct("PollPlan")
+            .field("lambda", &self.lambda)
+            .field("grid_points", &self.grid.len())
+            .field("horizon", &self.horizon())
+            .field("tail", &self.tail)
+            .field("expected_checks", &self.expected_checks)
+            .field("expected_latency", &self.expected_latency)
+            .field("checks", &self.checks())
+            .finish()
+    }
 }
 
 impl PollPlan {

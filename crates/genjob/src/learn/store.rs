@@ -129,10 +129,17 @@ impl KeyState {
 /// }
 /// assert!(learned.estimate(&key).is_some_and(|e| e.finished() == 20));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct DurationEstimates {
     keys: Vec<KeyState>,
     clock: u64,
+}
+
+impl std::fmt::Debug for DurationEstimates {
+    /// Each key with its sample counts: the samples themselves would be thousands of numbers.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.keys.iter().map(|s| (&s.key, (s.finished.len(), s.running.len())))).finish()
+    }
 }
 
 impl PartialEq for DurationEstimates {
@@ -223,7 +230,7 @@ impl DurationEstimates {
 
     /// The estimate for `key`: the most specific of its levels with [`MIN_FINISHED`] finished samples.
     ///
-    /// Computed again only after [`REESTIMATE_EVERY`] new finished samples (or a job outliving it),
+    /// Computed again only after 8 new finished samples (or a job outliving it by far),
     /// and kept until then, so this is cheap to call before every poll.
     pub fn estimate(&mut self, key: &DurationKey) -> Option<Arc<DurationEstimate>> {
         self.clock = self.clock.wrapping_add(1);
