@@ -15,12 +15,16 @@
 //! cache directory.
 
 mod estimate;
+mod key;
 mod plan;
+mod shared;
 mod store;
 
 pub use estimate::{DurationEstimate, MAX_SAMPLE};
+pub use key::DurationKey;
 pub use plan::{PlanBudget, PollPlan};
-pub use store::{DurationEstimates, DurationKey, MAX_KEYS, MAX_SAMPLES, MIN_FINISHED, SharedEstimates};
+pub use shared::SharedEstimates;
+pub use store::{DurationEstimates, MAX_KEYS, MAX_SAMPLES, MIN_FINISHED};
 
 use crate::time::positive;
 use genjob_models::{JobStatus, Provider, ProviderRecord, StatusTracker};

@@ -1,10 +1,10 @@
 //! What a watcher has learned, per kind of job: bounded rings of finish times and running ages.
 
 use super::estimate::{DurationEstimate, MAX_SAMPLE};
-use genjob_models::{JobKind, Provider, RequestProfile};
+use super::key::DurationKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Finished jobs a key needs before its estimate replaces the documented windows.
@@ -17,63 +17,10 @@ pub const MAX_SAMPLES: usize = 256;
 const REESTIMATE_EVERY: u32 = 8;
 /// A job running this many times longer than the estimate's horizon makes it stale.
 const OUTGROWN: f64 = 1.2;
-/// The longest model name kept in a key.
-const MAX_TEXT: usize = 64;
 /// The `format` tag of the serialized form; anything else is another program's file.
 const FORMAT: &str = "genjob-learned-durations";
 /// The serialized form's version.
 const VERSION: u32 = 1;
-
-/// What groups jobs that take about as long: provider, kind, model and the request's size.
-///
-/// A lookup falls back from the full key to the same model with any request size, then to the
-/// provider and kind alone, whichever has [`MIN_FINISHED`] samples first.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct DurationKey {
-    /// The service that runs the job.
-    pub provider: Provider,
-    /// What the job produces, if known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<JobKind>,
-    /// The model, if known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// The request's clip length, resolution and output count, where the record gives them.
-    #[serde(default, skip_serializing_if = "RequestProfile::is_empty")]
-    pub profile: RequestProfile,
-}
-
-impl DurationKey {
-    /// A key; the model name is trimmed and cut to a few dozen characters (it is a grouping key).
-    pub fn new(provider: Provider, kind: Option<JobKind>, model: Option<&str>, profile: RequestProfile) -> Self {
-        let model = model.map(|m| m.trim().chars().take(MAX_TEXT).collect::<String>()).filter(|m| !m.is_empty());
-        Self { provider, kind, model, profile }
-    }
-
-    /// The key of every job of a provider and kind, whatever the model and request.
-    pub fn for_kind(provider: Provider, kind: Option<JobKind>) -> Self {
-        Self::new(provider, kind, None, RequestProfile::default())
-    }
-
-    /// This key, then the same model with any request, then the provider and kind: most specific first.
-    fn levels(&self) -> Vec<DurationKey> {
-        let mut levels = vec![self.clone()];
-        for coarser in [
-            Self::new(self.provider, self.kind, self.model.as_deref(), RequestProfile::default()),
-            Self::for_kind(self.provider, self.kind),
-        ] {
-            if !levels.contains(&coarser) {
-                levels.push(coarser);
-            }
-        }
-        levels
-    }
-
-    fn sanitized(self) -> Self {
-        Self::new(self.provider, self.kind, self.model.as_deref(), self.profile)
-    }
-}
 
 /// One sample: seconds (rounded to a tenth) and a hash of the job id, so a job counts once.
 type Sample = (f32, u32);
@@ -370,67 +317,11 @@ fn id_hash(job: &str) -> u32 {
     job.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
 }
 
-/// [`DurationEstimates`] shared by watchers (and read back after a watch, to save it).
-///
-/// Cloning shares: every clone sees and feeds the same estimates.
-///
-/// ```
-/// use genjob::learn::{DurationEstimates, SharedEstimates};
-/// use genjob::Watcher;
-/// let learned = SharedEstimates::new(DurationEstimates::new()); // or one loaded from a file
-/// let watcher = Watcher::new().with_learning(learned.clone());
-/// // … watch jobs; then keep what was learned:
-/// let snapshot: DurationEstimates = learned.snapshot();
-/// # drop((watcher, snapshot));
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct SharedEstimates(Arc<Mutex<DurationEstimates>>);
-
-impl SharedEstimates {
-    /// Shares `estimates`.
-    pub fn new(estimates: DurationEstimates) -> Self {
-        Self(Arc::new(Mutex::new(estimates)))
-    }
-
-    /// A copy of what is learned now (to save it).
-    pub fn snapshot(&self) -> DurationEstimates {
-        self.lock().clone()
-    }
-
-    /// Runs `f` on the estimates, holding the lock.
-    pub fn update<R>(&self, f: impl FnOnce(&mut DurationEstimates) -> R) -> R {
-        f(&mut self.lock())
-    }
-
-    /// See [`DurationEstimates::record_finished`].
-    pub fn record_finished(&self, key: &DurationKey, job: &str, took: Duration) {
-        self.lock().record_finished(key, job, took);
-    }
-
-    /// See [`DurationEstimates::record_running`].
-    pub fn record_running(&self, key: &DurationKey, job: &str, age: Duration) {
-        self.lock().record_running(key, job, age);
-    }
-
-    /// See [`DurationEstimates::forget`].
-    pub fn forget(&self, key: &DurationKey, job: &str) {
-        self.lock().forget(key, job);
-    }
-
-    /// See [`DurationEstimates::estimate`].
-    pub fn estimate(&self, key: &DurationKey) -> Option<Arc<DurationEstimate>> {
-        self.lock().estimate(key)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, DurationEstimates> {
-        // A poisoned lock only means a panic elsewhere mid-update; the rings are still well formed.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::learn::key::MAX_TEXT;
+    use genjob_models::{JobKind, Provider, RequestProfile};
 
     fn video(model: Option<&str>, duration_s: Option<u32>) -> DurationKey {
         DurationKey::new(Provider::Dreamina, Some(JobKind::Video), model, RequestProfile::new(duration_s, None, None))
