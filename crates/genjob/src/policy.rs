@@ -4,8 +4,9 @@
 //! fixed 10-second loop, but spends it where jobs actually finish. Where it has learned how long
 //! such jobs take (an estimate in [`PollContext::estimate`]) it follows the optimal plan for that
 //! distribution ([`PollPlan`]); with too few samples it plans on the documented typical window,
-//! hedged (a job may finish before it, or long after); past the window, or past anything learned,
-//! it polls at the fixed interval of the same budget. Progress reports beat both.
+//! hedged (a job may finish before it, or long after); past the window and past anything learned,
+//! it polls at the fixed interval of the same budget. Planned checks may come a little late, never
+//! early. Progress reports beat both.
 
 use crate::learn::{DurationEstimate, PlanBudget, PollPlan};
 use crate::time::secs;
@@ -185,7 +186,8 @@ impl WindowPlans {
 ///
 /// In order: a `Retry-After` is a floor; a running job that reports progress is checked just after
 /// its extrapolated finish; a job whose kind has a learned estimate follows that estimate's optimal
-/// plan; a job with a documented typical window follows the optimal plan for the hedged window
+/// plan (past the latest finish it saw, the hedged documented window describes what is left); a
+/// job with a documented typical window follows the optimal plan for the hedged window
 /// ([`TypicalWindow::prior`]); past either, it is polled every
 /// [`PlanBudget::tail_interval`] (the fixed loop of the same budget, never denser, never sparser);
 /// a job of unknown timing backs off from `unknown_initial` to `max_interval`.
@@ -247,14 +249,14 @@ impl AdaptiveSchedule {
         PlanBudget::new(self.reference_interval, BUDGET_SHARE)
     }
 
-    /// The plan for this job: the learned estimate's, else the documented window's; `None` if neither.
+    /// The plan for this job: the learned estimate's (continued past what it saw by the documented
+    /// window, hedged), else the documented window's; `None` if neither.
     pub fn plan(&self, ctx: &PollContext<'_>) -> Option<Arc<PollPlan>> {
         let budget = self.budget();
+        let window = TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model);
         match ctx.estimate {
-            Some(estimate) => Some(estimate.plan(&budget)),
-            None => {
-                TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model).map(|w| self.window_plans.get(w, &budget))
-            }
+            Some(estimate) => Some(estimate.plan_continued(&budget, window.map(|w| w.prior()).as_ref())),
+            None => window.map(|w| self.window_plans.get(w, &budget)),
         }
     }
 
@@ -274,23 +276,22 @@ impl AdaptiveSchedule {
         Some(aimed.min(self.max_interval))
     }
 
-    /// The delay before jitter, and whether jitter applies to it.
+    /// The delay before jitter, and whether it is planned.
     ///
-    /// Planned checks are not jittered: the plan already spends the budget where it pays most, and
-    /// an early check would make it add one more just after (measured: about 4 % more requests for
-    /// the same latency). Jobs reach their planned ages at different times anyway; a burst of jobs
-    /// created in the same second is paced by the provider's request budget.
+    /// Jitter keeps jobs created together from polling in lockstep. A planned check is jittered
+    /// late only: an early one makes the plan add a check just after it (about 4 % more requests
+    /// for the same latency, measured), a late one only waits a little longer.
     fn base_delay(&self, ctx: &PollContext<'_>) -> (Duration, bool) {
         if let Some(delay) = self.progress_delay(ctx) {
-            return (delay, true);
+            return (delay, false);
         }
         match (self.plan(ctx), ctx.age) {
-            (Some(plan), Some(age)) => (plan.next_delay(age), false),
+            (Some(plan), Some(age)) => (plan.next_delay(age), true),
             // A plan but no age to place the job in it: the fixed loop of the same budget.
-            (Some(_), None) => (self.budget().tail_interval(), true),
+            (Some(_), None) => (self.budget().tail_interval(), false),
             (None, _) => {
                 let grown = self.unknown_initial.as_secs_f64() * 1.5f64.powi(ctx.polls.min(20) as i32);
-                (secs(grown).min(self.max_interval), true)
+                (secs(grown).min(self.max_interval), false)
             }
         }
     }
@@ -306,9 +307,10 @@ impl PollPolicy for AdaptiveSchedule {
     }
 
     fn next_delay(&self, ctx: &PollContext<'_>, jitter: f64) -> Duration {
-        let (base, jittered) = self.base_delay(ctx);
-        let spread = if jittered { self.jitter.clamp(0.0, 1.0) } else { 0.0 };
-        let factor = 1.0 + spread * (2.0 * jitter.clamp(0.0, 1.0) - 1.0);
+        let (base, planned) = self.base_delay(ctx);
+        let (spread, draw) = (self.jitter.clamp(0.0, 1.0), jitter.clamp(0.0, 1.0));
+        // A planned check may come late, never early (see `base_delay`); others either way.
+        let factor = if planned { 1.0 + spread * draw } else { 1.0 + spread * (2.0 * draw - 1.0) };
         let jittered = secs(base.as_secs_f64() * factor);
         jittered.max(ctx.server_hint.unwrap_or_default()).max(MIN_INTERVAL)
     }
@@ -422,7 +424,7 @@ mod tests {
     }
 
     #[test]
-    fn jitter_stays_within_bounds_and_leaves_planned_checks_alone() {
+    fn jitter_stays_within_bounds_and_planned_checks_only_come_late() {
         let s = AdaptiveSchedule::default();
         let mut c = ctx(Provider::Token360, JobKind::Video, 20);
         c.polls = 3;
@@ -432,6 +434,9 @@ mod tests {
             assert!((base * 0.9 - 1e-6..=base * 1.1 + 1e-6).contains(&d), "{d} vs {base}");
         }
         let planned = ctx(Provider::Dreamina, JobKind::Video, 90);
-        assert_eq!(s.next_delay(&planned, 0.0), s.next_delay(&planned, 0.999));
+        let plan = AdaptiveSchedule::new().with_jitter(0.0).next_delay(&planned, 0.5).as_secs_f64();
+        assert!((s.next_delay(&planned, 0.0).as_secs_f64() - plan).abs() < 1e-6);
+        let latest = s.next_delay(&planned, 0.999).as_secs_f64();
+        assert!(latest > plan && latest <= plan * 1.1 + 1e-6, "{latest} vs {plan}");
     }
 }

@@ -23,6 +23,10 @@ const MAX_KNOTS: usize = 512;
 /// A finish time is spread at most this fraction of itself either way.
 const MAX_RELATIVE_SPREAD: f64 = 0.5;
 
+/// What a cached plan was computed for: a budget, and the knots of the distribution that continued
+/// the estimate past its horizon, if any.
+type PlanKey = (PlanBudget, Option<Vec<(f64, f64)>>);
+
 /// The learned (or assumed) distribution of how long a kind of job takes to finish.
 ///
 /// Built from samples with [`DurationEstimate::from_samples`], or from a documented window with
@@ -46,8 +50,8 @@ pub struct DurationEstimate {
     finished: u32,
     /// Still-running (right-censored) samples behind the estimate.
     censored: u32,
-    /// Plans computed from this estimate, one per budget.
-    plans: Mutex<Vec<(PlanBudget, Arc<PollPlan>)>>,
+    /// Plans computed from this estimate, one per budget and continuation.
+    plans: Mutex<Vec<(PlanKey, Arc<PollPlan>)>>,
 }
 
 impl std::fmt::Debug for DurationEstimate {
@@ -195,14 +199,47 @@ impl DurationEstimate {
 
     /// The poll plan that spends `budget` best under this estimate; computed on first use, then kept.
     pub fn plan(&self, budget: &PlanBudget) -> Arc<PollPlan> {
+        self.plan_continued(budget, None)
+    }
+
+    /// The plan under this estimate [continued](DurationEstimate::continued_by) past its horizon by
+    /// `beyond` (when given); computed on first use, then kept.
+    pub fn plan_continued(&self, budget: &PlanBudget, beyond: Option<&DurationEstimate>) -> Arc<PollPlan> {
+        let key: PlanKey = (*budget, beyond.map(|b| b.knots.clone()));
         // A poisoned lock only means a panic elsewhere mid-insert; the list itself is still whole.
         let mut plans = self.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((_, plan)) = plans.iter().find(|(b, _)| b == budget) {
+        if let Some((_, plan)) = plans.iter().find(|(k, _)| *k == key) {
             return plan.clone();
         }
-        let plan = Arc::new(PollPlan::for_budget(self, budget));
-        plans.push((*budget, plan.clone()));
+        let plan = Arc::new(match beyond {
+            Some(prior) => PollPlan::for_budget(&self.continued_by(prior), budget),
+            None => PollPlan::for_budget(self, budget),
+        });
+        plans.push((key, plan.clone()));
         plan
+    }
+
+    /// This estimate, with what lies past its horizon shaped like `prior` past the same age.
+    ///
+    /// Kaplan–Meier knows nothing beyond the latest finish it saw: the jobs still running there (its
+    /// tail mass) finish "later". When many are (a batch submitted together, watched while its first
+    /// jobs finish), planning as if nothing were known would poll them all at the tail interval. The
+    /// documents say more: past the horizon the tail is spread like the prior's jobs that outlive
+    /// the same age, up to the prior's own horizon.
+    pub fn continued_by(&self, prior: &DurationEstimate) -> DurationEstimate {
+        let horizon = self.horizon_secs();
+        let tail = self.tail_mass();
+        let prior_left = 1.0 - prior.cdf(horizon);
+        let mut knots = self.knots.clone();
+        if tail > 0.0 && prior_left > 0.0 {
+            let before = 1.0 - tail;
+            let below = 1.0 - prior_left;
+            for &(t, f) in prior.knots.iter().filter(|k| k.0 > horizon) {
+                let continued = before + tail * ((f - below) / prior_left).clamp(0.0, 1.0);
+                push_knot(&mut knots, t, continued.clamp(before, 1.0));
+            }
+        }
+        Self::with_knots(knots, self.finished, self.censored)
     }
 }
 
@@ -317,6 +354,23 @@ mod tests {
         let e = DurationEstimate::from_samples(&samples, &[]).unwrap_or_else(|| panic!());
         assert!(e.knots.len() <= MAX_KNOTS + 2);
         assert!((e.cdf(100.0) - 0.5).abs() < 0.01);
+    }
+
+    #[test]
+    fn past_its_horizon_an_estimate_is_continued_by_the_prior() {
+        // A batch watched together: two of ten finished by 62 s, eight still running at 62 s.
+        let e = DurationEstimate::from_samples(&[60.0, 61.0], &[62.0; 8]).unwrap_or_else(|| panic!());
+        assert!(close(e.tail_mass(), 0.8));
+        let prior = DurationEstimate::window_prior(Duration::from_secs(60), Duration::from_secs(180), 0.0);
+        let c = e.continued_by(&prior);
+        // The eight spread uniformly over (61.5, 180], like the prior's jobs past 61.5 s.
+        assert_eq!(c.horizon(), Duration::from_secs(180));
+        assert!(close(c.tail_mass(), 0.0) && close(c.cdf(61.5), 0.2));
+        assert!(close(c.cdf(120.75), 0.2 + 0.8 * 0.5), "{c:?}");
+        assert_eq!((c.finished(), c.censored()), (2, 8));
+        // Nothing left past the horizon: nothing changes.
+        let done = DurationEstimate::from_samples(&[60.0, 61.0], &[]).unwrap_or_else(|| panic!());
+        assert_eq!(done.continued_by(&prior), done);
     }
 
     #[test]
