@@ -116,6 +116,12 @@ pub struct WaitArgs {
     /// http(s)://HOST/hooks/SECRET); for a receiver reachable from the internet.
     #[arg(long, value_name = "SECRET", requires = "listen")]
     pub listen_secret: Option<String>,
+    /// Neither use nor update what genjob learned about how long jobs take (also GENJOB_NO_LEARN=1).
+    ///
+    /// By default `wait` keeps each finished job's time-to-finish in
+    /// $XDG_CACHE_HOME/genjob/learned-durations.json (else ~/.cache/genjob/…) and plans its checks on it.
+    #[arg(long)]
+    pub no_learn: bool,
 }
 
 /// Arguments of `genjob executing`.

@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod demo;
 mod exit;
+mod learned;
 mod output;
 mod redact;
 mod sources;

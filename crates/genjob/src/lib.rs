@@ -16,7 +16,7 @@
 //! ```
 //!
 //! The [`Watcher`] polls on an adaptive schedule ([`policy::AdaptiveSchedule`]) computed from the
-//! job's kind, age and progress, folds every answer through the models' [`StatusTracker`] (stale
+//! job's kind, age, progress and what it learned about how long such jobs take ([`learn`]), folds every answer through the models' [`StatusTracker`] (stale
 //! reads never regress a job; the Dreamina 1-hour rule fails a stuck job locally), shares one
 //! request budget per provider, and, where a provider lists its executing jobs in one request
 //! (Dreamina's `/scheduler`), checks a whole batch with one request per tick.
@@ -25,6 +25,7 @@ pub mod callbacks;
 mod download;
 mod env;
 mod error_policy;
+pub mod learn;
 mod options;
 mod outcome;
 pub mod policy;
@@ -44,6 +45,7 @@ pub use genjob_transport::{
     self as transport, ApiToken, DownloadConfig, Downloaded, Downloader, ErrorKind, FetchedJob, JobListing, JobSource,
     ListingEntry, ListingScope, TransportError,
 };
+pub use learn::{DurationEstimates, DurationKey, SharedEstimates};
 pub use options::WatchOptions;
 pub use outcome::{
     FinishedJob, JobDownloaded, JobFinished, JobProgress, JobSnapshot, WaitError, WatchEvent, failure_summary,

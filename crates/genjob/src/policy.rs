@@ -1,19 +1,30 @@
 //! When to poll next: a pure function of what is known about a job.
 //!
-//! The default [`AdaptiveSchedule`] spends roughly the request budget of the documented fixed
-//! 10-second loop, but spends it where jobs actually finish: nothing before the earliest typical
-//! completion, evenly spaced polls through the typical window, then a capped back-off.
+//! The default [`AdaptiveSchedule`] spends slightly less than the request budget of the documented
+//! fixed 10-second loop, but spends it where jobs actually finish. Where it has learned how long
+//! such jobs take (an estimate in [`PollContext::estimate`]) it follows the optimal plan for that
+//! distribution ([`PollPlan`]); with too few samples it plans on the documented typical window,
+//! hedged (a job may finish before it, or long after); past the window and past anything learned,
+//! it polls at the fixed interval of the same budget. Planned checks may come a little late, never
+//! early. Progress reports beat both.
 
+use crate::learn::{DurationEstimate, PlanBudget, PollPlan};
 use crate::time::secs;
 use genjob_models::{JobKind, JobStatus, Provider};
+use std::collections::HashMap;
 use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Never poll one job faster than this.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What the policy knows when it picks the next delay.
+///
+/// Built by the watcher before every decision; a policy of your own reads the fields it needs.
+/// To build one (in a test or a simulation), start from [`PollContext::new`] and set fields.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct PollContext<'a> {
     /// The job's provider.
     pub provider: Provider,
@@ -33,6 +44,27 @@ pub struct PollContext<'a> {
     pub polls: u32,
     /// The least delay the server asked for (`Retry-After`).
     pub server_hint: Option<Duration>,
+    /// How long jobs like this one took, learned from earlier records, when enough finished
+    /// ([`MIN_FINISHED`](crate::learn::MIN_FINISHED)); `None` means "plan on the documents".
+    pub estimate: Option<&'a DurationEstimate>,
+}
+
+impl<'a> PollContext<'a> {
+    /// A job of `provider` about which nothing else is known yet (status `queued`, no polls).
+    pub fn new(provider: Provider) -> Self {
+        Self {
+            provider,
+            kind: None,
+            model: None,
+            age: None,
+            waited: Duration::ZERO,
+            status: JobStatus::Queued,
+            progress: None,
+            polls: 0,
+            server_hint: None,
+            estimate: None,
+        }
+    }
 }
 
 /// Chooses poll delays. Implement it to swap the schedule; see [`AdaptiveSchedule`] and [`FixedInterval`].
@@ -62,7 +94,7 @@ impl PollPolicy for FixedInterval {
 pub const BUDGET_SHARE: f64 = 0.95;
 
 /// The documented typical run time of a kind of job: most finish between `earliest` and `latest`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TypicalWindow {
     /// Jobs rarely finish before this age.
     pub earliest: Duration,
@@ -103,8 +135,8 @@ impl TypicalWindow {
     /// A fixed loop polls at zero and every `reference` after, so a job of mean length `m` costs it
     /// about `m / reference + 1.5` requests. Polling at `earliest + step`, `earliest + 2·step`, … costs
     /// about `(m − earliest) / step + 0.5`. Spending [`BUDGET_SHARE`] of the loop's budget gives
-    /// `step = (m − earliest) / (share · (m / reference + 1))`: the requests a fixed loop spends before
-    /// any job can be done are spent inside the window instead.
+    /// `step = (m − earliest) / (share · (m / reference + 1))`. Progress predictions are allowed one
+    /// such step of error.
     fn dense_step(&self, reference: Duration) -> Duration {
         let mean = (self.earliest + self.latest).as_secs_f64() / 2.0;
         let requests = BUDGET_SHARE * (mean / reference.as_secs_f64().max(f64::EPSILON) + 1.0);
@@ -112,26 +144,68 @@ impl TypicalWindow {
         secs(inside / requests).max(MIN_INTERVAL)
     }
 
-    /// The first useful check of a job of this age: one dense step into the window.
-    ///
-    /// Nothing is done before `earliest`, so a check exactly there would find nothing more often than not.
-    fn first_check(&self, reference: Duration) -> Duration {
-        self.earliest + self.dense_step(reference)
+    /// The window as a distribution to plan on, hedged: [`BROAD_SHARE`] of the jobs finish anywhere
+    /// in `[0, 3 × latest]` — before the documented earliest time, or long after the window.
+    pub fn prior(&self) -> DurationEstimate {
+        DurationEstimate::window_prior(self.earliest, self.latest, BROAD_SHARE)
     }
 }
 
-/// genjob's default schedule: adapts to the job's kind, age, progress and the server's hints.
+/// The share of jobs the plan on a documented window expects outside it (spread over `[0, 3 × latest]`).
+///
+/// Documents describe the typical job; queues, long clips and busy hours make many jobs untypical.
+/// With this share the plan checks a few times before the window instead of never, and it cannot
+/// pretend that every job is done by the window's end.
+pub const BROAD_SHARE: f64 = 0.2;
+
+/// A documented window and a budget (reference interval, share as bits): what a window plan depends on.
+type WindowPlanKey = (TypicalWindow, Duration, u64);
+
+/// Plans on documented windows, computed once per window and budget and shared by clones.
+#[derive(Debug, Clone, Default)]
+struct WindowPlans(Arc<Mutex<HashMap<WindowPlanKey, Arc<PollPlan>>>>);
+
+impl PartialEq for WindowPlans {
+    /// A cache of pure results: it never makes two schedules behave differently.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl WindowPlans {
+    fn get(&self, window: TypicalWindow, budget: &PlanBudget) -> Arc<PollPlan> {
+        // A poisoned lock only means a panic elsewhere mid-insert; the map itself is still whole.
+        let mut plans = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = (window, budget.reference_interval, budget.share.to_bits());
+        plans.entry(key).or_insert_with(|| Arc::new(PollPlan::for_budget(&window.prior(), budget))).clone()
+    }
+}
+
+/// genjob's default schedule: adapts to the job's kind, age, progress, what was learned about such
+/// jobs, and the server's hints.
+///
+/// In order: a `Retry-After` is a floor; a running job that reports progress is checked just after
+/// its extrapolated finish; a job whose kind has a learned estimate follows that estimate's optimal
+/// plan (past the latest finish it saw, the hedged documented window describes what is left); a
+/// job with a documented typical window follows the optimal plan for the hedged window
+/// ([`TypicalWindow::prior`]); past either, it is polled every
+/// [`PlanBudget::tail_interval`] (the fixed loop of the same budget, never denser, never sparser);
+/// a job of unknown timing backs off from `unknown_initial` to `max_interval`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct AdaptiveSchedule {
     /// The fixed loop whose request budget the schedule matches (the documents poll every 10 s).
     pub reference_interval: Duration,
-    /// The longest delay between two polls.
+    /// The longest delay for a job of unknown timing, and for a progress prediction.
+    ///
+    /// Plans (learned or documented) are not capped: a gap where no job finishes is the point of them.
     pub max_interval: Duration,
-    /// Relative jitter applied to every delay (0.1 = ±10 %).
+    /// Relative jitter applied to the delays that no plan places (unknown timing, progress
+    /// predictions, the tail without an age): 0.1 = ±10 %.
     pub jitter: f64,
     /// First delay when nothing is known about the job's timing.
     pub unknown_initial: Duration,
+    window_plans: WindowPlans,
 }
 
 impl Default for AdaptiveSchedule {
@@ -141,23 +215,24 @@ impl Default for AdaptiveSchedule {
             max_interval: Duration::from_secs(30),
             jitter: 0.1,
             unknown_initial: Duration::from_secs(2),
+            window_plans: WindowPlans::default(),
         }
     }
 }
 
 impl AdaptiveSchedule {
-    /// The default schedule (10 s reference loop, 30 s longest delay, ±10 % jitter).
+    /// The default schedule (10 s reference loop, 30 s longest unplanned delay, ±10 % jitter on unplanned delays).
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Sets the relative jitter (0 makes every delay predictable; clamped to 0..=1).
+    /// Sets the relative jitter of unplanned delays (0 makes every delay predictable; clamped to 0..=1).
     pub fn with_jitter(mut self, jitter: f64) -> Self {
         self.jitter = jitter;
         self
     }
 
-    /// Sets the longest delay between two polls.
+    /// Sets the longest delay for a job of unknown timing.
     pub fn with_max_interval(mut self, max_interval: Duration) -> Self {
         self.max_interval = max_interval;
         self
@@ -169,36 +244,54 @@ impl AdaptiveSchedule {
         self
     }
 
-    fn base_delay(&self, ctx: &PollContext<'_>) -> Duration {
+    /// The budget every plan spends: [`BUDGET_SHARE`] of the reference loop's requests.
+    pub fn budget(&self) -> PlanBudget {
+        PlanBudget::new(self.reference_interval, BUDGET_SHARE)
+    }
+
+    /// The plan for this job: the learned estimate's (continued past what it saw by the documented
+    /// window, hedged), else the documented window's; `None` if neither.
+    pub fn plan(&self, ctx: &PollContext<'_>) -> Option<Arc<PollPlan>> {
+        let budget = self.budget();
         let window = TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model);
-        // Progress reports beat averages: extrapolate the finish from the rate so far.
-        if let (Some(p), Some(age)) = (ctx.progress, ctx.age)
-            && ctx.status == JobStatus::Running
-            && (1..100).contains(&p)
-        {
-            let remaining = age.as_secs_f64() * f64::from(100 - p) / f64::from(p);
-            let step = window.map_or(self.unknown_initial, |w| w.dense_step(self.reference_interval));
-            // Aim just past the predicted finish, but never sleep through more than one dense step of error.
-            return secs(remaining).clamp(MIN_INTERVAL, self.max_interval.max(step)).max(step / 2);
+        match ctx.estimate {
+            Some(estimate) => Some(estimate.plan_continued(&budget, window.map(|w| w.prior()).as_ref())),
+            None => window.map(|w| self.window_plans.get(w, &budget)),
         }
-        match (window, ctx.age) {
-            (Some(w), Some(age)) => {
-                let step = w.dense_step(self.reference_interval);
-                if age < w.earliest {
-                    w.first_check(self.reference_interval) - age
-                } else if age <= w.latest {
-                    step
-                } else {
-                    // Past the typical window: back off geometrically from the dense step.
-                    let overdue = (age - w.latest).as_secs_f64();
-                    let grown = step.as_secs_f64() * (1.0 + overdue / w.latest.as_secs_f64().max(1.0)).powi(2);
-                    secs(grown)
-                }
-            }
-            (Some(w), None) => w.dense_step(self.reference_interval),
+    }
+
+    /// Progress reports beat averages: just past the finish extrapolated from the rate so far.
+    ///
+    /// `None` unless the job is running with a progress strictly between 0 and 100.
+    fn progress_delay(&self, ctx: &PollContext<'_>) -> Option<Duration> {
+        let (Some(p), Some(age)) = (ctx.progress, ctx.age) else { return None };
+        if ctx.status != JobStatus::Running || !(1..100).contains(&p) {
+            return None;
+        }
+        let window = TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model);
+        let remaining = age.as_secs_f64() * f64::from(100 - p) / f64::from(p);
+        let step = window.map_or(self.unknown_initial, |w| w.dense_step(self.reference_interval));
+        // Aim just past the predicted finish, but never sleep through more than one dense step of error.
+        let aimed = secs(remaining).clamp(MIN_INTERVAL, self.max_interval.max(step)).max(step / 2);
+        Some(aimed.min(self.max_interval))
+    }
+
+    /// The delay before jitter, and whether it is planned.
+    ///
+    /// Jitter keeps jobs created together from polling in lockstep. A planned check is jittered
+    /// late only: an early one makes the plan add a check just after it (about 4 % more requests
+    /// for the same latency, measured), a late one only waits a little longer.
+    fn base_delay(&self, ctx: &PollContext<'_>) -> (Duration, bool) {
+        if let Some(delay) = self.progress_delay(ctx) {
+            return (delay, false);
+        }
+        match (self.plan(ctx), ctx.age) {
+            (Some(plan), Some(age)) => (plan.next_delay(age), true),
+            // A plan but no age to place the job in it: the fixed loop of the same budget.
+            (Some(_), None) => (self.budget().tail_interval(), false),
             (None, _) => {
                 let grown = self.unknown_initial.as_secs_f64() * 1.5f64.powi(ctx.polls.min(20) as i32);
-                secs(grown)
+                (secs(grown).min(self.max_interval), false)
             }
         }
     }
@@ -206,16 +299,18 @@ impl AdaptiveSchedule {
 
 impl PollPolicy for AdaptiveSchedule {
     fn first_delay(&self, ctx: &PollContext<'_>) -> Duration {
-        match (TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model), ctx.age) {
-            // A job younger than the earliest typical finish cannot be done yet: wait for it.
-            (Some(w), Some(age)) if age < w.earliest => w.first_check(self.reference_interval) - age,
+        match (self.plan(ctx), ctx.age) {
+            // A job too young to be done waits for its first useful check; an older one is read at once.
+            (Some(plan), Some(age)) => plan.first_delay(age),
             _ => Duration::ZERO,
         }
     }
 
     fn next_delay(&self, ctx: &PollContext<'_>, jitter: f64) -> Duration {
-        let base = self.base_delay(ctx).min(self.max_interval);
-        let factor = 1.0 + self.jitter.clamp(0.0, 1.0) * (2.0 * jitter.clamp(0.0, 1.0) - 1.0);
+        let (base, planned) = self.base_delay(ctx);
+        let (spread, draw) = (self.jitter.clamp(0.0, 1.0), jitter.clamp(0.0, 1.0));
+        // A planned check may come late, never early (see `base_delay`); others either way.
+        let factor = if planned { 1.0 + spread * draw } else { 1.0 + spread * (2.0 * draw - 1.0) };
         let jittered = secs(base.as_secs_f64() * factor);
         jittered.max(ctx.server_hint.unwrap_or_default()).max(MIN_INTERVAL)
     }
@@ -225,52 +320,70 @@ impl PollPolicy for AdaptiveSchedule {
 mod tests {
     use super::*;
 
-    /// Dreamina video: (mean 120 s − earliest 60 s) / (0.95 × (120/10 + 1) requests of the 10 s loop).
-    const DREAMINA_VIDEO_STEP: f64 = 60.0 / (BUDGET_SHARE * 13.0);
-
     fn ctx(provider: Provider, kind: JobKind, age: u64) -> PollContext<'static> {
-        PollContext {
-            provider,
-            kind: Some(kind),
-            model: None,
-            age: Some(Duration::from_secs(age)),
-            waited: Duration::ZERO,
-            status: JobStatus::Queued,
-            progress: None,
-            polls: 1,
-            server_hint: None,
-        }
+        let mut c = PollContext::new(provider);
+        c.kind = Some(kind);
+        c.age = Some(Duration::from_secs(age));
+        c.polls = 1;
+        c
+    }
+
+    fn tail() -> Duration {
+        AdaptiveSchedule::default().budget().tail_interval()
     }
 
     #[test]
-    fn a_fresh_video_is_not_checked_at_once_but_a_resumed_one_is() {
+    fn a_fresh_video_is_checked_sparsely_before_its_window_and_a_resumed_one_at_once() {
         let s = AdaptiveSchedule::default();
-        // 60 s earliest finish + one dense step, minus the 2 s the job has already run.
-        let first = s.first_delay(&ctx(Provider::Dreamina, JobKind::Video, 2)).as_secs_f64();
-        assert!((first - (58.0 + DREAMINA_VIDEO_STEP)).abs() < 1e-6, "{first}");
+        let first = s.first_delay(&ctx(Provider::Dreamina, JobKind::Video, 2));
+        // Not at once, and not later than a little into the 60–180 s window.
+        assert!(first > Duration::from_secs(10) && first < Duration::from_secs(70), "{first:?}");
         assert_eq!(s.first_delay(&ctx(Provider::Dreamina, JobKind::Video, 3600)), Duration::ZERO);
-        let unknown = PollContext { kind: None, age: None, ..ctx(Provider::Token360, JobKind::Video, 0) };
+        let mut unknown = ctx(Provider::Token360, JobKind::Video, 0);
+        (unknown.kind, unknown.age) = (None, None);
         assert_eq!(s.first_delay(&unknown), Duration::ZERO);
     }
 
     #[test]
-    fn dense_inside_the_window_sparse_after_and_capped() {
+    fn the_window_plan_is_dense_inside_and_the_equal_budget_loop_after() {
         let s = AdaptiveSchedule::new().with_jitter(0.0);
+        let plan = s.plan(&ctx(Provider::Dreamina, JobKind::Video, 0)).unwrap_or_else(|| panic!());
+        let checks = plan.checks();
+        let before = checks.iter().filter(|c| **c < Duration::from_secs(60)).count();
+        assert!((1..=3).contains(&before), "a few checks before the window, not none: {checks:?}");
         let inside = s.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 90), 0.5);
-        let after = s.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 400), 0.5);
-        let much_later = s.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 3000), 0.5);
-        assert!((inside.as_secs_f64() - DREAMINA_VIDEO_STEP).abs() < 1e-6, "{inside:?}");
-        assert!(after > inside, "{after:?} should back off past {inside:?}");
-        assert_eq!(much_later, s.max_interval);
+        assert!(inside < tail() && inside >= MIN_INTERVAL, "{inside:?}");
+        // Past the window: the fixed loop of the same budget, neither denser nor sparser, for ever.
+        for age in [180, 181, 400, 3000, 86_400] {
+            assert_eq!(s.next_delay(&ctx(Provider::Dreamina, JobKind::Video, age), 0.5), tail(), "{age}");
+        }
+        assert!((tail().as_secs_f64() - 10.0 / BUDGET_SHARE).abs() < 1e-6);
         let image = s.next_delay(&ctx(Provider::GoogleFlow, JobKind::Image, 12), 0.5);
         assert!(image < inside && image >= MIN_INTERVAL);
     }
 
     #[test]
+    fn a_learned_estimate_replaces_the_documents() {
+        // A faster model: 30–60 s, which the documented 60–180 s window would wait through.
+        let samples: Vec<f64> = (0..40).map(|i| 30.0 + 0.75 * f64::from(i)).collect();
+        let estimate = DurationEstimate::from_samples(&samples, &[]).unwrap_or_else(|| panic!());
+        let s = AdaptiveSchedule::new().with_jitter(0.0);
+        let mut c = ctx(Provider::Dreamina, JobKind::Video, 0);
+        c.estimate = Some(&estimate);
+        let first = s.first_delay(&c);
+        assert!(first > Duration::from_secs(29) && first < Duration::from_secs(45), "{first:?}");
+        c.age = Some(Duration::from_secs(45));
+        assert!(s.next_delay(&c, 0.5) < Duration::from_secs(10));
+        // Past everything learned: the equal-budget loop.
+        c.age = Some(Duration::from_secs(300));
+        assert_eq!(s.next_delay(&c, 0.5), tail());
+    }
+
+    #[test]
     fn server_hint_and_floor_win() {
         let s = AdaptiveSchedule::default();
-        let hinted =
-            PollContext { server_hint: Some(Duration::from_secs(45)), ..ctx(Provider::Dreamina, JobKind::Video, 90) };
+        let mut hinted = ctx(Provider::Dreamina, JobKind::Video, 90);
+        hinted.server_hint = Some(Duration::from_secs(45));
         assert_eq!(s.next_delay(&hinted, 0.0), Duration::from_secs(45));
         let fixed = FixedInterval(Duration::from_millis(100));
         assert_eq!(fixed.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 90), 0.0), MIN_INTERVAL);
@@ -279,36 +392,51 @@ mod tests {
     #[test]
     fn progress_predicts_the_finish() {
         let s = AdaptiveSchedule::new().with_jitter(0.0);
-        let c = PollContext {
-            status: JobStatus::Running,
-            progress: Some(50),
-            model: Some("seedance-2.0"),
-            ..ctx(Provider::Token360, JobKind::Video, 20)
-        };
+        let mut c = ctx(Provider::Token360, JobKind::Video, 20);
+        (c.status, c.progress, c.model) = (JobStatus::Running, Some(50), Some("seedance-2.0"));
         // Half done after 20 s: about 20 s to go.
         assert_eq!(s.next_delay(&c, 0.5), Duration::from_secs(20));
+    }
+
+    #[test]
+    fn unknown_timing_backs_off_to_the_longest_delay() {
+        let s = AdaptiveSchedule::new().with_jitter(0.0);
+        let mut c = ctx(Provider::Token360, JobKind::Video, 20);
+        c.polls = 0;
+        assert_eq!(s.next_delay(&c, 0.5), s.unknown_initial);
+        c.polls = 20;
+        assert_eq!(s.next_delay(&c, 0.5), s.max_interval);
     }
 
     #[test]
     fn absurd_ages_and_settings_give_bounded_delays_not_panics() {
         // A record created in year 1: two thousand years past the 10–20 s window of a Google Flow image.
         let ancient = ctx(Provider::GoogleFlow, JobKind::Image, 2025 * 365 * 24 * 3600);
-        let s = AdaptiveSchedule::default();
-        assert_eq!(s.next_delay(&ancient, 0.5), s.max_interval);
+        let s = AdaptiveSchedule::new().with_jitter(0.0);
+        assert_eq!(s.next_delay(&ancient, 0.5), tail());
         let wild = AdaptiveSchedule::new().with_jitter(f64::NAN).with_max_interval(Duration::MAX);
         assert!(wild.next_delay(&ancient, 0.5) <= crate::time::MAX_DELAY);
-        let hinted = PollContext { server_hint: Some(Duration::MAX), ..ancient };
+        let odd = AdaptiveSchedule::new().with_reference_interval(Duration::ZERO);
+        assert!(odd.next_delay(&ctx(Provider::Dreamina, JobKind::Video, 90), 0.5) >= MIN_INTERVAL);
+        let mut hinted = ancient;
+        hinted.server_hint = Some(Duration::MAX);
         assert!(s.next_delay(&hinted, 0.5) >= s.max_interval);
     }
 
     #[test]
-    fn jitter_stays_within_bounds() {
+    fn jitter_stays_within_bounds_and_planned_checks_only_come_late() {
         let s = AdaptiveSchedule::default();
-        let c = ctx(Provider::Dreamina, JobKind::Video, 90);
+        let mut c = ctx(Provider::Token360, JobKind::Video, 20);
+        c.polls = 3;
+        let base = AdaptiveSchedule::new().with_jitter(0.0).next_delay(&c, 0.5).as_secs_f64();
         for j in [0.0, 0.25, 0.5, 0.75, 0.999] {
             let d = s.next_delay(&c, j).as_secs_f64();
-            let step = DREAMINA_VIDEO_STEP;
-            assert!((step * 0.9 - 1e-6..=step * 1.1 + 1e-6).contains(&d), "{d}");
+            assert!((base * 0.9 - 1e-6..=base * 1.1 + 1e-6).contains(&d), "{d} vs {base}");
         }
+        let planned = ctx(Provider::Dreamina, JobKind::Video, 90);
+        let plan = AdaptiveSchedule::new().with_jitter(0.0).next_delay(&planned, 0.5).as_secs_f64();
+        assert!((s.next_delay(&planned, 0.0).as_secs_f64() - plan).abs() < 1e-6);
+        let latest = s.next_delay(&planned, 0.999).as_secs_f64();
+        assert!(latest > plan && latest <= plan * 1.1 + 1e-6, "{latest} vs {plan}");
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::env::{Environment, TokioEnvironment};
 use crate::error_policy::{ErrorContext, ErrorDecision};
+use crate::learn::SharedEstimates;
 use crate::options::WatchOptions;
 use crate::outcome::{FinishedJob, JobSnapshot, WaitError, WatchEvent};
 use crate::policy::{AdaptiveSchedule, MIN_INTERVAL, PollPolicy};
@@ -41,6 +42,8 @@ pub struct Watcher {
     pub(crate) options: WatchOptions,
     /// Fetches output files; it holds no API token. `None` only if the default could not be built.
     pub(crate) downloader: Option<Downloader>,
+    /// What is learned about how long jobs take, fed by every watch and read by the policy.
+    pub(crate) learning: Option<SharedEstimates>,
 }
 
 impl Default for Watcher {
@@ -50,7 +53,8 @@ impl Default for Watcher {
 }
 
 impl Watcher {
-    /// A watcher with the adaptive schedule, the tokio clock, default options and no sources.
+    /// A watcher with the adaptive schedule, the tokio clock, default options, no sources, and
+    /// learning in memory (its clones and their watches share what it learns).
     pub fn new() -> Self {
         Self {
             sources: HashMap::new(),
@@ -58,6 +62,7 @@ impl Watcher {
             env: Arc::new(TokioEnvironment::new()),
             options: WatchOptions::default(),
             downloader: Downloader::new(DownloadConfig::default()).ok(),
+            learning: Some(SharedEstimates::default()),
         }
     }
 
@@ -65,6 +70,24 @@ impl Watcher {
     pub fn with_downloader(mut self, downloader: Downloader) -> Self {
         self.downloader = Some(downloader);
         self
+    }
+
+    /// Learns into (and plans from) `estimates`: pass one loaded from a file, or share one between
+    /// watchers; read it back with [`SharedEstimates::snapshot`] to save it.
+    pub fn with_learning(mut self, estimates: SharedEstimates) -> Self {
+        self.learning = Some(estimates);
+        self
+    }
+
+    /// Neither learns nor uses learned durations: every job is planned on the documents alone.
+    pub fn without_learning(mut self) -> Self {
+        self.learning = None;
+        self
+    }
+
+    /// What the watcher learns into, if it learns.
+    pub fn learning(&self) -> Option<&SharedEstimates> {
+        self.learning.as_ref()
     }
 
     /// Adds (or replaces) the source for its provider.

@@ -24,6 +24,7 @@ pub mod google_flow;
 mod id;
 mod job;
 mod open_enum;
+mod profile;
 mod record;
 mod time;
 pub mod token360;
@@ -38,6 +39,7 @@ pub use id::{
     CAPTURED_EMAIL_PLACEHOLDER, DreaminaJobId, Endpoint, GoogleFlowJobId, JobId, JobIdForm, JobIdParseError, retention,
 };
 pub use job::{ErrorCategory, Job, JobError, JobKind, JobStatus, Output, OutputKind, Provider, UnknownProvider};
+pub use profile::RequestProfile;
 pub use record::{CustomRecord, DecodeError, ProviderRecord, decode_executing, detect_endpoint};
 pub use time::RawTime;
 pub use token360::{Token360ContentUrl, Token360Video, Token360VideoList};

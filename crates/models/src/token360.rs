@@ -44,10 +44,10 @@ pub struct Token360Video {
     pub completed_at: Field<i64>,
     /// When the generated file stops being downloadable, Unix seconds (OpenAI-style records).
     pub expires_at: Field<i64>,
-    /// Clip length in seconds, as a string (`"8"`; OpenAI-style records).
-    pub seconds: Field<String>,
-    /// Frame size (`"1280x720"`; OpenAI-style records).
-    pub size: Field<String>,
+    /// Clip length in seconds: a string in OpenAI's shape (`"8"`), a number accepted too.
+    pub seconds: Field<Value>,
+    /// Frame size (`"1280x720"`; OpenAI-style records); kept whatever its JSON type.
+    pub size: Field<Value>,
     /// The video this one remixes, if any.
     pub remixed_from_video_id: Field<String>,
     /// Progress in percent.
@@ -185,13 +185,14 @@ impl Token360Video {
         let expires_at = self.expires_at.into_option().and_then(from_unix_seconds);
         if status == JobStatus::Completed {
             if let Some(url) = self.url.as_option().or(self.video_url.as_option()) {
-                let seconds = self
-                    .duration
-                    .as_option()
-                    .and_then(Number::as_f64)
-                    .or_else(|| self.seconds.as_deref().and_then(|s| s.trim().parse::<f64>().ok()));
+                let seconds =
+                    self.duration.as_option().and_then(Number::as_f64).or_else(|| match self.seconds.as_option() {
+                        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+                        Some(Value::Number(n)) => n.as_f64(),
+                        _ => None,
+                    });
                 let duration_ms = seconds.filter(|s| s.is_finite() && *s >= 0.0).map(|s| (s * 1000.0).round() as u64);
-                let (width, height) = self.size.as_deref().and_then(frame_size).unzip();
+                let (width, height) = self.size.as_option().and_then(Value::as_str).and_then(frame_size).unzip();
                 outputs.push(Output { duration_ms, width, height, expires_at, ..Output::new(OutputKind::Video, url) });
             }
             if let Some(url) = self.content.as_option().and_then(|c| c.last_frame_url.as_option()) {

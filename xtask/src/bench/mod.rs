@@ -3,18 +3,21 @@
 //! Prints one table and writes `target/bench/results.json`. A debug build re-runs itself in release
 //! (`cargo run --release -p xtask -- bench`), because timings of unoptimised code mean nothing.
 
+mod families;
 mod live;
 mod parse;
+mod poll;
 mod sim;
 
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 /// The usage line shown by `cargo xtask --help`.
-pub const USAGE: &str = "  bench [--only poll,batch,overhead,parse,scale] [--debug-build]\n      \
-     run the benchmarks (release build), print a table, write target/bench/results.json\n";
+pub const USAGE: &str = "  bench [--only poll,batch,overhead,parse,scale] [--jobs FILE] [--debug-build]\n      \
+     run the benchmarks (release build), print a table, write target/bench/results.json;\n      \
+     --jobs FILE runs the poll section on the job families in FILE (alone, unless --only says more)\n";
 
 /// Sections, in run order.
 const SECTIONS: [&str; 5] = ["poll", "batch", "overhead", "parse", "scale"];
@@ -37,10 +40,13 @@ const SEED: u64 = 20_240_601;
 struct Args {
     only: Vec<String>,
     debug_build: bool,
+    /// Job families for the poll section, instead of the built-in ones.
+    jobs: Option<PathBuf>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut parsed = Args { only: SECTIONS.iter().map(|s| (*s).to_owned()).collect(), debug_build: false };
+    let mut parsed = Args { only: SECTIONS.iter().map(|s| (*s).to_owned()).collect(), debug_build: false, jobs: None };
+    let mut only_given = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -50,10 +56,15 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 if let Some(bad) = parsed.only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
                     return Err(format!("unknown section `{bad}` (known: {})", SECTIONS.join(", ")));
                 }
+                only_given = true;
             }
+            "--jobs" => parsed.jobs = Some(PathBuf::from(it.next().ok_or("--jobs needs a JSON file")?)),
             "--debug-build" => parsed.debug_build = true,
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
         }
+    }
+    if parsed.jobs.is_some() && !only_given {
+        parsed.only = vec!["poll".to_owned()];
     }
     Ok(parsed)
 }
@@ -131,48 +142,13 @@ async fn run(args: &Args) -> Result<(), String> {
     let mut results = serde_json::Map::new();
 
     if on("poll") {
-        eprintln!("bench: poll efficiency ({} simulated jobs per range)…", sim::JOBS_PER_RANGE);
-        let rows = sim::run_all();
-        let mut json_rows = Vec::new();
-        for row in &rows {
-            let s = &row.summary;
-            let find = |strategy: &str| rows.iter().find(|r| r.range == row.range && r.strategy == strategy);
-            let mut result = format!(
-                "{:6.2} req/job, latency mean {:5.2} s, p95 {:5.2} s",
-                s.mean_requests, s.mean_latency_s, s.p95_latency_s
-            );
-            if let Some(interval) = row.interval {
-                result.push_str(&format!(" (every {:.2} s)", interval.as_secs_f64()));
-            }
-            let mut l = line("poll", format!("{} {}", row.range, row.strategy), result);
-            if row.strategy == "default"
-                && let Some(fixed) = find("fixed-10s")
-            {
-                l = goal(
-                    l,
-                    format!("req ≤ fixed-10s ({:.2})", fixed.summary.mean_requests),
-                    s.mean_requests <= fixed.summary.mean_requests,
-                );
-            }
-            if row.strategy == "equal-budget-fixed"
-                && let Some(default) = find("default")
-            {
-                let d = default.summary.mean_latency_s;
-                l = goal(
-                    l,
-                    format!("default {d:.2} s ≤ 0.8× this ({:.2} s)", 0.8 * s.mean_latency_s),
-                    d <= 0.8 * s.mean_latency_s,
-                );
-            }
-            lines.push(l);
-            json_rows.push(json!({
-                "range": row.range,
-                "strategy": row.strategy,
-                "mean_requests": round(s.mean_requests, 3),
-                "mean_latency_s": round(s.mean_latency_s, 3),
-                "p95_latency_s": round(s.p95_latency_s, 3),
-            }));
-        }
+        let families = match &args.jobs {
+            Some(path) => families::from_file(path)?,
+            None => families::builtin(),
+        };
+        eprintln!("bench: poll efficiency ({} families, watched as pipelines in simulated time)…", families.len());
+        let (poll_lines, json_rows) = poll::section(&families);
+        lines.extend(poll_lines);
         results.insert("poll_efficiency".into(), Value::Array(json_rows));
     }
 
@@ -425,6 +401,12 @@ mod tests {
         assert_eq!(a.only, ["poll", "parse"]);
         assert!(parse_args(&["--only".into(), "nope".into()]).is_err());
         assert!(parse_args(&["--fast".into()]).is_err());
+        // A jobs file runs the poll section alone, unless --only says more.
+        let jobs = parse_args(&["--jobs".into(), "f.json".into()])?;
+        assert_eq!((jobs.only, jobs.jobs), (vec!["poll".to_owned()], Some(PathBuf::from("f.json"))));
+        let both = parse_args(&["--jobs".into(), "f.json".into(), "--only".into(), "poll,parse".into()])?;
+        assert_eq!(both.only, ["poll", "parse"]);
+        assert!(parse_args(&["--jobs".into()]).is_err());
         Ok(())
     }
 

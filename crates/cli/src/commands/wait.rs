@@ -2,12 +2,13 @@
 
 use crate::cli::WaitArgs;
 use crate::exit::{CliError, Exit};
+use crate::learned;
 use crate::output::{self, LiveProgress};
 use crate::sources::{self, Lookup};
 use futures::StreamExt;
 use genjob::{
-    CancellationToken, DownloadPlan, Downloaded, FinishedJob, FixedInterval, Provider, WaitError, WatchEvent,
-    WatchOptions, WatchTarget, Watcher, callbacks,
+    CancellationToken, DownloadPlan, Downloaded, FinishedJob, FixedInterval, Provider, SharedEstimates, WaitError,
+    WatchEvent, WatchOptions, WatchTarget, Watcher, callbacks,
 };
 use std::net::SocketAddr;
 
@@ -225,6 +226,17 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let cancel = CancellationToken::new();
     stop_on_signals(cancel.clone());
     let mut watcher = Watcher::new().with_options(WatchOptions::new().with_timeout(args.timeout));
+    // What earlier runs learned about how long jobs take, to plan on and to add to.
+    let turned_off = args.no_learn || learned::disabled(lookup);
+    let learned_file = if turned_off { None } else { learned::location(lookup) };
+    let learning = learned_file.as_deref().map(|path| SharedEstimates::new(learned::load(path)));
+    watcher = match &learning {
+        Some(shared) => watcher.with_learning(shared.clone()),
+        // Turned off: neither kept nor used, not even within this run.
+        None if turned_off => watcher.without_learning(),
+        // No cache directory to keep it in: learned within this run only.
+        None => watcher,
+    };
     for source in sources::sources_for(&targets, lookup)? {
         watcher = watcher.with_source(source);
     }
@@ -256,6 +268,9 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let reports =
         watch_all(&watcher, targets, WatchRun { json: args.json, progress, download, cancel: Some(cancel), callbacks })
             .await;
+    if let (Some(path), Some(shared)) = (&learned_file, &learning) {
+        learned::save(path, &shared.snapshot());
+    }
     if !args.json {
         let rows: Vec<Vec<String>> = reports
             .iter()

@@ -1,9 +1,11 @@
 //! One watched job: its tracker, where it is in the watch, and its run of failures.
 
 use super::hints::{Check, Coverage};
+use crate::learn::{DurationEstimate, DurationKey};
 use genjob_models::{JobKind, JobStatus, Provider, StatusTracker};
 use genjob_transport::TransportError;
 use jiff::Timestamp;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where a job is in the watch. One phase at a time: a job cannot be both reading and done.
@@ -86,4 +88,8 @@ pub(crate) struct TrackedJob {
     pub hint: Option<ListingHint>,
     /// When a callback last started (or scheduled) a read of it.
     pub last_woken: Option<Timestamp>,
+    /// Its key in the learned durations, once a record named its model and request.
+    pub key: Option<DurationKey>,
+    /// The learned estimate its polls plan on, if its key has one.
+    pub estimate: Option<Arc<DurationEstimate>>,
 }

@@ -11,6 +11,7 @@ pub(crate) mod job;
 use crate::callbacks::{Wake, Wakes};
 use crate::download::{DownloadError, DownloadPlan, download_outputs};
 use crate::error_policy::{ErrorContext, ErrorDecision};
+use crate::learn::{self, DurationKey};
 use crate::outcome::{FinishedJob, JobDownloaded, JobFinished, JobProgress, WaitError, WatchEvent};
 use crate::policy::PollContext;
 use crate::target::WatchTarget;
@@ -137,11 +138,16 @@ impl Watch {
                 server_hint: None,
                 hint: None,
                 last_woken: None,
+                key: None,
+                estimate: None,
             });
             if source.is_none() {
                 watch.finish(index, Err(WaitError::NoSource { id: target.id, provider: target.provider }));
                 continue;
             }
+            // Before any read only the id speaks: plan on what is learned for its provider and kind.
+            let kind_key = DurationKey::for_kind(target.provider, target.id.kind());
+            watch.jobs[index].estimate = watch.watcher.learning.as_ref().and_then(|l| l.estimate(&kind_key));
             let ctx = watch.context(index, now);
             let first = watch.watcher.policy.first_delay(&ctx);
             // Rule 3: a job old enough to be finished is read at once, whether a listing covers it or
@@ -211,17 +217,17 @@ impl Watch {
         let job = t.tracker.job();
         let hint = t.hint.as_ref().filter(|_| job.is_none());
         let hinted_age = hint.and_then(|h| h.created_at).map(|created| since(now, created));
-        PollContext {
-            provider: t.provider,
-            kind: job.and_then(|j| j.kind).or_else(|| t.tracker.id().kind()).or_else(|| hint.and_then(|h| h.kind)),
-            model: job.and_then(|j| j.model.as_deref()).or_else(|| hint.and_then(|h| h.model.as_deref())),
-            age: t.tracker.age(now).map(positive).or(hinted_age),
-            waited: since(now, self.started),
-            status: hint.and_then(|h| h.status).filter(|s| !s.is_terminal()).unwrap_or_else(|| t.tracker.status()),
-            progress: job.and_then(|j| j.progress).or_else(|| hint.and_then(|h| h.progress)),
-            polls: t.polls,
-            server_hint: t.server_hint,
-        }
+        let mut ctx = PollContext::new(t.provider);
+        ctx.kind = job.and_then(|j| j.kind).or_else(|| t.tracker.id().kind()).or_else(|| hint.and_then(|h| h.kind));
+        ctx.model = job.and_then(|j| j.model.as_deref()).or_else(|| hint.and_then(|h| h.model.as_deref()));
+        ctx.age = t.tracker.age(now).map(positive).or(hinted_age);
+        ctx.waited = since(now, self.started);
+        ctx.status = hint.and_then(|h| h.status).filter(|s| !s.is_terminal()).unwrap_or_else(|| t.tracker.status());
+        ctx.progress = job.and_then(|j| j.progress).or_else(|| hint.and_then(|h| h.progress));
+        ctx.polls = t.polls;
+        ctx.server_hint = t.server_hint;
+        ctx.estimate = t.estimate.as_deref();
+        ctx
     }
 
     /// The policy's delay to the job's next check; sparser while callbacks are expected (a callback
@@ -495,6 +501,10 @@ impl Watch {
         // Rule 1: only a record reaches the tracker. It also applies the 1-hour rule (rule 2): a
         // record still `created` past the mark fails the job; a final record wins.
         let observation = t.tracker.observe(fetched.job, now);
+        if let Some(learning) = &self.watcher.learning {
+            // The record teaches how long such jobs take: a finish time, or "still running at this age".
+            (t.key, t.estimate) = learn::observe_read(learning, t.provider, &t.tracker, &fetched.record, now);
+        }
         if t.tracker.is_terminal() {
             let finished = self.finished_job(index, Some(fetched.record), now);
             return self.finish(index, finished);
@@ -609,6 +619,14 @@ impl Watch {
                 let age_learned = self.jobs[index].hint.is_none() && self.jobs[index].tracker.age(now).is_none();
                 self.jobs[index].coverage = coverage;
                 self.jobs[index].hint = hint;
+                // Plausibly listed as running: its time-to-finish is longer than its age. Only the
+                // estimate hears this (under the id's provider and kind until a record names more);
+                // the job's state comes from its record alone (rule 1).
+                if let (Some(learning), Some(age)) = (&self.watcher.learning, age) {
+                    let t = &self.jobs[index];
+                    let key = t.key.clone().unwrap_or_else(|| DurationKey::for_kind(provider, t.tracker.id().kind()));
+                    learning.record_running(&key, &id, age);
+                }
                 let t = &self.jobs[index];
                 let max_unread = self.watcher.options.max_unread;
                 let state = provider_state(&mut self.providers, provider, self.watcher.options.listing_failure_limit);

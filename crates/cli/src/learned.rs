@@ -1,0 +1,119 @@
+//! What `genjob wait` learned about how long jobs take, kept between runs in the user's cache directory.
+//!
+//! The file is `$XDG_CACHE_HOME/genjob/learned-durations.json` (else `$HOME/.cache/genjob/…`): a
+//! small JSON object, bounded by the library (64 kinds of job × 256 samples each). A missing file
+//! is nothing learned yet; a corrupt, foreign or future one is ignored with a warning and replaced
+//! at the end of the run. It is written whole to a temporary file and renamed over the old one, so
+//! a reader never sees half a file. Two runs ending at once: the last one's file stays.
+
+use crate::sources::Lookup;
+use genjob::DurationEstimates;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The file's name inside the `genjob` cache directory.
+pub const FILE_NAME: &str = "learned-durations.json";
+/// Set to anything but empty, `0` or `false`, this turns learning off like `--no-learn`.
+pub const DISABLE_VAR: &str = "GENJOB_NO_LEARN";
+/// A file larger than this is not one genjob wrote (its own stay far below a megabyte).
+const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// True when [`DISABLE_VAR`] turns learning off.
+pub fn disabled(lookup: Lookup<'_>) -> bool {
+    lookup(DISABLE_VAR).is_some_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
+
+/// Where learned durations are kept, or `None` when there is no cache directory.
+pub fn location(lookup: Lookup<'_>) -> Option<PathBuf> {
+    // The XDG base directory rules: a relative $XDG_CACHE_HOME is invalid and ignored.
+    let absolute = |name: &str| lookup(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    let cache = absolute("XDG_CACHE_HOME").or_else(|| absolute("HOME").map(|home| home.join(".cache")))?;
+    Some(cache.join("genjob").join(FILE_NAME))
+}
+
+/// Loads learned durations; nothing learned when the file is missing, unreadable or not genjob's.
+pub fn load(path: &Path) -> DurationEstimates {
+    match read(path) {
+        Ok(Some(learned)) => learned,
+        Ok(None) => DurationEstimates::new(),
+        Err(reason) => {
+            eprintln!("genjob: warning: ignoring the learned job durations in {}: {reason}", path.display());
+            DurationEstimates::new()
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Option<DurationEstimates>, String> {
+    let size = match std::fs::metadata(path) {
+        Ok(meta) => meta.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    if size > MAX_FILE_BYTES {
+        return Err(format!("{size} bytes is far more than genjob ever writes"));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    serde_json::from_str(&text).map(Some).map_err(|e| e.to_string())
+}
+
+/// Saves learned durations atomically; a failure is a warning, never the wait's error.
+pub fn save(path: &Path, learned: &DurationEstimates) {
+    if let Err(reason) = write(path, learned) {
+        eprintln!("genjob: warning: could not save the learned job durations to {}: {reason}", path.display());
+    }
+}
+
+fn write(path: &Path, learned: &DurationEstimates) -> Result<(), String> {
+    let dir = path.parent().ok_or("the path has no directory")?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string(learned).map_err(|e| e.to_string())?;
+    // In the same directory, so the rename is atomic; removed on drop if anything fails first.
+    let mut temp =
+        tempfile::Builder::new().prefix(".learned-durations-").tempfile_in(dir).map_err(|e| e.to_string())?;
+    temp.write_all(text.as_bytes()).and_then(|()| temp.write_all(b"\n")).map_err(|e| e.to_string())?;
+    temp.persist(path).map_err(|e| e.error.to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |name: &str| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn the_file_lives_in_the_cache_directory() {
+        let xdg = location(&env(&[("XDG_CACHE_HOME", "/c"), ("HOME", "/h")]));
+        assert_eq!(xdg, Some(PathBuf::from("/c/genjob/learned-durations.json")));
+        let home = location(&env(&[("XDG_CACHE_HOME", "relative"), ("HOME", "/h")]));
+        assert_eq!(home, Some(PathBuf::from("/h/.cache/genjob/learned-durations.json")));
+        assert_eq!(location(&env(&[])), None);
+    }
+
+    #[test]
+    fn the_variable_turns_learning_off_unless_it_says_no() {
+        assert!(disabled(&env(&[(DISABLE_VAR, "1")])) && disabled(&env(&[(DISABLE_VAR, "yes")])));
+        for off in ["", "0", "false"] {
+            assert!(!disabled(&env(&[(DISABLE_VAR, off)])), "{off:?}");
+        }
+        assert!(!disabled(&env(&[])));
+    }
+
+    #[test]
+    fn saving_then_loading_gives_back_what_was_learned() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("sub").join(FILE_NAME);
+        let mut learned = DurationEstimates::new();
+        let key = genjob::DurationKey::for_kind(genjob::Provider::Dreamina, Some(genjob::JobKind::Video));
+        learned.record_finished(&key, "j", std::time::Duration::from_secs(90));
+        save(&path, &learned);
+        assert_eq!(load(&path), learned);
+        // Only the file itself is left: no temporary file.
+        assert_eq!(std::fs::read_dir(path.parent().ok_or("no parent")?)?.count(), 1);
+        Ok(())
+    }
+}

@@ -1,0 +1,384 @@
+//! One estimated distribution of time-to-finish: Kaplan–Meier over finished and still-running jobs.
+//!
+//! The estimate is a piecewise-linear distribution function through knots, plus the mass that lies
+//! beyond the last knot (jobs seen running longer than any finished one). Piecewise linear because
+//! the schedule's dynamic programme then computes expected latencies exactly, and because the
+//! Kaplan–Meier steps, spread evenly between neighbouring finish times, are the least-assuming smooth
+//! version of the samples: no bandwidth to choose, no mass put where no job ever finished.
+
+use super::plan::{PlanBudget, PollPlan};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The longest time-to-finish a sample may claim (a day); longer ones are broken or hostile records.
+pub const MAX_SAMPLE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Half the resolution of the coarsest provider timestamps (whole seconds): a lone finish time is
+/// spread at least this far each way.
+const MIN_HALF_WIDTH: f64 = 0.5;
+
+/// More distinct finish times than this are thinned to as many quantiles (a large reference sample).
+const MAX_KNOTS: usize = 512;
+
+/// A finish time is spread at most this fraction of itself either way.
+const MAX_RELATIVE_SPREAD: f64 = 0.5;
+
+/// What a cached plan was computed for: a budget, and the knots of the distribution that continued
+/// the estimate past its horizon, if any.
+type PlanKey = (PlanBudget, Option<Vec<(f64, f64)>>);
+
+/// The learned (or assumed) distribution of how long a kind of job takes to finish.
+///
+/// Built from samples with [`DurationEstimate::from_samples`], or from a documented window with
+/// [`DurationEstimate::window_prior`]. [`DurationEstimate::plan`] gives the poll plan that spends a
+/// budget best under it, computed once per budget and kept.
+///
+/// ```
+/// use genjob::learn::{DurationEstimate, PlanBudget};
+/// use std::time::Duration;
+/// let finished: Vec<f64> = (0..40).map(|i| 60.0 + 3.0 * f64::from(i)).collect();
+/// let estimate = DurationEstimate::from_samples(&finished, &[]).ok_or("no samples")?;
+/// let plan = estimate.plan(&PlanBudget::default());
+/// // Nothing finished before 60 s, so the first check comes after that.
+/// assert!(plan.first_check() > Duration::from_secs(58));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct DurationEstimate {
+    /// (age in seconds, fraction finished by then): ages strictly increasing, fractions non-decreasing in [0, 1].
+    knots: Vec<(f64, f64)>,
+    /// Finished samples behind the estimate.
+    finished: u32,
+    /// Still-running (right-censored) samples behind the estimate.
+    censored: u32,
+    /// Plans computed from this estimate, one per budget and continuation.
+    plans: Mutex<Vec<(PlanKey, Arc<PollPlan>)>>,
+}
+
+impl std::fmt::Debug for DurationEstimate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The plans are a cache of this data; their grids would drown it.
+        f.debug_struct("DurationEstimate")
+            .field("finished", &self.finished)
+            .field("censored", &self.censored)
+            .field("tail_mass", &self.tail_mass())
+            .field("knots", &self.knots)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for DurationEstimate {
+    /// Two estimates are equal when they describe the same distribution (cached plans aside).
+    fn eq(&self, other: &Self) -> bool {
+        self.knots == other.knots && self.finished == other.finished && self.censored == other.censored
+    }
+}
+
+impl DurationEstimate {
+    /// Kaplan–Meier over `finished` times-to-finish and `running` ages of jobs not finished yet (seconds).
+    ///
+    /// Values that are not finite, not positive or beyond [`MAX_SAMPLE`] are ignored; `None` when no
+    /// finished sample remains. A job still running at age `t` says only that its time is longer than
+    /// `t`: it stays in the risk set until `t` and then leaves it, so long jobs that have not finished
+    /// yet do not make the estimate believe that jobs are short.
+    pub fn from_samples(finished: &[f64], running: &[f64]) -> Option<Self> {
+        let valid = |v: &f64| v.is_finite() && *v > 0.0 && *v <= MAX_SAMPLE.as_secs_f64();
+        // (time, finished?) with finishes first at equal times: a job censored at t was at risk at t.
+        let mut events: Vec<(f64, bool)> = finished
+            .iter()
+            .filter(|v| valid(v))
+            .map(|&v| (v, true))
+            .chain(running.iter().filter(|v| valid(v)).map(|&v| (v, false)))
+            .collect();
+        events.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+        let finished_count = events.iter().filter(|e| e.1).count();
+        if finished_count == 0 {
+            return None;
+        }
+        let mut at_risk = events.len() as f64;
+        let mut survival = 1.0f64;
+        // (distinct finish time, fraction finished by it)
+        let mut steps: Vec<(f64, f64)> = Vec::new();
+        let mut i = 0;
+        while i < events.len() {
+            let t = events[i].0;
+            let (mut done, mut left) = (0.0f64, 0.0f64);
+            while i < events.len() && events[i].0 == t {
+                if events[i].1 {
+                    done += 1.0;
+                }
+                left += 1.0;
+                i += 1;
+            }
+            if done > 0.0 && at_risk > 0.0 {
+                survival *= 1.0 - done / at_risk;
+                steps.push((t, (1.0 - survival).clamp(0.0, 1.0)));
+            }
+            at_risk -= left;
+        }
+        let steps = thin(steps);
+        let knots = spread(&steps);
+        let censored = events.len() - finished_count;
+        Some(Self::with_knots(knots, count(finished_count), count(censored)))
+    }
+
+    /// What the documents say, hedged: most jobs finish uniformly inside `[earliest, latest]`, and a
+    /// `broad_share` of them anywhere in `[0, 3 × latest]` (earlier than documented, or much later).
+    ///
+    /// The distribution ends at `latest`: what lies beyond is the tail, polled at the fixed interval
+    /// of the plan's budget ([`PlanBudget::tail_interval`]).
+    pub fn window_prior(earliest: Duration, latest: Duration, broad_share: f64) -> Self {
+        let b = latest.as_secs_f64().max(MIN_HALF_WIDTH * 2.0);
+        let a = earliest.as_secs_f64().clamp(0.0, b - MIN_HALF_WIDTH);
+        let w = if broad_share.is_finite() { broad_share.clamp(0.0, 1.0) } else { 0.0 };
+        let broad = |t: f64| w * t / (3.0 * b);
+        let mut knots = vec![(0.0, 0.0)];
+        if a > 0.0 {
+            knots.push((a, broad(a)));
+        }
+        knots.push((b, (1.0 - w) + broad(b)));
+        Self::with_knots(knots, 0, 0)
+    }
+
+    fn with_knots(knots: Vec<(f64, f64)>, finished: u32, censored: u32) -> Self {
+        Self { knots, finished, censored, plans: Mutex::new(Vec::new()) }
+    }
+
+    /// Finished samples behind the estimate (zero for a documented window).
+    pub fn finished(&self) -> u32 {
+        self.finished
+    }
+
+    /// Still-running samples behind the estimate.
+    pub fn censored(&self) -> u32 {
+        self.censored
+    }
+
+    /// The age past which the estimate says nothing more: the latest finish seen (or the window's end).
+    pub fn horizon(&self) -> Duration {
+        crate::time::secs(self.horizon_secs())
+    }
+
+    pub(crate) fn horizon_secs(&self) -> f64 {
+        self.knots.last().map_or(0.0, |k| k.0)
+    }
+
+    pub(crate) fn knots(&self) -> &[(f64, f64)] {
+        &self.knots
+    }
+
+    /// The fraction of jobs finished by `age` (seconds).
+    pub fn cdf(&self, age: f64) -> f64 {
+        let k = &self.knots;
+        let Some(&(first_t, first_f)) = k.first() else { return 0.0 };
+        if age.is_nan() || age < first_t {
+            return 0.0;
+        }
+        let i = k.partition_point(|p| p.0 <= age);
+        match (k.get(i.wrapping_sub(1)), k.get(i)) {
+            (Some(&(t0, f0)), Some(&(t1, f1))) if t1 > t0 => f0 + (f1 - f0) * (age - t0) / (t1 - t0),
+            (Some(&(_, f0)), _) => f0,
+            _ => first_f,
+        }
+    }
+
+    /// The fraction of jobs that finish beyond the horizon.
+    pub fn tail_mass(&self) -> f64 {
+        (1.0 - self.knots.last().map_or(0.0, |k| k.1)).clamp(0.0, 1.0)
+    }
+
+    /// The age by which a fraction `q` of jobs has finished, if that happens within the horizon.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let k = &self.knots;
+        let i = k.partition_point(|p| p.1 < q);
+        let &(t1, f1) = k.get(i)?;
+        match i.checked_sub(1).and_then(|j| k.get(j)) {
+            Some(&(t0, f0)) if f1 > f0 => Some(t0 + (t1 - t0) * (q - f0) / (f1 - f0)),
+            _ => Some(t1),
+        }
+    }
+
+    /// The poll plan that spends `budget` best under this estimate; computed on first use, then kept.
+    pub fn plan(&self, budget: &PlanBudget) -> Arc<PollPlan> {
+        self.plan_continued(budget, None)
+    }
+
+    /// The plan under this estimate [continued](DurationEstimate::continued_by) past its horizon by
+    /// `beyond` (when given); computed on first use, then kept.
+    pub fn plan_continued(&self, budget: &PlanBudget, beyond: Option<&DurationEstimate>) -> Arc<PollPlan> {
+        let key: PlanKey = (*budget, beyond.map(|b| b.knots.clone()));
+        // A poisoned lock only means a panic elsewhere mid-insert; the list itself is still whole.
+        let mut plans = self.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, plan)) = plans.iter().find(|(k, _)| *k == key) {
+            return plan.clone();
+        }
+        let plan = Arc::new(match beyond {
+            Some(prior) => PollPlan::for_budget(&self.continued_by(prior), budget),
+            None => PollPlan::for_budget(self, budget),
+        });
+        plans.push((key, plan.clone()));
+        plan
+    }
+
+    /// This estimate, with what lies past its horizon shaped like `prior` past the same age.
+    ///
+    /// Kaplan–Meier knows nothing beyond the latest finish it saw: the jobs still running there (its
+    /// tail mass) finish "later". When many are (a batch submitted together, watched while its first
+    /// jobs finish), planning as if nothing were known would poll them all at the tail interval. The
+    /// documents say more: past the horizon the tail is spread like the prior's jobs that outlive
+    /// the same age, up to the prior's own horizon.
+    pub fn continued_by(&self, prior: &DurationEstimate) -> DurationEstimate {
+        let horizon = self.horizon_secs();
+        let tail = self.tail_mass();
+        let prior_left = 1.0 - prior.cdf(horizon);
+        let mut knots = self.knots.clone();
+        if tail > 0.0 && prior_left > 0.0 {
+            let before = 1.0 - tail;
+            let below = 1.0 - prior_left;
+            for &(t, f) in prior.knots.iter().filter(|k| k.0 > horizon) {
+                let continued = before + tail * ((f - below) / prior_left).clamp(0.0, 1.0);
+                push_knot(&mut knots, t, continued.clamp(before, 1.0));
+            }
+        }
+        Self::with_knots(knots, self.finished, self.censored)
+    }
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// At most [`MAX_KNOTS`] steps: the distribution at evenly spaced fractions (for large reference samples).
+fn thin(steps: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if steps.len() <= MAX_KNOTS {
+        return steps;
+    }
+    let last = steps.len() - 1;
+    (0..MAX_KNOTS).map(|i| steps[i * last / (MAX_KNOTS - 1)]).collect()
+}
+
+/// Spreads each Kaplan–Meier step evenly over the half gaps to its neighbours.
+///
+/// A finish time with no neighbour on one side mirrors the other side's half gap. Each side is
+/// at most [`MAX_RELATIVE_SPREAD`] of the time itself (at least [`MIN_HALF_WIDTH`]), so that a lone
+/// slow job does not smear the bulk of fast ones over the gap between them.
+fn spread(steps: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut knots: Vec<(f64, f64)> = Vec::with_capacity(2 * steps.len() + 1);
+    let half_gap = |i: usize, j: usize| (steps[i].0 - steps[j].0).abs() / 2.0;
+    let mut before = 0.0;
+    for (i, &(t, f)) in steps.iter().enumerate() {
+        let left = (i > 0).then(|| half_gap(i, i - 1));
+        let right = (i + 1 < steps.len()).then(|| half_gap(i + 1, i));
+        let cap = (MAX_RELATIVE_SPREAD * t).max(MIN_HALF_WIDTH);
+        let side = |own: Option<f64>, other: Option<f64>| match (own, other) {
+            (Some(h), _) => h.min(cap),
+            (None, Some(h)) => h.clamp(MIN_HALF_WIDTH, cap),
+            (None, None) => MIN_HALF_WIDTH,
+        };
+        let start = (t - side(left, right)).max(0.0);
+        let end = t + side(right, left);
+        push_knot(&mut knots, start, before);
+        push_knot(&mut knots, end, f);
+        before = f;
+    }
+    if knots.first().is_some_and(|k| k.0 > 0.0) {
+        knots.insert(0, (0.0, 0.0));
+    }
+    knots
+}
+
+/// Appends a knot, keeping ages strictly increasing (an age already there keeps the larger fraction).
+fn push_knot(knots: &mut Vec<(f64, f64)>, t: f64, f: f64) {
+    match knots.last_mut() {
+        Some(last) if t <= last.0 => last.1 = last.1.max(f),
+        _ => knots.push((t, f)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn kaplan_meier_with_censoring_matches_a_hand_computed_example() {
+        // Finished at 10, 20, 40; still running at 15 and 30 (a textbook example).
+        // At 10: 5 at risk, 1 done → S = 4/5. At 20: 3 at risk (10 and 15 gone) → S = 4/5 · 2/3 = 8/15.
+        // At 40: 1 at risk (30 gone) → S = 0.
+        let e = DurationEstimate::from_samples(&[10.0, 20.0, 40.0], &[15.0, 30.0]).unwrap_or_else(|| panic!());
+        assert_eq!((e.finished(), e.censored()), (3, 2));
+        // Knot ages: the midpoints 15 and 30, and the mirrored half gaps (5 and 10) outside each end.
+        let expected = [(0.0, 0.0), (5.0, 0.0), (15.0, 0.2), (30.0, 7.0 / 15.0), (50.0, 1.0)];
+        assert_eq!(e.knots.len(), expected.len(), "{:?}", e.knots);
+        for ((t, f), (et, ef)) in e.knots.iter().zip(expected) {
+            assert!(close(*t, et) && close(*f, ef), "{:?}", e.knots);
+        }
+        assert!(close(e.cdf(10.0), 0.1) && close(e.cdf(60.0), 1.0) && close(e.cdf(1.0), 0.0));
+        assert!(close(e.tail_mass(), 0.0));
+    }
+
+    #[test]
+    fn jobs_running_longer_than_any_finished_one_leave_mass_beyond_the_horizon() {
+        let e = DurationEstimate::from_samples(&[10.0, 20.0], &[100.0, 100.0]).unwrap_or_else(|| panic!());
+        // 4 at risk at 10 → 3/4; 3 at risk at 20 → 2/4: half the jobs finish beyond the horizon.
+        assert!(close(e.tail_mass(), 0.5), "{:?}", e.knots);
+        assert!(close(e.horizon_secs(), 25.0));
+        assert_eq!(e.quantile(0.75), None);
+        assert!(close(e.quantile(0.25).unwrap_or(f64::NAN), 15.0));
+    }
+
+    #[test]
+    fn garbage_samples_are_ignored_and_none_is_no_estimate() {
+        let junk = [f64::NAN, f64::INFINITY, -3.0, 0.0, 1e12];
+        assert!(DurationEstimate::from_samples(&junk, &junk).is_none());
+        let e = DurationEstimate::from_samples(&[f64::NAN, 100.0, 100.0], &[-1.0]).unwrap_or_else(|| panic!());
+        assert_eq!(e.finished(), 2);
+        // A lone finish time is spread half a second either way.
+        assert!(close(e.cdf(99.5), 0.0) && close(e.cdf(100.0), 0.5) && close(e.cdf(100.5), 1.0));
+    }
+
+    #[test]
+    fn a_lone_slow_job_does_not_smear_the_fast_ones() {
+        let mut finished = vec![1.0; 19];
+        finished.push(855.0);
+        let e = DurationEstimate::from_samples(&finished, &[]).unwrap_or_else(|| panic!());
+        assert!(close(e.cdf(1.5), 0.95) && close(e.cdf(427.5), 0.95), "{:?}", e.knots);
+        assert!(close(e.horizon_secs(), 855.0 + 427.0));
+    }
+
+    #[test]
+    fn a_large_sample_is_thinned_to_a_bounded_number_of_knots() {
+        let samples: Vec<f64> = (1..=20_000).map(|i| f64::from(i) / 100.0).collect();
+        let e = DurationEstimate::from_samples(&samples, &[]).unwrap_or_else(|| panic!());
+        assert!(e.knots.len() <= MAX_KNOTS + 2);
+        assert!((e.cdf(100.0) - 0.5).abs() < 0.01);
+    }
+
+    #[test]
+    fn past_its_horizon_an_estimate_is_continued_by_the_prior() {
+        // A batch watched together: two of ten finished by 62 s, eight still running at 62 s.
+        let e = DurationEstimate::from_samples(&[60.0, 61.0], &[62.0; 8]).unwrap_or_else(|| panic!());
+        assert!(close(e.tail_mass(), 0.8));
+        let prior = DurationEstimate::window_prior(Duration::from_secs(60), Duration::from_secs(180), 0.0);
+        let c = e.continued_by(&prior);
+        // The eight spread uniformly over (61.5, 180], like the prior's jobs past 61.5 s.
+        assert_eq!(c.horizon(), Duration::from_secs(180));
+        assert!(close(c.tail_mass(), 0.0) && close(c.cdf(61.5), 0.2));
+        assert!(close(c.cdf(120.75), 0.2 + 0.8 * 0.5), "{c:?}");
+        assert_eq!((c.finished(), c.censored()), (2, 8));
+        // Nothing left past the horizon: nothing changes.
+        let done = DurationEstimate::from_samples(&[60.0, 61.0], &[]).unwrap_or_else(|| panic!());
+        assert_eq!(done.continued_by(&prior), done);
+    }
+
+    #[test]
+    fn the_window_prior_puts_most_mass_inside_the_window() {
+        let e = DurationEstimate::window_prior(Duration::from_secs(60), Duration::from_secs(180), 0.2);
+        assert!(close(e.cdf(60.0), 0.2 * 60.0 / 540.0));
+        assert!(close(e.cdf(180.0), 0.8 + 0.2 / 3.0));
+        assert!(close(e.tail_mass(), 0.2 * 2.0 / 3.0));
+        assert_eq!(e.horizon(), Duration::from_secs(180));
+    }
+}

@@ -1,0 +1,441 @@
+//! What a watcher has learned, per kind of job: bounded rings of finish times and running ages.
+
+use super::estimate::{DurationEstimate, MAX_SAMPLE};
+use super::key::DurationKey;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Finished jobs a key needs before its estimate replaces the documented windows.
+pub const MIN_FINISHED: usize = 20;
+/// Keys kept; the least recently used one goes first.
+pub const MAX_KEYS: usize = 64;
+/// Finished samples kept per key (the newest), and as many running ones.
+pub const MAX_SAMPLES: usize = 256;
+/// New finished samples after which a key's estimate is computed again.
+const REESTIMATE_EVERY: u32 = 8;
+/// A job running this many times longer than the estimate's horizon makes it stale.
+const OUTGROWN: f64 = 1.2;
+/// The `format` tag of the serialized form; anything else is another program's file.
+const FORMAT: &str = "genjob-learned-durations";
+/// The serialized form's version.
+const VERSION: u32 = 1;
+
+/// One sample: seconds (rounded to a tenth) and a hash of the job id, so a job counts once.
+type Sample = (f32, u32);
+
+/// What is known about one key.
+#[derive(Debug, Clone)]
+struct KeyState {
+    key: DurationKey,
+    /// Times-to-finish of finished jobs, oldest first.
+    finished: VecDeque<Sample>,
+    /// Ages at which jobs were last seen running, oldest first.
+    running: VecDeque<Sample>,
+    /// When the key was last used (a counter), for eviction.
+    last_used: u64,
+    /// Finished samples since the estimate was computed.
+    fresh: u32,
+    /// The longest running age that made the estimate stale.
+    outgrown_at: f64,
+    /// The estimate, while it is fresh enough.
+    estimate: Option<Arc<DurationEstimate>>,
+}
+
+impl KeyState {
+    fn new(key: DurationKey, last_used: u64) -> Self {
+        Self {
+            key,
+            finished: VecDeque::new(),
+            running: VecDeque::new(),
+            last_used,
+            fresh: 0,
+            outgrown_at: 0.0,
+            estimate: None,
+        }
+    }
+}
+
+/// How long jobs took, per [`DurationKey`]: a plain value to keep, share, save and pass in.
+///
+/// Bounded: at most [`MAX_KEYS`] keys (least recently used evicted), each with at most
+/// [`MAX_SAMPLES`] finished and as many running samples (the newest). It does no IO and reads no
+/// clock: the watcher tells it what records said. Serialized, it is a small versioned JSON object;
+/// deserializing anything else (another program's file, a future version) is an error, and
+/// out-of-range samples in an accepted file are dropped.
+///
+/// ```
+/// use genjob::learn::{DurationEstimates, DurationKey};
+/// use genjob::{JobKind, Provider};
+/// use std::time::Duration;
+/// let mut learned = DurationEstimates::new();
+/// let key = DurationKey::for_kind(Provider::Dreamina, Some(JobKind::Video));
+/// for i in 0..20 {
+///     learned.record_finished(&key, &format!("job-{i}"), Duration::from_secs(90 + i));
+/// }
+/// assert!(learned.estimate(&key).is_some_and(|e| e.finished() == 20));
+/// ```
+#[derive(Clone, Default)]
+pub struct DurationEstimates {
+    keys: Vec<KeyState>,
+    clock: u64,
+}
+
+impl std::fmt::Debug for DurationEstimates {
+    /// Each key with its sample counts: the samples themselves would be thousands of numbers.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.keys.iter().map(|s| (&s.key, (s.finished.len(), s.running.len())))).finish()
+    }
+}
+
+impl PartialEq for DurationEstimates {
+    /// Equal when they hold the same samples under the same keys, in the same order of use.
+    fn eq(&self, other: &Self) -> bool {
+        self.stored().keys == other.stored().keys
+    }
+}
+
+impl DurationEstimates {
+    /// Nothing learned yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keys with anything learned.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when nothing was learned.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys, least recently used first.
+    pub fn keys(&self) -> Vec<&DurationKey> {
+        let mut states: Vec<&KeyState> = self.keys.iter().collect();
+        states.sort_by_key(|s| s.last_used);
+        states.into_iter().map(|s| &s.key).collect()
+    }
+
+    /// Finished and running samples held under exactly `key`.
+    pub fn samples(&self, key: &DurationKey) -> (usize, usize) {
+        self.keys.iter().find(|s| &s.key == key).map_or((0, 0), |s| (s.finished.len(), s.running.len()))
+    }
+
+    /// A job under `key` finished `took` after its creation (from its record's own timestamps).
+    ///
+    /// Counted once per job id; its running sample, if any, is replaced. Durations that are zero or
+    /// longer than a day are ignored.
+    pub fn record_finished(&mut self, key: &DurationKey, job: &str, took: Duration) {
+        let Some(secs) = sample_secs(took) else { return };
+        let id = id_hash(job);
+        for level in key.levels() {
+            let state = self.state(level);
+            state.running.retain(|s| s.1 != id);
+            match state.finished.iter_mut().find(|s| s.1 == id) {
+                Some(sample) => sample.0 = secs,
+                None => push_bounded(&mut state.finished, (secs, id)),
+            }
+            state.fresh = state.fresh.saturating_add(1);
+        }
+    }
+
+    /// A job under `key` was seen not finished at `age`: its time-to-finish is longer.
+    pub fn record_running(&mut self, key: &DurationKey, job: &str, age: Duration) {
+        let Some(secs) = sample_secs(age) else { return };
+        let id = id_hash(job);
+        for level in key.levels() {
+            let state = self.state(level);
+            match state.running.iter_mut().find(|s| s.1 == id) {
+                Some(sample) => sample.0 = sample.0.max(secs),
+                None => push_bounded(&mut state.running, (secs, id)),
+            }
+            // A job outliving the estimate by far says the tail is heavier than it thinks.
+            if let Some(estimate) = &state.estimate {
+                let mark = estimate.horizon_secs().max(state.outgrown_at) * OUTGROWN;
+                if f64::from(secs) > mark {
+                    state.outgrown_at = f64::from(secs);
+                    state.fresh = REESTIMATE_EVERY;
+                }
+            }
+        }
+    }
+
+    /// A job under `key` ended without finishing normally (it failed): its running sample is dropped.
+    ///
+    /// How long a refused or broken job took says nothing about how long a generation takes.
+    pub fn forget(&mut self, key: &DurationKey, job: &str) {
+        let id = id_hash(job);
+        for level in key.levels() {
+            if let Some(state) = self.keys.iter_mut().find(|s| s.key == level) {
+                state.running.retain(|s| s.1 != id);
+            }
+        }
+    }
+
+    /// The estimate for `key`: the most specific of its levels with [`MIN_FINISHED`] finished samples.
+    ///
+    /// Computed again only after 8 new finished samples (or a job outliving it by far),
+    /// and kept until then, so this is cheap to call before every poll.
+    pub fn estimate(&mut self, key: &DurationKey) -> Option<Arc<DurationEstimate>> {
+        self.clock = self.clock.wrapping_add(1);
+        let now = self.clock;
+        for level in key.levels() {
+            let Some(state) = self.keys.iter_mut().find(|s| s.key == level) else { continue };
+            if state.finished.len() < MIN_FINISHED {
+                continue;
+            }
+            state.last_used = now;
+            if state.estimate.is_none() || state.fresh >= REESTIMATE_EVERY {
+                let finished: Vec<f64> = state.finished.iter().map(|s| f64::from(s.0)).collect();
+                let running: Vec<f64> = state.running.iter().map(|s| f64::from(s.0)).collect();
+                state.estimate = DurationEstimate::from_samples(&finished, &running).map(Arc::new);
+                state.fresh = 0;
+            }
+            return state.estimate.clone();
+        }
+        None
+    }
+
+    /// The state of `key`, created (evicting the least recently used key if full) when missing.
+    fn state(&mut self, key: DurationKey) -> &mut KeyState {
+        self.clock = self.clock.wrapping_add(1);
+        let now = self.clock;
+        let index = match self.keys.iter().position(|s| s.key == key) {
+            Some(i) => i,
+            None => {
+                if self.keys.len() >= MAX_KEYS
+                    && let Some(oldest) = self.keys.iter().enumerate().min_by_key(|(_, s)| s.last_used).map(|(i, _)| i)
+                {
+                    self.keys.swap_remove(oldest);
+                }
+                self.keys.push(KeyState::new(key, now));
+                self.keys.len() - 1
+            }
+        };
+        let state = &mut self.keys[index];
+        state.last_used = now;
+        state
+    }
+
+    fn stored(&self) -> Stored {
+        let mut states: Vec<&KeyState> = self.keys.iter().collect();
+        states.sort_by_key(|s| s.last_used);
+        Stored {
+            format: FORMAT.to_owned(),
+            version: VERSION,
+            keys: states
+                .into_iter()
+                .map(|s| StoredKey {
+                    key: s.key.clone(),
+                    finished: s.finished.iter().copied().collect(),
+                    running: s.running.iter().copied().collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn from_stored(stored: Stored) -> Result<Self, String> {
+        if stored.format != FORMAT {
+            return Err(format!("not a file of learned durations (format `{}`)", stored.format));
+        }
+        if stored.version != VERSION {
+            return Err(format!(
+                "learned durations of version {}, this genjob reads version {VERSION}",
+                stored.version
+            ));
+        }
+        let mut learned = Self::new();
+        // The newest keys come last; keep the last MAX_KEYS, and the newest samples of each.
+        let skip = stored.keys.len().saturating_sub(MAX_KEYS);
+        for stored_key in stored.keys.into_iter().skip(skip) {
+            let clean = |samples: Vec<Sample>| -> VecDeque<Sample> {
+                let valid: Vec<Sample> = samples
+                    .into_iter()
+                    .filter(|s| s.0.is_finite() && s.0 > 0.0 && f64::from(s.0) <= MAX_SAMPLE.as_secs_f64())
+                    .collect();
+                valid[valid.len().saturating_sub(MAX_SAMPLES)..].iter().copied().collect()
+            };
+            let key = stored_key.key.sanitized();
+            if learned.keys.iter().any(|s| s.key == key) {
+                continue;
+            }
+            let state = learned.state(key);
+            state.finished = clean(stored_key.finished);
+            state.running = clean(stored_key.running);
+        }
+        Ok(learned)
+    }
+}
+
+/// The serialized form.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    format: String,
+    version: u32,
+    keys: Vec<StoredKey>,
+}
+
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct StoredKey {
+    key: DurationKey,
+    #[serde(default)]
+    finished: Vec<Sample>,
+    #[serde(default)]
+    running: Vec<Sample>,
+}
+
+impl Serialize for DurationEstimates {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.stored().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationEstimates {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Self::from_stored(Stored::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+fn sample_secs(d: Duration) -> Option<f32> {
+    let secs = d.as_secs_f64();
+    // A tenth of a second is finer than any provider's timestamps that matter here.
+    (secs > 0.0 && d <= MAX_SAMPLE).then(|| ((secs * 10.0).round() / 10.0).max(0.1) as f32)
+}
+
+fn push_bounded(ring: &mut VecDeque<Sample>, sample: Sample) {
+    if ring.len() >= MAX_SAMPLES {
+        ring.pop_front();
+    }
+    ring.push_back(sample);
+}
+
+/// FNV-1a of the job id: stable across runs and builds, so a saved running sample meets its finish.
+fn id_hash(job: &str) -> u32 {
+    job.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::key::MAX_TEXT;
+    use genjob_models::{JobKind, Provider, RequestProfile};
+
+    fn video(model: Option<&str>, duration_s: Option<u32>) -> DurationKey {
+        DurationKey::new(Provider::Dreamina, Some(JobKind::Video), model, RequestProfile::new(duration_s, None, None))
+    }
+
+    #[test]
+    fn a_key_learns_at_every_level_and_lookups_take_the_most_specific_with_enough_samples() {
+        let mut learned = DurationEstimates::new();
+        let five = video(Some("seedance"), Some(5));
+        let ten = video(Some("seedance"), Some(10));
+        for i in 0..20 {
+            learned.record_finished(&five, &format!("a{i}"), Duration::from_secs(60));
+        }
+        for i in 0..10 {
+            learned.record_finished(&ten, &format!("b{i}"), Duration::from_secs(200));
+        }
+        assert_eq!(learned.len(), 4); // two request sizes, their model, their kind
+        assert_eq!(learned.samples(&video(None, None)), (30, 0));
+        let five_estimate = learned.estimate(&five).unwrap_or_else(|| panic!());
+        assert_eq!(five_estimate.finished(), 20);
+        // Ten-second clips have too few samples alone: the model's estimate stands in.
+        assert_eq!(learned.estimate(&ten).map(|e| e.finished()), Some(30));
+        let other_model = video(Some("other"), None);
+        assert_eq!(learned.estimate(&other_model).map(|e| e.finished()), Some(30));
+        assert!(learned.estimate(&DurationKey::for_kind(Provider::Token360, None)).is_none());
+    }
+
+    #[test]
+    fn a_job_counts_once_and_its_running_sample_gives_way_to_its_finish() {
+        let mut learned = DurationEstimates::new();
+        let key = video(None, None);
+        learned.record_running(&key, "j", Duration::from_secs(30));
+        learned.record_running(&key, "j", Duration::from_secs(50));
+        learned.record_running(&key, "j", Duration::from_secs(40)); // a stale read: still 50
+        assert_eq!(learned.samples(&key), (0, 1));
+        assert_eq!(learned.keys[0].running[0].0, 50.0);
+        learned.record_finished(&key, "j", Duration::from_millis(91_234));
+        learned.record_finished(&key, "j", Duration::from_millis(91_234));
+        assert_eq!(learned.samples(&key), (1, 0));
+        assert_eq!(learned.keys[0].finished[0].0, 91.2);
+        learned.record_running(&key, "k", Duration::from_secs(10));
+        learned.forget(&key, "k");
+        assert_eq!(learned.samples(&key), (1, 0));
+        learned.record_finished(&key, "z", Duration::ZERO);
+        learned.record_finished(&key, "z", Duration::from_secs(2 * 86_400));
+        assert_eq!(learned.samples(&key), (1, 0), "zero and absurd durations are not samples");
+    }
+
+    #[test]
+    fn memory_is_bounded_in_keys_and_samples() {
+        let mut learned = DurationEstimates::new();
+        for k in 0..(MAX_KEYS + 10) {
+            let key = DurationKey::for_kind(Provider::Token360, None);
+            let key = DurationKey { model: Some(format!("m{k}")), ..key };
+            for i in 0..(MAX_SAMPLES + 5) {
+                learned.record_finished(&key, &format!("{k}-{i}"), Duration::from_secs(10));
+                learned.record_running(&key, &format!("r{k}-{i}"), Duration::from_secs(5));
+            }
+        }
+        assert_eq!(learned.len(), MAX_KEYS);
+        assert!(learned.keys.iter().all(|s| s.finished.len() <= MAX_SAMPLES && s.running.len() <= MAX_SAMPLES));
+        // The provider-wide key is used by every model, so it is never the one evicted.
+        assert!(learned.samples(&DurationKey::for_kind(Provider::Token360, None)).0 == MAX_SAMPLES);
+    }
+
+    #[test]
+    fn the_estimate_is_kept_until_enough_new_samples_arrive() {
+        let mut learned = DurationEstimates::new();
+        let key = video(None, None);
+        for i in 0..20 {
+            learned.record_finished(&key, &format!("{i}"), Duration::from_secs(100));
+        }
+        let first = learned.estimate(&key).unwrap_or_else(|| panic!());
+        learned.record_finished(&key, "new", Duration::from_secs(120));
+        assert!(Arc::ptr_eq(&first, &learned.estimate(&key).unwrap_or_else(|| panic!())));
+        // A job running far past the horizon makes it stale at once.
+        learned.record_running(&key, "slow", Duration::from_secs(1000));
+        let second = learned.estimate(&key).unwrap_or_else(|| panic!());
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert_eq!(second.censored(), 1);
+    }
+
+    #[test]
+    fn it_round_trips_and_refuses_foreign_future_or_broken_files() -> Result<(), serde_json::Error> {
+        let mut learned = DurationEstimates::new();
+        let key = video(Some("seedance"), Some(5));
+        learned.record_finished(&key, "a", Duration::from_secs(95));
+        learned.record_running(&key, "b", Duration::from_secs(40));
+        let text = serde_json::to_string(&learned)?;
+        assert!(text.starts_with(r#"{"format":"genjob-learned-durations","version":1,"keys":["#), "{text}");
+        let back: DurationEstimates = serde_json::from_str(&text)?;
+        assert_eq!(back, learned);
+        assert!(serde_json::from_str::<DurationEstimates>(r#"{"name": "another program"}"#).is_err());
+        let future = r#"{"format": "genjob-learned-durations", "version": 2, "keys": []}"#;
+        assert!(serde_json::from_str::<DurationEstimates>(future).is_err_and(|e| e.to_string().contains("version 2")));
+        let other = r#"{"format": "something-else", "version": 1, "keys": []}"#;
+        assert!(serde_json::from_str::<DurationEstimates>(other).is_err());
+        // Samples out of range are dropped; a long model name is cut.
+        let odd = format!(
+            r#"{{"format": "genjob-learned-durations", "version": 1, "keys": [{{"key": {{"provider": "token360",
+               "model": "{}"}}, "finished": [[-1, 1], [1e30, 2], [12.5, 3]], "running": [[0, 4]]}}]}}"#,
+            "m".repeat(500)
+        );
+        let odd: DurationEstimates = serde_json::from_str(&odd)?;
+        assert_eq!(odd.keys[0].finished.len(), 1);
+        assert!(odd.keys[0].running.is_empty());
+        assert_eq!(odd.keys[0].key.model.as_ref().map(String::len), Some(MAX_TEXT));
+        Ok(())
+    }
+
+    #[test]
+    fn the_id_hash_is_stable() {
+        // FNV-1a test vectors.
+        assert_eq!(id_hash(""), 0x811c_9dc5);
+        assert_eq!(id_hash("a"), 0xe40c_292c);
+    }
+}

@@ -1,0 +1,198 @@
+//! Learning how long jobs take: properties of the estimate and its plan, and the watcher feeding it
+//! from the records it reads (in the sandbox, over HTTP, in accelerated time).
+
+use genjob::learn::{DurationEstimate, DurationEstimates, DurationKey, MAX_KEYS, MAX_SAMPLES, PlanBudget};
+use genjob::policy::{AdaptiveSchedule, PollContext, PollPolicy};
+use genjob::{
+    JobId, JobKind, JobStatus, Provider, ScaledEnvironment, SharedEstimates, WatchOptions, WatchTarget, Watcher,
+};
+use genjob_dreamina::DreaminaClient;
+use genjob_models::RequestProfile;
+use genjob_sandbox::{JobSpec, Sandbox, SandboxConfig};
+use genjob_transport::{ApiToken, TransportConfig};
+use proptest::prelude::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Seconds as a sample: zero, tiny, ordinary, huge, and the non-finite values a broken record may give.
+fn seconds() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        4 => 0.5f64..600.0,
+        1 => Just(0.0),
+        1 => 0.0f64..1e-6,
+        1 => 1e4f64..1e12,
+        1 => prop_oneof![Just(f64::NAN), Just(f64::INFINITY), Just(-1.0), Just(f64::MAX)],
+    ]
+}
+
+fn age() -> impl Strategy<Value = Duration> {
+    prop_oneof![
+        (0u64..3_600_000).prop_map(Duration::from_millis),
+        Just(Duration::ZERO),
+        Just(Duration::MAX),
+        (0u64..u64::MAX / 2).prop_map(Duration::from_secs),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn plans_never_panic_and_every_delay_is_bounded(
+        finished in prop::collection::vec(seconds(), 0..60),
+        running in prop::collection::vec(seconds(), 0..20),
+        ages in prop::collection::vec(age(), 1..8),
+    ) {
+        let Some(estimate) = DurationEstimate::from_samples(&finished, &running) else { return Ok(()) };
+        let budget = PlanBudget::default();
+        let plan = estimate.plan(&budget);
+        let tail = budget.tail_interval();
+        for age in ages {
+            let delay = plan.next_delay(age);
+            // Never a zero delay, never past the horizon by more than one tail interval.
+            let to_horizon = plan.horizon().saturating_sub(age);
+            prop_assert!(delay > Duration::ZERO || age == Duration::MAX, "{age:?} → {delay:?}");
+            prop_assert!(delay <= to_horizon.max(tail) + Duration::from_millis(1), "{age:?} → {delay:?} ({plan:?})");
+            prop_assert!(plan.first_delay(age) <= delay);
+        }
+        prop_assert!(plan.expected_checks().is_finite() && plan.expected_latency().is_finite());
+    }
+
+    #[test]
+    fn the_expected_checks_spend_the_budget(
+        finished in prop::collection::vec(1.0f64..900.0, 20..120),
+        running in prop::collection::vec(1.0f64..900.0, 0..30),
+        reference in 5u64..30,
+    ) {
+        let Some(estimate) = DurationEstimate::from_samples(&finished, &running) else { return Ok(()) };
+        let budget = PlanBudget::new(Duration::from_secs(reference), 0.95);
+        let plan = estimate.plan(&budget);
+        let allowed = budget.allowance(&estimate);
+        // At most the budget, and within one check of it: adding a check costs at most one.
+        prop_assert!(plan.expected_checks() <= allowed + 1e-9, "{} > {allowed}", plan.expected_checks());
+        prop_assert!(plan.expected_checks() > allowed - 1.0, "{} ≪ {allowed}", plan.expected_checks());
+    }
+
+    #[test]
+    fn the_store_stays_bounded_and_round_trips(
+        ops in prop::collection::vec((0u8..3, 0u32..80, 0u32..400, seconds()), 0..300),
+    ) {
+        let mut learned = DurationEstimates::new();
+        for (op, model, job, secs) in ops {
+            let key = DurationKey::new(Provider::Token360, Some(JobKind::Video), Some(&format!("m{model}")), RequestProfile::default());
+            let took = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+            let job = format!("job-{job}");
+            match op {
+                0 => learned.record_finished(&key, &job, took),
+                1 => learned.record_running(&key, &job, took),
+                _ => { learned.estimate(&key); }
+            }
+        }
+        prop_assert!(learned.len() <= MAX_KEYS);
+        for key in learned.keys() {
+            let (finished, running) = learned.samples(key);
+            prop_assert!(finished <= MAX_SAMPLES && running <= MAX_SAMPLES);
+        }
+        let text = serde_json::to_string(&learned).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back: DurationEstimates = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(back, learned);
+    }
+
+    #[test]
+    fn the_schedule_never_panics_on_any_context(
+        finished in prop::collection::vec(seconds(), 0..40),
+        age in prop::option::of(age()),
+        progress in prop::option::of(0u8..=100),
+        polls in any::<u32>(),
+        hint in prop::option::of(age()),
+        jitter in any::<f64>(),
+    ) {
+        let estimate = DurationEstimate::from_samples(&finished, &[]);
+        let schedule = AdaptiveSchedule::default();
+        for (provider, kind) in [(Provider::Dreamina, Some(JobKind::Video)), (Provider::Token360, None), (Provider::GoogleFlow, Some(JobKind::Image))] {
+            let mut ctx = PollContext::new(provider);
+            (ctx.kind, ctx.age, ctx.progress, ctx.polls, ctx.server_hint) = (kind, age, progress, polls, hint);
+            ctx.status = if progress.is_some() { JobStatus::Running } else { JobStatus::Queued };
+            ctx.estimate = estimate.as_ref();
+            let first = schedule.first_delay(&ctx);
+            let next = schedule.next_delay(&ctx, jitter);
+            prop_assert!(first <= Duration::from_secs(86_400));
+            prop_assert!(next >= genjob::policy::MIN_INTERVAL);
+            prop_assert!(next <= Duration::from_secs(86_400).max(hint.unwrap_or_default()));
+        }
+    }
+}
+
+const TOKEN: &str = "test-token-learn";
+
+/// A sandbox whose clock runs `speed` times faster than real time.
+async fn sandbox(speed: f64) -> Sandbox {
+    let config = SandboxConfig { speed, token: Some(TOKEN.to_owned()), ..SandboxConfig::default() };
+    Sandbox::start("127.0.0.1:0".parse().unwrap(), config).await.unwrap()
+}
+
+fn watcher(sandbox: &Sandbox, learning: SharedEstimates) -> Watcher {
+    let config = TransportConfig::new(sandbox.base_url().parse().unwrap(), ApiToken::new(TOKEN).unwrap());
+    let clock = sandbox.clock();
+    Watcher::new()
+        .with_source(Arc::new(DreaminaClient::new(config).unwrap()))
+        .with_environment(Arc::new(ScaledEnvironment::new(clock.speed(), 3, move || clock.now())))
+        .with_options(WatchOptions::new().with_requests_per_second(1000.0).with_batch(false))
+        .with_learning(learning)
+}
+
+fn target(id: &str) -> WatchTarget {
+    let id: JobId = id.parse().unwrap();
+    WatchTarget::from_id(id).unwrap()
+}
+
+#[tokio::test]
+async fn the_watcher_learns_each_job_from_its_own_record_not_from_when_it_looked() {
+    let sandbox = sandbox(400.0).await;
+    // Jobs that finished long before anyone looked, and fresh ones; 25 s to 49 s each.
+    let ids: Vec<String> = (0..25u64)
+        .map(|i| {
+            let spec = JobSpec::dreamina_video().with_duration(Duration::from_secs(25 + i));
+            let spec = if i % 2 == 0 { spec.with_age(Duration::from_secs(3000)) } else { spec };
+            sandbox.add_job(spec)
+        })
+        .collect();
+    let learning = SharedEstimates::default();
+    let results = watcher(&sandbox, learning.clone()).wait_all(ids.iter().map(|id| target(id)).collect()).await;
+    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|f| f.is_completed())));
+    let learned = learning.snapshot();
+    let kind = DurationKey::for_kind(Provider::Dreamina, Some(JobKind::Video));
+    assert_eq!(learned.samples(&kind), (25, 0), "every job finished, none is left running");
+    let estimate = learning.estimate(&kind).unwrap();
+    // The record's timestamps give 25–49 s (whatever the id's millisecond rounding adds), never the 3000 s
+    // age at which half of them were first seen.
+    assert!(estimate.horizon() < Duration::from_secs(51), "{estimate:?}");
+    assert!(estimate.cdf(24.0) < 0.01 && estimate.cdf(37.5) > 0.4 && estimate.cdf(37.5) < 0.6, "{estimate:?}");
+}
+
+#[tokio::test]
+async fn a_learned_estimate_brings_the_first_check_forward_for_a_faster_model() {
+    // Slower than the other tests: the timing is the point, and a busy machine must not blur it.
+    let sandbox = sandbox(50.0).await;
+    let mut learned = DurationEstimates::new();
+    let key = DurationKey::for_kind(Provider::Dreamina, Some(JobKind::Video));
+    for i in 0..40u64 {
+        learned.record_finished(&key, &format!("earlier-{i}"), Duration::from_secs(20 + i % 10));
+    }
+    // The documents would check first at about 34 s; this model finishes in 20–30 s.
+    let id = sandbox.add_job(JobSpec::dreamina_video().with_duration(Duration::from_secs(22)));
+    let learning = SharedEstimates::new(learned);
+    let finished = watcher(&sandbox, learning.clone()).wait(target(&id)).await.unwrap();
+    assert!(finished.elapsed < Duration::from_secs(30), "{:?} after {} polls", finished.elapsed, finished.polls);
+    assert!(finished.polls <= 4, "{finished:?}");
+    assert_eq!(learning.snapshot().samples(&key).0, 41);
+}
+
+#[tokio::test]
+async fn without_learning_nothing_is_kept() {
+    let sandbox = sandbox(400.0).await;
+    let id = sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(600)));
+    let watcher = watcher(&sandbox, SharedEstimates::default()).without_learning();
+    assert!(watcher.learning().is_none());
+    assert!(watcher.wait(target(&id)).await.unwrap().is_completed());
+}

@@ -1,0 +1,329 @@
+//! The job families of the poll benchmark: the documented ranges, families beyond the documents
+//! (generated here from fixed seeds), and families read from a JSON file (`--jobs FILE`).
+//!
+//! A family is a sequence of jobs submitted over time, each queued for a while then running. The
+//! generated families draw submissions from a Poisson process; none is shaped to suit a schedule.
+
+use genjob::models::RequestProfile;
+use genjob::{JobKind, Provider};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use std::path::Path;
+
+/// Jobs per generated family.
+pub const JOBS_PER_FAMILY: usize = 1_000;
+/// Mean time between two submissions of a generated family (seconds).
+const MEAN_GAP_S: f64 = 15.0;
+/// Draws of a generated family's distribution that the oracle plans on.
+const TRUTH_SAMPLES: usize = 20_000;
+/// Jobs that never finish would stall the simulation; no generated job runs longer than this.
+const LONGEST_S: f64 = 3_000.0;
+
+/// What a poll of a running job reports besides "not done".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reports {
+    /// `created` until the end (Dreamina).
+    Nothing,
+    /// `created` while queued, then `started` (Google Flow).
+    Started,
+    /// `queued` while queued, then `in_progress` with progress rising linearly over the run (token360).
+    Progress,
+}
+
+/// One job: submitted (created) at `submit_s`, queued for `queue_s`, then running for `run_s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SimJob {
+    /// When it is created, in seconds since the family's start.
+    pub submit_s: f64,
+    /// How long it waits before running.
+    pub queue_s: f64,
+    /// How long it runs.
+    pub run_s: f64,
+}
+
+impl SimJob {
+    /// Its time-to-finish, what its finished record's timestamps say.
+    pub fn duration_s(&self) -> f64 {
+        self.queue_s + self.run_s
+    }
+}
+
+/// A family of jobs watched as one pipeline would watch them.
+#[derive(Debug, Clone)]
+pub struct Family {
+    /// Name in the table and in `results.json` (`range`).
+    pub name: String,
+    /// The provider.
+    pub provider: Provider,
+    /// The job kind.
+    pub kind: JobKind,
+    /// The model the records name.
+    pub model: String,
+    /// The request's size, as the records give it.
+    pub profile: RequestProfile,
+    /// What a running job reports.
+    pub reports: Reports,
+    /// The jobs, in submission order.
+    pub jobs: Vec<SimJob>,
+    /// Times-to-finish drawn from the family's true distribution (the oracle's knowledge).
+    pub truth: Vec<f64>,
+    /// True when the family comes from the documented typical times.
+    pub documented: bool,
+}
+
+/// How a generated family draws one job submitted at `t`.
+type Draw = Box<dyn Fn(&mut StdRng, f64) -> (f64, f64)>;
+
+fn uniform(rng: &mut StdRng, lo: f64, hi: f64) -> f64 {
+    rng.random_range(lo..=hi)
+}
+
+fn exponential(rng: &mut StdRng, mean: f64) -> f64 {
+    // 1 − U is in (0, 1]: the logarithm is finite.
+    -mean * (1.0 - rng.random::<f64>()).ln()
+}
+
+fn normal(rng: &mut StdRng) -> f64 {
+    // Box–Muller.
+    let (u, v) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
+    (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+}
+
+/// Builds a family of [`JOBS_PER_FAMILY`] Poisson submissions, and its truth sample.
+fn generated(spec: (&str, Provider, JobKind, &str, RequestProfile, Reports), seed: u64, draw: Draw) -> Family {
+    let (name, provider, kind, model, profile, reports) = spec;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut t = 0.0;
+    let mut jobs = Vec::with_capacity(JOBS_PER_FAMILY);
+    for _ in 0..JOBS_PER_FAMILY {
+        t += exponential(&mut rng, MEAN_GAP_S);
+        let (queue_s, run_s) = draw(&mut rng, t);
+        let run_s = run_s.min(LONGEST_S - queue_s.min(LONGEST_S / 2.0));
+        jobs.push(SimJob { submit_s: t, queue_s: queue_s.min(LONGEST_S / 2.0), run_s });
+    }
+    // The truth: the same process at submission times spread evenly over the family's span.
+    let span = t;
+    let mut truth_rng = StdRng::seed_from_u64(seed ^ 0x7275_7468);
+    let truth = (0..TRUTH_SAMPLES)
+        .map(|_| {
+            let at = truth_rng.random::<f64>() * span;
+            let (q, r) = draw(&mut truth_rng, at);
+            let q = q.min(LONGEST_S / 2.0);
+            q + r.min(LONGEST_S - q)
+        })
+        .collect();
+    Family {
+        name: name.to_owned(),
+        provider,
+        kind,
+        model: model.to_owned(),
+        profile,
+        reports,
+        jobs,
+        truth,
+        documented: false,
+    }
+}
+
+/// The documented ranges (shared/PROVIDER_FACTS.md): uniform in the range, queued the first tenth.
+fn documented(
+    name: &str,
+    provider: Provider,
+    kind: JobKind,
+    model: &str,
+    range: (f64, f64),
+    reports: Reports,
+    seed: u64,
+) -> Family {
+    let (lo, hi) = range;
+    let draw: Draw = Box::new(move |rng, _| {
+        let d = uniform(rng, lo, hi);
+        (0.1 * d, 0.9 * d)
+    });
+    let mut family = generated((name, provider, kind, model, RequestProfile::default(), reports), seed, draw);
+    family.documented = true;
+    family
+}
+
+/// Every built-in family: the five documented ranges, then six beyond the documents.
+pub fn builtin() -> Vec<Family> {
+    use JobKind::{Image, Video};
+    use Provider::{Dreamina, GoogleFlow, Token360};
+    use Reports::{Nothing, Progress, Started};
+    let seed = |i: u64| 0x6765_6e6a_6f62 + i;
+    let none = RequestProfile::default;
+    let mut families = vec![
+        documented("dreamina-video", Dreamina, Video, "seedance-2.0", (60.0, 180.0), Nothing, seed(0)),
+        documented("dreamina-image", Dreamina, Image, "seedream-4.0", (15.0, 120.0), Nothing, seed(1)),
+        documented("google-flow-video", GoogleFlow, Video, "veo-3.1-fast", (60.0, 180.0), Started, seed(2)),
+        documented("google-flow-image", GoogleFlow, Image, "imagen-4", (10.0, 20.0), Started, seed(3)),
+        documented("token360-video", Token360, Video, "seedance-2.0", (60.0, 180.0), Progress, seed(4)),
+    ];
+    let video = |name, model, profile| (name, Dreamina, Video, model, profile, Nothing);
+    // Jobs that queue first: an exponential queue (mean 2 min) before a documented run.
+    families.push(generated(
+        video("queueing", "seedance-2.0", none()),
+        seed(5),
+        Box::new(|rng, _| (exponential(rng, 120.0), uniform(rng, 60.0, 180.0))),
+    ));
+    // Heavy tails: log-normal, median 100 s, σ = 0.6 (mean 120 s, 1 % beyond 400 s).
+    families.push(generated(
+        video("heavy-tail", "seedance-2.0", none()),
+        seed(6),
+        Box::new(|rng, _| (0.0, 100.0 * (0.6 * normal(rng)).exp())),
+    ));
+    // A faster model.
+    families.push(generated(
+        video("faster-model", "seedance-lite", none()),
+        seed(7),
+        Box::new(|rng, _| (0.0, uniform(rng, 30.0, 60.0))),
+    ));
+    // A slower setting: long 1080p clips.
+    families.push(generated(
+        video("slower-1080p", "seedance-2.0", RequestProfile::new(Some(10), Some("1080p"), None)),
+        seed(8),
+        Box::new(|rng, _| (0.0, uniform(rng, 150.0, 400.0))),
+    ));
+    // Four images at 4K.
+    families.push(generated(
+        ("images-4k", Dreamina, Image, "seedream-4.0", RequestProfile::new(None, Some("4k"), None), Nothing),
+        seed(9),
+        Box::new(|rng, _| (0.0, uniform(rng, 60.0, 240.0))),
+    ));
+    // Busy hours: the queue's mean swings between 15 s and 3 min over a 2-hour cycle.
+    families.push(generated(
+        video("busy-hours", "seedance-2.0", none()),
+        seed(10),
+        Box::new(|rng, t| {
+            let load = (1.0 - (2.0 * std::f64::consts::PI * t / 7_200.0).cos()) / 2.0;
+            (exponential(rng, 15.0 + 165.0 * load), uniform(rng, 60.0, 180.0))
+        }),
+    ));
+    families
+}
+
+/// Reads families from a JSON file of the shape `{"families": [{"name", "provider", "kind", "model",
+/// "reports", "jobs": [{"submit_s", "queue_s", "run_s"}]}]}`; unknown keys are ignored.
+///
+/// A file family's oracle plans on the family's own durations (all that is known of its truth).
+pub fn from_file(path: &Path) -> Result<Vec<Family>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    parse(&value).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn parse(value: &Value) -> Result<Vec<Family>, String> {
+    let families = value.get("families").and_then(Value::as_array).ok_or("no `families` array")?;
+    families.iter().enumerate().map(|(i, f)| parse_family(f).map_err(|e| format!("family {i}: {e}"))).collect()
+}
+
+fn text<'a>(value: &'a Value, key: &str) -> Result<&'a str, String> {
+    value.get(key).and_then(Value::as_str).ok_or_else(|| format!("`{key}` must be a string"))
+}
+
+fn seconds(value: &Value, key: &str) -> Result<f64, String> {
+    let v = value.get(key).and_then(Value::as_f64).ok_or_else(|| format!("`{key}` must be a number"))?;
+    if v.is_finite() && (0.0..=86_400.0 * 30.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{key}` must be between 0 and 30 days of seconds, not {v}"))
+    }
+}
+
+fn parse_family(f: &Value) -> Result<Family, String> {
+    let name = text(f, "name")?.to_owned();
+    let provider: Provider = text(f, "provider")?.parse().map_err(|e| format!("{e}"))?;
+    let kind: JobKind = serde_json::from_value(Value::String(text(f, "kind")?.to_owned()))
+        .map_err(|_| "`kind` must be one of video, video-upscale, video-interpolate, image, image-upscale")?;
+    let model = f.get("model").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let reports = match text(f, "reports")? {
+        "nothing" => Reports::Nothing,
+        "started" => Reports::Started,
+        "progress" => Reports::Progress,
+        other => return Err(format!("`reports` must be nothing, started or progress, not `{other}`")),
+    };
+    let jobs = f.get("jobs").and_then(Value::as_array).ok_or("`jobs` must be an array")?;
+    let mut jobs = jobs
+        .iter()
+        .enumerate()
+        .map(|(j, job)| {
+            let job = SimJob {
+                submit_s: seconds(job, "submit_s")?,
+                queue_s: seconds(job, "queue_s")?,
+                run_s: seconds(job, "run_s")?,
+            };
+            if job.duration_s() > 0.0 { Ok(job) } else { Err("a job must take some time".to_owned()) }
+                .map_err(|e| format!("job {j}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if jobs.is_empty() {
+        return Err("`jobs` is empty".to_owned());
+    }
+    jobs.sort_by(|a, b| a.submit_s.total_cmp(&b.submit_s));
+    let truth = jobs.iter().map(SimJob::duration_s).collect();
+    Ok(Family {
+        name,
+        provider,
+        kind,
+        model,
+        profile: RequestProfile::default(),
+        reports,
+        jobs,
+        truth,
+        documented: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jobs_file_reads_as_families_and_ignores_unknown_keys() -> Result<(), String> {
+        let value: Value = serde_json::from_str(
+            r#"{"families": [{"name": "mine", "provider": "token360", "kind": "video", "model": "m",
+                 "reports": "progress", "colour": "blue",
+                 "jobs": [{"submit_s": 5.0, "queue_s": 1, "run_s": 2, "note": "x"},
+                          {"submit_s": 0.0, "queue_s": 12.5, "run_s": 95.3}]}],
+                "version": 7}"#,
+        )
+        .map_err(|e| e.to_string())?;
+        let families = parse(&value)?;
+        let f = &families[0];
+        assert_eq!(
+            (f.name.as_str(), f.provider, f.kind, f.reports),
+            ("mine", Provider::Token360, JobKind::Video, Reports::Progress)
+        );
+        assert_eq!(f.jobs[0], SimJob { submit_s: 0.0, queue_s: 12.5, run_s: 95.3 }, "sorted by submission");
+        assert_eq!(f.truth.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_jobs_file_says_what_is_wrong() {
+        let bad = |json: &str| parse(&serde_json::from_str(json).unwrap_or(Value::Null)).err().unwrap_or_default();
+        assert!(bad(r#"{"fam": []}"#).contains("families"));
+        let base = r#""name": "x", "kind": "video", "reports": "nothing""#;
+        assert!(
+            bad(&format!(r#"{{"families": [{{{base}, "provider": "mj", "jobs": []}}]}}"#)).contains("unknown provider")
+        );
+        let job = |j: &str| format!(r#"{{"families": [{{{base}, "provider": "dreamina", "jobs": [{j}]}}]}}"#);
+        assert!(bad(&job(r#"{"submit_s": 0, "queue_s": -1, "run_s": 1}"#)).contains("queue_s"));
+        assert!(bad(&job(r#"{"submit_s": 0, "queue_s": 0, "run_s": 0}"#)).contains("some time"));
+        assert!(bad(&job("")).contains("empty"));
+    }
+
+    #[test]
+    fn generated_families_are_deterministic_and_bounded() {
+        let (a, b) = (builtin(), builtin());
+        assert_eq!(a.len(), 11);
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.jobs, y.jobs, "{}", x.name);
+            assert_eq!(x.jobs.len(), JOBS_PER_FAMILY);
+            assert!(x.jobs.windows(2).all(|w| w[0].submit_s <= w[1].submit_s));
+            assert!(x.truth.iter().chain(x.jobs.iter().map(|j| &j.submit_s)).all(|v| v.is_finite() && *v >= 0.0));
+            assert!(x.jobs.iter().all(|j| j.duration_s() > 0.0 && j.duration_s() <= LONGEST_S));
+        }
+    }
+}

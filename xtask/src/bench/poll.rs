@@ -1,0 +1,110 @@
+//! The poll section's table lines and `results.json` rows: every strategy on every family, with goals.
+
+use super::families::Family;
+use super::sim::{self, Extra};
+use super::{Line, SEED, goal, line, round};
+use serde_json::{Value, json};
+
+/// Every strategy on every family, as table lines and `results.json` rows.
+pub fn section(families: &[Family]) -> (Vec<Line>, Vec<Value>) {
+    let (mut lines, mut json_rows) = (Vec::new(), Vec::new());
+    for (i, family) in families.iter().enumerate() {
+        let rows = sim::strategies(family, SEED ^ i as u64);
+        let find = |strategy: &str| rows.iter().find(|r| r.0 == strategy).map(|r| r.1);
+        let (default, fixed, oracle) = (find("default"), find("fixed-10s"), find("oracle"));
+        let ratio = default.zip(oracle).map(|(d, o)| d.mean_latency_s / o.mean_latency_s.max(1e-9));
+        for (strategy, s, param) in &rows {
+            let mut result = format!(
+                "{:6.2} req/job, latency mean {:5.2} s, p95 {:6.2} s ({} jobs)",
+                s.mean_requests, s.mean_latency_s, s.p95_latency_s, s.jobs
+            );
+            match param {
+                Extra::Interval(interval) => result.push_str(&format!(", every {interval:.2} s")),
+                Extra::Oracle { lambdas, mix } => {
+                    result.push_str(&format!(", λ {:.3} s, mix {:.0} %", lambdas.0, 100.0 * mix));
+                }
+                Extra::None => {}
+            }
+            let mut l = line("poll", format!("{} {strategy}", family.name), result);
+            if *strategy == "default"
+                && let Some(f) = fixed
+            {
+                l = goal(
+                    l,
+                    format!("req ≤ {:.2}, latency ≤ {:.2} s (fixed-10s)", f.mean_requests, f.mean_latency_s),
+                    s.mean_requests <= f.mean_requests && s.mean_latency_s <= f.mean_latency_s,
+                );
+            }
+            if *strategy == "oracle"
+                && let (Some(d), Some(r)) = (default, ratio)
+            {
+                l = goal(
+                    l,
+                    format!(
+                        "default {:.2} s ≤ 1.3× this ({:.2} s): ratio {r:.2}",
+                        d.mean_latency_s,
+                        1.3 * s.mean_latency_s
+                    ),
+                    r <= 1.3,
+                );
+            }
+            lines.push(l);
+            let mut row = json!({
+                "range": family.name,
+                "strategy": strategy,
+                "documented": family.documented,
+                "jobs": s.jobs,
+                "mean_requests": round(s.mean_requests, 3),
+                "mean_latency_s": round(s.mean_latency_s, 3),
+                "p95_latency_s": round(s.p95_latency_s, 3),
+            });
+            match (*strategy, param, row.as_object_mut()) {
+                (_, Extra::Interval(interval), Some(o)) => {
+                    o.insert("interval_s".into(), json!(round(*interval, 3)));
+                }
+                (_, Extra::Oracle { lambdas, mix }, Some(o)) => {
+                    o.insert("lambda_s".into(), json!([round(lambdas.0, 4), round(lambdas.1, 4)]));
+                    o.insert("costlier_plan_share".into(), json!(round(*mix, 3)));
+                }
+                ("default", _, Some(o)) => {
+                    o.insert("latency_ratio_to_oracle".into(), json!(ratio.map(|r| round(r, 3))));
+                }
+                _ => {}
+            }
+            json_rows.push(row);
+        }
+    }
+    (lines, json_rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jobs_file_family_is_reported_like_the_built_in_ones() -> Result<(), String> {
+        let jobs: Vec<Value> = (0..40)
+            .map(|i| json!({"submit_s": f64::from(i) * 20.0, "queue_s": 3.0, "run_s": 40.0 + f64::from(i % 7)}))
+            .collect();
+        let file = json!({"families": [{"name": "mine", "provider": "google-flow", "kind": "video",
+                                        "model": "veo-3.1-fast", "reports": "started", "jobs": jobs}]});
+        let dir = std::env::temp_dir().join(format!("genjob-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let path = dir.join("jobs.json");
+        std::fs::write(&path, file.to_string()).map_err(|e| e.to_string())?;
+        let families = super::super::families::from_file(&path)?;
+        std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
+        let (lines, rows) = section(&families);
+        let strategies: Vec<&str> = rows.iter().filter_map(|r| r["strategy"].as_str()).collect();
+        assert_eq!(
+            strategies,
+            ["default", "default-cold", "default-unlearned", "fixed-10s", "equal-budget-fixed", "oracle"]
+        );
+        assert!(rows.iter().all(|r| r["range"] == "mine"));
+        assert_eq!(rows[0]["jobs"], 20, "the first 20 jobs are the warm-up");
+        assert_eq!(rows[1]["jobs"], 20);
+        assert!(rows[0]["latency_ratio_to_oracle"].is_number());
+        assert_eq!(lines.len(), rows.len());
+        Ok(())
+    }
+}
