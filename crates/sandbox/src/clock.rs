@@ -68,7 +68,8 @@ impl SimClock {
 
     /// Jumps simulated time forward by `by`, for this clock and every clone of it.
     ///
-    /// Sleeps already started with [`SimClock::sleep`] keep their real-time deadline.
+    /// Sleeps already started with [`SimClock::sleep`] keep their real-time deadline; a sandbox's
+    /// callbacks that the jump makes due are sent at once.
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         // fetch_update never fails here: the closure always returns Some.

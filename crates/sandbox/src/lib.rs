@@ -12,6 +12,9 @@
 //! let sandbox = Sandbox::start(([127, 0, 0, 1], 0).into(), config).await?;
 //! let id = sandbox.add_job(JobSpec::dreamina_video());
 //! println!("GET {}/v1/dreamina/videos/{id}", sandbox.base_url());
+//! // Callbacks go to the job's reply URL as it runs; a forged one goes right away.
+//! let hooked = sandbox.add_job(JobSpec::token360_video().with_reply_url("http://127.0.0.1:8080/hook"));
+//! sandbox.send_forged_callback(&hooked, "completed").await?;
 //! sandbox.shutdown().await;
 //! # Ok(())
 //! # }

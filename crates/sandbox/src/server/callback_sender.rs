@@ -83,7 +83,8 @@ async fn run_sender(shared: Arc<Shared>, mut planned: mpsc::UnboundedReceiver<Pl
         tokio::select! {
             received = planned.recv() => match received {
                 Some(planned) => queue.push(planned.due_ms, Work::Render(planned)),
-                // The sandbox is gone.
+                // Cannot happen while this task holds the sandbox's state (and with it the
+                // sending half); were it ever to, there would be nothing left to plan.
                 None => return,
             },
             Some(ended) = in_flight.join_next() => {
