@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
+use tokio::sync::watch;
 
 use crate::SandboxError;
 
@@ -19,6 +20,9 @@ pub struct SimClock {
     speed: f64,
     /// Milliseconds added by [`SimClock::advance`]; shared so every clone jumps together.
     advanced_ms: Arc<AtomicI64>,
+    /// Marked changed by every advance, so a task sleeping towards a simulated deadline (the
+    /// sandbox's callback sender) wakes and recomputes it instead of oversleeping the jump.
+    jumps: Arc<watch::Sender<()>>,
 }
 
 impl SimClock {
@@ -32,7 +36,13 @@ impl SimClock {
         if !speed.is_finite() || speed <= 0.0 {
             return Err(SandboxError::InvalidSpeed { speed });
         }
-        Ok(SimClock { origin_real: Instant::now(), origin_sim, speed, advanced_ms: Arc::new(AtomicI64::new(0)) })
+        Ok(SimClock {
+            origin_real: Instant::now(),
+            origin_sim,
+            speed,
+            advanced_ms: Arc::new(AtomicI64::new(0)),
+            jumps: Arc::new(watch::Sender::new(())),
+        })
     }
 
     /// The current simulated time.
@@ -58,13 +68,21 @@ impl SimClock {
 
     /// Jumps simulated time forward by `by`, for this clock and every clone of it.
     ///
-    /// Sleeps already started with [`SimClock::sleep`] keep their real-time deadline.
+    /// Sleeps already started with [`SimClock::sleep`] keep their real-time deadline; a sandbox's
+    /// callbacks that the jump makes due are sent at once.
     pub fn advance(&self, by: Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         // fetch_update never fails here: the closure always returns Some.
         let _ = self
             .advanced_ms
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |current| Some(current.saturating_add(ms)));
+        // After the jump is visible, so a woken task reads the new time.
+        self.jumps.send_replace(());
+    }
+
+    /// A receiver marked changed by every later [`SimClock::advance`] of this clock or a clone.
+    pub(crate) fn jumps(&self) -> watch::Receiver<()> {
+        self.jumps.subscribe()
     }
 
     /// The real time that `sim` of simulated time takes at this clock's speed.
@@ -91,6 +109,7 @@ impl Default for SimClock {
             origin_sim: Timestamp::now(),
             speed: 1.0,
             advanced_ms: Arc::new(AtomicI64::new(0)),
+            jumps: Arc::new(watch::Sender::new(())),
         }
     }
 }

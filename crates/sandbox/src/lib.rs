@@ -1,8 +1,8 @@
 //! A local server that imitates the Dreamina, Google Flow and token360 status APIs, for tests and demos.
 //!
 //! It answers the providers' job-status paths with their documented JSON shapes, on a
-//! simulated clock that may run faster than real time, and can inject the faults clients
-//! must survive.
+//! simulated clock that may run faster than real time, calls back the jobs' webhooks as the
+//! providers do, and can inject the faults clients must survive.
 //!
 //! ```no_run
 //! use genjob_sandbox::{JobSpec, Sandbox, SandboxConfig};
@@ -12,6 +12,9 @@
 //! let sandbox = Sandbox::start(([127, 0, 0, 1], 0).into(), config).await?;
 //! let id = sandbox.add_job(JobSpec::dreamina_video());
 //! println!("GET {}/v1/dreamina/videos/{id}", sandbox.base_url());
+//! // Callbacks go to the job's reply URL as it runs; a forged one goes right away.
+//! let hooked = sandbox.add_job(JobSpec::token360_video().with_reply_url("http://127.0.0.1:8080/hook"));
+//! sandbox.send_forged_callback(&hooked, "completed").await?;
 //! sandbox.shutdown().await;
 //! # Ok(())
 //! # }
@@ -32,9 +35,27 @@
 //!   `first_id`, `last_id`), each video as its record would read at that moment; `limit` defaults
 //!   to 20 and is clamped to 100, below 1 is a 400, and an `after` that names no listed video is a 400.
 //! - `GET /files/{name}?Expires=...`: the output files the records and `/content` link to.
+//! - `POST /_sandbox/jobs` (a [`JobSpec`] as JSON; answers 201 `{"id"}`), `POST /_sandbox/listing`,
+//!   `POST /_sandbox/callbacks` and `GET /_sandbox/stats`: control endpoints, described below.
 //!
 //! Errors come in each provider's envelope: `{"error": "..."}` for useapi.net's, OpenAI's
 //! `{"error": {"message", "type", "param", "code"}}` for token360's.
+//!
+//! Callbacks: a job with a `reply_url` gets POSTs there (`Content-Type: application/json`, unsigned,
+//! no token, redirects not followed), each body exactly the job's record (as `GET` renders it) as of
+//! the status change, sent when that change happens in simulated time (at speed 20, a job finishing
+//! at sim t = 100 s calls back at real ≈ 5 s):
+//! - Google Flow: on every status change, `started` then `completed` or `failed` (a job's first
+//!   state, `created`, is no change and is not sent); one attempt each.
+//! - Dreamina: once, on `completed` or `failed` (the 1-hour sweep's 408 included); one attempt.
+//! - token360: once, on `completed` or `failed`, also echoed as `parameters.callback_url` in its
+//!   record; up to 3 attempts, the 2nd 1 s and the 3rd 3 s (simulated) after the previous one failed
+//!   (a non-2xx answer, no answer, or no connection).
+//!
+//! Every attempt waits at most 30 s of simulated time (30 s of real time at most) for its answer.
+//! One background task sends them all from a time-ordered queue, at most 64 attempts at once, so a
+//! slow receiver holds up neither request handling nor other jobs' callbacks. A change that happened
+//! before the job was added (a job added with an `age`) is not sent.
 //!
 //! Per job, set in its [`JobSpec`] (or the JSON of `POST /_sandbox/jobs`); the read faults meet
 //! every read of the job, `/content` requests included, but never its entries in a listing:
@@ -51,6 +72,22 @@
 //!   whose `expires_in` then says so).
 //! - `openai_style` (not a fault): a token360 task is rendered as OpenAI's video object.
 //!
+//! Callback faults, also per job, meet the job's callbacks and never its reads:
+//! - `callback_lost`: the callbacks are never sent.
+//! - `callback_duplicates`: every callback is sent N extra times at the same moment, each copy an
+//!   attempt of its own (and, for token360, retried on its own).
+//! - `callback_delay`: every callback is sent that much simulated time after its change, its body
+//!   still the record as of the change.
+//!
+//! Forged callbacks, on request: [`Sandbox::send_forged_callback`] (or
+//! [`send_forged_callback_to`](Sandbox::send_forged_callback_to)) and `POST /_sandbox/callbacks`
+//! (`{"id":"<job id>","status":"completed"}`, optionally `"to":"<url>"` instead of the job's
+//! `reply_url`) post right away, whatever the job's true state, a body shaped like the job's record
+//! claiming that status (`completed` with output URLs under `http://forged.invalid/`, `failed` with
+//! an error, any other word verbatim in a running or waiting record). The endpoint answers 204 once
+//! the receiver answered 2xx, 404 for an unknown job, 400 without a URL to post to, 502 when the
+//! receiver answered otherwise or not at all.
+//!
 //! For each listing, one [`ListingFault`] at a time: the Dreamina scheduler's with
 //! [`Sandbox::set_listing_fault`] or `POST /_sandbox/listing` (`{"fault":"frozen"}`, ...), token360's
 //! video list's, independently, with [`Sandbox::set_video_list_fault`] or the same endpoint with
@@ -64,11 +101,14 @@
 //!   video list shows no ages and answers as usual).
 //!
 //! `GET /_sandbox/stats` (and [`Sandbox::stats`]) counts requests and the faulty answers given
-//! ([`RequestStats`]: record reads, list pages and `/content` requests apart, all in `total`).
+//! ([`RequestStats`]: record reads, list pages and `/content` requests apart, all in `total`), and
+//! the callbacks sent (`callbacks_sent`, `callbacks_failed`, `callbacks_forged`; not in `total`).
 //!
 //! Job state lives in one table and each record is computed from simulated time when it is
-//! read, so thousands of jobs cost no background work.
+//! read, so thousands of jobs cost no background work; their callbacks are planned when they are
+//! added and wait in one queue until due.
 
+mod callbacks;
 mod clock;
 mod error;
 mod files;

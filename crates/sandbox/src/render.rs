@@ -39,8 +39,26 @@ pub(crate) fn unix_secs(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 
+/// The job's record in its provider's shape, as its own endpoint answers it at the context's moment.
+pub(crate) fn record(job: &Job, cx: &RenderContext<'_>) -> Value {
+    record_at(job, job.stage(cx.now_ms, cx.timeout_lag_ms), cx)
+}
+
+/// The job's record in its provider's shape, showing `stage` (true or not) at the context's moment.
+pub(crate) fn record_at(job: &Job, stage: Stage<'_>, cx: &RenderContext<'_>) -> Value {
+    match job.kind.provider() {
+        Provider::Dreamina => dreamina_record_at(job, stage, cx),
+        Provider::GoogleFlow => google_flow_record_at(job, stage, cx),
+        Provider::Token360 => crate::token360::record_at(job, stage, cx),
+    }
+}
+
 /// A Dreamina record for `/v1/dreamina/videos/{jobid}` or `/v1/dreamina/images/{jobid}`.
 pub(crate) fn dreamina_record(job: &Job, cx: &RenderContext<'_>) -> Value {
+    dreamina_record_at(job, job.stage(cx.now_ms, cx.timeout_lag_ms), cx)
+}
+
+fn dreamina_record_at(job: &Job, stage: Stage<'_>, cx: &RenderContext<'_>) -> Value {
     let is_video = job.kind.is_video();
     let type_name = match job.kind {
         JobKind::DreaminaVideoUpscale => "video-upscale",
@@ -49,7 +67,6 @@ pub(crate) fn dreamina_record(job: &Job, cx: &RenderContext<'_>) -> Value {
         JobKind::DreaminaImage => "image",
         _ => "video",
     };
-    let stage = job.stage(cx.now_ms, cx.timeout_lag_ms);
     let status = match stage {
         Stage::Waiting | Stage::Running { .. } => "created",
         Stage::Completed { .. } => "completed",
@@ -256,8 +273,11 @@ fn google_status(code: i64) -> &'static str {
 
 /// A Google Flow record for `/v1/google-flow/jobs/{jobId}`.
 pub(crate) fn google_flow_record(job: &Job, cx: &RenderContext<'_>) -> Value {
+    google_flow_record_at(job, job.stage(cx.now_ms, cx.timeout_lag_ms), cx)
+}
+
+fn google_flow_record_at(job: &Job, stage: Stage<'_>, cx: &RenderContext<'_>) -> Value {
     let is_video = job.kind.is_video();
-    let stage = job.stage(cx.now_ms, cx.timeout_lag_ms);
     let status = match stage {
         Stage::Waiting => "created",
         Stage::Running { .. } => "started",

@@ -1,4 +1,4 @@
-//! The HTTP server: shared state, routes, job reads and output files (listings, answers and control in submodules).
+//! The HTTP server: shared state, routes, job reads and output files (listings, answers, control and callbacks in submodules).
 
 use std::fmt;
 use std::future::Future;
@@ -18,9 +18,10 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::callbacks::{self, Planned};
 use crate::files::{self, FileName, OutputKind};
 use crate::listing::{ListingFault, ListingState};
 use crate::render::{self, RenderContext};
@@ -31,11 +32,13 @@ use crate::token360::{self, Content, UnknownAfter};
 use crate::{SandboxError, SimClock};
 
 mod answers;
+mod callback_sender;
 mod control;
 mod listings;
 
 use answers::{hold_open, json_response, openai_error, openai_error_body, rate_limited, server_error, unauthorized};
-use control::{control_add_job, control_listing, control_stats};
+use callback_sender::spawn_sender;
+use control::{control_add_job, control_forged_callback, control_listing, control_stats};
 use listings::{scheduler, video_list};
 
 /// How the sandbox behaves; `Default` gives real time, no token and the documented defaults.
@@ -112,6 +115,10 @@ struct Shared {
     clock: SimClock,
     token: Option<Token>,
     counters: Counters,
+    /// Hands each added job's planned callbacks to the sender task.
+    planned_callbacks: mpsc::UnboundedSender<Planned>,
+    /// Sends callbacks; no token, no redirects (a webhook sender posts where it was told).
+    callback_client: reqwest::Client,
     base_url: String,
     retry_after_secs: u64,
     timeout_lag_ms: i64,
@@ -135,6 +142,18 @@ impl Shared {
     fn video_list(&self) -> MutexGuard<'_, ListingState<Arc<[Value]>>> {
         // As for the scheduler's fault: updates are single assignments.
         self.video_list.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a job created now (minus its age) and plans its callbacks; answers its id.
+    fn add_job(&self, spec: JobSpec) -> String {
+        let now_ms = self.clock.now_ms();
+        let mut store = self.store();
+        let id = store.add(spec, now_ms);
+        for planned in store.get(&id).map(|job| callbacks::plan(job, self.timeout_lag_ms, now_ms)).unwrap_or_default() {
+            // Only fails once the sender has stopped with the sandbox: nothing is left to call back.
+            let _ = self.planned_callbacks.send(planned);
+        }
+        id
     }
 
     fn render_context<'a>(&self, now_ms: i64, base_url: &'a str) -> RenderContext<'a> {
@@ -214,6 +233,8 @@ pub struct Sandbox {
     shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
+    /// The callback sender, aborted when the sandbox stops (its sends in flight with it).
+    callback_sender: JoinHandle<()>,
 }
 
 impl fmt::Debug for Sandbox {
@@ -233,8 +254,14 @@ impl Sandbox {
             Some(clock) => clock,
             None => SimClock::new(config.speed)?,
         };
+        let callback_client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("genjob-sandbox/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| SandboxError::CallbackClient { reason: error.to_string() })?;
         let listener = TcpListener::bind(addr).await.map_err(|source| SandboxError::Bind { addr, source })?;
         let local = listener.local_addr().map_err(|source| SandboxError::Bind { addr, source })?;
+        let (planned_callbacks, planned) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             store: Mutex::new(Store::default()),
             listing: Mutex::new(ListingState::default()),
@@ -243,6 +270,8 @@ impl Sandbox {
             clock,
             token: config.token.map(Token),
             counters: Counters::default(),
+            planned_callbacks,
+            callback_client,
             base_url: base_url(local),
             retry_after_secs: config.retry_after_secs,
             timeout_lag_ms: duration_ms(config.timeout_lag),
@@ -263,8 +292,9 @@ impl Sandbox {
                 })
                 .await
         });
+        let callback_sender = spawn_sender(Arc::clone(&shared), planned);
         tracing::debug!(addr = %local, speed = shared.clock.speed(), "sandbox listening");
-        Ok(Sandbox { addr: local, shared, shutdown: Some(shutdown), task: Some(task) })
+        Ok(Sandbox { addr: local, shared, shutdown: Some(shutdown), task: Some(task), callback_sender })
     }
 
     /// The address the server listens on.
@@ -283,9 +313,26 @@ impl Sandbox {
     }
 
     /// Adds a job created now (minus `spec.age`, in simulated time) and returns its id.
+    ///
+    /// A job with a `reply_url` gets its callbacks POSTed there as its status changes.
     pub fn add_job(&self, spec: JobSpec) -> String {
-        let now_ms = self.shared.clock.now_ms();
-        self.shared.store().add(spec, now_ms)
+        self.shared.add_job(spec)
+    }
+
+    /// POSTs, now, a callback for job `id` claiming `status`, whatever the job's true state, to its `reply_url`.
+    ///
+    /// The body is shaped like the job's provider's record: `completed` with outputs whose URLs
+    /// point at `http://forged.invalid/...`, `failed` with the job's failure (or a plain one),
+    /// `started`/`in_progress` running, any other word waiting; `status` says the word verbatim.
+    /// Counted in [`RequestStats::callbacks_forged`]; `Err` when the job is unknown, has no
+    /// `reply_url`, or the receiver does not answer 2xx within 30 s of simulated time.
+    pub async fn send_forged_callback(&self, id: &str, status: &str) -> Result<(), SandboxError> {
+        self.shared.send_forged_callback(id, status, None).await
+    }
+
+    /// Like [`Sandbox::send_forged_callback`], but POSTs to `url` instead of the job's `reply_url`.
+    pub async fn send_forged_callback_to(&self, id: &str, status: &str, url: &str) -> Result<(), SandboxError> {
+        self.shared.send_forged_callback(id, status, Some(url)).await
     }
 
     /// Makes `/v1/dreamina/scheduler` misbehave as `fault` says from now on ([`ListingFault::None`] heals it).
@@ -330,8 +377,10 @@ impl Sandbox {
         }
     }
 
-    /// Stops accepting requests and waits (up to 5 s) for requests in flight to finish.
+    /// Stops sending callbacks (abandoning attempts in flight), stops accepting requests, and
+    /// waits (up to 5 s) for requests in flight to finish.
     pub async fn shutdown(mut self) {
+        self.callback_sender.abort();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -346,6 +395,7 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        self.callback_sender.abort();
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -408,6 +458,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_sandbox/jobs", post(control_add_job))
         .route("/_sandbox/stats", get(control_stats))
         .route("/_sandbox/listing", post(control_listing))
+        .route("/_sandbox/callbacks", post(control_forged_callback))
         .fallback(unknown_path)
         .with_state(shared)
 }

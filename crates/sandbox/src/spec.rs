@@ -179,13 +179,17 @@ pub enum Outcome {
 /// In the control endpoint's JSON, durations are seconds (`105`, `0.5`) or text that
 /// jiff understands (`"1m 45s"`, `"PT2M"`, `"50ms"`), e.g.
 /// `{"kind":"dreamina-video","duration":"2m","outcome":{"fail":{"code":2043,"error":"fail_code: 2043"}}}`
-/// or, with read faults, `{"kind":"token360-video","stale_reads":2,"record_lag":"30s","retry_after":"-5"}`.
+/// or, with read faults, `{"kind":"token360-video","stale_reads":2,"record_lag":"30s","retry_after":"-5"}`,
+/// or, with callback faults, `{"kind":"google-flow-video","reply_url":"http://127.0.0.1:8080/hook","callback_duplicates":1,"callback_delay":"5s"}`.
 ///
 /// Each read of the job (a record read, or a token360 `/content` request; never a listing) meets
 /// its faults in this order: `rate_limited` 429s, then `server_errors` 503s, then `hang_reads`
 /// held-open reads; only then is a record (or `/content` answer) rendered, as of `record_lag` ago
 /// and, for `stale_reads` reads after the job was first seen finished, as of just before it
 /// finished. `slow` delays every answer but the held-open ones.
+///
+/// Callbacks meet none of the read faults: each body is the true record as of its status change.
+/// A job added already past a status change (with `age`) gets no callback for that change.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -219,9 +223,22 @@ pub struct JobSpec {
     /// useapi.net user id embedded in job ids (`12345` when absent).
     #[serde(default)]
     pub user_id: Option<u64>,
-    /// Webhook URL echoed as `replyUrl` in the request and the scheduler listing.
+    /// Webhook URL echoed as `replyUrl` in the request and the scheduler listing (as
+    /// `parameters.callback_url` in a documented-style token360 record), and POSTed the job's callbacks: Google Flow
+    /// on every status change, Dreamina on completion, token360 once finished (retried).
     #[serde(default)]
     pub reply_url: Option<String>,
+    /// The job's callbacks are never sent (a webhook lost on the way); reads are unaffected.
+    #[serde(default)]
+    pub callback_lost: bool,
+    /// Every callback is sent this many extra times, the copies at the same moment (an
+    /// at-least-once sender repeating itself); each copy is an attempt of its own.
+    #[serde(default)]
+    pub callback_duplicates: u32,
+    /// Every callback is sent this much simulated time after its status change, its body still
+    /// the record as of the change (a webhook stuck in the sender's queue).
+    #[serde(default, deserialize_with = "duration_input::optional")]
+    pub callback_delay: Option<Duration>,
     /// The next this-many reads of the job answer 429 with `Retry-After`.
     #[serde(default)]
     pub rate_limited: u32,
@@ -274,6 +291,9 @@ impl JobSpec {
             region: None,
             user_id: None,
             reply_url: None,
+            callback_lost: false,
+            callback_duplicates: 0,
+            callback_delay: None,
             rate_limited: 0,
             server_errors: 0,
             slow: None,
@@ -376,9 +396,27 @@ impl JobSpec {
         self
     }
 
-    /// Sets the webhook URL echoed as `replyUrl`.
+    /// Sets the webhook URL echoed as `replyUrl` and POSTed the job's callbacks.
     pub fn with_reply_url(mut self, url: impl Into<String>) -> JobSpec {
         self.reply_url = Some(url.into());
+        self
+    }
+
+    /// Never sends the job's callbacks.
+    pub fn with_callback_lost(mut self) -> JobSpec {
+        self.callback_lost = true;
+        self
+    }
+
+    /// Sends every callback `extra` more times.
+    pub fn with_callback_duplicates(mut self, extra: u32) -> JobSpec {
+        self.callback_duplicates = extra;
+        self
+    }
+
+    /// Sends every callback `delay` of simulated time late.
+    pub fn with_callback_delay(mut self, delay: Duration) -> JobSpec {
+        self.callback_delay = Some(delay);
         self
     }
 
@@ -543,6 +581,20 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_callback_fault_fields() -> Result<(), serde_json::Error> {
+        let spec: JobSpec = serde_json::from_str(
+            r#"{"kind":"google-flow-video","reply_url":"http://127.0.0.1:9/hook","callback_lost":true,
+                "callback_duplicates":2,"callback_delay":"1m"}"#,
+        )?;
+        assert_eq!(spec.reply_url.as_deref(), Some("http://127.0.0.1:9/hook"));
+        assert_eq!((spec.callback_lost, spec.callback_duplicates), (true, 2));
+        assert_eq!(spec.callback_delay, Some(Duration::from_secs(60)));
+        let plain = JobSpec::token360_video();
+        assert_eq!((plain.callback_lost, plain.callback_duplicates, plain.callback_delay), (false, 0, None));
+        Ok(())
+    }
+
+    #[test]
     fn rejects_negative_durations_and_unknown_fields() {
         for bad in [
             r#"{"kind":"dreamina-video","duration":-5}"#,
@@ -551,6 +603,8 @@ mod tests {
             r#"{"kind":"dreamina-video","durration":5}"#,
             r#"{"kind":"dreamina-video","record_lag":"-1s"}"#,
             r#"{"kind":"dreamina-video","hang_reads":-1}"#,
+            r#"{"kind":"dreamina-video","callback_delay":"-1s"}"#,
+            r#"{"kind":"dreamina-video","callback_duplicates":-1}"#,
             r#"{"kind":"midjourney"}"#,
         ] {
             assert!(serde_json::from_str::<JobSpec>(bad).is_err(), "{bad}");

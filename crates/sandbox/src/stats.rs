@@ -1,10 +1,11 @@
-//! Request counters: what the sandbox was asked and which faulty answers it gave.
+//! Request counters: what the sandbox was asked, which faulty answers it gave, and the callbacks it sent.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
-/// Request counts since the sandbox started (control endpoints are not counted).
+/// Request counts since the sandbox started (control endpoints are not counted), and the
+/// callbacks it sent (not counted in `total`, which counts requests the sandbox received).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RequestStats {
@@ -40,6 +41,12 @@ pub struct RequestStats {
     pub stale_answers: u64,
     /// All counted requests, including unknown paths.
     pub total: u64,
+    /// Genuine callback attempts made: first tries, retries and duplicate copies alike.
+    pub callbacks_sent: u64,
+    /// Genuine callback attempts that got no 2xx (another status, no answer within the timeout, or no connection).
+    pub callbacks_failed: u64,
+    /// Forged callbacks posted on request, delivered or not (never in `callbacks_sent`).
+    pub callbacks_forged: u64,
 }
 
 /// Live counters behind [`RequestStats`].
@@ -61,6 +68,9 @@ pub(crate) struct Counters {
     pub(crate) hung_answers: AtomicU64,
     pub(crate) stale_answers: AtomicU64,
     pub(crate) total: AtomicU64,
+    pub(crate) callbacks_sent: AtomicU64,
+    pub(crate) callbacks_failed: AtomicU64,
+    pub(crate) callbacks_forged: AtomicU64,
 }
 
 /// Counts one more request or answer.
@@ -89,6 +99,9 @@ impl Counters {
             hung_answers: read(&self.hung_answers),
             stale_answers: read(&self.stale_answers),
             total: read(&self.total),
+            callbacks_sent: read(&self.callbacks_sent),
+            callbacks_failed: read(&self.callbacks_failed),
+            callbacks_forged: read(&self.callbacks_forged),
         }
     }
 }

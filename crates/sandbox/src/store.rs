@@ -28,6 +28,9 @@ pub(crate) struct Job {
     pub region: String,
     pub user_id: u64,
     pub reply_url: Option<String>,
+    pub callback_lost: bool,
+    pub callback_duplicates: u32,
+    pub callback_delay_ms: i64,
     pub rate_limited_left: u32,
     pub server_errors_left: u32,
     pub slow: Option<Duration>,
@@ -219,6 +222,9 @@ impl Store {
             region,
             user_id,
             reply_url: spec.reply_url,
+            callback_lost: spec.callback_lost,
+            callback_duplicates: spec.callback_duplicates,
+            callback_delay_ms: spec.callback_delay.map(duration_ms).unwrap_or(0),
             rate_limited_left: spec.rate_limited,
             server_errors_left: spec.server_errors,
             slow: spec.slow.filter(|d| !d.is_zero()),
@@ -234,6 +240,10 @@ impl Store {
         self.by_id.insert(id.clone(), self.jobs.len());
         self.jobs.push(job);
         id
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Job> {
+        self.jobs.get(*self.by_id.get(id)?)
     }
 
     pub fn get_mut(&mut self, id: &str) -> Option<&mut Job> {

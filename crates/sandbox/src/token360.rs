@@ -54,12 +54,16 @@ fn failure_parts(failure: Failed<'_>) -> (String, &str) {
 
 /// The video object for `/v1/videos/{video_id}` and the list, in the job's chosen shape.
 pub(crate) fn record(job: &Job, cx: &RenderContext<'_>) -> Value {
-    if job.openai_style { openai_video(job, cx) } else { documented_video(job, cx) }
+    record_at(job, job.stage(cx.now_ms, cx.timeout_lag_ms), cx)
+}
+
+/// The video object showing `stage` (true or not) at the context's moment.
+pub(crate) fn record_at(job: &Job, stage: Stage<'_>, cx: &RenderContext<'_>) -> Value {
+    if job.openai_style { openai_video(job, stage, cx) } else { documented_video(job, stage, cx) }
 }
 
 /// token360's documented video object (seed 002), with `url` and `video_url` when completed.
-fn documented_video(job: &Job, cx: &RenderContext<'_>) -> Value {
-    let stage = job.stage(cx.now_ms, cx.timeout_lag_ms);
+fn documented_video(job: &Job, stage: Stage<'_>, cx: &RenderContext<'_>) -> Value {
     let updated_ms = match stage {
         Stage::Waiting => job.created_ms,
         Stage::Running { since_ms } => {
@@ -93,10 +97,12 @@ fn documented_video(job: &Job, cx: &RenderContext<'_>) -> Value {
         }
         Stage::Failed { .. } => {}
     }
-    record.insert(
-        "parameters".into(),
-        json!({ "duration": VIDEO_SECONDS, "resolution": "720p", "aspect_ratio": "16:9" }),
-    );
+    let mut parameters = json!({ "duration": VIDEO_SECONDS, "resolution": "720p", "aspect_ratio": "16:9" });
+    // `parameters` echoes the submit's parameters, and the callback URL is one of them.
+    if let (Some(url), Value::Object(map)) = (&job.reply_url, &mut parameters) {
+        map.insert("callback_url".into(), json!(url));
+    }
+    record.insert("parameters".into(), parameters);
     match stage {
         Stage::Completed { .. } => {
             let url = cx.file_url(job, OutputKind::Video, 0);
@@ -113,8 +119,7 @@ fn documented_video(job: &Job, cx: &RenderContext<'_>) -> Value {
 }
 
 /// OpenAI's video object: every field always present (`null` when it does not apply yet), no URL.
-fn openai_video(job: &Job, cx: &RenderContext<'_>) -> Value {
-    let stage = job.stage(cx.now_ms, cx.timeout_lag_ms);
+fn openai_video(job: &Job, stage: Stage<'_>, cx: &RenderContext<'_>) -> Value {
     let progress = match stage {
         Stage::Waiting => 0,
         Stage::Running { since_ms } => progress(job, since_ms, cx.now_ms),

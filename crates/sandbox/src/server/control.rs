@@ -1,4 +1,4 @@
-//! Control endpoints under `/_sandbox/`: add jobs, set listing faults, read the counts (not counted themselves).
+//! Control endpoints under `/_sandbox/`: add jobs, set listing faults, forge callbacks, read the counts (not counted themselves).
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::Shared;
 use super::answers::{json_response, unauthorized};
+use crate::SandboxError;
 use crate::listing::ListingFault;
 use crate::spec::JobSpec;
 
@@ -25,8 +26,7 @@ pub(super) async fn control_add_job(
     }
     match spec {
         Ok(Json(spec)) => {
-            let now_ms = shared.clock.now_ms();
-            let id = shared.store().add(spec, now_ms);
+            let id = shared.add_job(spec);
             json_response(StatusCode::CREATED, &json!({ "id": id }))
         }
         Err(rejection) => json_response(
@@ -83,6 +83,51 @@ pub(super) async fn control_listing(
         Err(rejection) => rejection.body_text(),
     };
     json_response(StatusCode::BAD_REQUEST, &json!({ "error": format!("invalid listing fault: {problem}; {hint}") }))
+}
+
+/// The body of `POST /_sandbox/callbacks`: `{"id": ..., "status": ...}`, optionally `"to": <url>`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ForgedCallbackRequest {
+    id: String,
+    status: String,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// `POST /_sandbox/callbacks`: posts a forged callback now; 204 once the receiver answered 2xx.
+///
+/// 404 for an unknown job, 400 for a job without `reply_url` (and no `to`) or an unusable URL,
+/// 502 when the receiver answered otherwise or not at all.
+pub(super) async fn control_forged_callback(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    request: Result<Json<ForgedCallbackRequest>, JsonRejection>,
+) -> Response {
+    if !shared.authorized(&headers) {
+        return unauthorized(&shared, false);
+    }
+    let ForgedCallbackRequest { id, status, to } = match request {
+        Ok(Json(request)) => request,
+        Err(rejection) => {
+            let hint = r#"send JSON like {"id":"<job id>","status":"completed"}, optionally with "to":"http://127.0.0.1:8080/hook""#;
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &json!({ "error": format!("invalid forged callback: {}; {hint}", rejection.body_text()) }),
+            );
+        }
+    };
+    let error = match shared.send_forged_callback(&id, &status, to.as_deref()).await {
+        Ok(()) => return StatusCode::NO_CONTENT.into_response(),
+        Err(error) => error,
+    };
+    let status = match error {
+        SandboxError::UnknownJob { .. } => StatusCode::NOT_FOUND,
+        SandboxError::NoCallbackUrl { .. } | SandboxError::InvalidCallbackUrl { .. } => StatusCode::BAD_REQUEST,
+        SandboxError::CallbackNotDelivered { .. } => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    json_response(status, &json!({ "error": error.to_string() }))
 }
 
 /// `GET /_sandbox/stats`: the request counts so far.

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use reqwest::StatusCode;
 
-use crate::support::{TestResult, encode, keys, start, str_at};
+use crate::support::{NOWHERE, TestResult, encode, keys, start, str_at};
 
 // Key lists of the documented examples (seed 000: videos, 001: images).
 const CREATED: [&str; 8] = ["jobid", "type", "status", "model", "created", "request", "response", "code"];
@@ -264,7 +264,7 @@ async fn ids_are_found_encoded_or_raw_and_only_on_their_own_endpoint() -> TestRe
 #[tokio::test]
 async fn scheduler_lists_exactly_the_executing_video_jobs_by_account() -> TestResult {
     let h = start().await?;
-    let a1 = h.sandbox.add_job(JobSpec::dreamina_video().with_reply_url("https://example.com/hook"));
+    let a1 = h.sandbox.add_job(JobSpec::dreamina_video().with_reply_url(NOWHERE));
     let a2 = h.sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(45)));
     let b1 = h.sandbox.add_job(
         JobSpec::dreamina_video()

@@ -4,7 +4,7 @@ use genjob_sandbox::{Failure, JobSpec};
 use jiff::Timestamp;
 use reqwest::StatusCode;
 
-use crate::support::{TestResult, encode, keys, start, str_at};
+use crate::support::{NOWHERE, TestResult, encode, keys, start, str_at};
 
 const VIDEO_REQUEST: [&str; 8] = ["email", "prompt", "model", "aspectRatio", "count", "seed", "async", "replyUrl"];
 const COMPLETED: [&str; 7] = ["jobid", "type", "status", "created", "updated", "request", "response"];
@@ -31,9 +31,7 @@ fn path(id: &str) -> String {
 #[tokio::test]
 async fn video_goes_created_started_completed_in_the_documented_shapes() -> TestResult {
     let h = start().await?;
-    let id = h.sandbox.add_job(
-        JobSpec::google_flow_video().with_email("john@gmail.com").with_reply_url("https://your-domain.com/webhook"),
-    );
+    let id = h.sandbox.add_job(JobSpec::google_flow_video().with_email("john@gmail.com").with_reply_url(NOWHERE));
 
     let created = h.record(&path(&id)).await?;
     assert_eq!(keys(&created), ["jobid", "type", "status", "created", "request"]);

@@ -12,6 +12,10 @@ pub type TestResult = Result<(), Box<dyn Error + Send + Sync>>;
 
 pub const TOKEN: &str = "sandbox-test-token";
 
+/// A callback URL nothing listens on (the discard port): jobs that need a `reply_url` but no
+/// receiver post there, refused at once without leaving the machine.
+pub const NOWHERE: &str = "http://127.0.0.1:9/webhook";
+
 /// A running sandbox and a client that sends its token.
 pub struct Harness {
     pub sandbox: Sandbox,
@@ -74,6 +78,10 @@ impl Harness {
 
     pub fn advance(&self, secs: u64) {
         self.sandbox.clock().advance(Duration::from_secs(secs));
+    }
+
+    pub fn advance_ms(&self, ms: u64) {
+        self.sandbox.clock().advance(Duration::from_millis(ms));
     }
 
     /// GET `path` with the token.
