@@ -44,9 +44,36 @@ pub struct PollContext<'a> {
     pub polls: u32,
     /// The least delay the server asked for (`Retry-After`).
     pub server_hint: Option<Duration>,
+    /// How long the job has been running (not queued), when that is known: progress is a share of
+    /// the running time, so it extrapolates from this rather than from the age.
+    pub running_for: Option<Duration>,
     /// How long jobs like this one took, learned from earlier records, when enough finished
     /// ([`MIN_FINISHED`](crate::learn::MIN_FINISHED)); `None` means "plan on the documents".
     pub estimate: Option<&'a DurationEstimate>,
+}
+
+/// How long a job has been running, from one reading taken when it was first seen running (at
+/// `first` %) and one now, `watched` later (at `progress` %): the start extrapolated back at the
+/// job's own rate when it moved, else the time watched if it was first seen at 0 %; `None` when
+/// nothing tells.
+///
+/// ```
+/// use genjob::policy::running_time;
+/// use std::time::Duration;
+/// // First seen at 20 %, 40 % ten seconds later: 2 % a second, so running for 20 s.
+/// assert_eq!(running_time(20, Duration::from_secs(10), Some(40)), Some(Duration::from_secs(20)));
+/// assert_eq!(running_time(0, Duration::from_secs(10), Some(0)), Some(Duration::from_secs(10)));
+/// assert_eq!(running_time(30, Duration::from_secs(10), Some(30)), None);
+/// ```
+pub fn running_time(first: u8, watched: Duration, progress: Option<u8>) -> Option<Duration> {
+    match progress {
+        Some(p) if p > first && !watched.is_zero() => {
+            let rate = f64::from(p - first) / watched.as_secs_f64();
+            Some(secs(f64::from(p) / rate))
+        }
+        _ if first == 0 => Some(watched),
+        _ => None,
+    }
 }
 
 impl<'a> PollContext<'a> {
@@ -62,6 +89,7 @@ impl<'a> PollContext<'a> {
             progress: None,
             polls: 0,
             server_hint: None,
+            running_for: None,
             estimate: None,
         }
     }
@@ -264,12 +292,13 @@ impl AdaptiveSchedule {
     ///
     /// `None` unless the job is running with a progress strictly between 0 and 100.
     fn progress_delay(&self, ctx: &PollContext<'_>) -> Option<Duration> {
-        let (Some(p), Some(age)) = (ctx.progress, ctx.age) else { return None };
+        // From the running start when known: a queue before it would make the rate look slow.
+        let (Some(p), Some(ran)) = (ctx.progress, ctx.running_for.or(ctx.age)) else { return None };
         if ctx.status != JobStatus::Running || !(1..100).contains(&p) {
             return None;
         }
         let window = TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model);
-        let remaining = age.as_secs_f64() * f64::from(100 - p) / f64::from(p);
+        let remaining = ran.as_secs_f64() * f64::from(100 - p) / f64::from(p);
         let step = window.map_or(self.unknown_initial, |w| w.dense_step(self.reference_interval));
         // Aim just past the predicted finish, but never sleep through more than one dense step of error.
         let aimed = secs(remaining).clamp(MIN_INTERVAL, self.max_interval.max(step)).max(step / 2);
@@ -330,6 +359,20 @@ mod tests {
 
     fn tail() -> Duration {
         AdaptiveSchedule::default().budget().tail_interval()
+    }
+
+    #[test]
+    fn progress_extrapolates_from_the_running_start_not_the_queue() {
+        let s = AdaptiveSchedule::new().with_jitter(0.0);
+        // 100 s old, of which 80 s queued: half done after 20 s of running, so about 20 s to go.
+        let mut ctx = PollContext::new(Provider::Token360);
+        (ctx.kind, ctx.model, ctx.age) = (Some(JobKind::Video), Some("seedance-2.0"), Some(Duration::from_secs(100)));
+        (ctx.status, ctx.progress) = (JobStatus::Running, Some(50));
+        let from_age = s.next_delay(&ctx, 0.5);
+        ctx.running_for = Some(Duration::from_secs(20));
+        let from_start = s.next_delay(&ctx, 0.5);
+        assert!(from_start < from_age, "{from_start:?} vs {from_age:?}");
+        assert!((19.0..=21.0).contains(&from_start.as_secs_f64()), "{from_start:?}");
     }
 
     #[test]

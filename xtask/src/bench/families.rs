@@ -200,6 +200,13 @@ pub fn builtin() -> Vec<Family> {
             (exponential(rng, 15.0 + 165.0 * load), uniform(rng, 60.0, 180.0))
         }),
     ));
+    // token360 videos that queue first (exponential, mean 1 min), then report progress over a
+    // documented run: progress measured from the queue would mislead the schedule.
+    families.push(generated(
+        ("token360-queueing", Token360, Video, "seedance-2.0", none(), Progress),
+        seed(11),
+        Box::new(|rng, _| (exponential(rng, 60.0), uniform(rng, 60.0, 180.0))),
+    ));
     families
 }
 
@@ -317,7 +324,7 @@ mod tests {
     #[test]
     fn generated_families_are_deterministic_and_bounded() {
         let (a, b) = (builtin(), builtin());
-        assert_eq!(a.len(), 11);
+        assert_eq!(a.len(), 12);
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(x.jobs, y.jobs, "{}", x.name);
             assert_eq!(x.jobs.len(), JOBS_PER_FAMILY);

@@ -11,7 +11,7 @@
 
 use super::families::{Family, Reports, SimJob};
 use genjob::learn::{DurationEstimate, DurationKey, PollPlan, SharedEstimates};
-use genjob::policy::{PollContext, PollPolicy};
+use genjob::policy::{PollContext, PollPolicy, running_time};
 use genjob::{AdaptiveSchedule, FixedInterval, JobStatus, Provider};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -75,6 +75,8 @@ pub fn run(family: &Family, policy: &dyn PollPolicy, learning: Option<&SharedEst
     };
     let mut estimate: Vec<Option<Arc<DurationEstimate>>> = vec![None; family.jobs.len()];
     let mut seen: Vec<Option<(JobStatus, Option<u8>)>> = vec![None; family.jobs.len()];
+    // When each job was first seen running, and its progress then, as the watcher keeps it.
+    let mut running_seen: Vec<Option<(f64, u8)>> = vec![None; family.jobs.len()];
     // Submissions enter the heap as "first delay due" events, in order; checks follow.
     let mut next_submission = 0usize;
     loop {
@@ -123,6 +125,12 @@ pub fn run(family: &Family, policy: &dyn PollPolicy, learning: Option<&SharedEst
                 (ctx.waited, ctx.polls) = (Duration::from_secs_f64(age), polls[i]);
                 if let Some((status, progress)) = seen[i] {
                     (ctx.status, ctx.progress) = (status, progress);
+                    if status == JobStatus::Running && running_seen[i].is_none() {
+                        running_seen[i] = Some((now, progress.unwrap_or(0)));
+                    }
+                }
+                if let Some((then, first)) = running_seen[i] {
+                    ctx.running_for = running_time(first, Duration::from_secs_f64((now - then).max(0.0)), ctx.progress);
                 }
                 ctx.estimate = estimate[i].as_deref();
                 let delay = policy.next_delay(&ctx, rng.random::<f64>()).as_secs_f64();

@@ -88,8 +88,26 @@ pub(crate) struct TrackedJob {
     pub hint: Option<ListingHint>,
     /// When a callback last started (or scheduled) a read of it.
     pub last_woken: Option<Timestamp>,
+    /// When it was first seen running, and its progress then.
+    pub running_seen: Option<(Timestamp, u8)>,
     /// Its key in the learned durations, once a record named its model and request.
     pub key: Option<DurationKey>,
     /// The learned estimate its polls plan on, if its key has one.
     pub estimate: Option<Arc<DurationEstimate>>,
+}
+
+impl TrackedJob {
+    /// Notes that it is running with `progress` at `now` (the first time only).
+    pub fn seen_running(&mut self, progress: Option<u8>, now: Timestamp) {
+        if self.running_seen.is_none() {
+            self.running_seen = Some((now, progress.unwrap_or(0)));
+        }
+    }
+
+    /// How long it has been running ([`running_time`](crate::policy::running_time)); `None` when
+    /// nothing tells (the policy then uses its age).
+    pub fn running_for(&self, progress: Option<u8>, now: Timestamp) -> Option<Duration> {
+        let (then, first) = self.running_seen?;
+        crate::policy::running_time(first, crate::time::since(now, then), progress)
+    }
 }

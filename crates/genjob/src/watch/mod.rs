@@ -21,7 +21,7 @@ use budget::{Budget, Slot};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
-use genjob_models::{Job, JobId, Observation, Provider, ProviderRecord, StatusTracker};
+use genjob_models::{Job, JobId, JobStatus, Observation, Provider, ProviderRecord, StatusTracker};
 use genjob_transport::{Downloaded, FetchedJob, JobSource, ListingEntry, ListingScope, TransportError};
 use hints::{Check, Coverage, ListingState, Verdict};
 use jiff::Timestamp;
@@ -138,6 +138,7 @@ impl Watch {
                 server_hint: None,
                 hint: None,
                 last_woken: None,
+                running_seen: None,
                 key: None,
                 estimate: None,
             });
@@ -226,6 +227,7 @@ impl Watch {
         ctx.progress = job.and_then(|j| j.progress).or_else(|| hint.and_then(|h| h.progress));
         ctx.polls = t.polls;
         ctx.server_hint = t.server_hint;
+        ctx.running_for = t.running_for(ctx.progress, now);
         ctx.estimate = t.estimate.as_deref();
         ctx
     }
@@ -509,6 +511,10 @@ impl Watch {
             let finished = self.finished_job(index, Some(fetched.record), now);
             return self.finish(index, finished);
         }
+        if t.tracker.status() == JobStatus::Running {
+            let progress = t.tracker.job().and_then(|j| j.progress);
+            t.seen_running(progress, now);
+        }
         let note = match observation {
             Observation::Stale { reported, kept } => Some(format!("stale read ({reported}) ignored; still {kept}")),
             Observation::Unrecognized { provider_status } => {
@@ -618,6 +624,10 @@ impl Watch {
                 // The first sighting of a job whose age nothing else tells: rule 3 is applied now.
                 let age_learned = self.jobs[index].hint.is_none() && self.jobs[index].tracker.age(now).is_none();
                 self.jobs[index].coverage = coverage;
+                if let Some(h) = hint.as_ref().filter(|h| h.status == Some(JobStatus::Running)) {
+                    let progress = h.progress;
+                    self.jobs[index].seen_running(progress, now);
+                }
                 self.jobs[index].hint = hint;
                 // Plausibly listed as running: its time-to-finish is longer than its age. Only the
                 // estimate hears this (under the id's provider and kind until a record names more);
