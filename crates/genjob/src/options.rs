@@ -46,7 +46,7 @@ pub struct WatchOptions {
 
 impl WatchOptions {
     /// The defaults: 8 requests in flight and 5 per second per provider, batch watching with a
-    /// 3 s listing (4.5 s when it takes several pages), a record read at least every 5 minutes, the listing given up after 3 failures in a row,
+    /// 3 s listing (15 s when it takes several pages), a record read at least every 5 minutes, the listing given up after 3 failures in a row,
     /// `Retry-After` honoured up to 10 minutes, 30 s per request, [`RetryTransient`] errors.
     pub fn new() -> Self {
         Self {
@@ -56,10 +56,9 @@ impl WatchOptions {
             requests_per_second: 5.0,
             batch: true,
             listing_interval: Duration::from_secs(3),
-            // Half again as long: for a thousand jobs over ten pages this keeps the listing's share
-            // of requests near a quarter while it still notices a finished job sooner than
-            // per-job polling on the documented 10 s budget would.
-            paged_listing_interval: Duration::from_millis(4500),
+            // A paged listing costs a request per page: it is fetched sparsely, for the jobs whose
+            // progress does not yet say they are about to finish (those are read on their own).
+            paged_listing_interval: Duration::from_secs(15),
             max_unread: Duration::from_secs(300),
             listing_failure_limit: 3,
             max_retry_after: Duration::from_secs(600),

@@ -76,6 +76,14 @@ pub fn running_time(first: u8, watched: Duration, progress: Option<u8>) -> Optio
     }
 }
 
+/// When a running job with progress will finish, extrapolated from its running time (else its age):
+/// `None` without a progress strictly between 0 and 100 on a running job.
+pub fn predicted_remaining(ctx: &PollContext<'_>) -> Option<Duration> {
+    let (Some(p), Some(ran)) = (ctx.progress, ctx.running_for.or(ctx.age)) else { return None };
+    (ctx.status == JobStatus::Running && (1..100).contains(&p))
+        .then(|| secs(ran.as_secs_f64() * f64::from(100 - p) / f64::from(p)))
+}
+
 impl<'a> PollContext<'a> {
     /// A job of `provider` about which nothing else is known yet (status `queued`, no polls).
     pub fn new(provider: Provider) -> Self {
@@ -293,12 +301,8 @@ impl AdaptiveSchedule {
     /// `None` unless the job is running with a progress strictly between 0 and 100.
     fn progress_delay(&self, ctx: &PollContext<'_>) -> Option<Duration> {
         // From the running start when known: a queue before it would make the rate look slow.
-        let (Some(p), Some(ran)) = (ctx.progress, ctx.running_for.or(ctx.age)) else { return None };
-        if ctx.status != JobStatus::Running || !(1..100).contains(&p) {
-            return None;
-        }
+        let remaining = predicted_remaining(ctx)?.as_secs_f64();
         let window = TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model);
-        let remaining = ran.as_secs_f64() * f64::from(100 - p) / f64::from(p);
         let step = window.map_or(self.unknown_initial, |w| w.dense_step(self.reference_interval));
         // Aim just past the predicted finish, but never sleep through more than one dense step of error.
         let aimed = secs(remaining).clamp(MIN_INTERVAL, self.max_interval.max(step)).max(step / 2);

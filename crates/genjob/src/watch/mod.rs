@@ -246,6 +246,28 @@ impl Watch {
         }
     }
 
+    /// The check that follows `delay` for a job: its own record when a listing covers it but its
+    /// progress predicts it done before that listing is fetched again (a paged listing is fetched
+    /// sparsely, and a targeted read then finds the job done as soon as per-job polling would);
+    /// else whatever the rules allow.
+    fn check_after(&self, index: usize, now: Timestamp) -> Check {
+        let t = &self.jobs[index];
+        if !matches!(t.coverage, Coverage::Listed { .. }) {
+            return Check::Due;
+        }
+        let listing = self.providers.get(&t.provider).map(|p| &p.listing);
+        let paged = listing.is_some_and(|l| l.requests > 1);
+        let interval = if paged {
+            self.watcher.options.paged_listing_interval.max(self.watcher.options.listing_interval)
+        } else {
+            self.watcher.options.listing_interval
+        };
+        match crate::policy::predicted_remaining(&self.context(index, now)) {
+            Some(remaining) if paged && remaining <= interval => Check::Record,
+            _ => Check::Due,
+        }
+    }
+
     /// A callback named a job: read its record now (the callback itself proves nothing), at most once
     /// per `callback_min_interval` per job, so a flood of callbacks cannot flood the provider.
     fn wake(&mut self, wake: Wake, now: Timestamp) {
@@ -523,7 +545,8 @@ impl Watch {
             _ => None,
         };
         let delay = self.next_delay(index, now);
-        self.reschedule_with_event(index, now, delay, Check::Due, note);
+        let check = self.check_after(index, now);
+        self.reschedule_with_event(index, now, delay, check, note);
     }
 
     /// A failed read: the error policy decides; past the 1-hour mark the local rule stands.
@@ -652,7 +675,14 @@ impl Watch {
                     // check (`first_delay` is not capped like the delays between checks).
                     let delay =
                         self.next_delay(index, now).max(self.watcher.policy.first_delay(&self.context(index, now)));
-                    self.reschedule_with_event(index, now, delay, Check::Due, None);
+                    let check = self.check_after(index, now);
+                    self.reschedule_with_event(index, now, delay, check, None);
+                } else if matches!(self.jobs[index].phase, Phase::Scheduled(Check::Due))
+                    && self.check_after(index, now) == Check::Record
+                {
+                    // Its progress now says it finishes before the listing comes again: aim a read at that.
+                    let delay = self.next_delay(index, now);
+                    self.schedule(index, now, delay, Check::Record);
                 }
             }
             Verdict::ReadNow(_) => self.read_record(index, now),
