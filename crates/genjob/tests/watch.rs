@@ -282,3 +282,19 @@ async fn the_watch_is_a_stream_of_progress_then_the_final_state() {
         progress.iter().filter_map(|e| if let WatchEvent::Progress(p) = e { p.progress } else { None }).collect();
     assert!(reported.windows(2).all(|w| w[0] <= w[1]), "progress never goes back: {reported:?}");
 }
+
+#[tokio::test]
+async fn token360_jobs_are_watched_through_the_video_list() {
+    let sandbox = sandbox().await;
+    let ids: Vec<String> = (0..150)
+        .map(|i| sandbox.add_job(JobSpec::token360_video().with_duration(Duration::from_secs(60 + (i * 37) % 120))))
+        .collect();
+    let targets = ids.iter().map(|id| WatchTarget::with_provider(id.parse().unwrap(), Provider::Token360)).collect();
+    let results = watcher(&sandbox, WatchOptions::default()).wait_all(targets).await;
+    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|f| f.is_completed())));
+    let stats = sandbox.stats();
+    assert!(stats.token360_list > 0, "the list was used: {stats:?}");
+    // Each record read about once (the read that confirms the end), plus a few pages of the list.
+    assert!(stats.token360 <= 150 * 13 / 10, "{stats:?}");
+    assert!(stats.total <= 150 * 3 / 2, "{stats:?}");
+}
