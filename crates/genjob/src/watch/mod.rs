@@ -5,11 +5,17 @@
 //! drives them: it pops due jobs, starts requests, folds their answers in, and reports events.
 
 pub(crate) mod budget;
+mod downloads;
 pub(crate) mod hints;
 pub(crate) mod job;
+mod listing;
+mod stream;
+mod wake;
 
-use crate::callbacks::{Wake, Wakes};
-use crate::download::{DownloadError, DownloadPlan, download_outputs};
+use downloads::{Downloads, QueuedDownload};
+
+use crate::callbacks::Wakes;
+use crate::download::{DownloadError, DownloadPlan};
 use crate::error_policy::{ErrorContext, ErrorDecision};
 use crate::learn::{self, DurationKey};
 use crate::outcome::{FinishedJob, JobDownloaded, JobFinished, JobProgress, WaitError, WatchEvent};
@@ -18,19 +24,16 @@ use crate::target::WatchTarget;
 use crate::time::{after, positive, since};
 use crate::watcher::{Watcher, bounded, retry_delay};
 use budget::{Budget, Slot};
-use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
-use genjob_models::{Job, JobId, JobStatus, Observation, Provider, ProviderRecord, StatusTracker};
-use genjob_transport::{Downloaded, FetchedJob, JobSource, ListingEntry, ListingScope, TransportError};
-use hints::{Check, Coverage, ListingState, Verdict};
+use genjob_models::{JobStatus, Observation, Provider, ProviderRecord, StatusTracker};
+use genjob_transport::{FetchedJob, ListingEntry, TransportError};
+use hints::{Check, Coverage, ListingState};
 use jiff::Timestamp;
-use job::{Failures, ListingHint, Phase, TrackedJob};
+use job::{Failures, Phase, TrackedJob};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
@@ -46,25 +49,6 @@ enum Completion {
 struct ProviderState {
     budget: Budget,
     listing: ListingState,
-}
-
-/// A completed job whose outputs wait for a download slot.
-struct QueuedDownload {
-    index: usize,
-    id: JobId,
-    job: Job,
-    source: Arc<dyn JobSource>,
-}
-
-type DownloadFuture = BoxFuture<'static, (usize, JobId, Result<Vec<Downloaded>, DownloadError>)>;
-
-/// Downloads of completed jobs, a bounded number at a time.
-struct Downloads {
-    plan: DownloadPlan,
-    queue: VecDeque<QueuedDownload>,
-    running: FuturesUnordered<DownloadFuture>,
-    /// Ids of the running downloads, to report them if the watch is cut short.
-    running_ids: HashMap<usize, JobId>,
 }
 
 /// A running watch over many jobs; use it as a [`Stream`] of [`WatchEvent`]s (or [`Watch::next_event`]).
@@ -246,82 +230,6 @@ impl Watch {
         }
     }
 
-    /// The check that follows `delay` for a job: its own record when a listing covers it but its
-    /// progress predicts it done before that listing is fetched again (a paged listing is fetched
-    /// sparsely, and a targeted read then finds the job done as soon as per-job polling would);
-    /// else whatever the rules allow.
-    fn check_after(&self, index: usize, now: Timestamp) -> Check {
-        let t = &self.jobs[index];
-        if !matches!(t.coverage, Coverage::Listed { .. }) {
-            return Check::Due;
-        }
-        let listing = self.providers.get(&t.provider).map(|p| &p.listing);
-        let paged = listing.is_some_and(|l| l.requests > 1);
-        let interval = if paged {
-            self.watcher.options.paged_listing_interval.max(self.watcher.options.listing_interval)
-        } else {
-            self.watcher.options.listing_interval
-        };
-        match crate::policy::predicted_remaining(&self.context(index, now)) {
-            Some(remaining) if paged && remaining <= interval => Check::Record,
-            _ => Check::Due,
-        }
-    }
-
-    /// A callback named a job: read its record now (the callback itself proves nothing), at most once
-    /// per `callback_min_interval` per job, so a flood of callbacks cannot flood the provider.
-    fn wake(&mut self, wake: Wake, now: Timestamp) {
-        let Some(&index) = self.index_of.get(wake.id.as_str()) else {
-            tracing::info!(job = %wake.id, "callback for a job this watch does not watch: ignored");
-            return;
-        };
-        let t = &self.jobs[index];
-        if matches!(t.phase, Phase::Done | Phase::Reading | Phase::AwaitingSlot) {
-            return;
-        }
-        let spacing = self.watcher.options.callback_min_interval;
-        let earliest = t.last_woken.map_or(now, |at| after(at, spacing));
-        let note = Some(format!("a callback claims it is {}; reading its record", wake.claimed));
-        if earliest <= now {
-            self.jobs[index].last_woken = Some(now);
-            self.read_record(index, now);
-            let t = &self.jobs[index];
-            self.events.push_back(WatchEvent::Progress(JobProgress {
-                index,
-                id: t.tracker.id().clone(),
-                status: t.tracker.status(),
-                progress: t.tracker.job().and_then(|j| j.progress),
-                elapsed: since(now, self.started),
-                polls: t.polls,
-                next_delay: Duration::ZERO,
-                note,
-            }));
-        } else if !matches!(t.phase, Phase::Scheduled(Check::Record)) {
-            // Woken again too soon: one read when the spacing allows, however many callbacks come.
-            self.jobs[index].last_woken = Some(earliest);
-            self.reschedule_with_event(index, now, since(earliest, now), Check::Record, note);
-        }
-    }
-
-    /// The jobs a listing request of `provider` must reach: its covered, unfinished jobs.
-    fn listing_scope(&self, provider: Provider, now: Timestamp) -> ListingScope {
-        let covered = self.jobs.iter().filter(|t| {
-            t.provider == provider && t.phase != Phase::Done && matches!(t.coverage, Coverage::Listed { .. })
-        });
-        let mut ids = Vec::new();
-        let mut oldest: Option<Timestamp> = None;
-        let mut all_known = true;
-        for t in covered {
-            ids.push(t.tracker.id().as_str().to_owned());
-            match t.tracker.created_at(now).or_else(|| t.hint.as_ref().and_then(|h| h.created_at)) {
-                Some(created) => oldest = Some(oldest.map_or(created, |o| o.min(created))),
-                None => all_known = false,
-            }
-        }
-        // An unknown creation time could be the oldest: then the listing may not stop early.
-        ListingScope::new(ids, oldest.filter(|_| all_known))
-    }
-
     fn provider(&mut self, provider: Provider) -> &mut ProviderState {
         provider_state(&mut self.providers, provider, self.watcher.options.listing_failure_limit)
     }
@@ -388,70 +296,6 @@ impl Watch {
             state.listing.waiters.push(index);
             self.jobs[index].phase = Phase::AwaitingListing;
         }
-    }
-
-    /// Answers the jobs waiting for a listing from a fresh one, or requests one; probes a failing listing.
-    fn serve_listing(&mut self, provider: Provider, now: Timestamp) {
-        let interval = self.watcher.options.listing_interval;
-        let paged = self.watcher.options.paged_listing_interval;
-        let state = self.provider(provider);
-        if !state.listing.waiters.is_empty() && state.listing.fresh(now, interval, paged).is_some() {
-            let waiters = std::mem::take(&mut state.listing.waiters);
-            for index in waiters {
-                // A callback may have started the job's read meanwhile.
-                if self.jobs[index].phase == Phase::AwaitingListing {
-                    self.apply_listing(index, now, true);
-                }
-            }
-            return;
-        }
-        let probe_due = state.listing.retry_at().is_some_and(|at| at <= now);
-        let has_waiters = !state.listing.waiters.is_empty();
-        let wanted = has_waiters || (probe_due && self.covers_any(provider));
-        let Some(source) = self.watcher.sources.get(&provider).cloned() else { return };
-        let (rate, max) = (self.watcher.options.requests_per_second, self.watcher.options.max_in_flight);
-        let scope = self.listing_scope(provider, now);
-        let env = self.watcher.env.clone();
-        // A listing must not hold its jobs as long as a record read may take: three ticks, within 5–30 s.
-        let listing_timeout =
-            interval.saturating_mul(3).max(Duration::from_secs(5)).min(self.watcher.options.request_timeout);
-        let timeout = self.watcher.request_timeout(now, self.deadline).min(listing_timeout);
-        let state = self.provider(provider);
-        if !wanted || !state.listing.may_request(now) {
-            return;
-        }
-        match state.budget.take(now, rate, max) {
-            Slot::Granted => {}
-            Slot::At(at) => {
-                // Come back when the slot opens.
-                let waiters = std::mem::take(&mut state.listing.waiters);
-                for index in waiters {
-                    if self.jobs[index].phase == Phase::AwaitingListing {
-                        self.schedule(index, now, since(at, now), Check::Due);
-                    }
-                }
-                return;
-            }
-            // A request in flight finishes first; its completion runs this again.
-            Slot::WhenOneFinishes => return,
-        }
-        state.listing.in_flight = true;
-        self.in_flight.push(Box::pin(async move {
-            let request = async {
-                match source.listing() {
-                    Some(listing) => listing.list(&scope).await,
-                    None => Err(TransportError::config("the source has no listing")),
-                }
-            };
-            let result = bounded(&env, timeout, request).await;
-            Completion::Listing { provider, result }
-        }));
-    }
-
-    fn covers_any(&self, provider: Provider) -> bool {
-        self.jobs
-            .iter()
-            .any(|t| t.provider == provider && t.phase != Phase::Done && matches!(t.coverage, Coverage::Listed { .. }))
     }
 
     /// Starts a read of the job's own record, under the provider's budget.
@@ -575,136 +419,6 @@ impl Watch {
         self.reschedule_with_event(index, now, delay, Check::Record, Some(format!("{error}; retrying")));
     }
 
-    fn listing_read(&mut self, provider: Provider, result: Result<Vec<ListingEntry>, TransportError>, now: Timestamp) {
-        let interval = self.watcher.options.listing_interval;
-        let hint = self.watcher.capped_hint(result.as_ref().err().and_then(TransportError::retry_after));
-        let state = self.provider(provider);
-        let waiters = std::mem::take(&mut state.listing.waiters);
-        match result {
-            Ok(entries) => {
-                let requests = self
-                    .watcher
-                    .sources
-                    .get(&provider)
-                    .and_then(|s| s.listing())
-                    .map_or(1, |l| l.requests_for(entries.len()));
-                let state = self.provider(provider);
-                state.listing.succeeded(entries, requests, now);
-                // Every covered job learns from the listing, due or not: one that left it is read now.
-                for index in 0..self.jobs.len() {
-                    let t = &self.jobs[index];
-                    let waiting = t.phase == Phase::AwaitingListing;
-                    let idle = matches!(t.phase, Phase::Scheduled(_));
-                    if t.provider == provider && (waiting || idle) {
-                        self.apply_listing(index, now, waiting);
-                    }
-                }
-            }
-            Err(error) => {
-                if let Some(wait) = hint {
-                    state.budget.pause_until(after(now, wait));
-                }
-                state.listing.failed(error.is_retryable(), hint, interval, now);
-                let degraded = state.listing.degraded();
-                let retry_in = state.listing.retry_at().map_or(interval, |at| since(at, now));
-                let note = format!("the job listing failed: {error}");
-                for index in waiters {
-                    if degraded {
-                        // Rule 6: the listing stopped blocking; read the record.
-                        self.read_record(index, now);
-                    } else {
-                        self.reschedule_with_event(index, now, retry_in, Check::Due, Some(note.clone()));
-                    }
-                }
-            }
-        }
-    }
-
-    /// What the latest listing says about one covered job; `due` when the job waits for an answer.
-    fn apply_listing(&mut self, index: usize, now: Timestamp, due: bool) {
-        let Coverage::Listed { seen } = self.jobs[index].coverage else {
-            if due {
-                self.read_record(index, now);
-            }
-            return;
-        };
-        let provider = self.jobs[index].provider;
-        let age = self.jobs[index].tracker.age(now).map(positive);
-        let id = self.jobs[index].tracker.id().as_str().to_owned();
-        let Some(listing) = self.provider(provider).listing.latest() else { return };
-        let entry = listing.entry(&id);
-        let verdict = hints::judge(entry, seen.as_ref(), listing.fetched_at, age);
-        let hint = entry.map(|e| ListingHint {
-            created_at: e.created_at,
-            status: e.status,
-            progress: e.progress,
-            model: e.model.clone(),
-            kind: e.kind,
-        });
-        match verdict {
-            Verdict::Running(sighting) => {
-                let coverage = Coverage::Listed { seen: Some(sighting) };
-                // The first sighting of a job whose age nothing else tells: rule 3 is applied now.
-                let age_learned = self.jobs[index].hint.is_none() && self.jobs[index].tracker.age(now).is_none();
-                self.jobs[index].coverage = coverage;
-                if let Some(h) = hint.as_ref().filter(|h| h.status == Some(JobStatus::Running)) {
-                    let progress = h.progress;
-                    self.jobs[index].seen_running(progress, now);
-                }
-                self.jobs[index].hint = hint;
-                // Plausibly listed as running: its time-to-finish is longer than its age. Only the
-                // estimate hears this (under the id's provider and kind until a record names more);
-                // the job's state comes from its record alone (rule 1).
-                if let (Some(learning), Some(age)) = (&self.watcher.learning, age) {
-                    let t = &self.jobs[index];
-                    let key = t.key.clone().unwrap_or_else(|| DurationKey::for_kind(provider, t.tracker.id().kind()));
-                    learning.record_running(&key, &id, age);
-                }
-                let t = &self.jobs[index];
-                let max_unread = self.watcher.options.max_unread;
-                let state = provider_state(&mut self.providers, provider, self.watcher.options.listing_failure_limit);
-                let own = hints::own_read_reason(&coverage, &state.listing, &t.tracker, t.last_read, now, max_unread);
-                // Rule 3 once the listing told an unknown age: a job already old enough is read now.
-                let unread_and_old =
-                    age_learned && t.polls == 0 && self.watcher.policy.first_delay(&self.context(index, now)).is_zero();
-                // Listed or not, the 1-hour mark and the unread bound still call for the record.
-                if due && (own.is_some() || unread_and_old) {
-                    self.read_record(index, now);
-                } else if due {
-                    // A job the listing just showed too young to be done waits for its first useful
-                    // check (`first_delay` is not capped like the delays between checks).
-                    let delay =
-                        self.next_delay(index, now).max(self.watcher.policy.first_delay(&self.context(index, now)));
-                    let check = self.check_after(index, now);
-                    self.reschedule_with_event(index, now, delay, check, None);
-                } else if matches!(self.jobs[index].phase, Phase::Scheduled(Check::Due))
-                    && self.check_after(index, now) == Check::Record
-                {
-                    // Its progress now says it finishes before the listing comes again: aim a read at that.
-                    let delay = self.next_delay(index, now);
-                    self.schedule(index, now, delay, Check::Record);
-                }
-            }
-            Verdict::ReadNow(_) => self.read_record(index, now),
-            Verdict::NotListed => {
-                if due {
-                    self.read_record(index, now);
-                }
-            }
-            Verdict::Implausible(reason) => {
-                self.jobs[index].coverage = Coverage::Own;
-                tracing::debug!(job = %id, %reason, "the listing no longer covers this job");
-                if due {
-                    self.read_record(index, now);
-                } else if let Phase::Scheduled(_) = self.jobs[index].phase {
-                    let delay = self.next_delay(index, now);
-                    let note = Some(format!("{reason}; reading its record instead"));
-                    self.reschedule_with_event(index, now, delay, Check::Due, note);
-                }
-            }
-        }
-    }
-
     fn reschedule_with_event(
         &mut self,
         index: usize,
@@ -714,6 +428,11 @@ impl Watch {
         note: Option<String>,
     ) {
         let next_delay = self.schedule(index, now, delay, check);
+        self.progress_event(index, now, next_delay, note);
+    }
+
+    /// Reports where a job stands: what its records said, and when it is checked next.
+    fn progress_event(&mut self, index: usize, now: Timestamp, next_delay: Duration, note: Option<String>) {
         let t = &self.jobs[index];
         self.events.push_back(WatchEvent::Progress(JobProgress {
             index,
@@ -765,35 +484,6 @@ impl Watch {
             downloads.queue.push_back(QueuedDownload { index, id: id.clone(), job, source: source.clone() });
         }
         self.events.push_back(WatchEvent::Finished(Box::new(JobFinished { index, id, result })));
-    }
-
-    fn start_downloads(&mut self) {
-        let Some(downloads) = self.downloads.as_mut() else { return };
-        while downloads.running.len() < downloads.plan.concurrency.max(1)
-            && let Some(QueuedDownload { index, id, job, source }) = downloads.queue.pop_front()
-        {
-            let plan = downloads.plan.clone();
-            let downloader = self.watcher.downloader.clone();
-            downloads.running_ids.insert(index, id.clone());
-            downloads.running.push(Box::pin(async move {
-                let Some(downloader) = downloader else {
-                    let reason = "the download client could not be built".to_owned();
-                    return (index, id.clone(), Err(DownloadError::Crashed { id: id.to_string(), reason }));
-                };
-                // A bug in one download must be that job's download error, not the end of every wait.
-                let work =
-                    std::panic::AssertUnwindSafe(download_outputs(&downloader, source.as_ref(), &id, &job, &plan));
-                let result = work.catch_unwind().await.unwrap_or_else(|panic| {
-                    let reason = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| (*s).to_owned())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "a panic".to_owned());
-                    Err(DownloadError::Crashed { id: id.to_string(), reason })
-                });
-                (index, id, result)
-            }));
-        }
     }
 
     /// Ends every unfinished job and download: the deadline passed, or the watch was cancelled.
@@ -855,76 +545,6 @@ fn provider_state(
         budget: Budget::default(),
         listing: ListingState::new(listing_failure_limit),
     })
-}
-
-impl Stream for Watch {
-    type Item = WatchEvent;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<WatchEvent>> {
-        let this = self.get_mut();
-        loop {
-            if let Some(event) = this.events.pop_front() {
-                return Poll::Ready(Some(event));
-            }
-            if this.is_over() {
-                return Poll::Ready(None);
-            }
-            let now = this.watcher.env.now();
-            if this.cancel.as_ref().is_some_and(|(token, _)| token.is_cancelled()) {
-                this.end_all(now, true);
-                continue;
-            }
-            // Deadlines are deadlines: requests and downloads in flight are cut here.
-            if this.deadline.is_some_and(|d| now >= d) {
-                this.end_all(now, false);
-                continue;
-            }
-            this.dispatch(now);
-            if !this.events.is_empty() {
-                continue;
-            }
-            if let Poll::Ready(Some(done)) = this.in_flight.poll_next_unpin(cx) {
-                let now = this.watcher.env.now();
-                this.complete(done, now);
-                continue;
-            }
-            if let Some(wakes) = this.callbacks.as_mut()
-                && let Poll::Ready(Some(wake)) = wakes.receiver.poll_recv(cx)
-            {
-                let now = this.watcher.env.now();
-                this.wake(wake, now);
-                continue;
-            }
-            if let Some(downloads) = this.downloads.as_mut()
-                && let Poll::Ready(Some((index, id, result))) = downloads.running.poll_next_unpin(cx)
-            {
-                downloads.running_ids.remove(&index);
-                this.events.push_back(WatchEvent::Downloaded(Box::new(JobDownloaded { index, id, result })));
-                continue;
-            }
-            match this.next_wake() {
-                Some(wake) => {
-                    if this.timer.as_ref().is_none_or(|(at, _)| *at != wake) {
-                        let sleep = this.watcher.env.sleep(since(wake, now));
-                        this.timer = Some((wake, sleep));
-                    }
-                    if let Some((_, sleep)) = this.timer.as_mut()
-                        && sleep.poll_unpin(cx).is_ready()
-                    {
-                        this.timer = None;
-                        continue;
-                    }
-                }
-                None => this.timer = None,
-            }
-            if let Some((_, waiting)) = this.cancel.as_mut()
-                && waiting.poll_unpin(cx).is_ready()
-            {
-                continue;
-            }
-            return Poll::Pending;
-        }
-    }
 }
 
 // The watch holds only boxed futures and plain data.
