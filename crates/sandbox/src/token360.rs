@@ -259,47 +259,6 @@ mod tests {
     }
 
     #[test]
-    fn openai_objects_keep_every_key_at_every_stage_and_never_carry_a_url() {
-        let mut store = Store::default();
-        let done = store.add(JobSpec::token360_video().with_openai_style(), 0);
-        let failed =
-            store.add(JobSpec::token360_video().with_openai_style().failing(Failure::new(400, "moderation")), 0);
-        let keys = [
-            "id",
-            "object",
-            "status",
-            "model",
-            "progress",
-            "created_at",
-            "completed_at",
-            "expires_at",
-            "seconds",
-            "size",
-            "remixed_from_video_id",
-            "error",
-        ];
-        for now_ms in [0, 50_000, 90_000] {
-            for id in [&done, &failed] {
-                let Some(job) = store.get_mut(id) else { continue };
-                let video = record(job, &cx(now_ms));
-                let shown: Vec<&str> =
-                    video.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
-                assert_eq!(shown, keys, "{video}");
-            }
-        }
-        let done_video = store.get_mut(&done).map(|job| record(job, &cx(90_000)));
-        assert_eq!(
-            done_video.map(|v| (v["completed_at"].clone(), v["expires_at"].clone(), v["progress"].clone())),
-            Some((json!(90), json!(90 + 3600), json!(100)))
-        );
-        let failed_video = store.get_mut(&failed).map(|job| record(job, &cx(90_000)));
-        assert_eq!(
-            failed_video.map(|v| (v["expires_at"].clone(), v["error"].clone(), v["progress"].clone())),
-            Some((Value::Null, json!({ "code": "400", "message": "moderation" }), json!(99)))
-        );
-    }
-
-    #[test]
     fn content_is_ready_only_for_completed_videos() {
         let mut store = Store::default();
         let id = store.add(JobSpec::token360_video(), 0);

@@ -151,7 +151,9 @@ async fn an_openai_style_video_has_openais_fields_and_no_url_at_every_stage() ->
     assert!(queued["completed_at"].is_null() && queued["error"].is_null());
 
     h.advance(50);
-    let running = openai_video(&h.record(&path(&id)).await?)?;
+    let running_record = h.record(&path(&id)).await?;
+    assert_eq!(keys(&running_record), OPENAI_KEYS);
+    let running = openai_video(&running_record)?;
     assert_eq!((running.status.as_str(), running.progress, running.completed_at), ("in_progress", 50, None));
 
     h.advance(40);
