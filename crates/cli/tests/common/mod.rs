@@ -133,3 +133,18 @@ async fn run_binary(args: &[&str], env: &[(String, String)], input: Input) -> Ru
     assert!(!run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN), "the token leaked into the output: {run:?}");
     run
 }
+
+/// Reads an HTTP request head from `socket` and returns its path, or `None` if the client left first.
+pub async fn request_path(socket: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    Some(head.split_whitespace().nth(1).unwrap_or("/").to_owned())
+}
