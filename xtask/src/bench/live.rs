@@ -19,24 +19,24 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "bench-token";
 
 /// The watcher's environment on the sandbox's accelerated clock, with jitter from `seed`.
-fn sim_env(clock: SimClock, seed: u64) -> ScaledEnvironment {
+pub(super) fn sim_env(clock: SimClock, seed: u64) -> ScaledEnvironment {
     ScaledEnvironment::new(clock.speed(), seed, move || clock.now())
 }
 
-async fn start_sandbox(speed: f64) -> Result<Sandbox, String> {
+pub(super) async fn start_sandbox(speed: f64) -> Result<Sandbox, String> {
     let clock = SimClock::new(speed).map_err(|e| e.to_string())?;
     let config = SandboxConfig { speed, token: Some(TOKEN.to_owned()), clock: Some(clock), ..SandboxConfig::default() };
     Sandbox::start(([127, 0, 0, 1], 0).into(), config).await.map_err(|e| format!("cannot start the sandbox: {e}"))
 }
 
 /// Client settings shared by every benchmark: the sandbox's URL, its token, no retries.
-fn transport(sandbox: &Sandbox) -> Result<TransportConfig, String> {
+pub(super) fn transport(sandbox: &Sandbox) -> Result<TransportConfig, String> {
     let base = url::Url::parse(&format!("{}/", sandbox.base_url())).map_err(|e| format!("sandbox URL: {e}"))?;
     let token = ApiToken::new(TOKEN).map_err(|e| e.to_string())?;
     Ok(TransportConfig::new(base, token).with_retry_policy(RetryPolicy::none()))
 }
 
-fn seconds(t: Timestamp) -> f64 {
+pub(super) fn seconds(t: Timestamp) -> f64 {
     t.as_nanosecond() as f64 / 1e9
 }
 
@@ -47,7 +47,7 @@ pub fn uniform_durations(n: usize, min_s: f64, max_s: f64, seed: u64) -> Vec<Dur
 }
 
 /// Options with a budget generous enough that it never decides when a job is read.
-fn generous(batch: bool, max_in_flight: usize) -> WatchOptions {
+pub(super) fn generous(batch: bool, max_in_flight: usize) -> WatchOptions {
     WatchOptions::new().with_batch(batch).with_requests_per_second(1_000_000.0).with_max_in_flight(max_in_flight)
 }
 

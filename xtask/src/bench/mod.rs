@@ -1,4 +1,5 @@
-//! `cargo xtask bench`: poll efficiency, batch scale, client overhead, parse speed and many watched jobs.
+//! `cargo xtask bench`: poll efficiency, batch scale, pushed callbacks, client overhead, parse speed
+//! and many watched jobs.
 //!
 //! Prints one table and writes `target/bench/results.json`. A debug build re-runs itself in release
 //! (`cargo run --release -p xtask -- bench`), because timings of unoptimised code mean nothing.
@@ -7,6 +8,7 @@ mod families;
 mod live;
 mod parse;
 mod poll;
+mod push;
 mod sim;
 
 use serde_json::{Value, json};
@@ -15,12 +17,12 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 /// The usage line shown by `cargo xtask --help`.
-pub const USAGE: &str = "  bench [--only poll,batch,overhead,parse,scale] [--jobs FILE] [--debug-build]\n      \
+pub const USAGE: &str = "  bench [--only poll,batch,push,overhead,parse,scale] [--jobs FILE] [--debug-build]\n      \
      run the benchmarks (release build), print a table, write target/bench/results.json;\n      \
      --jobs FILE runs the poll section on the job families in FILE (alone, unless --only says more)\n";
 
 /// Sections, in run order.
-const SECTIONS: [&str; 5] = ["poll", "batch", "overhead", "parse", "scale"];
+const SECTIONS: [&str; 6] = ["poll", "batch", "push", "overhead", "parse", "scale"];
 
 /// Batch scale: jobs, sandbox clock speed.
 const BATCH_JOBS: usize = 1_000;
@@ -246,6 +248,16 @@ async fn run(args: &Args) -> Result<(), String> {
                 "mean_latency_per_job_s": round(per_job.mean_latency_s, 3),
             }),
         );
+    }
+
+    if on("push") {
+        eprintln!(
+            "bench: pushed callbacks ({BATCH_JOBS} Dreamina videos at {BATCH_SPEED}× speed, 10 % of callbacks lost, \
+             then polling alone)…"
+        );
+        let (push_lines, json) = push::section().await?;
+        lines.extend(push_lines);
+        results.insert("push".into(), json);
     }
 
     if on("overhead") {
