@@ -3,122 +3,12 @@
 
 mod common;
 
+use common::files::{FileServer, Files, PNG, TRICKLING_MP4, names_in};
 use common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::JobSpec;
-use serde_json::json;
-use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-
-/// How the file server answers file requests.
-#[derive(Debug, Clone, Copy)]
-struct Files {
-    /// The `Content-Type` of every file.
-    content_type: &'static str,
-    /// Send a kilobyte every 200 ms of an announced 100 MiB, forever.
-    trickle: bool,
-}
-
-/// A token360 look-alike on 127.0.0.1: every `/v1/videos/{id}` is a completed video whose URL points
-/// back at `/files/{n}/clip` (no extension in the URL, so the content type decides).
-struct FileServer {
-    base: String,
-    requests: Arc<AtomicU64>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl FileServer {
-    async fn start(files: Files) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        let requests = Arc::new(AtomicU64::new(0));
-        let (served, counter) = (base.clone(), Arc::clone(&requests));
-        let task = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                counter.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(answer(socket, served.clone(), files));
-            }
-        });
-        Self { base, requests, task }
-    }
-}
-
-impl Drop for FileServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn answer(mut socket: TcpStream, base: String, files: Files) {
-    let Some(path) = common::request_path(&mut socket).await else { return };
-    if let Some(id) = path.strip_prefix("/v1/videos/") {
-        let id = percent_decode(id);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let url = format!("{base}/files/{}/clip", now % 1000);
-        let body = json!({
-            "id": id, "object": "video", "status": "completed", "model": "seedance-2.0",
-            "created_at": now - 120, "updated_at": now - 10, "progress": 100, "url": url,
-        })
-        .to_string();
-        let reply = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let _ = socket.write_all(reply.as_bytes()).await;
-    } else if path.starts_with("/files/") {
-        let length = if files.trickle { 100 * 1024 * 1024 } else { 4096 };
-        let reply = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n",
-            files.content_type
-        );
-        if socket.write_all(reply.as_bytes()).await.is_err() {
-            return;
-        }
-        if files.trickle {
-            while socket.write_all(&[0u8; 1024]).await.is_ok() {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        } else {
-            let _ = socket.write_all(&[7u8; 4096]).await;
-        }
-    } else {
-        let _ = socket.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
-    }
-    let _ = socket.shutdown().await;
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = text.get(i + 1..i + 3)
-            && let Ok(byte) = u8::from_str_radix(hex, 16)
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
-        .unwrap_or_default();
-    names.sort();
-    names
-}
-
-const PNG: Files = Files { content_type: "image/png", trickle: false };
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_job_twice_and_an_existing_file_are_never_overwritten() {
@@ -196,7 +86,7 @@ async fn an_unusable_download_directory_is_refused_before_any_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trickling_download_is_bounded_by_its_own_timeout() {
-    let server = FileServer::start(Files { content_type: "video/mp4", trickle: true }).await;
+    let server = FileServer::start(TRICKLING_MP4).await;
     let env = env_for(&server.base, TOKEN);
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().to_string_lossy().into_owned();
@@ -217,7 +107,7 @@ async fn a_trickling_download_is_bounded_by_its_own_timeout() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_download_leaves_no_part_file() {
-    let server = FileServer::start(Files { content_type: "video/mp4", trickle: true }).await;
+    let server = FileServer::start(TRICKLING_MP4).await;
     let env = env_for(&server.base, TOKEN);
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().to_path_buf();

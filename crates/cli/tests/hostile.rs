@@ -11,17 +11,15 @@
 
 mod common;
 
+use common::files::{FileServer, TRICKLING_MP4, names_in};
 use common::{Run, TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::{JobSpec, ListingFault};
-use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use serde_json::Value;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 /// Old enough that any job has finished: read once at the start of a wait (rule 3).
 const DONE: Duration = Duration::from_secs(600);
@@ -53,15 +51,6 @@ fn assert_no_panic(run: &Run) {
 /// A Dreamina video, running when the wait starts, that completes `after` it.
 fn dreamina_completing_in(after: Duration) -> JobSpec {
     JobSpec::dreamina_video().with_age(RUNNING).with_duration(RUNNING + after)
-}
-
-/// The names in `dir`, sorted (temporary `.part` files included).
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,79 +389,12 @@ async fn stale_reads_after_completion_never_reach_the_report() {
 // Stalled downloads: a server of our own, since the sandbox serves files at full speed.
 // ---------------------------------------------------------------------------------------------
 
-/// The token360 id the stalling server answers for.
+/// The token360 id the stalled downloads are asked for.
 const STALLED_ID: &str = "video_stalleddownload";
-
-/// A server whose one job is completed and whose video trickles: the full length announced, then a
-/// kilobyte every 200 ms. Each chunk arrives well within the 30 s idle timeout of a download, so
-/// only a deadline or an interrupt can end it.
-struct StallingServer {
-    base: String,
-    /// Requests for the video received so far.
-    file_requests: Arc<AtomicU64>,
-    task: JoinHandle<()>,
-}
-
-impl StallingServer {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("local address"));
-        let file_requests = Arc::new(AtomicU64::new(0));
-        let (served_base, counter) = (base.clone(), Arc::clone(&file_requests));
-        let task = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(answer(socket, served_base.clone(), Arc::clone(&counter)));
-            }
-        });
-        Self { base, file_requests, task }
-    }
-}
-
-impl Drop for StallingServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Answers one request on `socket` (every answer closes the connection).
-async fn answer(mut socket: TcpStream, base: String, file_requests: Arc<AtomicU64>) {
-    let Some(path) = common::request_path(&mut socket).await else { return };
-    if path == format!("/v1/videos/{STALLED_ID}") {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let url = format!("{base}/files/stalled.mp4");
-        let body = json!({
-            "id": STALLED_ID, "object": "video", "status": "completed", "model": "seedance-2.0",
-            "prompt": "A slow river", "created_at": now - 120, "updated_at": now - 10, "duration": 5,
-            "resolution": "720p", "progress": 100,
-            "parameters": { "duration": 5, "resolution": "720p", "aspect_ratio": "16:9" },
-            "url": url, "video_url": url,
-        })
-        .to_string();
-        let answer = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let _ = socket.write_all(answer.as_bytes()).await;
-        let _ = socket.shutdown().await;
-    } else if path.starts_with("/files/stalled.mp4") {
-        file_requests.fetch_add(1, Ordering::SeqCst);
-        let head =
-            "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 104857600\r\nConnection: close\r\n\r\n";
-        if socket.write_all(head.as_bytes()).await.is_err() {
-            return;
-        }
-        let chunk = [0u8; 1024];
-        while socket.write_all(&chunk).await.is_ok() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    } else {
-        let _ = socket.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_download_is_cut_at_the_deadline_leaving_no_file() {
-    let server = StallingServer::start().await;
+    let server = FileServer::start(TRICKLING_MP4).await;
     let env = env_for(&server.base, TOKEN);
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().to_string_lossy().into_owned();
@@ -516,7 +438,7 @@ fn eventually(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_a_download_exits_130_leaving_no_file() {
-    let server = StallingServer::start().await;
+    let server = FileServer::start(TRICKLING_MP4).await;
     let env = env_for(&server.base, TOKEN);
     let dir = tempfile::tempdir().expect("temp dir");
     let out: PathBuf = dir.path().to_path_buf();

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // Each test file uses a different subset of the helpers.
 
+pub mod files;
+
 use genjob_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
 use std::io::Write;
