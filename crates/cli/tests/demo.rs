@@ -29,6 +29,8 @@ async fn the_demo_finishes_writes_files_and_shows_callbacks_noticing_finished_jo
     for expected in ["completed", "failed", "2043", "408", "time (sim)", "requests", "push vs polling"] {
         assert!(run.stdout.contains(expected), "`{expected}` missing from {}", run.stdout);
     }
+    // The stuck job's reason names the 1-hour rule once, not once per layer that knows it.
+    assert_eq!(run.stdout.matches("1-hour rule").count(), 1, "{}", run.stdout);
     let files: Vec<_> = std::fs::read_dir(&out).expect("the demo made its directory").flatten().collect();
     // Four jobs complete: every one has at least one file.
     assert!(files.len() >= 4, "{files:?}");

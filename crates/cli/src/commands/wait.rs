@@ -76,10 +76,8 @@ impl JobReport {
                     self.files.iter().map(|d| d.path.display().to_string()).collect::<Vec<_>>().join(", ")
                 }
             }
-            (Err(_), Some(f)) => {
-                let rule = if f.timed_out_locally { " — 1-hour rule, failed locally" } else { "" };
-                format!("{}{rule}", output::failure_reason(&f.job))
-            }
+            // A job failed locally by the 1-hour rule says so in its error detail; no suffix repeats it.
+            (Err(_), Some(f)) => output::failure_reason(&f.job),
             (Err(e), None) => e.to_string(),
         }
     }
