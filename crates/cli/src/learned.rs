@@ -4,7 +4,8 @@
 //! small JSON object, bounded by the library (64 kinds of job × 256 samples each). A missing file
 //! is nothing learned yet; a corrupt, foreign or future one is ignored with a warning and replaced
 //! at the end of the run. It is written whole to a temporary file and renamed over the old one, so
-//! a reader never sees half a file. Two runs ending at once: the last one's file stays.
+//! a reader never sees half a file. Runs save one at a time (a lock on a file beside it), each
+//! merging what it learned into what the file holds by then: parallel `wait`s all keep what they saw.
 
 use crate::sources::Lookup;
 use genjob::DurationEstimates;
@@ -15,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub const FILE_NAME: &str = "learned-durations.json";
 /// Set to anything but empty, `0` or `false`, this turns learning off like `--no-learn`.
 pub const DISABLE_VAR: &str = "GENJOB_NO_LEARN";
+/// The lock file beside it that makes read, merge and replace one step.
+const LOCK_NAME: &str = "learned-durations.lock";
 /// A file larger than this is not one genjob wrote (its own stay far below a megabyte).
 const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
@@ -56,7 +59,8 @@ fn read(path: &Path) -> Result<Option<DurationEstimates>, String> {
     serde_json::from_str(&text).map(Some).map_err(|e| e.to_string())
 }
 
-/// Saves learned durations atomically; a failure is a warning, never the wait's error.
+/// Saves learned durations atomically, merged with what the file holds by then (another run may
+/// have saved since this one loaded); a failure is a warning, never the wait's error.
 pub fn save(path: &Path, learned: &DurationEstimates) {
     if let Err(reason) = write(path, learned) {
         eprintln!("genjob: warning: could not save the learned job durations to {}: {reason}", path.display());
@@ -66,7 +70,19 @@ pub fn save(path: &Path, learned: &DurationEstimates) {
 fn write(path: &Path, learned: &DurationEstimates) -> Result<(), String> {
     let dir = path.parent().ok_or("the path has no directory")?;
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let text = serde_json::to_string(learned).map_err(|e| e.to_string())?;
+    // Held until the new file is in place (released on drop): without it, two runs ending together
+    // would each merge into the same old file and the last rename would drop the other's samples.
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_NAME))
+        .map_err(|e| format!("cannot open its lock file: {e}"))?;
+    lock.lock().map_err(|e| format!("cannot lock it: {e}"))?;
+    // A file that cannot be read was warned about at load and is replaced.
+    let mut merged = read(path).ok().flatten().unwrap_or_default();
+    merged.merge(learned);
+    let text = serde_json::to_string(&merged).map_err(|e| e.to_string())?;
     // In the same directory, so the rename is atomic; removed on drop if anything fails first.
     let mut temp =
         tempfile::Builder::new().prefix(".learned-durations-").tempfile_in(dir).map_err(|e| e.to_string())?;
@@ -112,8 +128,41 @@ mod tests {
         learned.record_finished(&key, "j", std::time::Duration::from_secs(90));
         save(&path, &learned);
         assert_eq!(load(&path), learned);
-        // Only the file itself is left: no temporary file.
-        assert_eq!(std::fs::read_dir(path.parent().ok_or("no parent")?)?.count(), 1);
+        // Only the file and its lock are left: no temporary file.
+        let mut names: Vec<String> = std::fs::read_dir(path.parent().ok_or("no parent")?)?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<Result<_, _>>()?;
+        names.sort();
+        assert_eq!(names, [FILE_NAME, LOCK_NAME]);
+        Ok(())
+    }
+
+    #[test]
+    fn runs_saving_at_once_each_keep_what_they_learned() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join(FILE_NAME);
+        let key = genjob::DurationKey::for_kind(genjob::Provider::Token360, None);
+        // What every run loaded: one job of an earlier run.
+        let mut earlier = DurationEstimates::new();
+        earlier.record_finished(&key, "earlier", std::time::Duration::from_secs(80));
+        save(&path, &earlier);
+        let runs: Vec<_> = (0..8)
+            .map(|run| {
+                let (path, key, mut learned) = (path.clone(), key.clone(), load(&path));
+                std::thread::spawn(move || {
+                    for job in 0..5 {
+                        let took = std::time::Duration::from_secs(60 + job);
+                        learned.record_finished(&key, &format!("run{run}-job{job}"), took);
+                    }
+                    save(&path, &learned);
+                })
+            })
+            .collect();
+        for run in runs {
+            run.join().map_err(|_| "a saving thread panicked")?;
+        }
+        // The earlier job once, and every run's five.
+        assert_eq!(load(&path).samples(&key), (1 + 8 * 5, 0));
         Ok(())
     }
 }

@@ -199,6 +199,44 @@ impl DurationEstimates {
         None
     }
 
+    /// Adds what `other` learned to this: its keys, in its order of use, and per job its sample.
+    ///
+    /// Samples belong to job ids, so a job both hold counts once (its finish wins over a running
+    /// sample, the larger running age over a smaller). This is how two watchers, or two processes
+    /// saving to one file, combine what each saw without counting a shared past twice.
+    pub fn merge(&mut self, other: &DurationEstimates) {
+        let mut theirs: Vec<&KeyState> = other.keys.iter().collect();
+        theirs.sort_by_key(|s| s.last_used);
+        for their in theirs {
+            let state = self.state(their.key.clone());
+            let mut added = 0u32;
+            for &(secs, id) in &their.finished {
+                state.running.retain(|s| s.1 != id);
+                match state.finished.iter_mut().find(|s| s.1 == id) {
+                    Some(sample) => sample.0 = secs,
+                    None => {
+                        push_bounded(&mut state.finished, (secs, id));
+                        added = added.saturating_add(1);
+                    }
+                }
+            }
+            for &(secs, id) in &their.running {
+                if state.finished.iter().any(|s| s.1 == id) {
+                    continue;
+                }
+                match state.running.iter_mut().find(|s| s.1 == id) {
+                    Some(sample) => sample.0 = sample.0.max(secs),
+                    None => push_bounded(&mut state.running, (secs, id)),
+                }
+            }
+            state.fresh = state.fresh.saturating_add(added);
+            if !their.running.is_empty() {
+                // New censoring can change the tail as much as new finishes.
+                state.estimate = None;
+            }
+        }
+    }
+
     /// The state of `key`, created (evicting the least recently used key if full) when missing.
     fn state(&mut self, key: DurationKey) -> &mut KeyState {
         self.clock = self.clock.wrapping_add(1);
@@ -430,6 +468,36 @@ mod tests {
         assert!(odd.keys[0].running.is_empty());
         assert_eq!(odd.keys[0].key.model.as_ref().map(String::len), Some(MAX_TEXT));
         Ok(())
+    }
+
+    #[test]
+    fn merging_counts_a_shared_past_once_and_keeps_what_each_side_added() {
+        let key = video(Some("seedance"), None);
+        let mut base = DurationEstimates::new();
+        base.record_finished(&key, "old", Duration::from_secs(100));
+        base.record_running(&key, "both-running", Duration::from_secs(30));
+        let (mut one, mut two) = (base.clone(), base);
+        one.record_finished(&key, "one", Duration::from_secs(90));
+        one.record_running(&key, "both-running", Duration::from_secs(60));
+        two.record_finished(&key, "two", Duration::from_secs(110));
+        two.record_finished(&key, "both-running", Duration::from_secs(95));
+        let other_key = DurationKey::for_kind(Provider::Token360, None);
+        two.record_finished(&other_key, "t", Duration::from_secs(70));
+
+        let mut merged = one.clone();
+        merged.merge(&two);
+        // old, one, two, and the job whose finish beats its running sample: each once.
+        assert_eq!(merged.samples(&key), (4, 0));
+        assert_eq!(merged.samples(&other_key), (1, 0));
+        // Merging again adds nothing: the samples are per job.
+        let again = merged.clone();
+        merged.merge(&two);
+        merged.merge(&one);
+        assert_eq!(merged.samples(&key), again.samples(&key));
+        // The other order holds the same samples.
+        let mut reverse = two;
+        reverse.merge(&one);
+        assert_eq!(reverse.samples(&key), (4, 0));
     }
 
     #[test]
