@@ -78,7 +78,7 @@ fn write(path: &Path, learned: &DurationEstimates) -> Result<(), String> {
         .write(true)
         .open(dir.join(LOCK_NAME))
         .map_err(|e| format!("cannot open its lock file: {e}"))?;
-    lock.lock().map_err(|e| format!("cannot lock it: {e}"))?;
+    lock_within(&lock, LOCK_PATIENCE)?;
     // A file that cannot be read was warned about at load and is replaced.
     let mut merged = read(path).ok().flatten().unwrap_or_default();
     merged.merge(learned);
@@ -89,6 +89,27 @@ fn write(path: &Path, learned: &DurationEstimates) -> Result<(), String> {
     temp.write_all(text.as_bytes()).and_then(|()| temp.write_all(b"\n")).map_err(|e| e.to_string())?;
     temp.persist(path).map_err(|e| e.error.to_string())?;
     Ok(())
+}
+
+/// How long a save waits for another run's save (each takes milliseconds) before giving up.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Takes the lock, waiting at most `patience`: a stopped process holding it must not keep this run
+/// from ending (its learning is then lost with a warning, its results are not).
+fn lock_within(lock: &std::fs::File, patience: std::time::Duration) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < patience => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(format!("another genjob held its lock for more than {patience:?}"));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(format!("cannot lock it: {e}")),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -134,6 +155,22 @@ mod tests {
             .collect::<Result<_, _>>()?;
         names.sort();
         assert_eq!(names, [FILE_NAME, LOCK_NAME]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_lock_held_elsewhere_is_waited_for_briefly_then_given_up() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join(LOCK_NAME);
+        let holder = std::fs::File::create(&path)?;
+        holder.lock()?;
+        let other = std::fs::File::options().write(true).open(&path)?;
+        let started = std::time::Instant::now();
+        let refused = lock_within(&other, std::time::Duration::from_millis(100));
+        assert!(refused.is_err_and(|e| e.contains("another genjob")));
+        assert!(started.elapsed() >= std::time::Duration::from_millis(100));
+        holder.unlock()?;
+        assert_eq!(lock_within(&other, std::time::Duration::from_millis(100)), Ok(()));
         Ok(())
     }
 
