@@ -4,11 +4,11 @@
 
 use crate::cli::DemoArgs;
 use crate::commands::sandbox::sandbox_error;
-use crate::commands::wait::{JobReport, WatchRun, watch_all};
+use crate::commands::wait::{JobReport, WatchRun, serve_callbacks, watch_all};
 use crate::exit::{CliError, Exit};
 use crate::output::{self, LiveProgress};
 use crate::sources;
-use genjob::callbacks::{self, ReceiverOptions, Wakes};
+use genjob::callbacks::{ReceiverOptions, Wakes};
 use genjob::{
     CancellationToken, DownloadPlan, Environment, JobId, JobStatus, Provider, ScaledEnvironment, WatchOptions,
     WatchTarget, Watcher,
@@ -179,22 +179,11 @@ impl RunSummary {
 async fn start_receiver(stop: CancellationToken) -> Result<(String, Wakes), CliError> {
     // The secret in the path is how a receiver open to the internet keeps strangers out.
     let secret = format!("{:016x}", rand::random::<u64>());
-    let (receiver, wakes) = callbacks::channel(ReceiverOptions::new().with_secret(secret.clone()));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| CliError {
+    let options = ReceiverOptions::new().with_secret(secret.clone());
+    let (addr, wakes) = serve_callbacks(([127, 0, 0, 1], 0).into(), options, stop).await.map_err(|e| CliError {
         exit: Exit::Network,
         message: format!("cannot listen for the demo's callbacks on 127.0.0.1: {e}"),
     })?;
-    let addr = listener.local_addr().map_err(|e| CliError {
-        exit: Exit::Network,
-        message: format!("cannot read the callback receiver's address: {e}"),
-    })?;
-    let router = receiver.router();
-    tokio::spawn(async move {
-        let served = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await });
-        if let Err(error) = served.await {
-            tracing::warn!(%error, "the demo's callback receiver stopped");
-        }
-    });
     Ok((format!("http://{addr}/hooks/{secret}"), wakes))
 }
 

@@ -191,7 +191,27 @@ fn stop_on_signals(cancel: CancellationToken) {
     });
 }
 
-/// Starts the callback receiver on `addr` (until `stop`), answering in the background.
+/// Serves a callback receiver on `addr` until `stop`, answering in the background; the address it
+/// bound and the wake-ups it passes on.
+pub async fn serve_callbacks(
+    addr: SocketAddr,
+    options: callbacks::ReceiverOptions,
+    stop: CancellationToken,
+) -> std::io::Result<(SocketAddr, callbacks::Wakes)> {
+    let (receiver, wakes) = callbacks::channel(options);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let router = receiver.router();
+    tokio::spawn(async move {
+        let served = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await });
+        if let Err(error) = served.await {
+            tracing::warn!(%error, "the callback receiver stopped");
+        }
+    });
+    Ok((bound, wakes))
+}
+
+/// Starts `wait --listen`'s receiver and says where it listens.
 async fn listen(
     addr: SocketAddr,
     secret: Option<String>,
@@ -201,19 +221,10 @@ async fn listen(
     if let Some(secret) = secret {
         options = options.with_secret(secret);
     }
-    let (receiver, wakes) = callbacks::channel(options);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+    let (bound, wakes) = serve_callbacks(addr, options, stop).await.map_err(|e| {
         CliError::usage(format!("cannot listen for callbacks on {addr}: {e}; pass a free --listen ADDR"))
     })?;
-    let bound = listener.local_addr().map_or_else(|_| addr.to_string(), |a| a.to_string());
     eprintln!("genjob: listening for callbacks on http://{bound}/ (POST a job record to any path)");
-    let router = receiver.router();
-    tokio::spawn(async move {
-        let served = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await });
-        if let Err(error) = served.await {
-            tracing::warn!(%error, "the callback receiver stopped");
-        }
-    });
     Ok(wakes)
 }
 
