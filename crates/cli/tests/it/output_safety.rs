@@ -1,8 +1,7 @@
 //! What a provider says cannot drive the user's terminal, and a record for another job is not this job's.
 
-mod common;
 
-use common::{TOKEN, env_for, genjob, sandbox};
+use crate::common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::JobSpec;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

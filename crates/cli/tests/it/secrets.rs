@@ -1,8 +1,7 @@
 //! Secrets never reach the terminal: tokens pasted in the wrong place, credentials in base URLs.
 
-mod common;
 
-use common::{Run, genjob, sandbox};
+use crate::common::{Run, genjob, sandbox};
 
 const DREAMINA_ID: &str = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina";
 

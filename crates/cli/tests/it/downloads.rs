@@ -1,10 +1,9 @@
 //! `genjob wait --download` end to end: names that never collide or clobber, extensions from the
 //! server, files made with the user's umask, the directory checked first, and no `.part` left behind.
 
-mod common;
 
-use common::files::{FileServer, Files, PNG, TRICKLING_MP4, names_in};
-use common::{TOKEN, env_for, genjob, sandbox};
+use crate::common::files::{FileServer, Files, PNG, TRICKLING_MP4, names_in};
+use crate::common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::JobSpec;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;

@@ -1,9 +1,8 @@
 //! `genjob demo` runs its whole mixed batch, writes the outputs of the completed jobs, and compares
 //! the batch watched with callbacks against the same batch polled.
 
-mod common;
 
-use common::genjob;
+use crate::common::genjob;
 
 /// The status requests and mean latency (simulated seconds) a comparison line reports.
 fn comparison(stdout: &str, run: &str) -> (u64, f64) {

@@ -1,8 +1,7 @@
 //! Every exit code of `genjob`, produced by the built binary against local servers.
 
-mod common;
 
-use common::{TOKEN, env_for, genjob, sandbox};
+use crate::common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::{Failure, JobSpec};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -9,10 +9,9 @@
 //! 4.9 s (±10 %); one listing answers for 3 s; the listing degrades after 3 failures in a row; a
 //! request may take 30 s; `RetryTransient` allows 10 attempts; `Retry-After` is capped at 10 min.
 
-mod common;
 
-use common::files::{FileServer, TRICKLING_MP4, names_in};
-use common::{Run, TOKEN, env_for, genjob, sandbox};
+use crate::common::files::{FileServer, TRICKLING_MP4, names_in};
+use crate::common::{Run, TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::{JobSpec, ListingFault};
 use serde_json::Value;
 use std::path::PathBuf;

@@ -1,8 +1,7 @@
 //! `genjob normalize` over every fixture: job records normalize, anything else is refused with exit 2.
 
-mod common;
 
-use common::{genjob, genjob_reading};
+use crate::common::{genjob, genjob_reading};
 use std::path::{Path, PathBuf};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");

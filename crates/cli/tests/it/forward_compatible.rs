@@ -1,8 +1,7 @@
 //! What a provider adds tomorrow reaches the user today: ids in a new layout are read, new fields are shown.
 
-mod common;
 
-use common::{TOKEN, env_for, genjob, sandbox};
+use crate::common::{TOKEN, env_for, genjob, sandbox};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -1,8 +1,7 @@
 //! `genjob wait` end to end: downloads, rate limits, the 1-hour rule, batch watching, `executing`.
 
-mod common;
 
-use common::{TOKEN, env_for, genjob, sandbox};
+use crate::common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::JobSpec;
 use std::time::Duration;
 

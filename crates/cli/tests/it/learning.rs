@@ -1,8 +1,7 @@
 //! `genjob wait` keeps what it learned about job durations in the cache directory, end to end.
 
-mod common;
 
-use common::{TOKEN, env_for, genjob, sandbox};
+use crate::common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::JobSpec;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

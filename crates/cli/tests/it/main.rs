@@ -1,0 +1,15 @@
+//! The genjob command end to end: the built binary against servers on 127.0.0.1, one test binary for all.
+
+mod common;
+mod callbacks;
+mod demo;
+mod downloads;
+mod exit_codes;
+mod forward_compatible;
+mod hostile;
+mod hostile_input;
+mod learning;
+mod normalize;
+mod output_safety;
+mod secrets;
+mod watching;
