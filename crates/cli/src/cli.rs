@@ -79,6 +79,9 @@ pub struct StatusArgs {
     /// Print the provider's record instead, as one JSON line: every field it sent, unknown ones and explicit nulls included.
     #[arg(long, conflicts_with = "json")]
     pub raw: bool,
+    /// Give up after this long in all, retries included (e.g. 10s, 2m); exit 5 if no answer came.
+    #[arg(long, value_parser = parse_duration, value_name = "DUR", default_value = "60s")]
+    pub timeout: Duration,
 }
 
 /// Arguments of `genjob wait`.

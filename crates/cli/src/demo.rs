@@ -210,9 +210,11 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
     ));
     let ids: Vec<String> = jobs.iter().map(|j| j.label.to_owned()).collect();
     let progress = LiveProgress::new(&ids, true, " (sim)");
-    let push_run = WatchRun { json: false, progress, download: Some(plan), cancel: None, callbacks: Some(wakes) };
+    let push_run =
+        WatchRun { json: false, progress, download: Some(plan), cancel: None, callbacks: Some(wakes), timeout: None };
     let quiet = LiveProgress::new(&ids, false, "");
-    let poll_run = WatchRun { json: false, progress: quiet, download: None, cancel: None, callbacks: None };
+    let poll_run =
+        WatchRun { json: false, progress: quiet, download: None, cancel: None, callbacks: None, timeout: None };
     let ((reports, push), (poll_reports, poll)) =
         tokio::join!(pushed.watch(&jobs, push_run), polled.watch(&jobs, poll_run));
     stop.cancel();

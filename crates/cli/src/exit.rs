@@ -1,6 +1,6 @@
 //! Exit codes: what each failure maps to, and which one wins when several jobs end differently.
 
-use genjob::{DownloadError, ErrorKind, TransportError, WaitError};
+use genjob::{DownloadError, ErrorKind, Interruption, TransportError, WaitError};
 use std::fmt;
 
 /// The table printed by `genjob --help`; the README copies it.
@@ -77,8 +77,6 @@ impl Exit {
     pub fn from_transport(error: &TransportError) -> Exit {
         match error.kind() {
             ErrorKind::Config | ErrorKind::BadRequest => Exit::Usage,
-            // A refused job id is the user's input; a refused download URL is the server's.
-            ErrorKind::InvalidInput if error.detail().starts_with("cannot download") => Exit::InvalidResponse,
             ErrorKind::InvalidInput => Exit::Usage,
             ErrorKind::Unauthorized
             | ErrorKind::PaymentRequired
@@ -98,7 +96,10 @@ impl Exit {
             WaitError::JobFailed(_) => Exit::JobFailed,
             WaitError::TimedOut { .. } => Exit::TimedOut,
             WaitError::Cancelled { .. } => Exit::Interrupted,
-            WaitError::Fetch { source, .. } => Exit::from_transport(source),
+            WaitError::Fetch { source, .. } | WaitError::RetriesExhausted { source, .. } => {
+                Exit::from_transport(source)
+            }
+            WaitError::WrongProvider { .. } => Exit::Usage,
             WaitError::NoSource { .. } => Exit::Usage,
             WaitError::WrongRecord { .. } => Exit::InvalidResponse,
             _ => Exit::Network,
@@ -114,7 +115,8 @@ impl Exit {
                 other => other,
             },
             DownloadError::Vanished { .. } | DownloadError::NoOutputs { .. } => Exit::InvalidResponse,
-            DownloadError::Interrupted { reason, .. } if reason.contains("cancelled") => Exit::Interrupted,
+            DownloadError::Interrupted { reason: Interruption::Cancelled, .. } => Exit::Interrupted,
+            DownloadError::Directory { .. } => Exit::Usage,
             DownloadError::Interrupted { .. } => Exit::TimedOut,
             _ => Exit::Network,
         }
@@ -226,6 +228,17 @@ mod tests {
             polls: 1,
         };
         assert_eq!(Exit::from_wait(&not_found), Exit::NotFound);
+        let exhausted = WaitError::RetriesExhausted {
+            id: video_1(),
+            source: TransportError::new(ErrorKind::Server, "").with_status(503),
+            polls: 10,
+            failing_for: Duration::from_secs(600),
+        };
+        assert_eq!(Exit::from_wait(&exhausted), Exit::Network);
+        let cancelled = DownloadError::Interrupted { id: "video_1".into(), reason: genjob::Interruption::Cancelled };
+        assert_eq!(Exit::from_download(&cancelled), Exit::Interrupted);
+        let late = DownloadError::Interrupted { id: "video_1".into(), reason: genjob::Interruption::Deadline };
+        assert_eq!(Exit::from_download(&late), Exit::TimedOut);
         let cut = DownloadError::Transport {
             id: "video_1".into(),
             index: 0,

@@ -1,12 +1,9 @@
-//! Building job sources from the environment, and resolving which provider a command-line id belongs to.
+//! Job sources from the environment (through the library's registry), and which provider a command-line id belongs to.
 
 use crate::exit::CliError;
+use genjob::dreamina::DreaminaClient;
 use genjob::transport::{EnvNames, TransportConfig};
-use genjob::{JobSource, Provider, TargetError, WatchTarget};
-use genjob_dreamina::DreaminaClient;
-use genjob_google_flow::GoogleFlowClient;
-use genjob_token360::Token360Client;
-use std::collections::BTreeSet;
+use genjob::{ConfigError, JobSource, Provider, TargetError, WatchTarget};
 use std::sync::Arc;
 
 /// Where settings are read from: the process environment in production, a map in tests.
@@ -29,49 +26,33 @@ pub fn resolve_target(raw: &str, provider: Option<Provider>) -> Result<WatchTarg
 
 /// The environment variables a built-in provider reads; `None` for a provider the CLI has no adapter for.
 pub fn env_names(provider: Provider) -> Option<EnvNames> {
-    match provider {
-        Provider::Dreamina => Some(genjob_dreamina::ENV),
-        Provider::GoogleFlow => Some(genjob_google_flow::ENV),
-        Provider::Token360 => Some(genjob_token360::ENV),
-        _ => None,
+    genjob::providers::env_names(provider)
+}
+
+/// A provider's settings or adapter could not be had: a usage error naming what to set.
+fn config_error(error: ConfigError) -> CliError {
+    match error {
+        ConfigError::Settings { source, .. } => CliError::transport(&source),
+        other => CliError::usage(format!("{other}; the genjob command reads dreamina, google-flow and token360")),
     }
-}
-
-fn config(provider: Provider, lookup: Lookup<'_>) -> Result<TransportConfig, CliError> {
-    let names = env_names(provider).ok_or_else(|| no_adapter(provider))?;
-    TransportConfig::from_lookup(names, lookup).map_err(|e| CliError::transport(&e))
-}
-
-fn no_adapter(provider: Provider) -> CliError {
-    CliError::usage(format!(
-        "the genjob command has no adapter for provider `{provider}`; use dreamina, google-flow or token360"
-    ))
 }
 
 /// The Dreamina client configured from `USEAPI_TOKEN` / `USEAPI_BASE_URL`.
 pub fn dreamina(lookup: Lookup<'_>) -> Result<DreaminaClient, CliError> {
-    DreaminaClient::new(config(Provider::Dreamina, lookup)?).map_err(|e| CliError::transport(&e))
+    let names = env_names(Provider::Dreamina)
+        .ok_or_else(|| config_error(ConfigError::NoAdapter { provider: Provider::Dreamina }))?;
+    let config = TransportConfig::from_lookup(names, lookup).map_err(|e| CliError::transport(&e))?;
+    DreaminaClient::new(config).map_err(|e| CliError::transport(&e))
 }
 
 /// One source for `provider`, configured from its environment variables.
 pub fn source(provider: Provider, lookup: Lookup<'_>) -> Result<Arc<dyn JobSource>, CliError> {
-    let built: Arc<dyn JobSource> = match provider {
-        Provider::Dreamina => Arc::new(dreamina(lookup)?),
-        Provider::GoogleFlow => {
-            Arc::new(GoogleFlowClient::new(config(provider, lookup)?).map_err(|e| CliError::transport(&e))?)
-        }
-        Provider::Token360 => {
-            Arc::new(Token360Client::new(config(provider, lookup)?).map_err(|e| CliError::transport(&e))?)
-        }
-        other => return Err(no_adapter(other)),
-    };
-    Ok(built)
+    genjob::providers::source_from(provider, lookup).map_err(config_error)
 }
 
 /// The sources the given targets need, and only those: a missing token of an unused provider is fine.
 pub fn sources_for(targets: &[WatchTarget], lookup: Lookup<'_>) -> Result<Vec<Arc<dyn JobSource>>, CliError> {
-    let providers: BTreeSet<Provider> = targets.iter().map(|t| t.provider).collect();
-    providers.into_iter().map(|p| source(p, lookup)).collect()
+    genjob::providers::sources_for(targets.iter().map(|t| t.provider), lookup).map_err(config_error)
 }
 
 #[cfg(test)]

@@ -19,14 +19,16 @@
 
 use async_trait::async_trait;
 use genjob_models::{Endpoint, Provider, decode_executing};
-use genjob_transport::{Attempts, EnvNames, ErrorKind, HttpClient, JobListing, JobSource, ListingEntry, ListingScope};
+use genjob_transport::{
+    EnvNames, ErrorKind, HttpClient, JobListing, JobSource, ListingEntry, ListingPage, ListingScope, ensure_own_id,
+};
 use std::time::Duration;
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
 pub use genjob_models::{
     DreaminaImageJob, DreaminaVideoJob, ExecutingJob, ExecutingJobs, Job, JobId, JobStatus, ProviderRecord,
 };
-pub use genjob_transport::{ApiToken, FetchedJob, RetryPolicy, TransportConfig, TransportError};
+pub use genjob_transport::{ApiToken, FetchedJob, TransportConfig, TransportError};
 
 /// The path segments every Dreamina endpoint starts with.
 const V1: &str = "v1";
@@ -37,6 +39,9 @@ const DREAMINA: &str = "dreamina";
 fn useapi(config: TransportConfig) -> TransportConfig {
     config.with_status_kind(596, ErrorKind::AccountUnavailable)
 }
+
+/// The provider this adapter reads.
+pub const PROVIDER: Provider = Provider::Dreamina;
 
 /// Environment variables of the useapi.net services (shared with Google Flow).
 pub const ENV: EnvNames =
@@ -71,32 +76,33 @@ impl DreaminaClient {
         self.endpoint.or_else(|| id.endpoint()).unwrap_or(Endpoint::DreaminaVideos)
     }
 
-    /// Reads one job (`GET /v1/dreamina/videos/{jobid}` or `/images/{jobid}`), retrying per the retry policy.
+    /// Reads one job (`GET /v1/dreamina/videos/{jobid}` or `/images/{jobid}`) in one attempt.
     pub async fn job(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.read(id, Attempts::RetryPolicy).await
+        self.read(id).await
     }
 
-    async fn read(&self, id: &JobId, attempts: Attempts) -> Result<FetchedJob, TransportError> {
+    async fn read(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
+        ensure_own_id(id, Provider::Dreamina)?;
         // Decoded straight into the endpoint's type: one parse, no intermediate `Value`.
         if self.endpoint_for(id) == Endpoint::DreaminaImages {
             let path = [V1, DREAMINA, "images", id.as_str()];
-            let fetched = self.http.get_json_as::<DreaminaImageJob>(&path, attempts).await?;
+            let fetched = self.http.get_json::<DreaminaImageJob>(&path).await?;
             Ok(FetchedJob::from_fetched(fetched, ProviderRecord::DreaminaImage))
         } else {
             let path = [V1, DREAMINA, "videos", id.as_str()];
-            let fetched = self.http.get_json_as::<DreaminaVideoJob>(&path, attempts).await?;
+            let fetched = self.http.get_json::<DreaminaVideoJob>(&path).await?;
             Ok(FetchedJob::from_fetched(fetched, ProviderRecord::DreaminaVideo))
         }
     }
 
     /// Lists every executing job of every account in one request (`GET /v1/dreamina/scheduler`),
-    /// retrying per the retry policy.
+    /// in one attempt.
     pub async fn executing_jobs(&self) -> Result<ExecutingJobs, TransportError> {
-        self.scheduler(Attempts::RetryPolicy).await
+        self.scheduler().await
     }
 
-    async fn scheduler(&self, attempts: Attempts) -> Result<ExecutingJobs, TransportError> {
-        Ok(self.http.get_json_as::<ExecutingJobs>(&[V1, DREAMINA, "scheduler"], attempts).await?.value)
+    async fn scheduler(&self) -> Result<ExecutingJobs, TransportError> {
+        Ok(self.http.get_json::<ExecutingJobs>(&[V1, DREAMINA, "scheduler"]).await?.value)
     }
 
     /// Decodes a scheduler listing from bytes (a webhook body, a saved file).
@@ -112,7 +118,7 @@ impl JobSource for DreaminaClient {
     }
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.read(id, Attempts::Once).await
+        self.read(id).await
     }
 
     fn listing(&self) -> Option<&dyn JobListing> {
@@ -127,10 +133,10 @@ impl JobListing for DreaminaClient {
         self.endpoint_for(id) == Endpoint::DreaminaVideos
     }
 
-    /// One request: the scheduler lists every executing job, whatever the scope.
-    async fn list(&self, _scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError> {
-        let listing = self.scheduler(Attempts::Once).await?;
-        Ok(listing
+    /// One request: the scheduler lists every executing job on one page, whatever the scope.
+    async fn list_page(&self, _scope: &ListingScope, _cursor: Option<&str>) -> Result<ListingPage, TransportError> {
+        let listing = self.scheduler().await?;
+        let entries = listing
             .jobs()
             .map(|j| {
                 ListingEntry::executing(j.jobid.clone())
@@ -142,6 +148,7 @@ impl JobListing for DreaminaClient {
                     )
                     .with_model(j.model.as_option().cloned())
             })
-            .collect())
+            .collect();
+        Ok(ListingPage::new(entries, None))
     }
 }

@@ -228,7 +228,8 @@ async fn useapi_statuses_from_provider_facts_map_to_typed_errors() -> TestResult
         let err = client(&server)?.job(&id).await.err().ok_or("expected an error")?;
         assert_eq!(err.provider_message(), Some(message), "{status}");
         assert_eq!(err.status(), Some(status));
-        assert_eq!(err.attempts(), 1, "{status}: RetryPolicy::none sends one request");
+        assert_eq!(err.attempts(), 1, "{status}: the adapter never retries on its own");
+        assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1), "{status}");
         match status {
             402 => assert!((err).kind() == ErrorKind::PaymentRequired, "{err:?}"),
             429 => {

@@ -1,7 +1,12 @@
 //! Downloading a finished job's outputs: complete files or nothing, unique names, expired URLs refreshed.
 
-use genjob_models::{Job, JobId, JobStatus, OutputKind};
-use genjob_transport::{Downloaded, Downloader, FetchedFile, JobSource, TransportError};
+use crate::budget::RequestKind;
+use crate::requests::RequestFailure;
+use crate::target::WatchTarget;
+use crate::time::Deadline;
+use crate::watcher::Watcher;
+use genjob_models::{Job, JobId, JobStatus, OutputKind, Provider};
+use genjob_transport::{Downloaded, FetchedFile, JobSource, TransportError};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -15,16 +20,26 @@ const MAX_NAME_BYTES: usize = 200;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DownloadError {
-    /// The download (or the refresh of an expired URL) failed.
+    /// The download (or the look-up of the files, or the refresh of an expired URL) failed: refused,
+    /// or failing until the error policy gave up.
     #[error("output {index} of {id}: {source}")]
     Transport {
         /// The job.
         id: String,
         /// Which output.
         index: usize,
-        /// What went wrong.
+        /// What went wrong (the last attempt's error).
         #[source]
         source: TransportError,
+    },
+    /// The download directory cannot be created or written to; nothing was waited on or fetched.
+    #[error("cannot download into {}: {source}; create it or choose a writable directory", dir.display())]
+    Directory {
+        /// The directory.
+        dir: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
     },
     /// The job completed, but neither its record nor its provider names a file to download.
     #[error("{id} completed, but its outputs cannot be found: neither its record nor its provider names a file")]
@@ -59,8 +74,8 @@ pub enum DownloadError {
     Interrupted {
         /// The job.
         id: String,
-        /// `the deadline passed`, `the download timeout passed` or `the wait was cancelled`.
-        reason: &'static str,
+        /// What stopped them.
+        reason: Interruption,
     },
     /// The download task failed unexpectedly (a bug); the job's files may be missing.
     #[error("downloads of {id} stopped unexpectedly: {reason}")]
@@ -70,6 +85,28 @@ pub enum DownloadError {
         /// What is known of the failure.
         reason: String,
     },
+}
+
+/// What stopped downloads before they ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Interruption {
+    /// The wait's deadline passed.
+    Deadline,
+    /// The plan's own download timeout passed.
+    DownloadTimeout,
+    /// The wait was cancelled (Ctrl-C, a signal, a cancellation token).
+    Cancelled,
+}
+
+impl std::fmt::Display for Interruption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Deadline => "the deadline passed",
+            Self::DownloadTimeout => "the download timeout passed",
+            Self::Cancelled => "the wait was cancelled",
+        })
+    }
 }
 
 /// Where and how outputs are downloaded; one plan is one run, whose file names never collide.
@@ -120,9 +157,12 @@ impl DownloadPlan {
     }
 
     /// Creates the directory if needed and proves it writable, before any job is waited on.
-    pub fn check_dir(&self) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        tempfile::Builder::new().prefix(".genjob-probe-").tempfile_in(&self.dir).map(drop)
+    pub fn check_dir(&self) -> Result<(), DownloadError> {
+        let probe = || {
+            std::fs::create_dir_all(&self.dir)?;
+            tempfile::Builder::new().prefix(".genjob-probe-").tempfile_in(&self.dir).map(drop)
+        };
+        probe().map_err(|source| DownloadError::Directory { dir: self.dir.clone(), source })
     }
 
     /// Claims a name for this run; false when this run already wrote (or claimed) it.
@@ -209,68 +249,108 @@ fn place(
     Err((plan.dir.join(format!("{stem}.{extension}")), std::io::Error::other("a thousand files of this name exist")))
 }
 
-/// Downloads every output of job `id` (its record `job`) as the plan says, each complete or not at all.
-///
-/// The source names the files ([`JobSource::outputs`]: the record's URLs, or URLs it resolves); a
-/// completed job with none is [`DownloadError::NoOutputs`], never a silent success. Files are named
-/// from the id asked for (never from what the server reports), unique within the plan's run. A
-/// signed URL that has expired (403/410) is refreshed by reading the job record again, once. The
-/// downloader holds no API token, so none reaches a file host.
-pub async fn download_outputs(
-    downloader: &Downloader,
-    source: &dyn JobSource,
-    id: &JobId,
-    job: &Job,
-    plan: &DownloadPlan,
-) -> Result<Vec<Downloaded>, DownloadError> {
-    let work = download_all(downloader, source, id, job, plan);
-    match plan.timeout {
-        Some(limit) => tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
-            Err(DownloadError::Interrupted { id: id.to_string(), reason: "the download timeout passed" })
-        }),
-        None => work.await,
-    }
-}
-
-async fn download_all(
-    downloader: &Downloader,
-    source: &dyn JobSource,
-    id: &JobId,
-    job: &Job,
-    plan: &DownloadPlan,
-) -> Result<Vec<Downloaded>, DownloadError> {
-    let stem = output_stem(id);
-    let resolve = |source_error| DownloadError::Transport { id: id.to_string(), index: 0, source: source_error };
-    let outputs = source.outputs(id, job).await.map_err(resolve)?;
-    if outputs.is_empty() && job.status == JobStatus::Completed {
-        return Err(DownloadError::NoOutputs { id: id.to_string() });
-    }
-    let mut done = Vec::with_capacity(outputs.len());
-    let mut current = outputs.clone();
-    for (index, output) in outputs.iter().enumerate() {
-        let transport = |source| DownloadError::Transport { id: id.to_string(), index, source };
-        // A refreshed record may list fewer outputs than the first one: never index on its word.
-        let url = current.get(index).map_or_else(|| output.url.clone(), |o| o.url.clone());
-        let file = match downloader.fetch_file(&url, &plan.dir).await {
-            Ok(file) => file,
-            Err(e) if e.is_expired_url() => {
-                let fresh_job = source.fetch(id).await.map_err(transport)?.job;
-                current = source.outputs(id, &fresh_job).await.map_err(transport)?;
-                let fresh = current
-                    .get(index)
-                    .ok_or_else(|| DownloadError::Vanished { id: id.to_string(), index })?
-                    .url
-                    .clone();
-                downloader.fetch_file(&fresh, &plan.dir).await.map_err(transport)?
-            }
-            Err(e) => return Err(transport(e)),
+impl Watcher {
+    /// Downloads every output of a finished job as `plan` says, each file complete or not at all.
+    ///
+    /// The directory is created (or refused) first. Every request — the look-up of the files, a
+    /// refresh of an expired link, each download — takes a slot of the provider's budget and is
+    /// retried only as the error policy says; see [`Watch::with_downloads`](crate::Watch::with_downloads)
+    /// to download as jobs complete.
+    pub async fn download(
+        &self,
+        target: &WatchTarget,
+        job: &Job,
+        plan: &DownloadPlan,
+    ) -> Result<Vec<Downloaded>, DownloadError> {
+        plan.check_dir()?;
+        let Some(source) = self.sources.get(&target.provider).cloned() else {
+            let reason = format!("no {} source is configured; set its API token", target.provider);
+            return Err(DownloadError::Crashed { id: target.id.to_string(), reason });
         };
-        let extension = extension(&file, Some(output.kind));
-        let placed = place(file, &format!("{stem}-{index}"), &extension, plan)
-            .map_err(|(path, source)| DownloadError::Write { id: id.to_string(), index, path, source })?;
-        done.push(placed);
+        self.download_outputs(target.provider, &source, &target.id, job, plan, Deadline::NONE).await
     }
-    Ok(done)
+
+    /// Downloads every output of job `id` (its record `job`) as the plan says, within `deadline`.
+    ///
+    /// The source names the files ([`JobSource::outputs`]: the record's URLs, or URLs it resolves); a
+    /// completed job with none is [`DownloadError::NoOutputs`], never a silent success. Files are named
+    /// from the id asked for (never from what the server reports), unique within the plan's run. A
+    /// signed URL that has expired (403/410) is refreshed by reading the job record again, once. The
+    /// downloader holds no API token, so none reaches a file host.
+    pub(crate) async fn download_outputs(
+        &self,
+        provider: Provider,
+        source: &Arc<dyn JobSource>,
+        id: &JobId,
+        job: &Job,
+        plan: &DownloadPlan,
+        deadline: Deadline,
+    ) -> Result<Vec<Downloaded>, DownloadError> {
+        let own = plan.timeout.map_or(Deadline::NONE, |t| Deadline::after(self.env.now(), t));
+        let binding = if own.min(deadline) == own && own != Deadline::NONE {
+            Interruption::DownloadTimeout
+        } else {
+            Interruption::Deadline
+        };
+        let deadline = deadline.min(own);
+        let Some(downloader) = self.downloader.as_ref() else {
+            let reason = "the download client could not be built".to_owned();
+            return Err(DownloadError::Crashed { id: id.to_string(), reason });
+        };
+        let failed = |index: usize, failure: RequestFailure| match failure {
+            RequestFailure::DeadlinePassed { .. } => DownloadError::Interrupted { id: id.to_string(), reason: binding },
+            RequestFailure::Refused { error: source, .. } | RequestFailure::RetriesExhausted { error: source, .. } => {
+                DownloadError::Transport { id: id.to_string(), index, source }
+            }
+        };
+        let stem = output_stem(id);
+        let outputs = self
+            .send(provider, RequestKind::Content, deadline, || source.outputs(id, job))
+            .await
+            .map_err(|f| failed(0, f))?;
+        if outputs.is_empty() && job.status == JobStatus::Completed {
+            return Err(DownloadError::NoOutputs { id: id.to_string() });
+        }
+        let mut done = Vec::with_capacity(outputs.len());
+        let mut current = outputs.clone();
+        for (index, output) in outputs.iter().enumerate() {
+            // A refreshed record may list fewer outputs than the first one: never index on its word.
+            let url = current.get(index).map_or_else(|| output.url.clone(), |o| o.url.clone());
+            let fetch = |url: String| {
+                self.send(provider, RequestKind::Download, deadline, move || {
+                    let url = url.clone();
+                    async move { downloader.fetch_file(&url, &plan.dir).await }
+                })
+            };
+            let file = match fetch(url).await {
+                Ok(file) => file,
+                Err(RequestFailure::Refused { error, .. }) if error.is_expired_url() => {
+                    let read = || source.fetch(id);
+                    let fresh_job = self
+                        .send(provider, RequestKind::Refresh, deadline, read)
+                        .await
+                        .map_err(|f| failed(index, f))?
+                        .job;
+                    current = self
+                        .send(provider, RequestKind::Content, deadline, || source.outputs(id, &fresh_job))
+                        .await
+                        .map_err(|f| failed(index, f))?;
+                    let fresh = current
+                        .get(index)
+                        .ok_or_else(|| DownloadError::Vanished { id: id.to_string(), index })?
+                        .url
+                        .clone();
+                    fetch(fresh).await.map_err(|f| failed(index, f))?
+                }
+                Err(failure) => return Err(failed(index, failure)),
+            };
+            let extension = extension(&file, Some(output.kind));
+            let placed = place(file, &format!("{stem}-{index}"), &extension, plan)
+                .map_err(|(path, source)| DownloadError::Write { id: id.to_string(), index, path, source })?;
+            done.push(placed);
+        }
+        Ok(done)
+    }
 }
 
 #[cfg(test)]

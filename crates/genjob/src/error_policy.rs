@@ -4,6 +4,7 @@
 //! policy is the one place that decides whether a failed read is tried again — and the request
 //! budget therefore bounds the real number of requests, even in a 429 storm.
 
+use crate::budget::RequestKind;
 use genjob_transport::TransportError;
 use std::fmt::Debug;
 use std::time::Duration;
@@ -18,6 +19,8 @@ pub struct ErrorContext<'a> {
     pub attempts: u32,
     /// Time since the first failure of this run of failures.
     pub failing_for: Duration,
+    /// What the failed request was for.
+    pub kind: RequestKind,
 }
 
 /// What to do after a failed request.
@@ -38,7 +41,8 @@ pub trait ErrorPolicy: Send + Sync + Debug {
 
 /// The default policy: retries what can succeed later (429, 5xx except 596, timeouts, broken
 /// connections), within an attempt limit and a time limit; gives up at once on anything else
-/// (401, 403, 404, 410, 596, invalid answers).
+/// (401, 403, 404, 410, 596, invalid answers). A job's record is worth more patience than one of its
+/// files: downloads, file look-ups and link refreshes have their own, smaller attempt limit.
 ///
 /// ```
 /// use genjob::RetryTransient;
@@ -53,12 +57,20 @@ pub struct RetryTransient {
     pub attempt_limit: Option<u32>,
     /// Give up once failures have lasted this long (`None`: no limit).
     pub time_limit: Option<Duration>,
+    /// The attempt limit of a download, a look-up of a job's files or a refresh of an expired link.
+    pub file_attempt_limit: Option<u32>,
 }
 
 impl RetryTransient {
-    /// Ten attempts in a row, within ten minutes of the first failure.
+    /// Ten attempts in a row, within ten minutes of the first failure; four for a file.
     pub fn new() -> Self {
-        Self { attempt_limit: Some(10), time_limit: Some(Duration::from_secs(600)) }
+        Self { attempt_limit: Some(10), time_limit: Some(Duration::from_secs(600)), file_attempt_limit: Some(4) }
+    }
+
+    /// Sets the attempt limit of downloads, file look-ups and link refreshes.
+    pub fn with_file_attempt_limit(mut self, limit: Option<u32>) -> Self {
+        self.file_attempt_limit = limit;
+        self
     }
 
     /// Sets the attempt limit.
@@ -82,7 +94,11 @@ impl Default for RetryTransient {
 
 impl ErrorPolicy for RetryTransient {
     fn on_error(&self, ctx: &ErrorContext<'_>) -> ErrorDecision {
-        let within_attempts = self.attempt_limit.is_none_or(|limit| ctx.attempts < limit);
+        let limit = match ctx.kind {
+            RequestKind::Record | RequestKind::Listing => self.attempt_limit,
+            _ => self.file_attempt_limit.or(self.attempt_limit),
+        };
+        let within_attempts = limit.is_none_or(|limit| ctx.attempts < limit);
         let within_time = self.time_limit.is_none_or(|limit| ctx.failing_for < limit);
         if ctx.error.is_retryable() && within_attempts && within_time {
             ErrorDecision::Retry
@@ -97,7 +113,12 @@ mod tests {
     use super::*;
 
     fn decide(policy: &RetryTransient, error: &TransportError, attempts: u32, secs: u64) -> ErrorDecision {
-        policy.on_error(&ErrorContext { error, attempts, failing_for: Duration::from_secs(secs) })
+        policy.on_error(&ErrorContext {
+            error,
+            attempts,
+            failing_for: Duration::from_secs(secs),
+            kind: RequestKind::Record,
+        })
     }
 
     #[test]
@@ -110,6 +131,9 @@ mod tests {
         assert_eq!(decide(&policy, &timeout, 2, 600), ErrorDecision::GiveUp);
         let config = TransportError::config("bad");
         assert_eq!(decide(&policy, &config, 1, 0), ErrorDecision::GiveUp);
+        let file =
+            ErrorContext { error: &timeout, attempts: 4, failing_for: Duration::ZERO, kind: RequestKind::Download };
+        assert_eq!(policy.on_error(&file), ErrorDecision::GiveUp, "a file gets four attempts");
         let unlimited = RetryTransient::new().with_attempt_limit(None).with_time_limit(None);
         assert_eq!(decide(&unlimited, &timeout, u32::MAX, u64::MAX / 2), ErrorDecision::Retry);
     }

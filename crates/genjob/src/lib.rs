@@ -21,6 +21,8 @@
 //! request budget per provider, and, where a provider lists its executing jobs in one request
 //! (Dreamina's `/scheduler`), checks a whole batch with one request per tick.
 
+mod budget;
+#[cfg(feature = "callbacks")]
 pub mod callbacks;
 mod download;
 mod env;
@@ -29,28 +31,41 @@ pub mod learn;
 mod options;
 mod outcome;
 pub mod policy;
+pub mod providers;
+mod requests;
 mod target;
 mod time;
 mod watch;
 mod watcher;
 
-pub use download::{DownloadError, DownloadPlan, download_outputs, output_stem};
+pub use budget::{RequestBudget, RequestKind};
+pub use download::{DownloadError, DownloadPlan, Interruption, output_stem};
 pub use env::{Environment, ScaledEnvironment, TokioEnvironment};
 pub use error_policy::{ErrorContext, ErrorDecision, ErrorPolicy, RetryTransient};
+/// Stream helpers for a [`Watch`] (`next`, `collect`, `filter_map` …), so no other crate is needed to drive one.
+pub use futures::{Stream, StreamExt};
+#[cfg(feature = "dreamina")]
+pub use genjob_dreamina as dreamina;
+#[cfg(feature = "google-flow")]
+pub use genjob_google_flow as google_flow;
 pub use genjob_models::{
     self as models, Endpoint, ErrorCategory, Job, JobError, JobId, JobKind, JobStatus, Output, OutputKind, Provider,
     ProviderRecord, StatusTracker,
 };
+#[cfg(feature = "token360")]
+pub use genjob_token360 as token360;
 pub use genjob_transport::{
     self as transport, ApiToken, DownloadConfig, Downloaded, Downloader, ErrorKind, FetchedJob, JobListing, JobSource,
-    ListingEntry, ListingScope, TransportError,
+    ListingEntry, ListingPage, ListingScope, TransportError,
 };
 pub use learn::{DurationEstimates, DurationKey, SharedEstimates};
 pub use options::WatchOptions;
 pub use outcome::{
-    FinishedJob, JobDownloaded, JobFinished, JobProgress, JobSnapshot, WaitError, WatchEvent, failure_summary,
+    FinishedJob, JobDownloaded, JobEnded, JobProgress, JobSnapshot, WaitError, WatchEvent, failure_summary,
 };
 pub use policy::{AdaptiveSchedule, FixedInterval, PollPolicy};
+pub use providers::ConfigError;
+pub use requests::RequestFailure;
 pub use target::{TargetError, WatchTarget};
 pub use tokio_util::sync::CancellationToken;
 pub use watch::Watch;

@@ -9,14 +9,12 @@ use std::time::Duration;
 /// ```
 /// use genjob::WatchOptions;
 /// use std::time::Duration;
-/// let options = WatchOptions::new().with_timeout(Some(Duration::from_secs(600))).with_batch(false);
-/// assert_eq!(options.timeout, Some(Duration::from_secs(600)));
+/// let options = WatchOptions::new().with_request_timeout(Duration::from_secs(60)).with_batch(false);
+/// assert_eq!(options.request_timeout, Duration::from_secs(60));
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct WatchOptions {
-    /// End the wait this long after it started (`--timeout`); requests and downloads in flight are cut.
-    pub timeout: Option<Duration>,
     /// Requests in flight at once, per provider.
     pub max_in_flight: usize,
     /// Requests per second, per provider, shared by every watched job of that provider.
@@ -34,7 +32,8 @@ pub struct WatchOptions {
     pub listing_failure_limit: u32,
     /// The longest `Retry-After` honoured; a server asking for more is waited on this long.
     pub max_retry_after: Duration,
-    /// The longest one request may take before it counts as a timeout.
+    /// The longest one request may take before it counts as a timeout: the one request-timeout
+    /// setting of every request genjob sends for a job (the transport has none of its own).
     pub request_timeout: Duration,
     /// Decides whether a failed request is tried again.
     pub error_policy: Arc<dyn ErrorPolicy>,
@@ -50,7 +49,6 @@ impl WatchOptions {
     /// `Retry-After` honoured up to 10 minutes, 30 s per request, [`RetryTransient`] errors.
     pub fn new() -> Self {
         Self {
-            timeout: None,
             max_in_flight: 8,
             // useapi.net answers 429 when an account is throttled; a few requests a second stays clear of it.
             requests_per_second: 5.0,
@@ -68,12 +66,6 @@ impl WatchOptions {
             // Twice as sparse: a lost callback is found at most about twice later than by polling alone.
             callback_fallback_factor: 2.0,
         }
-    }
-
-    /// Sets the overall timeout.
-    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.timeout = timeout;
-        self
     }
 
     /// Sets the requests in flight at once, per provider (at least one).

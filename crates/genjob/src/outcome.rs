@@ -1,6 +1,7 @@
 //! What a watch reports: progress, final states, downloads, and why a wait ended without one.
 
 use crate::download::DownloadError;
+use crate::requests::RequestFailure;
 use genjob_models::{Job, JobId, JobStatus, Provider, ProviderRecord};
 use genjob_transport::{Downloaded, TransportError};
 use std::fmt;
@@ -71,18 +72,43 @@ pub enum WaitError {
         /// The last view a record showed, if any.
         last: Option<Box<Job>>,
         /// The last failed request's error, when the last request failed.
-        last_error: Option<String>,
+        last_error: Option<TransportError>,
     },
-    /// A request failed and the error policy gave up (or the error cannot be fixed by waiting).
+    /// The server refused the request in a way asking again cannot change (401, 403, 404, 410,
+    /// an invalid answer …).
     #[error("{id}: {source}")]
     Fetch {
         /// The job.
         id: JobId,
-        /// The last server answer or network failure.
+        /// The server's answer or the local refusal.
         #[source]
         source: TransportError,
         /// Record reads made.
         polls: u32,
+    },
+    /// Requests kept failing with trouble that may pass (429, 5xx, timeouts, broken connections),
+    /// and the error policy gave up.
+    #[error("{id}: {source}; gave up after {polls} attempts over {failing_for:.1?}")]
+    RetriesExhausted {
+        /// The job.
+        id: JobId,
+        /// The last attempt's error.
+        #[source]
+        source: TransportError,
+        /// Record reads made.
+        polls: u32,
+        /// Time from the first failure of the run to the last.
+        failing_for: Duration,
+    },
+    /// The job id names another provider than the one asked to read it: refused before any request.
+    #[error("{id}: this is a {own} job id; it cannot be read from {provider}")]
+    WrongProvider {
+        /// The job.
+        id: JobId,
+        /// The provider asked to read it.
+        provider: Provider,
+        /// The provider its id names.
+        own: Provider,
     },
     /// The server answered with the record of another job: an invalid answer, never taken as this job's state.
     #[error("{id}: the server answered with the record of job {record_id:?}; it is not a valid answer for this job")]
@@ -111,6 +137,19 @@ pub enum WaitError {
 }
 
 impl WaitError {
+    /// The wait's ending for a request that ended without an answer.
+    pub(crate) fn from_failure(id: JobId, failure: RequestFailure, status: JobStatus, elapsed: Duration) -> Self {
+        match failure {
+            RequestFailure::Refused { error, attempts } => Self::Fetch { id, source: error, polls: attempts },
+            RequestFailure::RetriesExhausted { error, attempts, failing_for } => {
+                Self::RetriesExhausted { id, source: error, polls: attempts, failing_for }
+            }
+            RequestFailure::DeadlinePassed { last, attempts } => {
+                Self::TimedOut { id, status, elapsed, polls: attempts, last: None, last_error: last }
+            }
+        }
+    }
+
     /// True when the deadline passed.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::TimedOut { .. })
@@ -127,7 +166,8 @@ impl WaitError {
     /// The transport error behind a failed request.
     pub fn transport(&self) -> Option<&TransportError> {
         match self {
-            Self::Fetch { source, .. } => Some(source),
+            Self::Fetch { source, .. } | Self::RetriesExhausted { source, .. } => Some(source),
+            Self::TimedOut { last_error, .. } => last_error.as_ref(),
             _ => None,
         }
     }
@@ -136,7 +176,10 @@ impl WaitError {
     pub fn polls(&self) -> Option<u32> {
         match self {
             Self::JobFailed(job) => Some(job.polls),
-            Self::TimedOut { polls, .. } | Self::Fetch { polls, .. } | Self::WrongRecord { polls, .. } => Some(*polls),
+            Self::TimedOut { polls, .. }
+            | Self::Fetch { polls, .. }
+            | Self::RetriesExhausted { polls, .. }
+            | Self::WrongRecord { polls, .. } => Some(*polls),
             _ => None,
         }
     }
@@ -175,10 +218,10 @@ pub struct JobProgress {
     pub note: Option<String>,
 }
 
-/// The final result of one job.
+/// How one job's wait ended: completed, or why not (the payload of [`WatchEvent::Ended`]).
 #[derive(Debug)]
 #[non_exhaustive]
-pub struct JobFinished {
+pub struct JobEnded {
     /// Position of the job in the watched list.
     pub index: usize,
     /// The job id.
@@ -205,8 +248,8 @@ pub struct JobDownloaded {
 pub enum WatchEvent {
     /// A job was checked and is not final yet.
     Progress(JobProgress),
-    /// A job reached its final state (or its wait ended).
-    Finished(Box<JobFinished>),
+    /// A job's wait ended: it reached its final state, or why it did not.
+    Ended(Box<JobEnded>),
     /// A completed job's outputs were downloaded (only with [`Watch::with_downloads`](crate::Watch::with_downloads)).
     Downloaded(Box<JobDownloaded>),
 }

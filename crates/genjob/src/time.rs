@@ -29,6 +29,48 @@ pub(crate) fn since(later: Timestamp, earlier: Timestamp) -> Duration {
     positive(later.duration_since(earlier))
 }
 
+/// When a wait ends, whatever is in flight: computed here once, from the caller's own timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Deadline(Option<Timestamp>);
+
+impl Deadline {
+    /// No deadline.
+    pub const NONE: Self = Self(None);
+
+    /// `timeout` after `start`. The caller's own number, not a server's: not capped like delays are.
+    pub fn after(start: Timestamp, timeout: Duration) -> Self {
+        Self(Some(start.checked_add(timeout).unwrap_or(Timestamp::MAX)))
+    }
+
+    /// The moment, if there is one.
+    pub fn at(self) -> Option<Timestamp> {
+        self.0
+    }
+
+    /// True once `now` reached it.
+    pub fn passed(self, now: Timestamp) -> bool {
+        self.0.is_some_and(|d| now >= d)
+    }
+
+    /// True when something due at `at` would come too late.
+    pub fn before(self, at: Timestamp) -> bool {
+        self.0.is_some_and(|d| at >= d)
+    }
+
+    /// How long a request started at `now` may take: `per_request`, cut short by the deadline.
+    pub fn request_timeout(self, now: Timestamp, per_request: Duration) -> Duration {
+        self.0.map_or(per_request, |d| per_request.min(since(d, now)))
+    }
+
+    /// The earlier of two deadlines.
+    pub fn min(self, other: Self) -> Self {
+        match (self.0, other.0) {
+            (Some(a), Some(b)) => Self(Some(a.min(b))),
+            (a, b) => Self(a.or(b)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -42,5 +84,20 @@ mod tests {
         assert_eq!(secs(1.5), Duration::from_millis(1500));
         assert_eq!(after(Timestamp::MAX, Duration::from_secs(1)), Timestamp::MAX);
         assert_eq!(since(Timestamp::MIN, Timestamp::MAX), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_deadline_cuts_requests_short_and_saturates() {
+        let start = Timestamp::UNIX_EPOCH;
+        let deadline = Deadline::after(start, Duration::from_secs(10));
+        assert_eq!(deadline.request_timeout(start, Duration::from_secs(30)), Duration::from_secs(10));
+        assert_eq!(
+            deadline.request_timeout(after(start, Duration::from_secs(4)), Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
+        assert!(deadline.passed(after(start, Duration::from_secs(10))) && !deadline.passed(start));
+        assert_eq!(Deadline::after(Timestamp::MAX, Duration::MAX).at(), Some(Timestamp::MAX));
+        assert_eq!(Deadline::NONE.request_timeout(start, Duration::from_secs(30)), Duration::from_secs(30));
+        assert_eq!(Deadline::NONE.min(deadline), deadline);
     }
 }

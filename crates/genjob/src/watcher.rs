@@ -1,26 +1,22 @@
 //! The watcher: sources, the poll policy, the environment and the options, and the ways to wait.
 
+use crate::budget::RequestKind;
+use crate::budget::{Pace, RequestBudget};
 use crate::env::{Environment, TokioEnvironment};
-use crate::error_policy::{ErrorContext, ErrorDecision};
 use crate::learn::SharedEstimates;
 use crate::options::WatchOptions;
 use crate::outcome::{FinishedJob, JobSnapshot, WaitError, WatchEvent};
-use crate::policy::{AdaptiveSchedule, MIN_INTERVAL, PollPolicy};
+use crate::policy::{AdaptiveSchedule, PollPolicy};
 use crate::target::WatchTarget;
-use crate::time::{after, since};
+use crate::time::{Deadline, since};
 use crate::watch::Watch;
-use crate::watch::job::Failures;
 use futures::StreamExt;
 use genjob_models::{JobId, JobStatus, Provider, StatusTracker};
-use genjob_transport::{DownloadConfig, Downloader, FetchedJob, JobSource, TransportError};
+use genjob_transport::{DownloadConfig, Downloader, FetchedJob, JobSource};
 use jiff::Timestamp;
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The longest back-off between two failed attempts of one job.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Waits on jobs: holds the sources, the policy, the environment and the options.
 ///
@@ -30,7 +26,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// let watcher = Watcher::new().with_source(source);
 /// let target = WatchTarget::resolve("j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina", None)?;
 /// // A failed job is an error too: `?` never lets a failure through as success.
-/// let completed = watcher.wait(target).await?;
+/// let completed = watcher.wait(target, std::time::Duration::from_secs(600)).await?;
 /// println!("completed after {} record reads", completed.polls);
 /// # Ok(()) }
 /// ```
@@ -44,6 +40,8 @@ pub struct Watcher {
     pub(crate) downloader: Option<Downloader>,
     /// What is learned about how long jobs take, fed by every watch and read by the policy.
     pub(crate) learning: Option<SharedEstimates>,
+    /// Every request of every watch, read and download of this watcher and its clones takes a slot here.
+    pub(crate) budget: RequestBudget,
 }
 
 impl Default for Watcher {
@@ -63,7 +61,25 @@ impl Watcher {
             options: WatchOptions::default(),
             downloader: Downloader::new(DownloadConfig::default()).ok(),
             learning: Some(SharedEstimates::default()),
+            budget: RequestBudget::new(),
         }
+    }
+
+    /// Spends requests from `budget`, shared with whoever else holds it (another watcher, say), so the
+    /// documented pace holds for all of them together. A watcher and its clones share one by default.
+    pub fn with_budget(mut self, budget: RequestBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The request budget this watcher spends (its counts tell what was sent, per provider and kind).
+    pub fn budget(&self) -> &RequestBudget {
+        &self.budget
+    }
+
+    /// The pace of every provider's requests, from the options.
+    pub(crate) fn pace(&self) -> Pace {
+        Pace { rate: self.options.requests_per_second, max_in_flight: self.options.max_in_flight }
     }
 
     /// Replaces the downloader that fetches output files (its size limit, timeouts, retries).
@@ -136,20 +152,21 @@ impl Watcher {
         Watch::new(self.clone(), targets)
     }
 
-    /// Waits until the job completes; a failed job is [`WaitError::JobFailed`].
-    pub async fn wait(&self, target: WatchTarget) -> Result<FinishedJob, WaitError> {
+    /// Waits at most `max_wait` until the job completes; a failed job is [`WaitError::JobFailed`],
+    /// the deadline [`WaitError::TimedOut`].
+    pub async fn wait(&self, target: WatchTarget, max_wait: Duration) -> Result<FinishedJob, WaitError> {
         let id = target.id.clone();
-        let mut results = self.wait_all(vec![target]).await;
+        let mut results = self.wait_all(vec![target], max_wait).await;
         results.pop().unwrap_or(Err(WaitError::Cancelled { id }))
     }
 
-    /// Waits for every job's final state; results are in the order of `targets`.
-    pub async fn wait_all(&self, targets: Vec<WatchTarget>) -> Vec<Result<FinishedJob, WaitError>> {
+    /// Waits at most `max_wait` for every job's final state; results are in the order of `targets`.
+    pub async fn wait_all(&self, targets: Vec<WatchTarget>, max_wait: Duration) -> Vec<Result<FinishedJob, WaitError>> {
         let ids: Vec<_> = targets.iter().map(|t| t.id.clone()).collect();
         let mut results: Vec<Option<Result<FinishedJob, WaitError>>> = ids.iter().map(|_| None).collect();
-        let mut watch = self.watch(targets);
+        let mut watch = self.watch(targets).with_timeout(max_wait);
         while let Some(event) = watch.next().await {
-            if let WatchEvent::Finished(f) = event
+            if let WatchEvent::Ended(f) = event
                 && let Some(slot) = results.get_mut(f.index)
             {
                 *slot = Some(f.result);
@@ -162,76 +179,41 @@ impl Watcher {
     /// Reads a job once, through the status tracker: the record, with the 1-hour rule applied, so
     /// what this says agrees with what [`Watcher::wait`] would report.
     ///
-    /// Failed requests are retried as the error policy says, within the options' timeout.
-    pub async fn read(&self, target: WatchTarget) -> Result<JobSnapshot, WaitError> {
+    /// Failed requests are retried as the error policy says, for at most `max_wait` in all.
+    pub async fn read(&self, target: WatchTarget, max_wait: Duration) -> Result<JobSnapshot, WaitError> {
         let WatchTarget { id, provider } = target;
         let Some(source) = self.sources.get(&provider).cloned() else {
             return Err(WaitError::NoSource { id, provider });
         };
-        let started = self.env.now();
-        // The user's own timeout, not a server's number: not capped like `after` caps delays.
-        let deadline = self.options.timeout.map(|t| started.checked_add(t).unwrap_or(Timestamp::MAX));
-        let mut failures = Failures::default();
-        let mut polls = 0u32;
-        loop {
-            polls = polls.saturating_add(1);
-            let timeout = self.request_timeout(self.env.now(), deadline);
-            let result = bounded(&self.env, timeout, source.fetch(&id)).await;
-            let now = self.env.now();
-            let error = match result {
-                Ok(fetched) => {
-                    if let Some(record_id) = foreign_record(&id, &fetched) {
-                        return Err(WaitError::WrongRecord { id, record_id, polls });
-                    }
-                    let mut tracker = StatusTracker::new(id);
-                    tracker.observe(fetched.job.clone(), now);
-                    return Ok(JobSnapshot {
-                        job: tracker.job().cloned().unwrap_or(fetched.job),
-                        record: fetched.record,
-                        polls,
-                        timed_out_locally: tracker.timed_out_locally(),
-                    });
-                }
-                Err(error) => error,
-            };
-            failures.record(&error, now);
-            let ctx = ErrorContext { error: &error, attempts: failures.count, failing_for: failures.failing_for(now) };
-            if self.options.error_policy.on_error(&ctx) == ErrorDecision::GiveUp {
-                return Err(WaitError::Fetch { id, source: error, polls });
-            }
-            let delay = retry_delay(MAX_BACKOFF, failures.count, self.capped_hint(error.retry_after()));
-            let wake = after(now, delay);
-            if deadline.is_some_and(|d| wake >= d) {
-                return Err(WaitError::TimedOut {
-                    id,
-                    status: JobStatus::Queued,
-                    elapsed: since(now, started),
-                    polls,
-                    last: None,
-                    last_error: failures.last,
-                });
-            }
-            self.env.sleep(delay).await;
+        if let Some(own) = id.provider().filter(|own| *own != provider) {
+            return Err(WaitError::WrongProvider { id, provider, own });
         }
-    }
-
-    /// A server's `Retry-After`, capped so that one header cannot freeze a provider for years.
-    pub(crate) fn capped_hint(&self, hint: Option<Duration>) -> Option<Duration> {
-        hint.map(|h| h.min(self.options.max_retry_after))
+        let started = self.env.now();
+        let deadline = Deadline::after(started, max_wait);
+        let read = self.send(provider, RequestKind::Record, deadline, || source.fetch(&id)).await;
+        let now = self.env.now();
+        let fetched = match read {
+            Ok(fetched) => fetched,
+            Err(failure) => return Err(WaitError::from_failure(id, failure, JobStatus::Queued, since(now, started))),
+        };
+        let polls = fetched.attempts.max(1);
+        if let Some(record_id) = foreign_record(&id, &fetched) {
+            return Err(WaitError::WrongRecord { id, record_id, polls });
+        }
+        let mut tracker = StatusTracker::new(id);
+        tracker.observe(fetched.job.clone(), now);
+        Ok(JobSnapshot {
+            job: tracker.job().cloned().unwrap_or(fetched.job),
+            record: fetched.record,
+            polls,
+            timed_out_locally: tracker.timed_out_locally(),
+        })
     }
 
     /// How long a request started at `now` may take: the request timeout, cut short by the deadline.
-    pub(crate) fn request_timeout(&self, now: Timestamp, deadline: Option<Timestamp>) -> Duration {
-        let timeout = self.options.request_timeout;
-        deadline.map_or(timeout, |d| timeout.min(since(d, now)))
+    pub(crate) fn request_timeout(&self, now: Timestamp, deadline: Deadline) -> Duration {
+        deadline.request_timeout(now, self.options.request_timeout)
     }
-}
-
-/// The delay before retrying after `failures` failures in a row: doubling from one second, never
-/// beyond `ceiling` (the job's normal next poll), never before the server's (capped) `Retry-After`.
-pub(crate) fn retry_delay(ceiling: Duration, failures: u32, hint: Option<Duration>) -> Duration {
-    let backoff = MIN_INTERVAL.saturating_mul(1 << failures.saturating_sub(1).min(6)).min(MAX_BACKOFF);
-    backoff.min(ceiling).max(MIN_INTERVAL).max(hint.unwrap_or_default())
 }
 
 /// The id a record carries when it is not the asked job's (a misrouted or hostile answer); `None` when it matches.
@@ -246,32 +228,5 @@ pub(crate) fn foreign_record(asked: &JobId, fetched: &FetchedJob) -> Option<Stri
     match JobId::parse(got) {
         Ok(parsed) if parsed.same_job(asked) => None,
         _ => Some(got.to_owned()),
-    }
-}
-
-/// Runs one request, turning "no answer within `timeout`" (in the environment's time) into a timeout error.
-pub(crate) async fn bounded<T>(
-    env: &Arc<dyn Environment>,
-    timeout: Duration,
-    request: impl Future<Output = Result<T, TransportError>>,
-) -> Result<T, TransportError> {
-    tokio::select! {
-        result = request => result,
-        () = env.sleep(timeout) => Err(TransportError::timeout(timeout).with_attempts(1)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_delays_double_stay_under_the_ceiling_and_honour_the_server() {
-        let s = Duration::from_secs;
-        assert_eq!(retry_delay(s(30), 1, None), s(1));
-        assert_eq!(retry_delay(s(30), 3, None), s(4));
-        assert_eq!(retry_delay(s(30), 10, None), s(30));
-        assert_eq!(retry_delay(s(300), u32::MAX, None), MAX_BACKOFF);
-        assert_eq!(retry_delay(s(30), 1, Some(s(45))), s(45));
     }
 }

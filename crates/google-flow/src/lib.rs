@@ -13,17 +13,20 @@
 
 use async_trait::async_trait;
 use genjob_models::{GoogleFlowJob, Provider};
-use genjob_transport::{Attempts, EnvNames, ErrorKind, HttpClient, JobSource};
+use genjob_transport::{EnvNames, ErrorKind, HttpClient, JobSource, ensure_own_id};
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
 pub use genjob_models::{Job, JobId, JobStatus, ProviderRecord};
-pub use genjob_transport::{ApiToken, FetchedJob, RetryPolicy, TransportConfig, TransportError};
+pub use genjob_transport::{ApiToken, FetchedJob, TransportConfig, TransportError};
 
 /// useapi.net answers 596 when the provider account's session expired: the account must be re-added,
 /// so retrying cannot help.
 fn useapi(config: TransportConfig) -> TransportConfig {
     config.with_status_kind(596, ErrorKind::AccountUnavailable)
 }
+
+/// The provider this adapter reads.
+pub const PROVIDER: Provider = Provider::GoogleFlow;
 
 /// Environment variables of the useapi.net services (shared with Dreamina).
 pub const ENV: EnvNames =
@@ -48,12 +51,12 @@ impl GoogleFlowClient {
 
     /// Reads one job (`GET /v1/google-flow/jobs/{jobId}`).
     pub async fn job(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.read(id, Attempts::RetryPolicy).await
+        self.read(id).await
     }
 
-    async fn read(&self, id: &JobId, attempts: Attempts) -> Result<FetchedJob, TransportError> {
-        let fetched =
-            self.http.get_json_as::<GoogleFlowJob>(&["v1", "google-flow", "jobs", id.as_str()], attempts).await?;
+    async fn read(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
+        ensure_own_id(id, Provider::GoogleFlow)?;
+        let fetched = self.http.get_json::<GoogleFlowJob>(&["v1", "google-flow", "jobs", id.as_str()]).await?;
         Ok(FetchedJob::from_fetched(fetched, ProviderRecord::GoogleFlow))
     }
 }
@@ -65,6 +68,6 @@ impl JobSource for GoogleFlowClient {
     }
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.read(id, Attempts::Once).await
+        self.read(id).await
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use genjob_google_flow::{ENV, GoogleFlowClient};
 use genjob_models::{Endpoint, JobId, Provider, ProviderRecord};
 use genjob_testkit::{self as testkit, Fixture, TestResult, authorization, json, only_request, serve};
-use genjob_transport::{ErrorKind, JobSource, RetryPolicy, TransportConfig, TransportError};
+use genjob_transport::{ErrorKind, JobSource, TransportConfig, TransportError};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer};
 
@@ -112,24 +112,19 @@ async fn rate_limits_carry_the_retry_after_header() -> TestResult {
 }
 
 #[tokio::test]
-async fn the_default_retry_policy_rides_out_a_503() -> TestResult {
+async fn the_adapter_never_retries_on_its_own() -> TestResult {
+    // A 503 then the record: the adapter reports the 503 after one request; retrying is the
+    // caller's decision (genjob's error policy), never the adapter's.
     let server = MockServer::start().await;
-    let body = fixture("video-completed.json")?;
     Mock::given(method("GET"))
         .respond_with(json(503, br#"{"error":"Service unavailable"}"#))
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    serve(&server, json(200, &body)).await;
-    let uri = server.uri();
-    let config = TransportConfig::from_lookup(ENV, |k| match k {
-        "USEAPI_TOKEN" => Some(TOKEN.to_owned()),
-        _ => Some(uri.clone()),
-    })?
-    .with_retry_policy(RetryPolicy::default().with_initial_delay(Duration::from_millis(5)).with_jitter(false));
-    let fetched = GoogleFlowClient::new(config)?.job(&VIDEO_ID.parse()?).await?;
-    assert_eq!(fetched.attempts, 2);
-    assert_eq!(fetched.job, ProviderRecord::from_slice(Endpoint::GoogleFlowJobs, &body)?.normalize());
+    serve(&server, json(200, &fixture("video-completed.json")?)).await;
+    let err = client(&server)?.job(&VIDEO_ID.parse()?).await.err().ok_or("expected the 503")?;
+    assert!(err.kind() == ErrorKind::Server && err.attempts() == 1 && err.is_retryable(), "{err:?}");
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1));
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Only what every adapter test needs lives here; what an adapter does differently stays in its tests.
 
-use genjob_transport::{EnvNames, RetryPolicy, TransportConfig, TransportError};
+use genjob_transport::{EnvNames, TransportConfig, TransportError};
 use std::error::Error;
 use std::path::PathBuf;
 use wiremock::matchers::method;
@@ -43,10 +43,10 @@ pub fn job_fixtures(dir: &str) -> Result<Vec<Fixture>, Box<dyn Error>> {
 }
 
 /// The configuration an adapter builds from its environment variables, pointed at `server`
-/// with `token`, without retries (each test request is one request).
+/// with `token` (every request is one request: the transport never retries).
 pub fn config(server: &MockServer, names: EnvNames, token: &str) -> Result<TransportConfig, TransportError> {
     let uri = server.uri();
-    let config = TransportConfig::from_lookup(names, |k| {
+    TransportConfig::from_lookup(names, |k| {
         if k == names.token {
             Some(token.to_owned())
         } else if k == names.base_url {
@@ -54,8 +54,7 @@ pub fn config(server: &MockServer, names: EnvNames, token: &str) -> Result<Trans
         } else {
             None
         }
-    })?;
-    Ok(config.with_retry_policy(RetryPolicy::none()))
+    })
 }
 
 /// A JSON answer with `status`.

@@ -14,12 +14,17 @@
 
 use async_trait::async_trait;
 use genjob_models::{Output, OutputKind, Provider, Token360Video};
-use genjob_transport::{Attempts, EnvNames, HttpClient, JobListing, JobSource, ListingEntry, ListingScope};
+use genjob_transport::{
+    EnvNames, HttpClient, JobListing, JobSource, ListingEntry, ListingPage, ListingScope, ensure_own_id,
+};
 use std::collections::HashSet;
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
 pub use genjob_models::{Job, JobId, JobStatus, ProviderRecord, Token360ContentUrl, Token360VideoList};
-pub use genjob_transport::{ApiToken, FetchedJob, RetryPolicy, TransportConfig, TransportError};
+pub use genjob_transport::{ApiToken, FetchedJob, TransportConfig, TransportError};
+
+/// The provider this adapter reads.
+pub const PROVIDER: Provider = Provider::Token360;
 
 /// Environment variables of token360.
 pub const ENV: EnvNames =
@@ -44,11 +49,12 @@ impl Token360Client {
 
     /// Reads one video task (`GET /v1/videos/{video_id}`).
     pub async fn video(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.read(id, Attempts::RetryPolicy).await
+        self.read(id).await
     }
 
-    async fn read(&self, id: &JobId, attempts: Attempts) -> Result<FetchedJob, TransportError> {
-        let fetched = self.http.get_json_as::<Token360Video>(&[V1, VIDEOS, id.as_str()], attempts).await?;
+    async fn read(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
+        ensure_own_id(id, Provider::Token360)?;
+        let fetched = self.http.get_json::<Token360Video>(&[V1, VIDEOS, id.as_str()]).await?;
         Ok(FetchedJob::from_fetched(fetched, ProviderRecord::Token360))
     }
 
@@ -56,26 +62,21 @@ impl Token360Client {
     /// signed URL. Before completion the server answers an error ("Video is not ready yet").
     pub async fn content(&self, id: &JobId) -> Result<Token360ContentUrl, TransportError> {
         let path = [V1, VIDEOS, id.as_str(), "content"];
-        Ok(self.http.get_json_as::<Token360ContentUrl>(&path, Attempts::RetryPolicy).await?.value)
+        Ok(self.http.get_json::<Token360ContentUrl>(&path).await?.value)
     }
 
     /// One page of the account's videos, newest first (`GET /v1/videos?limit=&after=`).
     pub async fn videos(&self, limit: u32, after: Option<&str>) -> Result<Token360VideoList, TransportError> {
-        self.page(limit, after, Attempts::RetryPolicy).await
+        self.page(limit, after).await
     }
 
-    async fn page(
-        &self,
-        limit: u32,
-        after: Option<&str>,
-        attempts: Attempts,
-    ) -> Result<Token360VideoList, TransportError> {
+    async fn page(&self, limit: u32, after: Option<&str>) -> Result<Token360VideoList, TransportError> {
         let limit = limit.clamp(1, PAGE_SIZE).to_string();
         let mut query = vec![("limit", limit.as_str())];
         if let Some(after) = after {
             query.push(("after", after));
         }
-        Ok(self.http.get_json_query::<Token360VideoList>(&[V1, VIDEOS], &query, attempts).await?.value)
+        Ok(self.http.get_json_query::<Token360VideoList>(&[V1, VIDEOS], &query).await?.value)
     }
 }
 
@@ -99,7 +100,7 @@ impl JobSource for Token360Client {
     }
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        self.read(id, Attempts::Once).await
+        self.read(id).await
     }
 
     fn listing(&self) -> Option<&dyn JobListing> {
@@ -124,36 +125,29 @@ impl JobListing for Token360Client {
         true
     }
 
-    /// Reads pages of 100, newest first, until every watched video was seen, the list reaches
-    /// videos older than the oldest watched one, or it ends (at most 50 pages).
-    async fn list(&self, scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError> {
+    /// Reads one page of 100, newest first. The next page is needed while a watched video was not
+    /// seen yet, the page did not reach videos older than the oldest watched one, and the server
+    /// says there is more (at most 50 pages in all: 5,000 videos back).
+    async fn list_page(&self, scope: &ListingScope, cursor: Option<&str>) -> Result<ListingPage, TransportError> {
         let mut wanted: HashSet<&str> = scope.ids.iter().map(String::as_str).collect();
-        let mut entries = Vec::new();
-        let mut after: Option<String> = None;
         let floor = scope.oldest.and_then(|t| t.checked_sub(CREATION_MARGIN).ok());
-        for _ in 0..MAX_PAGES {
-            if wanted.is_empty() {
-                break;
-            }
-            let page = self.page(PAGE_SIZE, after.as_deref(), Attempts::Once).await?;
-            let mut older_than_wanted = false;
-            for video in &page.data {
-                let job = video.normalize();
-                wanted.remove(job.id.as_str());
-                older_than_wanted |= floor.zip(job.created_at).is_some_and(|(floor, created)| created < floor);
-                entries.push(ListingEntry::from_job(&job));
-            }
-            // A server's `has_more` and `last_id` are followed only while they make progress.
-            let next = page.last_id.into_option().or_else(|| page.data.last().map(|v| v.id.clone()));
-            if older_than_wanted || page.has_more.into_option() != Some(true) || next.is_none() || next == after {
-                break;
-            }
-            after = next;
+        let page = self.page(PAGE_SIZE, cursor).await?;
+        let mut older_than_wanted = false;
+        let mut entries = Vec::with_capacity(page.data.len());
+        for video in &page.data {
+            let job = video.normalize();
+            wanted.remove(job.id.as_str());
+            older_than_wanted |= floor.zip(job.created_at).is_some_and(|(floor, created)| created < floor);
+            entries.push(ListingEntry::from_job(&job));
         }
-        Ok(entries)
+        // A server's `has_more` and `last_id` are followed only while they make progress.
+        let next = page.last_id.into_option().or_else(|| page.data.last().map(|v| v.id.clone()));
+        let more = !older_than_wanted && !wanted.is_empty() && page.has_more.into_option() == Some(true);
+        let next = next.filter(|n| more && Some(n.as_str()) != cursor);
+        Ok(ListingPage::new(entries, next))
     }
 
-    fn requests_for(&self, entries: usize) -> usize {
-        entries.div_ceil(PAGE_SIZE as usize).max(1)
+    fn max_pages(&self) -> usize {
+        MAX_PAGES
     }
 }

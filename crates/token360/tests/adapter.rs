@@ -1,12 +1,11 @@
 //! The token360 adapter against a local wiremock server serving the documented fixtures.
 
 use std::error::Error;
-use std::time::Duration;
 
 use genjob_models::{Endpoint, JobId, JobStatus, Provider, ProviderRecord};
 use genjob_testkit::{self as testkit, Fixture, TestResult, json, only_request, serve};
 use genjob_token360::{ENV, Token360Client};
-use genjob_transport::{ErrorKind, JobSource, RetryPolicy, TransportConfig, TransportError};
+use genjob_transport::{ErrorKind, JobSource, TransportConfig, TransportError};
 use std::collections::HashMap;
 
 use genjob_transport::ListingScope;
@@ -207,28 +206,27 @@ async fn openai_style_errors_map_to_typed_errors() -> TestResult {
 }
 
 #[tokio::test]
-async fn the_default_retry_policy_retries_a_429_and_honours_retry_after() -> TestResult {
+async fn the_adapter_never_retries_on_its_own() -> TestResult {
+    // A 429 with a zero Retry-After, then the record: the adapter reports the 429 after one request;
+    // retrying is the caller's decision (genjob's error policy), never the adapter's.
     let server = MockServer::start().await;
-    let body = completed_fixture()?;
     Mock::given(method("GET"))
         .respond_with(
             json(429, br#"{"error":{"message":"slow down","type":"rate_limit_error","param":null,"code":null}}"#)
                 .insert_header("Retry-After", "0"),
         )
-        .up_to_n_times(2)
+        .up_to_n_times(1)
         .mount(&server)
         .await;
-    serve(&server, json(200, &body)).await;
-    let uri = server.uri();
-    let config = TransportConfig::from_lookup(ENV, |k| match k {
-        "TOKEN360_API_KEY" => Some(TOKEN.to_owned()),
-        _ => Some(uri.clone()),
-    })?
-    .with_retry_policy(RetryPolicy::default().with_initial_delay(Duration::from_millis(5)).with_jitter(false));
-    let fetched = Token360Client::new(config)?.video(&"your-video-id".parse()?).await?;
-    assert_eq!(fetched.attempts, 3);
-    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(3));
-    assert_eq!(fetched.job, ProviderRecord::from_slice(Endpoint::Token360Videos, &body)?.normalize());
+    serve(&server, json(200, &completed_fixture()?)).await;
+    let client = client(&server)?;
+    let id = "your-video-id".parse()?;
+    let err = client.video(&id).await.err().ok_or("expected the 429")?;
+    assert!(err.kind() == ErrorKind::RateLimited && err.attempts() == 1, "{err:?}");
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1));
+    // Whatever /content answers (here a record, not a link), it is asked once.
+    drop(client.content(&id).await);
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(2), "/content: one request too");
     Ok(())
 }
 

@@ -1,12 +1,9 @@
-//! The pooled HTTP client, the JSON GET path every adapter uses, and the retry loop.
+//! The pooled HTTP client and the JSON GET path every adapter uses: single attempts, classified.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use backon::Retryable;
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use serde::de::DeserializeOwned;
@@ -15,7 +12,7 @@ use url::Url;
 
 use crate::error::{ProviderMessage, excerpt};
 use crate::path::validate_segment;
-use crate::{ApiToken, Attempts, ErrorKind, RetryPolicy, TransportConfig, TransportError};
+use crate::{ApiToken, ErrorKind, TransportConfig, TransportError};
 
 /// How much of an error body is read to find the provider's message; the rest is dropped.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -119,74 +116,41 @@ impl HttpClient {
         Ok(url)
     }
 
-    /// GETs `segments` under the base URL with the token, retrying per the policy, and decodes
-    /// the JSON body as `T` (use `serde_json::Value` to keep any shape).
+    /// GETs `segments` under the base URL with the token, in one attempt, and decodes the JSON body
+    /// as `T` (use `serde_json::Value` to keep any shape). Never retried here: the caller decides.
     pub async fn get_json<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<Fetched<T>, TransportError> {
-        self.get_json_query(segments, &[], Attempts::RetryPolicy).await
+        self.get_json_query(segments, &[]).await
     }
 
-    /// GETs `segments` once, without retrying: for callers that apply their own error policy
-    /// (the genjob watcher), so that one logical read is one request.
-    pub async fn get_json_once<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<Fetched<T>, TransportError> {
-        self.get_json_query(segments, &[], Attempts::Once).await
-    }
-
-    /// GETs `segments` with the given number of attempts.
-    pub async fn get_json_as<T: DeserializeOwned>(
-        &self,
-        segments: &[&str],
-        attempts: Attempts,
-    ) -> Result<Fetched<T>, TransportError> {
-        self.get_json_query(segments, &[], attempts).await
-    }
-
-    /// GETs `segments` with `query` parameters (encoded as `application/x-www-form-urlencoded`).
+    /// GETs `segments` with `query` parameters (encoded as `application/x-www-form-urlencoded`), in one attempt.
     pub async fn get_json_query<T: DeserializeOwned>(
         &self,
         segments: &[&str],
         query: &[(&str, &str)],
-        attempts: Attempts,
     ) -> Result<Fetched<T>, TransportError> {
         let mut url = self.endpoint(segments)?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
         let started = Instant::now();
-        let (outcome, attempts) = match attempts {
-            Attempts::Once => (self.get_once(&url, 1).await.map_err(|e| e.with_attempts(1)), 1),
-            Attempts::RetryPolicy => {
-                let (outcome, attempts, _) = self.retrying(|attempt| self.get_once(&url, attempt)).await;
-                (outcome, attempts)
-            }
-        };
-        let ok = outcome?;
+        let ok = self.get_once(&url).await.map_err(|e| e.with_attempts(1))?;
         Ok(Fetched {
             value: ok.value,
             body: ok.body,
             status: ok.status,
-            attempts,
+            attempts: 1,
             elapsed: started.elapsed(),
             retry_after: ok.retry_after,
             poll_after: ok.poll_after,
         })
     }
 
-    /// Runs `attempt` under this client's retry policy; see [`retrying`].
-    async fn retrying<T, F, Fut>(&self, attempt: F) -> (Result<T, TransportError>, u32, Duration)
-    where
-        F: FnMut(u32) -> Fut,
-        Fut: Future<Output = Result<T, TransportError>>,
-    {
-        retrying(self.inner.config.retry_policy(), attempt).await
-    }
-
-    async fn get_once<T: DeserializeOwned>(&self, url: &Url, attempt: u32) -> Result<Decoded<T>, TransportError> {
+    async fn get_once<T: DeserializeOwned>(&self, url: &Url) -> Result<Decoded<T>, TransportError> {
         let span = tracing::debug_span!(
             "genjob_http",
             method = "GET",
             host = url.host_str().unwrap_or_default(),
             path = url.path(),
-            attempt,
             status = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
@@ -203,16 +167,16 @@ impl HttpClient {
     async fn exchange<T: DeserializeOwned>(&self, url: &Url) -> Result<Decoded<T>, TransportError> {
         let config = &self.inner.config;
         let timeout = config.request_timeout();
-        let mut response = self
+        let mut request = self
             .inner
             .http
             .get(url.clone())
             .header(AUTHORIZATION, self.inner.authorization.clone())
-            .header(ACCEPT, "application/json")
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| self.request_error(e, timeout))?;
+            .header(ACCEPT, "application/json");
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        let mut response = request.send().await.map_err(|e| self.request_error(e, timeout))?;
         let status = response.status().as_u16();
         tracing::Span::current().record("status", status);
         let retry_after = retry_after_header(response.headers());
@@ -249,41 +213,9 @@ impl HttpClient {
     }
 
     /// Maps a reqwest failure to a timeout or a network error, without the token or query strings.
-    fn request_error(&self, error: reqwest::Error, timeout: Duration) -> TransportError {
-        request_error(error, timeout, Some(self.inner.config.token()))
+    fn request_error(&self, error: reqwest::Error, timeout: Option<Duration>) -> TransportError {
+        request_error(error, timeout.unwrap_or_default(), Some(self.inner.config.token()))
     }
-}
-
-/// Runs `attempt` under `policy`; returns the outcome, the attempts made and the total time. Errors
-/// get their final attempt count.
-pub(crate) async fn retrying<T, F, Fut>(
-    policy: &RetryPolicy,
-    mut attempt: F,
-) -> (Result<T, TransportError>, u32, Duration)
-where
-    F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Result<T, TransportError>>,
-{
-    let max_elapsed = policy.max_elapsed();
-    let started = Instant::now();
-    let attempts = AtomicU32::new(0);
-    let outcome = (|| attempt(attempts.fetch_add(1, Ordering::Relaxed) + 1))
-        .retry(policy.backoff())
-        .when(TransportError::is_retryable)
-        .adjust(|error, delay| {
-            // The server's Retry-After is a floor, never a reason to give up early; the elapsed
-            // bound counts request time too, which backon's own total does not.
-            let delay = delay?.max(error.retry_after().unwrap_or_default());
-            // A server's Retry-After can be any number: checked, so an absurd one ends the retries
-            // instead of overflowing.
-            started.elapsed().checked_add(delay).is_some_and(|end| end <= max_elapsed).then_some(delay)
-        })
-        .notify(|error, delay| {
-            tracing::debug!(error = %error, delay_ms = delay.as_millis(), "retrying");
-        })
-        .await;
-    let attempts = attempts.load(Ordering::Relaxed);
-    (outcome.map_err(|e| e.with_attempts(attempts)), attempts, started.elapsed())
 }
 
 /// Maps a reqwest failure to a timeout or a network error, without URL credentials or query strings.
@@ -301,7 +233,7 @@ pub(crate) fn request_error(error: reqwest::Error, timeout: Duration, token: Opt
     TransportError::new(ErrorKind::Network, detail)
 }
 
-/// One successful attempt, before the retry loop adds its counts.
+/// One successful attempt.
 struct Decoded<T> {
     value: T,
     body: Bytes,

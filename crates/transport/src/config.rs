@@ -1,8 +1,7 @@
-//! Transport settings and the retry policy, both plain values the caller can build and swap.
+//! Transport settings: a plain value the caller can build and swap.
 
 use std::time::Duration;
 
-use backon::ExponentialBuilder;
 use url::Url;
 
 use crate::{ApiToken, ErrorKind};
@@ -24,15 +23,15 @@ pub struct TransportConfig {
     status_kinds: Vec<(u16, ErrorKind)>,
     user_agent: String,
     connect_timeout: Duration,
-    request_timeout: Duration,
-    retry: RetryPolicy,
+    request_timeout: Option<Duration>,
     max_response_size: u64,
 }
 
 impl TransportConfig {
     /// Settings for the API under `base_url` (e.g. `https://api.example.com/v1/`) with defaults:
-    /// user agent `genjob/<version>`, 10 s connect timeout, 30 s request timeout, the default
-    /// [`RetryPolicy`] and 8 MiB responses.
+    /// user agent `genjob/<version>`, 10 s connect timeout, no request timeout of its own (the
+    /// caller bounds each request: the genjob watcher with its one `request_timeout` option) and
+    /// 8 MiB responses. Every request is a single attempt: retrying is the caller's business.
     pub fn new(base_url: Url, token: ApiToken) -> Self {
         Self {
             base_url,
@@ -41,8 +40,7 @@ impl TransportConfig {
             status_kinds: Vec::new(),
             user_agent: concat!("genjob/", env!("CARGO_PKG_VERSION")).to_owned(),
             connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            retry: RetryPolicy::default(),
+            request_timeout: None,
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
         }
     }
@@ -78,16 +76,10 @@ impl TransportConfig {
         self
     }
 
-    /// Sets how long one API request may take, body included; for downloads it bounds the wait
-    /// for the response head and for each body chunk, so large files are not cut off.
+    /// Bounds each API request, body included, for callers that use an adapter alone (the genjob
+    /// watcher bounds every request itself, with its `request_timeout` option).
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// Replaces the retry policy; [`RetryPolicy::none`] for callers that retry on their own.
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.request_timeout = Some(timeout);
         self
     }
 
@@ -122,168 +114,13 @@ impl TransportConfig {
         self.connect_timeout
     }
 
-    /// The request timeout.
-    pub fn request_timeout(&self) -> Duration {
+    /// The request timeout, when one was set.
+    pub fn request_timeout(&self) -> Option<Duration> {
         self.request_timeout
-    }
-
-    /// The retry policy.
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.retry
     }
 
     /// The largest API response body accepted, in bytes.
     pub fn max_response_size(&self) -> u64 {
         self.max_response_size
-    }
-}
-
-/// How GET requests are retried on 429, 5xx (but not 596), timeouts and connection errors.
-///
-/// Delays grow exponentially from `initial_delay` by `factor`, capped at `max_delay`; with jitter
-/// each delay gains a random extra of up to 100 % so clients that failed together do not retry
-/// together. A server's `Retry-After` is honoured as a minimum delay. Retrying stops after
-/// `max_attempts` requests or when the next attempt would start later than `max_elapsed` after
-/// the first one; the last error is then returned.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RetryPolicy {
-    max_attempts: u32,
-    initial_delay: Duration,
-    factor: f32,
-    max_delay: Duration,
-    max_elapsed: Duration,
-    jitter: bool,
-}
-
-impl RetryPolicy {
-    /// A single attempt and no retries, for callers (like the poller) with their own schedule.
-    pub fn none() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
-    }
-
-    /// Sets the total number of requests, the first one included (at least 1).
-    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
-        self
-    }
-
-    /// Sets the delay before the first retry.
-    pub fn with_initial_delay(mut self, delay: Duration) -> Self {
-        self.initial_delay = delay;
-        self
-    }
-
-    /// Sets the growth factor between delays (values below 1 are raised to 1).
-    pub fn with_factor(mut self, factor: f32) -> Self {
-        self.factor = if factor.is_finite() { factor.max(1.0) } else { 1.0 };
-        self
-    }
-
-    /// Sets the cap on one computed delay (before jitter and `Retry-After`).
-    pub fn with_max_delay(mut self, delay: Duration) -> Self {
-        self.max_delay = delay;
-        self
-    }
-
-    /// Sets the time after the first request past which no retry starts.
-    pub fn with_max_elapsed(mut self, elapsed: Duration) -> Self {
-        self.max_elapsed = elapsed;
-        self
-    }
-
-    /// Turns the random extra delay on or off (off makes delays predictable in tests).
-    pub fn with_jitter(mut self, jitter: bool) -> Self {
-        self.jitter = jitter;
-        self
-    }
-
-    /// The total number of requests, the first one included.
-    pub fn max_attempts(&self) -> u32 {
-        self.max_attempts
-    }
-
-    /// The delay before the first retry.
-    pub fn initial_delay(&self) -> Duration {
-        self.initial_delay
-    }
-
-    /// The growth factor between delays.
-    pub fn factor(&self) -> f32 {
-        self.factor
-    }
-
-    /// The cap on one computed delay.
-    pub fn max_delay(&self) -> Duration {
-        self.max_delay
-    }
-
-    /// The time after the first request past which no retry starts.
-    pub fn max_elapsed(&self) -> Duration {
-        self.max_elapsed
-    }
-
-    /// Whether delays get a random extra.
-    pub fn jitter(&self) -> bool {
-        self.jitter
-    }
-
-    /// The backon schedule for this policy; the elapsed-time bound and `Retry-After` are applied
-    /// by the caller, because backon's own total only counts sleeps, not request time.
-    pub(crate) fn backoff(&self) -> ExponentialBuilder {
-        let retries = usize::try_from(self.max_attempts.saturating_sub(1)).unwrap_or(usize::MAX);
-        let builder = ExponentialBuilder::new()
-            .with_min_delay(self.initial_delay)
-            .with_factor(self.factor)
-            .with_max_delay(self.max_delay)
-            .with_max_times(retries);
-        if self.jitter { builder.with_jitter() } else { builder }
-    }
-}
-
-impl Default for RetryPolicy {
-    /// Four attempts, 500 ms then ×2 up to 20 s per delay, within 60 s: enough to ride out a
-    /// brief overload; longer 429 cool-offs are the poller's business (see PROVIDER_FACTS.md).
-    fn default() -> Self {
-        Self {
-            max_attempts: 4,
-            initial_delay: Duration::from_millis(500),
-            factor: 2.0,
-            max_delay: Duration::from_secs(20),
-            max_elapsed: Duration::from_secs(60),
-            jitter: true,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use backon::BackoffBuilder;
-
-    use super::*;
-
-    #[test]
-    fn default_schedule_without_jitter_doubles_and_stops() {
-        let delays: Vec<Duration> = RetryPolicy::default().with_jitter(false).backoff().build().collect();
-        assert_eq!(delays, [500, 1000, 2000].map(Duration::from_millis).to_vec());
-    }
-
-    #[test]
-    fn none_never_retries_and_attempts_stay_positive() {
-        assert_eq!(RetryPolicy::none().backoff().build().count(), 0);
-        assert_eq!(RetryPolicy::default().with_max_attempts(0).max_attempts(), 1);
-    }
-
-    #[test]
-    fn delays_are_capped() {
-        let delays: Vec<Duration> = RetryPolicy::default()
-            .with_jitter(false)
-            .with_max_attempts(8)
-            .with_initial_delay(Duration::from_secs(4))
-            .with_max_delay(Duration::from_secs(10))
-            .backoff()
-            .build()
-            .collect();
-        assert_eq!(delays.len(), 7);
-        assert!(delays.iter().all(|d| *d <= Duration::from_secs(10)), "{delays:?}");
     }
 }

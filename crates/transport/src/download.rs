@@ -8,9 +8,9 @@ use tokio::io::AsyncWriteExt;
 use tracing::Instrument;
 use url::Url;
 
-use crate::client::{content_type, redacted_url, redacted_url_text, request_error, retry_after_header, retrying};
+use crate::client::{content_type, redacted_url, redacted_url_text, request_error, retry_after_header};
 use crate::path::validate_file_name;
-use crate::{DEFAULT_MAX_DOWNLOAD_SIZE, ErrorKind, RetryPolicy, TransportError};
+use crate::{DEFAULT_MAX_DOWNLOAD_SIZE, ErrorKind, TransportError};
 
 /// A file that was downloaded completely and is in place under its final name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,19 +96,16 @@ pub struct DownloadConfig {
     pub idle_timeout: Duration,
     /// The largest file accepted, in bytes.
     pub max_size: u64,
-    /// Retries of failed attempts that may succeed later, each from scratch.
-    pub retry: RetryPolicy,
 }
 
 impl DownloadConfig {
-    /// `genjob/<version>`, 10 s to connect, 30 s idle, 2 GiB files, the default [`RetryPolicy`].
+    /// `genjob/<version>`, 10 s to connect, 30 s idle, 2 GiB files.
     pub fn new() -> Self {
         Self {
             user_agent: concat!("genjob/", env!("CARGO_PKG_VERSION")).to_owned(),
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             max_size: DEFAULT_MAX_DOWNLOAD_SIZE,
-            retry: RetryPolicy::default(),
         }
     }
 
@@ -121,12 +118,6 @@ impl DownloadConfig {
     /// Sets how long the response head and each chunk may take.
     pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
-        self
-    }
-
-    /// Replaces the retry policy.
-    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
         self
     }
 }
@@ -166,13 +157,12 @@ impl Downloader {
     ///
     /// The body is checked against `Content-Length` and the size limit and synced before this
     /// returns. The file is created with the process's umask (mode 0666 before it), like any file
-    /// the user creates. Failed attempts that may succeed later (429, 5xx, timeouts, cut
-    /// connections) are retried per the retry policy, each from scratch. A 403 or 410 usually means
-    /// the signed URL expired: see [`TransportError::is_expired_url`].
+    /// the user creates. One attempt: whether a failure that may pass (429, 5xx, timeouts, cut
+    /// connections) is tried again is the caller's decision. A 403 or 410 usually means the signed
+    /// URL expired: see [`TransportError::is_expired_url`].
     pub async fn fetch_file(&self, url: &str, dir: &Path) -> Result<FetchedFile, TransportError> {
         let url = parse_download_url(url)?;
-        let (outcome, _, _) = retrying(&self.config.retry, |attempt| self.download_once(&url, dir, attempt)).await;
-        outcome
+        self.download_once(&url, dir).await.map_err(|e| e.with_attempts(1))
     }
 
     /// Downloads `url` to `dir/file_name`, replacing a file of that name: complete or absent.
@@ -184,13 +174,12 @@ impl Downloader {
         file.persist(file_name, true).map_err(|e| io_error("move the download to", &dir.join(file_name), e.error))
     }
 
-    async fn download_once(&self, url: &Url, dir: &Path, attempt: u32) -> Result<FetchedFile, TransportError> {
+    async fn download_once(&self, url: &Url, dir: &Path) -> Result<FetchedFile, TransportError> {
         let span = tracing::debug_span!(
             "genjob_download",
             method = "GET",
             host = url.host_str().unwrap_or_default(),
             path = url.path(),
-            attempt,
             status = tracing::field::Empty,
             bytes = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
@@ -304,7 +293,8 @@ fn url_extension(url: &Url) -> Option<String> {
 
 fn parse_download_url(url: &str) -> Result<Url, TransportError> {
     let refuse = |shown: String, reason: String| {
-        TransportError::new(ErrorKind::InvalidInput, format!("cannot download {shown}: {reason}"))
+        // The URL came from a server's record: refusing it is an invalid answer, not bad user input.
+        TransportError::new(ErrorKind::InvalidResponse, format!("cannot download {shown}: {reason}"))
     };
     // An unparsable URL cannot be redacted by structure; the text form drops credentials and query.
     let parsed = Url::parse(url).map_err(|e| refuse(redacted_url_text(url), format!("it is not a valid URL ({e})")))?;

@@ -89,6 +89,21 @@ pub struct TransportError {
     source: Option<std::io::Error>,
 }
 
+// By hand: an `io::Error` is not `Clone`; a copy keeps its kind and words.
+impl Clone for TransportError {
+    fn clone(&self) -> Self {
+        Self {
+            kind: self.kind,
+            status: self.status,
+            message: self.message.clone(),
+            retry_after: self.retry_after,
+            attempts: self.attempts,
+            detail: self.detail.clone(),
+            source: self.source.as_ref().map(|e| std::io::Error::new(e.kind(), e.to_string())),
+        }
+    }
+}
+
 impl TransportError {
     /// An error of `kind`, described by `detail` (which must not hold a secret).
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {

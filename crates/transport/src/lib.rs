@@ -1,5 +1,5 @@
-//! HTTP transport shared by the genjob provider adapters: one pooled client, typed errors,
-//! retries, size limits, secret redaction.
+//! HTTP transport shared by the genjob provider adapters: one pooled client, single attempts,
+//! typed errors, size limits, secret redaction.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -19,10 +19,11 @@
 //!
 //! The transport knows HTTP, not providers: each adapter crate owns its paths, decoding and
 //! capabilities, and implements [`JobSource`] (and [`JobListing`] where its provider lists jobs).
-//! Adapters read through [`HttpClient::get_json`] (or `get_json_once` / `get_json_query`), which
-//! validates and percent-encodes each path segment, sends the token as a Bearer header, retries
-//! what can succeed later ([`RetryPolicy`]), caps the body size while streaming, and turns failures
-//! into a [`TransportError`] with the server's own message and an [`ErrorKind`]. A [`Downloader`],
+//! Adapters read through [`HttpClient::get_json`] (or `get_json_query`), which validates and
+//! percent-encodes each path segment, sends the token as a Bearer header, sends **one attempt**
+//! (whether to try again is the caller's decision: in genjob, the watcher's error policy alone),
+//! caps the body size while streaming, and turns failures into a [`TransportError`] with the
+//! server's own message and an [`ErrorKind`] that says whether trying again can help. A [`Downloader`],
 //! a separate client that never holds a token, fetches output files from signed URLs. reqwest stays
 //! an implementation detail: none of its types appear in this API.
 
@@ -36,9 +37,9 @@ mod source;
 mod token;
 
 pub use client::{Fetched, HttpClient};
-pub use config::{DEFAULT_MAX_DOWNLOAD_SIZE, DEFAULT_MAX_RESPONSE_SIZE, RetryPolicy, TransportConfig};
+pub use config::{DEFAULT_MAX_DOWNLOAD_SIZE, DEFAULT_MAX_RESPONSE_SIZE, TransportConfig};
 pub use download::{DownloadConfig, Downloaded, Downloader, FetchedFile, PersistError};
 pub use error::{ErrorKind, ProviderMessage, TransportError};
 pub use from_env::EnvNames;
-pub use source::{Attempts, FetchedJob, JobListing, JobSource, ListingEntry, ListingScope};
+pub use source::{FetchedJob, JobListing, JobSource, ListingEntry, ListingPage, ListingScope, ensure_own_id};
 pub use token::ApiToken;

@@ -30,7 +30,7 @@ impl FetchedJob {
         Self { record, job, attempts, retry_after, poll_after: None }
     }
 
-    /// Wraps a record read through [`HttpClient::get_json_as`](crate::HttpClient::get_json_as), keeping the server's hints.
+    /// Wraps a record read through [`HttpClient::get_json`](crate::HttpClient::get_json), keeping the server's hints.
     pub fn from_fetched<T>(fetched: Fetched<T>, wrap: impl FnOnce(T) -> ProviderRecord) -> Self {
         let Fetched { value, attempts, retry_after, poll_after, .. } = fetched;
         Self { poll_after, ..Self::new(wrap(value), attempts, retry_after) }
@@ -67,6 +67,18 @@ pub trait JobSource: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Refuses, before any request, an id that names another provider than `provider`: a Dreamina id
+/// is never sent to token360's API, say. Opaque ids (token360's) name none and pass.
+pub fn ensure_own_id(id: &JobId, provider: Provider) -> Result<(), TransportError> {
+    match id.provider() {
+        Some(own) if own != provider => Err(TransportError::new(
+            crate::ErrorKind::InvalidInput,
+            format!("`{}` is a {own} job id; a {provider} client cannot read it", id.as_str().escape_debug()),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Which jobs a listing request must reach, so a paginated listing reads no more pages than needed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -84,19 +96,60 @@ impl ListingScope {
     }
 }
 
-/// A provider's listing of many jobs in one request: the batch-watching capability of an adapter.
+/// A provider's listing of many jobs: the batch-watching capability of an adapter.
+///
+/// A listing is read a page at a time ([`JobListing::list_page`], one request each), so whoever reads
+/// it paces every page: the genjob watcher takes a slot of the provider's request budget per page.
 #[async_trait]
 pub trait JobListing: Send + Sync + std::fmt::Debug {
     /// True when the listing shows this job (while it runs, or until it is old).
     fn covers(&self, id: &JobId) -> bool;
 
-    /// Reads the listing: one request, or a bounded few pages until `scope` is reached.
-    async fn list(&self, scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError>;
+    /// Reads one page in one request: the first when `cursor` is `None`, else the one `cursor` names.
+    ///
+    /// `scope` holds the watched jobs not seen on earlier pages of this listing; the page's
+    /// [`ListingPage::next`] is `None` when no further page can show one of them.
+    async fn list_page(&self, scope: &ListingScope, cursor: Option<&str>) -> Result<ListingPage, TransportError>;
 
-    /// How many requests a listing of `entries` entries took (1 unless the listing is paginated).
-    fn requests_for(&self, entries: usize) -> usize {
-        let _ = entries;
+    /// The most pages one listing reads, however many the server offers.
+    fn max_pages(&self) -> usize {
         1
+    }
+
+    /// Reads every page `scope` needs, one request after another, without pacing or retrying: for
+    /// callers that use an adapter alone. The genjob watcher reads pages itself, each under its budget.
+    async fn list(&self, scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError> {
+        let mut scope = scope.clone();
+        let mut entries = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..self.max_pages().max(1) {
+            let page = self.list_page(&scope, cursor.as_deref()).await?;
+            scope.ids.retain(|id| !page.entries.iter().any(|e| &e.id == id));
+            entries.extend(page.entries);
+            // A cursor that does not move would read the same page for ever.
+            match page.next {
+                Some(next) if cursor.as_deref() != Some(next.as_str()) && !scope.ids.is_empty() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// One page of a listing: its entries, and the cursor of the next page when one is needed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListingPage {
+    /// The jobs on this page.
+    pub entries: Vec<ListingEntry>,
+    /// The next page's cursor; `None` when this page ends the listing for the scope.
+    pub next: Option<String>,
+}
+
+impl ListingPage {
+    /// A page and the cursor of the one after it.
+    pub fn new(entries: Vec<ListingEntry>, next: Option<String>) -> Self {
+        Self { entries, next }
     }
 }
 
@@ -156,14 +209,4 @@ impl ListingEntry {
             progress: job.progress,
         }
     }
-}
-
-/// How many requests a read may make.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Attempts {
-    /// One request: the caller retries on its own terms.
-    Once,
-    /// As many as the client's [`RetryPolicy`](crate::RetryPolicy) allows.
-    RetryPolicy,
 }

@@ -2,7 +2,7 @@
 //! many watched jobs.
 
 use futures::future::BoxFuture;
-use genjob::transport::{ApiToken, RetryPolicy, TransportConfig};
+use genjob::transport::{ApiToken, TransportConfig};
 use genjob::{
     Environment, JobId, JobSource, Provider, ScaledEnvironment, WatchEvent, WatchOptions, WatchTarget, Watcher,
 };
@@ -29,11 +29,11 @@ pub(super) async fn start_sandbox(speed: f64) -> Result<Sandbox, String> {
     Sandbox::start(([127, 0, 0, 1], 0).into(), config).await.map_err(|e| format!("cannot start the sandbox: {e}"))
 }
 
-/// Client settings shared by every benchmark: the sandbox's URL, its token, no retries.
+/// Client settings shared by every benchmark: the sandbox's URL and its token (the transport never retries).
 pub(super) fn transport(sandbox: &Sandbox) -> Result<TransportConfig, String> {
     let base = url::Url::parse(&format!("{}/", sandbox.base_url())).map_err(|e| format!("sandbox URL: {e}"))?;
     let token = ApiToken::new(TOKEN).map_err(|e| e.to_string())?;
-    Ok(TransportConfig::new(base, token).with_retry_policy(RetryPolicy::none()))
+    Ok(TransportConfig::new(base, token))
 }
 
 pub(super) fn seconds(t: Timestamp) -> f64 {
@@ -109,7 +109,7 @@ async fn batch_run(
     let mut watch = watcher.watch(targets);
     let (mut latency, mut failures) = (0.0, 0usize);
     while let Some(event) = watch.next_event().await {
-        if let WatchEvent::Finished(f) = event {
+        if let WatchEvent::Ended(f) = event {
             latency += seconds(env.now()) - completions[f.index];
             if !f.result.as_ref().is_ok_and(|j| j.is_completed()) {
                 failures += 1;
@@ -149,7 +149,7 @@ pub async fn overhead(rounds: usize, round: Duration) -> Result<Overhead, String
     let bare = reqwest::Client::builder()
         .user_agent(config.user_agent())
         .connect_timeout(config.connect_timeout())
-        .timeout(config.request_timeout())
+        .timeout(config.request_timeout().unwrap_or(Duration::from_secs(30)))
         .redirect(reqwest::redirect::Policy::limited(10))
         .build()
         .map_err(|e| format!("cannot build the bare client: {e}"))?;
@@ -297,7 +297,7 @@ pub async fn scale(jobs: usize, speed: f64, single: usize, single_speed: f64, se
             while let Some(event) = watch.next_event().await {
                 let first = match &event {
                     WatchEvent::Progress(p) => p.polls == 1,
-                    WatchEvent::Finished(_) => true,
+                    WatchEvent::Ended(_) => true,
                     _ => false,
                 };
                 if first {
@@ -329,7 +329,7 @@ pub async fn scale(jobs: usize, speed: f64, single: usize, single_speed: f64, se
                 let cpu0 = thread_cpu_ns()?;
                 let requests0 = sb.stats().total;
                 watcher
-                    .wait(WatchTarget::with_provider(id, Provider::Token360))
+                    .wait(WatchTarget::with_provider(id, Provider::Token360), Duration::from_secs(3600))
                     .await
                     .map_err(|e| format!("single watch: {e}"))?;
                 cpu += thread_cpu_ns()?.saturating_sub(cpu0);

@@ -119,7 +119,7 @@ async fn run(durations: &[Duration], lost: Option<&[bool]>, seed: u64) -> Result
     let jobs = durations.len();
     let (mut latency_s, mut polls, mut completed) = (vec![0.0; jobs], vec![0u32; jobs], vec![false; jobs]);
     while let Some(event) = watch.next_event().await {
-        if let WatchEvent::Finished(f) = event {
+        if let WatchEvent::Ended(f) = event {
             latency_s[f.index] = seconds(env.now()) - completions[f.index];
             if let Ok(job) = &f.result {
                 polls[f.index] = job.polls;

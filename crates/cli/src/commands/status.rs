@@ -4,9 +4,8 @@ use crate::cli::StatusArgs;
 use crate::exit::{CliError, Exit};
 use crate::output;
 use crate::sources::{self, Lookup};
-use genjob::{RetryTransient, WaitError, WatchOptions, Watcher};
+use genjob::{RetryTransient, WatchOptions, Watcher};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Runs `genjob status`: exit 0 whenever the job was read, whatever its state.
 ///
@@ -16,11 +15,12 @@ use std::time::Duration;
 pub async fn run(args: StatusArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let target = sources::resolve_target(&args.id, args.provider)?;
     let source = sources::source(target.provider, lookup)?;
-    // A one-off read rides out a brief overload (a few attempts within a minute), no more.
-    let errors = RetryTransient::new().with_attempt_limit(Some(4)).with_time_limit(Some(Duration::from_secs(60)));
-    let options = WatchOptions::new().with_timeout(Some(Duration::from_secs(90))).with_error_policy(Arc::new(errors));
+    // A one-off read rides out a brief overload (a few attempts), within `--timeout` in all.
+    let errors = RetryTransient::new().with_attempt_limit(Some(4)).with_time_limit(None);
+    let options = WatchOptions::new().with_error_policy(Arc::new(errors));
     let watcher = Watcher::new().with_source(source).with_options(options);
-    let snapshot = watcher.read(target).await.map_err(|e| CliError { exit: read_exit(&e), message: e.to_string() })?;
+    let read = watcher.read(target, args.timeout).await;
+    let snapshot = read.map_err(|e| CliError { exit: Exit::from_wait(&e), message: e.to_string() })?;
     if args.raw {
         // The record as parsed, serialized back: lossless, so this is what the provider sent.
         output::stdout_line(&snapshot.record.to_value().to_string());
@@ -34,16 +34,4 @@ pub async fn run(args: StatusArgs, lookup: Lookup<'_>) -> Result<Exit, CliError>
         output::stdout_line(&text);
     }
     Ok(Exit::Success)
-}
-
-/// The exit code of a read that failed.
-///
-/// `status` has no `--timeout`: when its own patience runs out first (a `Retry-After` beyond it,
-/// reads that keep timing out), that is server or network trouble retries did not overcome (6),
-/// not the user's timeout (5).
-fn read_exit(error: &WaitError) -> Exit {
-    match error {
-        WaitError::TimedOut { .. } => Exit::Network,
-        other => Exit::from_wait(other),
-    }
 }

@@ -8,9 +8,10 @@ use crate::sources::{self, Lookup};
 use futures::StreamExt;
 use genjob::{
     CancellationToken, DownloadPlan, Downloaded, FinishedJob, FixedInterval, Provider, SharedEstimates, WaitError,
-    WatchEvent, WatchOptions, WatchTarget, Watcher, callbacks,
+    WatchEvent, WatchTarget, Watcher, callbacks,
 };
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// How one job's wait ended, with its downloads.
 #[derive(Debug)]
@@ -96,15 +97,34 @@ pub struct WatchRun {
     pub cancel: Option<CancellationToken>,
     /// Wake-ups from the callback receiver, when one listens.
     pub callbacks: Option<callbacks::Wakes>,
+    /// End the watch this long after it started (`--timeout`).
+    pub timeout: Option<Duration>,
 }
 
 /// Watches `targets` to the end and downloads outputs as jobs complete; one report per target, in order.
 pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: WatchRun) -> Vec<JobReport> {
     let mut reports: Vec<Option<JobReport>> = (0..targets.len()).map(|_| None).collect();
     let providers: Vec<Provider> = targets.iter().map(|t| t.provider).collect();
+    let kept = targets.clone();
     let mut watch = watcher.watch(targets);
+    if let Some(timeout) = run.timeout {
+        watch = watch.with_timeout(timeout);
+    }
     if let Some(plan) = run.download.take() {
-        watch = watch.with_downloads(plan);
+        // The directory was checked when the plan was made; a directory gone since fails every job's download.
+        watch = match watch.with_downloads(plan) {
+            Ok(watch) => watch,
+            Err(e) => {
+                let refused = |(provider, target): (&Provider, &WatchTarget)| JobReport {
+                    id: target.id.to_string(),
+                    provider: *provider,
+                    result: Err(WaitError::Cancelled { id: target.id.clone() }),
+                    files: Vec::new(),
+                    download_error: Some((Exit::Usage, e.to_string())),
+                };
+                return providers.iter().zip(&kept).map(refused).collect();
+            }
+        };
     }
     if let Some(cancel) = run.cancel.clone() {
         watch = watch.with_cancellation(cancel);
@@ -115,7 +135,7 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
     while let Some(event) = watch.next().await {
         match event {
             WatchEvent::Progress(p) => run.progress.update(&p),
-            WatchEvent::Finished(finished) => {
+            WatchEvent::Ended(finished) => {
                 let index = finished.index;
                 let provider = providers.get(index).copied().unwrap_or(Provider::Dreamina);
                 let report = JobReport {
@@ -234,7 +254,7 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
         args.ids.iter().map(|raw| sources::resolve_target(raw, args.provider)).collect::<Result<Vec<_>, _>>()?;
     let cancel = CancellationToken::new();
     stop_on_signals(cancel.clone());
-    let mut watcher = Watcher::new().with_options(WatchOptions::new().with_timeout(args.timeout));
+    let mut watcher = Watcher::new();
     // What earlier runs learned about how long jobs take, to plan on and to add to.
     let turned_off = args.no_learn || learned::disabled(lookup);
     let learned_file = if turned_off { None } else { learned::location(lookup) };
@@ -274,9 +294,12 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let ids: Vec<String> = targets.iter().map(|t| t.id.to_string()).collect();
     let redactor = crate::redact::Redactor::from_lookup(lookup);
     let progress = LiveProgress::new(&ids, !args.json, "").with_redactor(redactor.clone());
-    let reports =
-        watch_all(&watcher, targets, WatchRun { json: args.json, progress, download, cancel: Some(cancel), callbacks })
-            .await;
+    let reports = watch_all(
+        &watcher,
+        targets,
+        WatchRun { json: args.json, progress, download, cancel: Some(cancel), callbacks, timeout: args.timeout },
+    )
+    .await;
     if let (Some(path), Some(shared)) = (&learned_file, &learning) {
         learned::save(path, &shared.snapshot());
     }

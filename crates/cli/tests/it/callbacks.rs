@@ -4,7 +4,6 @@
 //! a forged one changes nothing, a lost one is made up for by polling, and a flood of callbacks
 //! cannot turn into a flood of requests to the provider.
 
-
 use crate::common::{TOKEN, env_for, sandbox};
 use genjob_sandbox::{JobSpec, Sandbox};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,7 +1,6 @@
 //! `genjob demo` runs its whole mixed batch, writes the outputs of the completed jobs, and compares
 //! the batch watched with callbacks against the same batch polled.
 
-
 use crate::common::genjob;
 
 /// The status requests and mean latency (simulated seconds) a comparison line reports.

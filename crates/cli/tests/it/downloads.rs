@@ -1,7 +1,6 @@
 //! `genjob wait --download` end to end: names that never collide or clobber, extensions from the
 //! server, files made with the user's umask, the directory checked first, and no `.part` left behind.
 
-
 use crate::common::files::{FileServer, Files, PNG, TRICKLING_MP4, names_in};
 use crate::common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::JobSpec;

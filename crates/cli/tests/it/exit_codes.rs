@@ -1,6 +1,5 @@
 //! Every exit code of `genjob`, produced by the built binary against local servers.
 
-
 use crate::common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::{Failure, JobSpec};
 use std::time::Duration;

@@ -1,6 +1,5 @@
 //! What a provider adds tomorrow reaches the user today: ids in a new layout are read, new fields are shown.
 
-
 use crate::common::{TOKEN, env_for, genjob, sandbox};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path_regex};

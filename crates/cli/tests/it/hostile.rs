@@ -9,7 +9,6 @@
 //! 4.9 s (±10 %); one listing answers for 3 s; the listing degrades after 3 failures in a row; a
 //! request may take 30 s; `RetryTransient` allows 10 attempts; `Retry-After` is capped at 10 min.
 
-
 use crate::common::files::{FileServer, TRICKLING_MP4, names_in};
 use crate::common::{Run, TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::{JobSpec, ListingFault};

@@ -1,6 +1,5 @@
 //! `genjob wait` keeps what it learned about job durations in the cache directory, end to end.
 
-
 use crate::common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::JobSpec;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! The genjob command end to end: the built binary against servers on 127.0.0.1, one test binary for all.
 
-mod common;
 mod callbacks;
+mod common;
 mod demo;
 mod downloads;
 mod exit_codes;

@@ -1,6 +1,5 @@
 //! `genjob normalize` over every fixture: job records normalize, anything else is refused with exit 2.
 
-
 use crate::common::{genjob, genjob_reading};
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,5 @@
 //! What a provider says cannot drive the user's terminal, and a record for another job is not this job's.
 
-
 use crate::common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::JobSpec;
 use std::time::Duration;

@@ -1,6 +1,5 @@
 //! Secrets never reach the terminal: tokens pasted in the wrong place, credentials in base URLs.
 
-
 use crate::common::{Run, genjob, sandbox};
 
 const DREAMINA_ID: &str = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina";

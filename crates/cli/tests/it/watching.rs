@@ -1,6 +1,5 @@
 //! `genjob wait` end to end: downloads, rate limits, the 1-hour rule, batch watching, `executing`.
 
-
 use crate::common::{TOKEN, env_for, genjob, sandbox};
 use genjob_sandbox::JobSpec;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Downloads of the jobs a watch sees complete, a bounded number at a time.
 
 use super::Watch;
-use crate::download::{DownloadError, DownloadPlan, download_outputs};
+use crate::download::{DownloadError, DownloadPlan};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
@@ -36,16 +36,13 @@ impl Watch {
             && let Some(QueuedDownload { index, id, job, source }) = downloads.queue.pop_front()
         {
             let plan = downloads.plan.clone();
-            let downloader = self.watcher.downloader.clone();
+            let watcher = self.watcher.clone();
+            let (provider, deadline) = (self.jobs[index].provider, self.deadline);
             downloads.running_ids.insert(index, id.clone());
             downloads.running.push(Box::pin(async move {
-                let Some(downloader) = downloader else {
-                    let reason = "the download client could not be built".to_owned();
-                    return (index, id.clone(), Err(DownloadError::Crashed { id: id.to_string(), reason }));
-                };
                 // A bug in one download must be that job's download error, not the end of every wait.
-                let work =
-                    std::panic::AssertUnwindSafe(download_outputs(&downloader, source.as_ref(), &id, &job, &plan));
+                let work = watcher.download_outputs(provider, &source, &id, &job, &plan, deadline);
+                let work = std::panic::AssertUnwindSafe(work);
                 let result = work.catch_unwind().await.unwrap_or_else(|panic| {
                     let reason = panic
                         .downcast_ref::<&str>()

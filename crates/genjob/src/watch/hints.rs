@@ -18,7 +18,7 @@
 
 use crate::time::{after, since};
 use genjob_models::StatusTracker;
-use genjob_transport::ListingEntry;
+use genjob_transport::{ListingEntry, ListingScope};
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -159,6 +159,21 @@ pub(crate) struct ListingState {
     pub waiters: Vec<usize>,
     /// Requests the latest listing took (its pages).
     pub requests: usize,
+    /// The pages read so far of a listing under way.
+    pub partial: Option<PartialListing>,
+    /// The cursor of the next page of the listing under way, while it waits for a slot.
+    pub pending: Option<String>,
+}
+
+/// A listing of several pages while it is read, one page (one request, one budget slot) at a time.
+#[derive(Debug, Default)]
+pub(crate) struct PartialListing {
+    /// The entries of the pages read so far.
+    pub entries: Vec<ListingEntry>,
+    /// Pages read so far.
+    pub pages: usize,
+    /// The watched jobs not seen on those pages.
+    pub scope: ListingScope,
 }
 
 /// A listing as received.
@@ -201,6 +216,8 @@ impl ListingState {
     /// Records a successful listing; batching resumes if it was failing.
     pub fn succeeded(&mut self, entries: Vec<ListingEntry>, requests: usize, now: Timestamp) {
         self.in_flight = false;
+        self.partial = None;
+        self.pending = None;
         self.requests = requests;
         self.failures = 0;
         self.retry_at = None;
@@ -211,6 +228,8 @@ impl ListingState {
     /// Records a failed listing: retryable failures back off, others turn the listing off.
     pub fn failed(&mut self, retryable: bool, retry_after: Option<Duration>, interval: Duration, now: Timestamp) {
         self.in_flight = false;
+        self.partial = None;
+        self.pending = None;
         if !retryable {
             self.disabled = true;
             return;

@@ -2,8 +2,8 @@
 
 use super::hints::{Check, Coverage};
 use crate::learn::{DurationEstimate, DurationKey};
+use crate::requests::Failures;
 use genjob_models::{JobKind, JobStatus, Provider, StatusTracker};
-use genjob_transport::TransportError;
 use jiff::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,31 +21,6 @@ pub(crate) enum Phase {
     Reading,
     /// Finished and reported.
     Done,
-}
-
-/// A run of failed requests for one job, reset by a successful read.
-#[derive(Debug, Default)]
-pub(crate) struct Failures {
-    /// Failed attempts in a row.
-    pub count: u32,
-    /// When the first of them failed.
-    pub since: Option<Timestamp>,
-    /// The last one's error, for the timeout message.
-    pub last: Option<String>,
-}
-
-impl Failures {
-    /// Counts one failure at `now`.
-    pub fn record(&mut self, error: &TransportError, now: Timestamp) {
-        self.count = self.count.saturating_add(1);
-        self.since.get_or_insert(now);
-        self.last = Some(error.to_string());
-    }
-
-    /// Time since the first failure of the run.
-    pub fn failing_for(&self, now: Timestamp) -> Duration {
-        self.since.map_or(Duration::ZERO, |since| crate::time::since(now, since))
-    }
 }
 
 /// What the latest listing claimed about a job: used to schedule its checks, never to decide its state.
@@ -87,6 +62,7 @@ pub(crate) struct TrackedJob {
     /// What the latest listing claimed about it, for scheduling only.
     pub hint: Option<ListingHint>,
     /// When a callback last started (or scheduled) a read of it.
+    #[cfg_attr(not(feature = "callbacks"), allow(dead_code))]
     pub last_woken: Option<Timestamp>,
     /// When it was first seen running, and its progress then.
     pub running_seen: Option<(Timestamp, u8)>,

@@ -2,15 +2,15 @@
 //!
 //! The rules that decide (hints and truth) are in [`super::hints`]; this drives them.
 
-use super::budget::Slot;
-use super::hints::{self, Check, Coverage, Verdict};
+use super::hints::{self, Check, Coverage, PartialListing, Verdict};
 use super::job::{ListingHint, Phase};
 use super::{Completion, Watch, provider_state};
+use crate::budget::{Permit, RequestKind, Slot};
 use crate::learn::DurationKey;
+use crate::requests::bounded;
 use crate::time::{after, positive, since};
-use crate::watcher::bounded;
 use genjob_models::{JobStatus, Provider};
-use genjob_transport::{ListingEntry, ListingScope, TransportError};
+use genjob_transport::{ListingEntry, ListingPage, ListingScope, TransportError};
 use jiff::Timestamp;
 use std::time::Duration;
 
@@ -20,6 +20,11 @@ impl Watch {
         let interval = self.watcher.options.listing_interval;
         let paged = self.watcher.options.paged_listing_interval;
         let state = self.provider(provider);
+        if let Some(cursor) = state.listing.pending.clone() {
+            // A listing of several pages under way: its next page, when a slot opens.
+            self.request_page(provider, Some(cursor), now);
+            return;
+        }
         if !state.listing.waiters.is_empty() && state.listing.fresh(now, interval, paged).is_some() {
             let waiters = std::mem::take(&mut state.listing.waiters);
             for index in waiters {
@@ -33,44 +38,91 @@ impl Watch {
         let probe_due = state.listing.retry_at().is_some_and(|at| at <= now);
         let has_waiters = !state.listing.waiters.is_empty();
         let wanted = has_waiters || (probe_due && self.covers_any(provider));
-        let Some(source) = self.watcher.sources.get(&provider).cloned() else { return };
-        let (rate, max) = (self.watcher.options.requests_per_second, self.watcher.options.max_in_flight);
+        if !wanted || !self.provider(provider).listing.may_request(now) {
+            return;
+        }
         let scope = self.listing_scope(provider, now);
-        let env = self.watcher.env.clone();
-        // A listing must not hold its jobs as long as a record read may take: three ticks, within 5–30 s.
+        let state = self.provider(provider);
+        state.listing.partial = Some(PartialListing { entries: Vec::new(), pages: 0, scope });
+        self.request_page(provider, None, now);
+    }
+
+    /// Requests one page of the listing under way, under the provider's budget: the first (`cursor`
+    /// `None`) or a later one. Without a slot, the first page's waiters come back when it opens; a
+    /// later page waits as `pending`.
+    fn request_page(&mut self, provider: Provider, cursor: Option<String>, now: Timestamp) {
+        let Some(source) = self.watcher.sources.get(&provider).cloned() else { return };
+        let interval = self.watcher.options.listing_interval;
+        // A page must not hold its jobs as long as a record read may take: three ticks, within 5–30 s.
         let listing_timeout =
             interval.saturating_mul(3).max(Duration::from_secs(5)).min(self.watcher.options.request_timeout);
         let timeout = self.watcher.request_timeout(now, self.deadline).min(listing_timeout);
+        let env = self.watcher.env.clone();
+        let taken = self.watcher.budget.try_take(provider, RequestKind::Listing, now, self.watcher.pace());
         let state = self.provider(provider);
-        if !wanted || !state.listing.may_request(now) {
-            return;
-        }
-        match state.budget.take(now, rate, max) {
-            Slot::Granted => {}
-            Slot::At(at) => {
-                // Come back when the slot opens.
-                let waiters = std::mem::take(&mut state.listing.waiters);
-                for index in waiters {
-                    if self.jobs[index].phase == Phase::AwaitingListing {
-                        self.schedule(index, now, since(at, now), Check::Due);
+        state.listing_blocked = false;
+        let permit = match taken {
+            Ok(permit) => permit,
+            Err(slot) => {
+                let first = cursor.is_none();
+                state.listing.pending = cursor;
+                match slot {
+                    Slot::At(at) if first => {
+                        // Come back when the slot opens.
+                        state.listing.partial = None;
+                        let waiters = std::mem::take(&mut state.listing.waiters);
+                        for index in waiters {
+                            if self.jobs[index].phase == Phase::AwaitingListing {
+                                self.schedule(index, now, since(at, now), Check::Due);
+                            }
+                        }
                     }
+                    _ => state.listing_blocked = true,
                 }
                 return;
             }
-            // A request in flight finishes first; its completion runs this again.
-            Slot::WhenOneFinishes => return,
-        }
+        };
+        let scope = state.listing.partial.as_ref().map(|p| p.scope.clone()).unwrap_or_default();
+        state.listing.pending = None;
         state.listing.in_flight = true;
         self.in_flight.push(Box::pin(async move {
             let request = async {
                 match source.listing() {
-                    Some(listing) => listing.list(&scope).await,
+                    Some(listing) => listing.list_page(&scope, cursor.as_deref()).await,
                     None => Err(TransportError::config("the source has no listing")),
                 }
             };
             let result = bounded(&env, timeout, request).await;
-            Completion::Listing { provider, result }
+            drop::<Permit>(permit);
+            Completion::ListingPage { provider, result }
         }));
+    }
+
+    /// A page arrived: the next one is requested while the scope needs it, else the listing is complete.
+    pub(super) fn listing_page_read(
+        &mut self,
+        provider: Provider,
+        result: Result<ListingPage, TransportError>,
+        now: Timestamp,
+    ) {
+        let max_pages = self.watcher.sources.get(&provider).and_then(|s| s.listing()).map_or(1, |l| l.max_pages());
+        let page = match result {
+            Ok(page) => page,
+            Err(error) => return self.listing_read(provider, Err(error), 1, now),
+        };
+        let state = self.provider(provider);
+        let partial = state.listing.partial.get_or_insert_with(PartialListing::default);
+        partial.pages += 1;
+        partial.scope.ids.retain(|id| !page.entries.iter().any(|e| &e.id == id));
+        partial.entries.extend(page.entries);
+        let more = !partial.scope.ids.is_empty() && partial.pages < max_pages.max(1);
+        match page.next.filter(|_| more) {
+            Some(next) => self.request_page(provider, Some(next), now),
+            None => {
+                let PartialListing { entries, pages, .. } = state.listing.partial.take().unwrap_or_default();
+                self.listing_read(provider, Ok(entries), pages, now);
+            }
+        }
     }
 
     pub(super) fn covers_any(&self, provider: Provider) -> bool {
@@ -79,26 +131,24 @@ impl Watch {
             .any(|t| t.provider == provider && t.phase != Phase::Done && matches!(t.coverage, Coverage::Listed { .. }))
     }
 
-    pub(super) fn listing_read(
+    fn listing_read(
         &mut self,
         provider: Provider,
         result: Result<Vec<ListingEntry>, TransportError>,
+        pages: usize,
         now: Timestamp,
     ) {
         let interval = self.watcher.options.listing_interval;
         let hint = self.watcher.capped_hint(result.as_ref().err().and_then(TransportError::retry_after));
+        if let (Err(_), Some(wait)) = (&result, hint) {
+            self.watcher.budget.pause_until(provider, after(now, wait));
+        }
         let state = self.provider(provider);
         let waiters = std::mem::take(&mut state.listing.waiters);
         match result {
             Ok(entries) => {
-                let requests = self
-                    .watcher
-                    .sources
-                    .get(&provider)
-                    .and_then(|s| s.listing())
-                    .map_or(1, |l| l.requests_for(entries.len()));
                 let state = self.provider(provider);
-                state.listing.succeeded(entries, requests, now);
+                state.listing.succeeded(entries, pages, now);
                 // Every covered job learns from the listing, due or not: one that left it is read now.
                 for index in 0..self.jobs.len() {
                     let t = &self.jobs[index];
@@ -110,9 +160,6 @@ impl Watch {
                 }
             }
             Err(error) => {
-                if let Some(wait) = hint {
-                    state.budget.pause_until(after(now, wait));
-                }
                 state.listing.failed(error.is_retryable(), hint, interval, now);
                 let degraded = state.listing.degraded();
                 let retry_in = state.listing.retry_at().map_or(interval, |at| since(at, now));

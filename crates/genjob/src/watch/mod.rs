@@ -4,33 +4,34 @@
 //! [`budget`] spends each provider's requests; [`job`] is one watched job and its phase. This file
 //! drives them: it pops due jobs, starts requests, folds their answers in, and reports events.
 
-pub(crate) mod budget;
 mod downloads;
 pub(crate) mod hints;
 pub(crate) mod job;
 mod listing;
 mod stream;
+#[cfg(feature = "callbacks")]
 mod wake;
 
 use downloads::{Downloads, QueuedDownload};
 
+use crate::budget::{Permit, RequestKind, Slot};
+#[cfg(feature = "callbacks")]
 use crate::callbacks::Wakes;
-use crate::download::{DownloadError, DownloadPlan};
-use crate::error_policy::{ErrorContext, ErrorDecision};
+use crate::download::{DownloadError, DownloadPlan, Interruption};
 use crate::learn::{self, DurationKey};
-use crate::outcome::{FinishedJob, JobDownloaded, JobFinished, JobProgress, WaitError, WatchEvent};
+use crate::outcome::{FinishedJob, JobDownloaded, JobEnded, JobProgress, WaitError, WatchEvent};
 use crate::policy::PollContext;
+use crate::requests::{Failures, Next, bounded};
 use crate::target::WatchTarget;
-use crate::time::{after, positive, since};
-use crate::watcher::{Watcher, bounded, retry_delay};
-use budget::{Budget, Slot};
+use crate::time::{Deadline, after, positive, since};
+use crate::watcher::Watcher;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, Stream, StreamExt};
 use genjob_models::{JobStatus, Observation, Provider, ProviderRecord, StatusTracker};
-use genjob_transport::{FetchedJob, ListingEntry, TransportError};
+use genjob_transport::{FetchedJob, ListingPage, TransportError};
 use hints::{Check, Coverage, ListingState};
 use jiff::Timestamp;
-use job::{Failures, Phase, TrackedJob};
+use job::{Phase, TrackedJob};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::pin::Pin;
@@ -39,15 +40,18 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 /// A request's answer, delivered back to the watch.
 enum Completion {
-    // Boxed: a record is large and a listing small; both wait in the same queue.
+    // Boxed: a record is large and a listing page small; both wait in the same queue.
     Record { index: usize, result: Box<Result<FetchedJob, TransportError>> },
-    Listing { provider: Provider, result: Result<Vec<ListingEntry>, TransportError> },
+    ListingPage { provider: Provider, result: Result<ListingPage, TransportError> },
 }
 
-/// What one provider shares among its jobs.
+/// What one provider's jobs share in this watch (the request budget itself is the watcher's).
 #[derive(Debug)]
 struct ProviderState {
-    budget: Budget,
+    /// Jobs waiting for a request in flight to finish, in arrival order.
+    waiting: VecDeque<usize>,
+    /// True while a listing waits for a concurrency slot that another task may give back.
+    listing_blocked: bool,
     listing: ListingState,
 }
 
@@ -64,13 +68,15 @@ pub struct Watch {
     providers: HashMap<Provider, ProviderState>,
     remaining: usize,
     started: Timestamp,
-    deadline: Option<Timestamp>,
+    deadline: Deadline,
     cancel: Option<(CancellationToken, Pin<Box<WaitForCancellationFutureOwned>>)>,
     timer: Option<(Timestamp, BoxFuture<'static, ()>)>,
     downloads: Option<Downloads>,
     /// Wake-ups from a callback receiver, when callbacks are expected.
+    #[cfg(feature = "callbacks")]
     callbacks: Option<Wakes>,
     /// Each watched id's position, to find the job a callback names.
+    #[cfg(feature = "callbacks")]
     index_of: HashMap<String, usize>,
 }
 
@@ -88,8 +94,6 @@ impl std::fmt::Debug for Watch {
 impl Watch {
     pub(crate) fn new(watcher: Watcher, targets: Vec<WatchTarget>) -> Self {
         let now = watcher.env.now();
-        // The user's own timeout, not a server's number: not capped like `after` caps delays.
-        let deadline = watcher.options.timeout.map(|t| now.checked_add(t).unwrap_or(Timestamp::MAX));
         let mut watch = Self {
             jobs: Vec::with_capacity(targets.len()),
             heap: BinaryHeap::with_capacity(targets.len()),
@@ -98,11 +102,13 @@ impl Watch {
             providers: HashMap::new(),
             remaining: targets.len(),
             started: now,
-            deadline,
+            deadline: Deadline::NONE,
             cancel: None,
             timer: None,
             downloads: None,
+            #[cfg(feature = "callbacks")]
             callbacks: None,
+            #[cfg(feature = "callbacks")]
             index_of: HashMap::new(),
             watcher,
         };
@@ -130,6 +136,11 @@ impl Watch {
                 watch.finish(index, Err(WaitError::NoSource { id: target.id, provider: target.provider }));
                 continue;
             }
+            // An id that names its provider is never sent to another one.
+            if let Some(own) = target.id.provider().filter(|own| *own != target.provider) {
+                watch.finish(index, Err(WaitError::WrongProvider { id: target.id, provider: target.provider, own }));
+                continue;
+            }
             // Before any read only the id speaks: plan on what is learned for its provider and kind.
             let kind_key = DurationKey::for_kind(target.provider, target.id.kind());
             watch.jobs[index].estimate = watch.watcher.learning.as_ref().and_then(|l| l.estimate(&kind_key));
@@ -144,6 +155,13 @@ impl Watch {
         watch
     }
 
+    /// Ends the watch `timeout` after it started: every unfinished job ends with
+    /// [`WaitError::TimedOut`], and requests and downloads in flight are cut.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.deadline = Deadline::after(self.started, timeout);
+        self
+    }
+
     /// Ends the watch when `token` is cancelled (each job then ends with [`WaitError::Cancelled`]).
     ///
     /// The token belongs to this watch only: cancelling it leaves the [`Watcher`] usable.
@@ -156,20 +174,25 @@ impl Watch {
     /// Downloads the outputs of every job that completes, as it completes, a few jobs at a time;
     /// each job's files arrive as a [`WatchEvent::Downloaded`]. The deadline and cancellation cut
     /// downloads in flight too.
-    pub fn with_downloads(mut self, plan: DownloadPlan) -> Self {
+    ///
+    /// The directory is created now if missing, and refused now ([`DownloadError::Directory`]) if it
+    /// cannot be written: before the wait starts, never after it.
+    pub fn with_downloads(mut self, plan: DownloadPlan) -> Result<Self, DownloadError> {
+        plan.check_dir()?;
         self.downloads = Some(Downloads {
             plan,
             queue: VecDeque::new(),
             running: FuturesUnordered::new(),
             running_ids: HashMap::new(),
         });
-        self
+        Ok(self)
     }
 
     /// Wakes jobs from pushed callbacks ([`callbacks::channel`](crate::callbacks::channel)): each
     /// callback for a watched job starts a read of its record at once; only the record decides.
     /// Polling goes on as the fallback, sparser (by `callback_fallback_factor`) for jobs no listing
     /// covers, so a lost callback costs latency, never the job.
+    #[cfg(feature = "callbacks")]
     pub fn with_callbacks(mut self, wakes: Wakes) -> Self {
         self.index_of = self.jobs.iter().enumerate().map(|(i, t)| (t.tracker.id().as_str().to_owned(), i)).collect();
         self.callbacks = Some(wakes);
@@ -220,8 +243,12 @@ impl Watch {
     /// usually says when it finished), except for jobs a listing answers for, which cost nothing each.
     fn next_delay(&self, index: usize, now: Timestamp) -> Duration {
         let delay = self.watcher.policy.next_delay(&self.context(index, now), self.watcher.env.random());
-        match (&self.callbacks, self.jobs[index].coverage) {
-            (Some(_), Coverage::Own) => {
+        #[cfg(feature = "callbacks")]
+        let expects_callbacks = self.callbacks.is_some();
+        #[cfg(not(feature = "callbacks"))]
+        let expects_callbacks = false;
+        match (expects_callbacks, self.jobs[index].coverage) {
+            (true, Coverage::Own) => {
                 let factor = self.watcher.options.callback_fallback_factor;
                 let factor = if factor.is_finite() { factor.clamp(1.0, 100.0) } else { 1.0 };
                 crate::time::secs(delay.as_secs_f64() * factor)
@@ -275,6 +302,7 @@ impl Watch {
         }
         let providers: Vec<Provider> = self.providers.keys().copied().collect();
         for provider in providers {
+            self.start_waiting(provider, now);
             self.serve_listing(provider, now);
         }
         self.start_downloads();
@@ -301,20 +329,18 @@ impl Watch {
     /// Starts a read of the job's own record, under the provider's budget.
     fn read_record(&mut self, index: usize, now: Timestamp) {
         let provider = self.jobs[index].provider;
-        let (rate, max) = (self.watcher.options.requests_per_second, self.watcher.options.max_in_flight);
-        let state = self.provider(provider);
-        match state.budget.take(now, rate, max) {
-            Slot::Granted => {}
-            Slot::At(at) => {
+        let permit = match self.watcher.budget.try_take(provider, RequestKind::Record, now, self.watcher.pace()) {
+            Ok(permit) => permit,
+            Err(Slot::At(at)) => {
                 self.schedule(index, now, since(at, now), Check::Record);
                 return;
             }
-            Slot::WhenOneFinishes => {
-                state.budget.waiting.push_back(index);
+            Err(Slot::WhenOneFinishes) => {
+                self.provider(provider).waiting.push_back(index);
                 self.jobs[index].phase = Phase::AwaitingSlot;
                 return;
             }
-        }
+        };
         let Some(source) = self.watcher.sources.get(&provider).cloned() else { return };
         let t = &mut self.jobs[index];
         t.phase = Phase::Reading;
@@ -324,27 +350,40 @@ impl Watch {
         let timeout = self.watcher.request_timeout(now, self.deadline);
         self.in_flight.push(Box::pin(async move {
             let result = bounded(&env, timeout, source.fetch(&id)).await;
+            drop::<Permit>(permit);
             Completion::Record { index, result: Box::new(result) }
         }));
+    }
+
+    /// Starts the jobs waiting for a concurrency slot, oldest first, while slots are free.
+    fn start_waiting(&mut self, provider: Provider, now: Timestamp) {
+        while let Some(index) = self.provider(provider).waiting.pop_front() {
+            if self.jobs[index].phase != Phase::AwaitingSlot {
+                continue;
+            }
+            self.read_record(index, now);
+            if self.jobs[index].phase == Phase::AwaitingSlot {
+                // Still no slot: it went back to the end of the queue; put it first again.
+                let waiting = &mut self.provider(provider).waiting;
+                if let Some(back) = waiting.pop_back() {
+                    waiting.push_front(back);
+                }
+                break;
+            }
+        }
     }
 
     fn complete(&mut self, completion: Completion, now: Timestamp) {
         let provider = match &completion {
             Completion::Record { index, .. } => self.jobs[*index].provider,
-            Completion::Listing { provider, .. } => *provider,
+            Completion::ListingPage { provider, .. } => *provider,
         };
-        self.provider(provider).budget.release();
         match completion {
             Completion::Record { index, result } => self.record_read(index, *result, now),
-            Completion::Listing { provider, result } => self.listing_read(provider, result, now),
+            Completion::ListingPage { provider, result } => self.listing_page_read(provider, result, now),
         }
         // A slot opened: the oldest job waiting for one goes next.
-        while let Some(index) = self.provider(provider).budget.waiting.pop_front() {
-            if self.jobs[index].phase == Phase::AwaitingSlot {
-                self.read_record(index, now);
-                break;
-            }
-        }
+        self.start_waiting(provider, now);
     }
 
     fn record_read(&mut self, index: usize, result: Result<FetchedJob, TransportError>, now: Timestamp) {
@@ -395,28 +434,32 @@ impl Watch {
 
     /// A failed read: the error policy decides; past the 1-hour mark the local rule stands.
     fn read_failed(&mut self, index: usize, error: TransportError, now: Timestamp) {
-        let t = &mut self.jobs[index];
-        t.failures.record(&error, now);
         // Rule 2: the confirming read failed, so the local rule stands (if a record said `created`).
-        if t.tracker.check_deadline(now) {
+        if self.jobs[index].tracker.check_deadline(now) {
             let finished = self.finished_job(index, None, now);
             return self.finish(index, finished);
         }
-        let t = &self.jobs[index];
-        let ctx = ErrorContext { error: &error, attempts: t.failures.count, failing_for: t.failures.failing_for(now) };
-        if self.watcher.options.error_policy.on_error(&ctx) == ErrorDecision::GiveUp {
-            let (id, polls) = (t.tracker.id().clone(), t.polls);
-            return self.finish(index, Err(WaitError::Fetch { id, source: error, polls }));
-        }
+        let provider = self.jobs[index].provider;
         let hint = self.watcher.capped_hint(error.retry_after());
-        if let Some(wait) = hint {
-            let provider = self.jobs[index].provider;
-            self.provider(provider).budget.pause_until(after(now, wait));
-        }
-        self.jobs[index].server_hint = hint;
+        let note = format!("{error}; retrying");
         let normal = self.next_delay(index, now);
-        let delay = retry_delay(normal, self.jobs[index].failures.count, hint);
-        self.reschedule_with_event(index, now, delay, Check::Record, Some(format!("{error}; retrying")));
+        let mut failures = std::mem::take(&mut self.jobs[index].failures);
+        let next = self.watcher.after_failure(provider, RequestKind::Record, &mut failures, error, normal, now);
+        self.jobs[index].failures = failures;
+        let delay = match next {
+            Next::Retry(delay) => delay,
+            Next::End(failure) => {
+                let t = &self.jobs[index];
+                let (id, status) = (t.tracker.id().clone(), t.tracker.status());
+                let mut ended = WaitError::from_failure(id, failure, status, since(now, self.started));
+                if let WaitError::Fetch { polls, .. } | WaitError::RetriesExhausted { polls, .. } = &mut ended {
+                    *polls = t.polls;
+                }
+                return self.finish(index, Err(ended));
+            }
+        };
+        self.jobs[index].server_hint = hint;
+        self.reschedule_with_event(index, now, delay, Check::Record, Some(note));
     }
 
     fn reschedule_with_event(
@@ -483,7 +526,7 @@ impl Watch {
             let job = finished.job.clone();
             downloads.queue.push_back(QueuedDownload { index, id: id.clone(), job, source: source.clone() });
         }
-        self.events.push_back(WatchEvent::Finished(Box::new(JobFinished { index, id, result })));
+        self.events.push_back(WatchEvent::Ended(Box::new(JobEnded { index, id, result })));
     }
 
     /// Ends every unfinished job and download: the deadline passed, or the watch was cancelled.
@@ -511,7 +554,7 @@ impl Watch {
             self.finish(index, Err(error));
         }
         if let Some(downloads) = self.downloads.as_mut() {
-            let reason = if cancelled { "the wait was cancelled" } else { "the deadline passed" };
+            let reason = if cancelled { Interruption::Cancelled } else { Interruption::Deadline };
             downloads.running = FuturesUnordered::new();
             let running = std::mem::take(&mut downloads.running_ids).into_iter();
             let queued = std::mem::take(&mut downloads.queue).into_iter().map(|q| (q.index, q.id));
@@ -532,7 +575,10 @@ impl Watch {
         // A listing probe already due but not sent (no job wants it yet) must not wake the loop again and again.
         let now = self.watcher.env.now();
         let listings = self.providers.values().filter_map(|p| p.listing.retry_at()).filter(|at| *at > now);
-        heap.into_iter().chain(listings).chain(self.deadline).min()
+        // A slot held by another watch or a download comes back without telling this watch: look again soon.
+        let blocked = self.providers.values().any(|p| !p.waiting.is_empty() || p.listing_blocked);
+        let recheck = blocked.then(|| after(now, crate::budget::RECHECK));
+        heap.into_iter().chain(listings).chain(recheck).chain(self.deadline.at()).min()
     }
 }
 
@@ -542,7 +588,8 @@ fn provider_state(
     listing_failure_limit: u32,
 ) -> &mut ProviderState {
     providers.entry(provider).or_insert_with(|| ProviderState {
-        budget: Budget::default(),
+        waiting: VecDeque::new(),
+        listing_blocked: false,
         listing: ListingState::new(listing_failure_limit),
     })
 }

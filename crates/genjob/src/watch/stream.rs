@@ -27,7 +27,7 @@ impl Stream for Watch {
                 continue;
             }
             // Deadlines are deadlines: requests and downloads in flight are cut here.
-            if this.deadline.is_some_and(|d| now >= d) {
+            if this.deadline.passed(now) {
                 this.end_all(now, false);
                 continue;
             }
@@ -40,6 +40,7 @@ impl Stream for Watch {
                 this.complete(done, now);
                 continue;
             }
+            #[cfg(feature = "callbacks")]
             if let Some(wakes) = this.callbacks.as_mut()
                 && let Poll::Ready(Some(wake)) = wakes.receiver.poll_recv(cx)
             {

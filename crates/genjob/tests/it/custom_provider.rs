@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use futures::StreamExt;
 use genjob::policy::FixedInterval;
-use genjob::transport::{Attempts, HttpClient, TransportConfig};
+use genjob::transport::{HttpClient, TransportConfig};
 use genjob::{
     ApiToken, DownloadError, DownloadPlan, FetchedJob, Job, JobId, JobListing, JobSource, JobStatus, ListingEntry,
-    ListingScope, Output, OutputKind, Provider, TransportError, WaitError, WatchEvent, WatchOptions, WatchTarget,
-    Watcher,
+    ListingPage, ListingScope, Output, OutputKind, Provider, TransportError, WaitError, WatchEvent, WatchOptions,
+    WatchTarget, Watcher,
 };
 use genjob_models::{CustomRecord, ProviderRecord};
 use serde_json::{Value, json};
@@ -57,7 +57,7 @@ impl JobSource for Acme {
     }
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
-        let value = self.http.get_json_as::<Value>(&["acme", "jobs", id.as_str()], Attempts::Once).await?.value;
+        let value = self.http.get_json::<Value>(&["acme", "jobs", id.as_str()]).await?.value;
         let job = acme_job(&value);
         Ok(FetchedJob::new(ProviderRecord::Custom(CustomRecord::new(value, job)), 1, None))
     }
@@ -78,10 +78,10 @@ impl JobListing for Acme {
         true
     }
 
-    async fn list(&self, _scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError> {
-        let value = self.http.get_json_as::<Value>(&["acme", "jobs"], Attempts::Once).await?.value;
+    async fn list_page(&self, _scope: &ListingScope, _cursor: Option<&str>) -> Result<ListingPage, TransportError> {
+        let value = self.http.get_json::<Value>(&["acme", "jobs"]).await?.value;
         let jobs = value["jobs"].as_array().cloned().unwrap_or_default();
-        Ok(jobs.iter().map(|j| ListingEntry::from_job(&acme_job(j))).collect())
+        Ok(ListingPage::new(jobs.iter().map(|j| ListingEntry::from_job(&acme_job(j))).collect(), None))
     }
 }
 
@@ -139,10 +139,7 @@ async fn acme_server(lying: bool) -> (MockServer, Arc<Mutex<HashMap<String, usiz
 fn watcher(server: &MockServer, broken_outputs: bool) -> Watcher {
     let config = TransportConfig::new(server.uri().parse().unwrap(), ApiToken::new(TOKEN).unwrap());
     let acme = Acme { http: HttpClient::new(config).unwrap(), broken_outputs };
-    Watcher::new()
-        .with_source(Arc::new(acme))
-        .with_policy(Arc::new(FixedInterval(Duration::from_secs(1))))
-        .with_options(WatchOptions::new().with_timeout(Some(Duration::from_secs(30))))
+    Watcher::new().with_source(Arc::new(acme)).with_policy(Arc::new(FixedInterval(Duration::from_secs(1))))
 }
 
 fn targets(ids: &[&str]) -> Vec<WatchTarget> {
@@ -156,10 +153,12 @@ async fn a_provider_of_our_own_is_watched_and_downloaded_like_the_built_in_ones(
     let events: Vec<WatchEvent> = watcher(&server, false)
         .watch(targets(&["a1", "a2"]))
         .with_downloads(DownloadPlan::new(dir.path()))
+        .unwrap()
+        .with_timeout(Duration::from_secs(30))
         .collect()
         .await;
     let finished: Vec<_> =
-        events.iter().filter_map(|e| if let WatchEvent::Finished(f) = e { Some(f) } else { None }).collect();
+        events.iter().filter_map(|e| if let WatchEvent::Ended(f) = e { Some(f) } else { None }).collect();
     assert_eq!(finished.len(), 2);
     for f in &finished {
         let job = f.result.as_ref().unwrap_or_else(|e| panic!("{e}"));
@@ -189,6 +188,8 @@ async fn a_completed_job_without_files_and_a_crashing_adapter_are_download_error
         let events: Vec<WatchEvent> = watcher(&server, broken)
             .watch(targets(&[id]))
             .with_downloads(DownloadPlan::new(dir.path()))
+            .unwrap()
+            .with_timeout(Duration::from_secs(30))
             .collect()
             .await;
         let downloaded = events
@@ -207,10 +208,10 @@ async fn a_completed_job_without_files_and_a_crashing_adapter_are_download_error
 #[tokio::test]
 async fn a_lying_listing_of_a_custom_provider_cannot_hide_a_finished_job_past_the_unread_bound() {
     let (server, reads) = acme_server(true).await;
-    let options =
-        WatchOptions::new().with_timeout(Some(Duration::from_secs(30))).with_max_unread(Duration::from_secs(4));
+    let options = WatchOptions::new().with_max_unread(Duration::from_secs(4));
     let started = Instant::now();
-    let result = watcher(&server, false).with_options(options).wait(targets(&["a1"]).remove(0)).await;
+    let result =
+        watcher(&server, false).with_options(options).wait(targets(&["a1"]).remove(0), Duration::from_secs(30)).await;
     let done = result.unwrap_or_else(|e: WaitError| panic!("{e}"));
     assert_eq!(done.job.status, JobStatus::Completed);
     // The listing says "working" forever; the bound forced a record read within 4 s of the last.

@@ -2,6 +2,7 @@
 //!
 //! Every test uses the options users get (`WatchOptions::new()`), changed only where the test says why.
 
+use crate::NO_LIMIT;
 use genjob::{
     ErrorCategory, JobStatus, RetryTransient, ScaledEnvironment, WaitError, WatchOptions, WatchTarget, Watcher,
 };
@@ -43,7 +44,7 @@ async fn completes_despite(fault: ListingFault, secs: u64) -> (f64, genjob_sandb
     let id = sandbox.add_job(JobSpec::dreamina_video().with_duration(Duration::from_secs(secs)));
     sandbox.set_listing_fault(fault).unwrap();
     let start = sandbox.clock().now();
-    let finished = watcher(&sandbox, WatchOptions::new()).wait(target(&id)).await.unwrap();
+    let finished = watcher(&sandbox, WatchOptions::new()).wait(target(&id), NO_LIMIT).await.unwrap();
     assert_eq!(finished.job.status, JobStatus::Completed);
     (sim_since(&sandbox, start) - secs as f64, sandbox.stats())
 }
@@ -56,7 +57,7 @@ async fn a_frozen_listing_does_not_hide_a_finished_job() {
     let freeze_at = sandbox.clock().to_real(Duration::from_secs(70));
     let start = sandbox.clock().now();
     let watcher = watcher(&sandbox, WatchOptions::new());
-    let (finished, ()) = tokio::join!(watcher.wait(target(&id)), async {
+    let (finished, ()) = tokio::join!(watcher.wait(target(&id), NO_LIMIT), async {
         tokio::time::sleep(freeze_at).await;
         sandbox.set_listing_fault(ListingFault::Frozen).unwrap();
     });
@@ -99,7 +100,7 @@ async fn a_listing_lagging_minutes_behind_is_not_trusted() {
     );
     sandbox.set_listing_fault(ListingFault::Lagging(Duration::from_secs(600))).unwrap();
     let start = sandbox.clock().now();
-    let finished = watcher(&sandbox, WatchOptions::new()).wait(target(&id)).await.unwrap();
+    let finished = watcher(&sandbox, WatchOptions::new()).wait(target(&id), NO_LIMIT).await.unwrap();
     assert_eq!(finished.job.status, JobStatus::Completed);
     let found = sim_since(&sandbox, start);
     assert!((60.0..=95.0).contains(&found), "found at {found:.1} s; it completed at 60 s");
@@ -115,7 +116,7 @@ async fn a_plausible_but_lagging_listing_cannot_delay_a_job_past_the_unread_boun
     sandbox.set_listing_fault(ListingFault::Lagging(Duration::from_secs(55))).unwrap();
     let start = sandbox.clock().now();
     let options = WatchOptions::new().with_max_unread(Duration::from_secs(20));
-    let finished = watcher(&sandbox, options).wait(target(&id)).await.unwrap();
+    let finished = watcher(&sandbox, options).wait(target(&id), NO_LIMIT).await.unwrap();
     assert_eq!(finished.job.status, JobStatus::Completed);
     let found = sim_since(&sandbox, start);
     // The listing alone would have shown it running until 115 s.
@@ -132,7 +133,7 @@ async fn a_job_completing_just_before_its_hour_is_completed_even_with_a_frozen_l
             .with_duration(Duration::from_secs(59 * 60 + 58)),
     );
     sandbox.set_listing_fault(ListingFault::Frozen).unwrap();
-    let finished = watcher(&sandbox, WatchOptions::new()).wait(target(&id)).await.unwrap();
+    let finished = watcher(&sandbox, WatchOptions::new()).wait(target(&id), NO_LIMIT).await.unwrap();
     assert_eq!(finished.job.status, JobStatus::Completed, "the record wins over the local rule");
     assert!(!finished.timed_out_locally);
 }
@@ -147,7 +148,7 @@ async fn at_the_hour_mark_a_record_still_created_fails_the_job_after_a_confirmin
             .with_duration(Duration::from_secs(60 * 60 + 5)),
     );
     let before = sandbox.stats().dreamina_videos;
-    let err = watcher(&sandbox, WatchOptions::new()).wait(target(&id)).await.unwrap_err();
+    let err = watcher(&sandbox, WatchOptions::new()).wait(target(&id), NO_LIMIT).await.unwrap_err();
     let failed = err.failed_job().unwrap_or_else(|| panic!("{err}"));
     assert!(failed.timed_out_locally);
     assert_eq!(failed.job.error.as_ref().map(|e| e.category), Some(ErrorCategory::TimedOut));
@@ -161,8 +162,7 @@ async fn a_server_that_never_answers_cannot_hold_the_deadline() {
     let sandbox = sandbox().await;
     let id = sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(600)).with_hang_reads(u32::MAX));
     let start = sandbox.clock().now();
-    let options = WatchOptions::new().with_timeout(Some(Duration::from_secs(45)));
-    let err = watcher(&sandbox, options).wait(target(&id)).await.unwrap_err();
+    let err = watcher(&sandbox, WatchOptions::new()).wait(target(&id), Duration::from_secs(45)).await.unwrap_err();
     let waited = sim_since(&sandbox, start);
     assert!(err.is_timeout(), "{err}");
     assert!(waited < 46.0, "the deadline is 45 s; the wait took {waited:.1} s");
@@ -180,7 +180,7 @@ async fn an_absurd_retry_after_is_capped_not_obeyed() {
     );
     let start = sandbox.clock().now();
     let options = WatchOptions::new().with_max_retry_after(Duration::from_secs(120));
-    let finished = watcher(&sandbox, options).wait(target(&id)).await.unwrap();
+    let finished = watcher(&sandbox, options).wait(target(&id), NO_LIMIT).await.unwrap();
     assert!(finished.is_completed());
     let waited = sim_since(&sandbox, start);
     assert!((120.0..130.0).contains(&waited), "waited {waited:.1} s; the cap is 120 s");
@@ -192,8 +192,9 @@ async fn when_the_error_policy_gives_up_the_error_names_the_last_answer() {
     let id = sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(600)).with_server_errors(1000));
     let policy = RetryTransient::new().with_attempt_limit(Some(3));
     let options = WatchOptions::new().with_error_policy(Arc::new(policy));
-    let err = watcher(&sandbox, options).wait(target(&id)).await.unwrap_err();
-    let WaitError::Fetch { polls, source, .. } = &err else { panic!("{err}") };
+    let err = watcher(&sandbox, options).wait(target(&id), NO_LIMIT).await.unwrap_err();
+    // Trouble that may pass, retried until the policy gave up: told apart from a refusal.
+    let WaitError::RetriesExhausted { polls, source, .. } = &err else { panic!("{err}") };
     assert_eq!(*polls, 3);
     assert_eq!(source.status(), Some(503));
     assert!(err.to_string().contains("503") && err.to_string().contains("Service unavailable"), "{err}");
@@ -204,8 +205,7 @@ async fn when_the_error_policy_gives_up_the_error_names_the_last_answer() {
 async fn a_rate_limit_storm_until_the_deadline_reports_the_last_answer() {
     let sandbox = sandbox().await;
     let id = sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(600)).with_rate_limited(1000));
-    let options = WatchOptions::new().with_timeout(Some(Duration::from_secs(60)));
-    let err = watcher(&sandbox, options).wait(target(&id)).await.unwrap_err();
+    let err = watcher(&sandbox, WatchOptions::new()).wait(target(&id), Duration::from_secs(60)).await.unwrap_err();
     assert!(err.is_timeout(), "{err}");
     let text = err.to_string();
     assert!(text.contains("429"), "the timeout names the server's answer: {text}");
@@ -218,11 +218,11 @@ async fn status_reads_through_the_tracker_and_agrees_with_wait() {
     let sandbox = sandbox().await;
     let id = sandbox.add_job(JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(61 * 60)));
     let watcher = watcher(&sandbox, WatchOptions::new());
-    let snapshot = watcher.read(target(&id)).await.unwrap();
+    let snapshot = watcher.read(target(&id), NO_LIMIT).await.unwrap();
     assert_eq!(snapshot.job.status, JobStatus::Failed);
     assert!(snapshot.timed_out_locally);
     assert_eq!(snapshot.job.error.as_ref().and_then(|e| e.code.as_deref()), Some("408"));
-    let err = watcher.wait(target(&id)).await.unwrap_err();
+    let err = watcher.wait(target(&id), NO_LIMIT).await.unwrap_err();
     let failed = err.failed_job().unwrap_or_else(|| panic!("{err}"));
     assert_eq!(failed.job.status, snapshot.job.status);
     assert_eq!(failed.job.error, snapshot.job.error);
@@ -271,10 +271,8 @@ async fn a_refreshed_record_with_fewer_outputs_is_an_error_not_a_panic() {
     let job = genjob::ProviderRecord::from_value(genjob::Endpoint::DreaminaImages, first).unwrap().normalize();
     let dir = tempfile::tempdir().unwrap();
     let plan = genjob::DownloadPlan::new(dir.path());
-    let err =
-        genjob::download_outputs(&downloader(), &wiremock_client(&server), &IMAGE_ID.parse().unwrap(), &job, &plan)
-            .await
-            .unwrap_err();
+    let watcher = Watcher::new().with_downloader(downloader()).with_source(Arc::new(wiremock_client(&server)));
+    let err = watcher.download(&target(IMAGE_ID), &job, &plan).await.unwrap_err();
     assert!(matches!(err, genjob::DownloadError::Vanished { index: 0, .. }), "{err}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing half-written");
 }
@@ -287,10 +285,8 @@ async fn records_from_year_1_or_year_9999_do_not_break_the_schedule() {
         let server = MockServer::start().await;
         let record = image_record(IMAGE_ID, "created", created, &[]);
         Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_json(record)).mount(&server).await;
-        let watcher = Watcher::new()
-            .with_source(Arc::new(wiremock_client(&server)))
-            .with_options(WatchOptions::new().with_timeout(Some(Duration::from_millis(1500))));
-        let result = watcher.wait(target(IMAGE_ID)).await;
+        let watcher = Watcher::new().with_source(Arc::new(wiremock_client(&server))).with_options(WatchOptions::new());
+        let result = watcher.wait(target(IMAGE_ID), Duration::from_millis(1500)).await;
         // The id says March: a record dated year 1 or 9999 is not believed over it, so the job is
         // still `created` months after its creation, and the 1-hour rule fails it after this read.
         let err = result.unwrap_err();

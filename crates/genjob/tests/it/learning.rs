@@ -1,6 +1,7 @@
 //! Learning how long jobs take: properties of the estimate and its plan, and the watcher feeding it
 //! from the records it reads (in the sandbox, over HTTP, in accelerated time).
 
+use crate::NO_LIMIT;
 use genjob::learn::{DurationEstimate, DurationEstimates, DurationKey, MAX_KEYS, MAX_SAMPLES, PlanBudget};
 use genjob::policy::{AdaptiveSchedule, PollContext, PollPolicy};
 use genjob::{
@@ -158,7 +159,8 @@ async fn the_watcher_learns_each_job_from_its_own_record_not_from_when_it_looked
         })
         .collect();
     let learning = SharedEstimates::default();
-    let results = watcher(&sandbox, learning.clone()).wait_all(ids.iter().map(|id| target(id)).collect()).await;
+    let results =
+        watcher(&sandbox, learning.clone()).wait_all(ids.iter().map(|id| target(id)).collect(), NO_LIMIT).await;
     assert!(results.iter().all(|r| r.as_ref().is_ok_and(|f| f.is_completed())));
     let learned = learning.snapshot();
     let kind = DurationKey::for_kind(Provider::Dreamina, Some(JobKind::Video));
@@ -182,7 +184,7 @@ async fn a_learned_estimate_brings_the_first_check_forward_for_a_faster_model() 
     // The documents would check first at about 34 s; this model finishes in 20–30 s.
     let id = sandbox.add_job(JobSpec::dreamina_video().with_duration(Duration::from_secs(22)));
     let learning = SharedEstimates::new(learned);
-    let finished = watcher(&sandbox, learning.clone()).wait(target(&id)).await.unwrap();
+    let finished = watcher(&sandbox, learning.clone()).wait(target(&id), NO_LIMIT).await.unwrap();
     assert!(finished.elapsed < Duration::from_secs(30), "{:?} after {} polls", finished.elapsed, finished.polls);
     assert!(finished.polls <= 4, "{finished:?}");
     assert_eq!(learning.snapshot().samples(&key).0, 41);
@@ -194,5 +196,5 @@ async fn without_learning_nothing_is_kept() {
     let id = sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(600)));
     let watcher = watcher(&sandbox, SharedEstimates::default()).without_learning();
     assert!(watcher.learning().is_none());
-    assert!(watcher.wait(target(&id)).await.unwrap().is_completed());
+    assert!(watcher.wait(target(&id), NO_LIMIT).await.unwrap().is_completed());
 }

@@ -1,9 +1,10 @@
 //! The watcher against the sandbox over real HTTP on 127.0.0.1, in accelerated shared time.
 
+use crate::NO_LIMIT;
 use futures::StreamExt;
 use genjob::{
     ErrorCategory, JobId, JobStatus, Provider, ScaledEnvironment, WaitError, WatchEvent, WatchOptions, WatchTarget,
-    Watcher, download_outputs,
+    Watcher,
 };
 use genjob_dreamina::DreaminaClient;
 use genjob_google_flow::GoogleFlowClient;
@@ -58,7 +59,7 @@ async fn waits_for_each_provider_with_few_requests() {
         sandbox.add_job(JobSpec::token360_video()),
     ];
     let results = watcher(&sandbox, WatchOptions::new().with_batch(false))
-        .wait_all(ids.iter().map(|id| target(id)).collect())
+        .wait_all(ids.iter().map(|id| target(id)).collect(), NO_LIMIT)
         .await;
     for ((id, result), duration) in ids.iter().zip(&results).zip(durations) {
         let finished = result.as_ref().unwrap();
@@ -89,7 +90,7 @@ async fn a_fresh_dreamina_video_is_not_checked_at_once() {
 async fn the_one_hour_rule_fails_a_stuck_job_before_the_server_does() {
     let sandbox = sandbox().await;
     let id = sandbox.add_job(JobSpec::dreamina_video().stuck().with_age(Duration::from_secs(59 * 60 + 50)));
-    let err = watcher(&sandbox, WatchOptions::default()).wait(target(&id)).await.unwrap_err();
+    let err = watcher(&sandbox, WatchOptions::default()).wait(target(&id), NO_LIMIT).await.unwrap_err();
     let finished = err.failed_job().unwrap().clone();
     assert_eq!(finished.job.status, JobStatus::Failed);
     assert!(finished.timed_out_locally);
@@ -120,7 +121,7 @@ async fn rate_limits_and_server_errors_are_waited_out() {
                     notes.push(note);
                 }
             }
-            WatchEvent::Finished(f) => result = Some(f.result),
+            WatchEvent::Ended(f) => result = Some(f.result),
             _ => {}
         }
     }
@@ -134,14 +135,14 @@ async fn rate_limits_and_server_errors_are_waited_out() {
 async fn fatal_errors_stop_at_once() {
     let sandbox = sandbox().await;
     let unknown = target("j0101000000000000000v-u1-US:nobody@example.com-bot:dreamina");
-    let err = watcher(&sandbox, WatchOptions::default()).wait(unknown).await.unwrap_err();
+    let err = watcher(&sandbox, WatchOptions::default()).wait(unknown, NO_LIMIT).await.unwrap_err();
     assert!(err.transport().map(|e| e.kind()) == Some(ErrorKind::NotFound), "{err}");
 
     let id = sandbox.add_job(JobSpec::token360_video());
     let bad_token = Watcher::new()
         .with_source(Arc::new(Token360Client::new(config(&sandbox, "wrong-token")).unwrap()))
         .with_environment(sim_environment(sandbox.clock()));
-    let err = bad_token.wait(target(&id)).await.unwrap_err();
+    let err = bad_token.wait(target(&id), NO_LIMIT).await.unwrap_err();
     assert!(err.transport().map(|e| e.kind()) == Some(ErrorKind::Unauthorized), "{err}");
     assert!(!format!("{err} {err:?}").contains("wrong-token"), "no token in errors");
     assert_eq!(sandbox.stats().token360, 1, "one refused request, no retries");
@@ -152,8 +153,8 @@ async fn timeout_and_cancellation_end_the_wait() {
     let sandbox = sandbox().await;
     let id = sandbox.add_job(JobSpec::token360_video().stuck());
     // Per-job reads, so that the record reads before the deadline can be counted.
-    let options = WatchOptions::new().with_timeout(Some(Duration::from_secs(120))).with_batch(false);
-    let err = watcher(&sandbox, options).wait(target(&id)).await.unwrap_err();
+    let options = WatchOptions::new().with_batch(false);
+    let err = watcher(&sandbox, options).wait(target(&id), Duration::from_secs(120)).await.unwrap_err();
     let WaitError::TimedOut { polls, status, .. } = &err else { panic!("{err}") };
     assert!(*polls >= 2);
     assert_eq!(*status, JobStatus::Queued);
@@ -165,11 +166,11 @@ async fn timeout_and_cancellation_end_the_wait() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     cancel.cancel();
     let events = waiting.await.unwrap();
-    let Some(WatchEvent::Finished(last)) = events.last() else { panic!("{events:?}") };
+    let Some(WatchEvent::Ended(last)) = events.last() else { panic!("{events:?}") };
     assert!(matches!(last.result, Err(WaitError::Cancelled { .. })), "{:?}", last.result);
     // Cancelling one watch does not poison the watcher: the next wait works.
     let done = sandbox.add_job(JobSpec::token360_video().with_age(Duration::from_secs(600)));
-    assert!(watcher.wait(target(&done)).await.unwrap().is_completed());
+    assert!(watcher.wait(target(&done), NO_LIMIT).await.unwrap().is_completed());
 }
 
 #[tokio::test]
@@ -178,7 +179,8 @@ async fn batch_watching_reads_each_record_about_once() {
     let ids: Vec<String> = (0..30)
         .map(|i| sandbox.add_job(JobSpec::dreamina_video().with_duration(Duration::from_secs(60 + 4 * i))))
         .collect();
-    let results = watcher(&sandbox, WatchOptions::default()).wait_all(ids.iter().map(|id| target(id)).collect()).await;
+    let results =
+        watcher(&sandbox, WatchOptions::default()).wait_all(ids.iter().map(|id| target(id)).collect(), NO_LIMIT).await;
     assert!(results.iter().all(|r| r.as_ref().is_ok_and(|f| f.job.status == JobStatus::Completed)));
     let stats = sandbox.stats();
     assert!(stats.scheduler > 0, "the scheduler listing was used");
@@ -200,8 +202,8 @@ async fn downloads_are_complete_and_refresh_expired_urls() {
     tokio::time::sleep(sandbox.clock().to_real(Duration::from_secs(5))).await;
     let dir = tempfile::tempdir().unwrap();
     let plan = genjob::DownloadPlan::new(dir.path());
-    let downloader = genjob::Downloader::new(genjob::DownloadConfig::new()).unwrap();
-    let files = download_outputs(&downloader, &client, &id.parse().unwrap(), &job, &plan).await.unwrap();
+    let watcher = watcher(&sandbox, WatchOptions::default());
+    let files = watcher.download(&target(&id), &job, &plan).await.unwrap();
     assert_eq!(files.len(), job.outputs.len());
     for file in &files {
         assert_eq!(std::fs::metadata(&file.path).unwrap().len(), file.bytes);
@@ -217,7 +219,7 @@ async fn failed_jobs_carry_their_error() {
     let sandbox = sandbox().await;
     let id =
         sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(300)).failing(Failure::moderation()));
-    let err = watcher(&sandbox, WatchOptions::default()).wait(target(&id)).await.unwrap_err();
+    let err = watcher(&sandbox, WatchOptions::default()).wait(target(&id), NO_LIMIT).await.unwrap_err();
     let finished = err.failed_job().unwrap();
     assert_eq!(finished.job.status, JobStatus::Failed);
     assert_eq!(finished.job.error.clone().unwrap().category, ErrorCategory::OutputModerated);
@@ -236,7 +238,7 @@ async fn many_jobs_share_one_request_budget() {
         .with_options(options);
     let started = sandbox.clock().now();
     let targets = ids.iter().map(|id| WatchTarget::with_provider(id.parse().unwrap(), Provider::Token360)).collect();
-    let results = watcher.wait_all(targets).await;
+    let results = watcher.wait_all(targets, NO_LIMIT).await;
     let elapsed = sandbox.clock().now().duration_since(started);
     assert!(results.iter().all(|r| r.as_ref().is_ok_and(|f| f.polls == 1)));
     // 40 requests at 4 per second cannot take less than 39 intervals of 250 ms.
@@ -256,7 +258,7 @@ async fn old_jobs_waiting_for_a_request_slot_do_not_spin() {
         .with_source(Arc::new(DreaminaClient::new(config(&sandbox, TOKEN)).unwrap()))
         .with_environment(sim_environment(sandbox.clock()))
         .with_options(options);
-    let results = watcher.wait_all(ids.iter().map(|id| target(id)).collect()).await;
+    let results = watcher.wait_all(ids.iter().map(|id| target(id)).collect(), NO_LIMIT).await;
     for result in results {
         let err = result.unwrap_err();
         let finished = err.failed_job().unwrap();
@@ -273,7 +275,7 @@ async fn the_watch_is_a_stream_of_progress_then_the_final_state() {
     let events: Vec<WatchEvent> =
         watcher(&sandbox, WatchOptions::new().with_batch(false)).watch(vec![target(&id)]).into_stream().collect().await;
     let (last, progress) = events.split_last().unwrap();
-    assert!(matches!(last, WatchEvent::Finished(f) if f.result.as_ref().is_ok_and(|j| j.is_completed())));
+    assert!(matches!(last, WatchEvent::Ended(f) if f.result.as_ref().is_ok_and(|j| j.is_completed())));
     assert!(!progress.is_empty());
     let polls: Vec<u32> =
         progress.iter().map(|e| if let WatchEvent::Progress(p) = e { p.polls } else { panic!("{e:?}") }).collect();
@@ -290,7 +292,7 @@ async fn token360_jobs_are_watched_through_the_video_list() {
         .map(|i| sandbox.add_job(JobSpec::token360_video().with_duration(Duration::from_secs(60 + (i * 37) % 120))))
         .collect();
     let targets = ids.iter().map(|id| WatchTarget::with_provider(id.parse().unwrap(), Provider::Token360)).collect();
-    let results = watcher(&sandbox, WatchOptions::default()).wait_all(targets).await;
+    let results = watcher(&sandbox, WatchOptions::default()).wait_all(targets, NO_LIMIT).await;
     assert!(results.iter().all(|r| r.as_ref().is_ok_and(|f| f.is_completed())));
     let stats = sandbox.stats();
     assert!(stats.token360_list > 0, "the list was used: {stats:?}");

@@ -18,7 +18,7 @@ mod scripted;
 mod strategies;
 
 use futures::StreamExt;
-use genjob::{Environment, JobFinished, JobId, Provider, TokioEnvironment, WatchEvent, WatchTarget, Watcher};
+use genjob::{Environment, JobEnded, JobId, Provider, TokioEnvironment, WatchEvent, WatchTarget, Watcher};
 use invariants::{Case, OptionsSpec, Report, check};
 use jiff::Timestamp;
 use proptest::prelude::*;
@@ -65,6 +65,9 @@ async fn run_case(case: &Case) -> Report {
         .collect();
     let began = env.now();
     let mut watch = watcher.watch(targets);
+    if let Some(timeout) = case.options.timeout {
+        watch = watch.with_timeout(timeout);
+    }
     let mut events = Vec::new();
     let mut polls = Polls::default();
     let drained = tokio::time::timeout(BUDGET, async {
@@ -219,9 +222,9 @@ fn plain_options(timeout: Duration) -> OptionsSpec {
     }
 }
 
-fn only_end(report: &Report, index: usize) -> &JobFinished {
+fn only_end(report: &Report, index: usize) -> &JobEnded {
     let mut ends = report.events.iter().filter_map(|(_, e)| match e {
-        WatchEvent::Finished(f) if f.index == index => Some(f),
+        WatchEvent::Ended(f) if f.index == index => Some(f),
         _ => None,
     });
     ends.next().expect("the job finished")

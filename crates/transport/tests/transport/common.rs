@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use genjob_transport::{ApiToken, HttpClient, RetryPolicy, TransportConfig, TransportError};
+use genjob_transport::{ApiToken, HttpClient, TransportConfig, TransportError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -13,26 +13,15 @@ pub const TOKEN: &str = "tk-5ecret-0123456789abcdef";
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Three attempts, 10 ms apart, no jitter: retries happen but tests stay fast.
-pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_max_attempts(3)
-        .with_initial_delay(Duration::from_millis(10))
-        .with_max_delay(Duration::from_millis(50))
-        .with_max_elapsed(Duration::from_secs(10))
-        .with_jitter(false)
-}
-
-pub fn config(base: &str, retry: RetryPolicy) -> Result<TransportConfig, Box<dyn std::error::Error>> {
+pub fn config(base: &str) -> Result<TransportConfig, Box<dyn std::error::Error>> {
     Ok(TransportConfig::new(base.parse()?, ApiToken::new(TOKEN)?)
         .with_token_hint("TEST_TOKEN")
         .with_connect_timeout(Duration::from_secs(2))
-        .with_request_timeout(Duration::from_secs(5))
-        .with_retry_policy(retry))
+        .with_request_timeout(Duration::from_secs(5)))
 }
 
-pub fn client(base: &str, retry: RetryPolicy) -> Result<HttpClient, Box<dyn std::error::Error>> {
-    Ok(HttpClient::new(config(base, retry)?)?)
+pub fn client(base: &str) -> Result<HttpClient, Box<dyn std::error::Error>> {
+    Ok(HttpClient::new(config(base)?)?)
 }
 
 /// Unwraps the error of a result that must have failed, with a readable failure otherwise.

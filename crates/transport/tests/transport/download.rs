@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use genjob_transport::{DownloadConfig, Downloader, ErrorKind, RetryPolicy};
+use genjob_transport::{DownloadConfig, Downloader, ErrorKind};
 use wiremock::matchers::{any, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{TestResult, chunked_response, expect_err, fast_retries, raw_server};
+use crate::common::{TestResult, chunked_response, expect_err, raw_server};
 
-fn downloader(retry: RetryPolicy) -> Result<Downloader, genjob_transport::TransportError> {
-    Downloader::new(DownloadConfig::new().with_retry_policy(retry).with_idle_timeout(std::time::Duration::from_secs(5)))
+fn downloader() -> Result<Downloader, genjob_transport::TransportError> {
+    Downloader::new(DownloadConfig::new().with_idle_timeout(std::time::Duration::from_secs(5)))
 }
 
 fn entries(dir: &Path) -> std::io::Result<Vec<String>> {
@@ -29,7 +29,7 @@ async fn a_complete_download_lands_under_its_name_without_the_token() -> TestRes
         .mount(&server)
         .await;
     // The downloader holds no token at all: nothing can carry one to the file host.
-    let client = downloader(fast_retries())?;
+    let client = downloader()?;
     let dir = tempfile::tempdir()?;
 
     let url = format!("{}/out/video.mp4?X-Goog-Signature=abc&Expires=1", server.uri());
@@ -51,7 +51,7 @@ async fn a_complete_download_lands_under_its_name_without_the_token() -> TestRes
 async fn a_download_replaces_an_older_file_of_the_same_name() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_raw("new", "image/png")).mount(&server).await;
-    let client = downloader(RetryPolicy::none())?;
+    let client = downloader()?;
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("a.png"), "old contents")?;
 
@@ -70,7 +70,7 @@ async fn expired_signed_urls_are_recognisable_and_leave_nothing_behind() -> Test
             .mount(&server)
             .await;
     }
-    let client = downloader(fast_retries())?;
+    let client = downloader()?;
     let dir = tempfile::tempdir()?;
 
     for (status, expired) in [(403u16, true), (410, true), (404, false)] {
@@ -93,7 +93,7 @@ async fn a_connection_closed_before_content_length_is_a_truncation() -> TestResu
     let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 1000\r\n\r\n".to_vec();
     response.extend(std::iter::repeat_n(b'v', 500));
     let (addr, _) = raw_server(vec![response]).await?;
-    let client = downloader(RetryPolicy::none())?;
+    let client = downloader()?;
     let dir = tempfile::tempdir()?;
 
     let error = expect_err(client.download(&format!("http://{addr}/v.mp4"), dir.path(), "v.mp4").await);
@@ -109,19 +109,22 @@ async fn a_connection_closed_before_content_length_is_a_truncation() -> TestResu
 }
 
 #[tokio::test]
-async fn a_truncated_download_is_retried_from_scratch() -> TestResult {
+async fn a_truncated_download_fails_once_and_leaves_nothing() -> TestResult {
     let mut cut = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n".to_vec();
     cut.extend_from_slice(b"01234");
     let whole = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789".to_vec();
     let (addr, heads) = raw_server(vec![cut, whole]).await?;
-    let client = downloader(fast_retries())?;
+    let client = downloader()?;
     let dir = tempfile::tempdir()?;
 
-    let done = client.download(&format!("http://{addr}/f"), dir.path(), "f.bin").await?;
+    // The second answer would be whole, but trying again is the caller's decision: one attempt here.
+    let error = expect_err(client.download(&format!("http://{addr}/f"), dir.path(), "f.bin").await);
 
+    assert!(error.is_retryable() && error.attempts() == 1, "{error:?}");
+    assert!(entries(dir.path())?.is_empty(), "nothing half-written stays");
+    let done = client.download(&format!("http://{addr}/f"), dir.path(), "f.bin").await?;
     assert_eq!(std::fs::read(&done.path)?, b"0123456789");
     assert_eq!(heads.await?.len(), 2);
-    assert_eq!(entries(dir.path())?, ["f.bin"]);
     Ok(())
 }
 
@@ -133,13 +136,13 @@ async fn oversized_downloads_are_refused_with_and_without_content_length() -> Te
         .mount(&server)
         .await;
     let dir = tempfile::tempdir()?;
-    let client = Downloader::new(DownloadConfig::new().with_retry_policy(RetryPolicy::none()).with_max_size(4096))?;
+    let client = Downloader::new(DownloadConfig::new().with_max_size(4096))?;
 
     let announced = expect_err(client.download(&format!("{}/big", server.uri()), dir.path(), "big.mp4").await);
     assert_eq!((announced.kind(), announced.detail()), (ErrorKind::TooLarge, "4096"), "{announced:?}");
 
     let (addr, _) = raw_server(vec![chunked_response("video/mp4", 16, 1024)]).await?;
-    let client = Downloader::new(DownloadConfig::new().with_retry_policy(RetryPolicy::none()).with_max_size(4096))?;
+    let client = Downloader::new(DownloadConfig::new().with_max_size(4096))?;
     let streamed = expect_err(client.download(&format!("http://{addr}/big"), dir.path(), "big.mp4").await);
     assert_eq!((streamed.kind(), streamed.detail()), (ErrorKind::TooLarge, "4096"), "{streamed:?}");
 
@@ -151,7 +154,7 @@ async fn oversized_downloads_are_refused_with_and_without_content_length() -> Te
 async fn bad_urls_and_file_names_are_refused_before_any_request() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any()).respond_with(ResponseTemplate::new(200)).mount(&server).await;
-    let client = downloader(RetryPolicy::none())?;
+    let client = downloader()?;
     let dir = tempfile::tempdir()?;
     let good = format!("{}/f", server.uri());
 
@@ -163,7 +166,9 @@ async fn bad_urls_and_file_names_are_refused_before_any_request() -> TestResult 
         ("file:///etc/passwd", "f.mp4"),
     ] {
         let error = expect_err(client.download(url, dir.path(), name).await);
-        assert!((error).kind() == ErrorKind::InvalidInput, "{url} {name}: {error:?}");
+        // A bad file name is the caller's input; a bad URL came from a server's record.
+        let expected = if url == good { ErrorKind::InvalidInput } else { ErrorKind::InvalidResponse };
+        assert!(error.kind() == expected, "{url} {name}: {error:?}");
     }
     assert_eq!(server.received_requests().await.map_or(0, |r| r.len()), 0);
     assert!(entries(dir.path())?.is_empty());
@@ -174,7 +179,7 @@ async fn bad_urls_and_file_names_are_refused_before_any_request() -> TestResult 
 async fn a_missing_directory_is_an_io_error_after_the_response() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any()).respond_with(ResponseTemplate::new(200).set_body_raw("data", "text/plain")).mount(&server).await;
-    let client = downloader(RetryPolicy::none())?;
+    let client = downloader()?;
     let dir = tempfile::tempdir()?;
     let missing = dir.path().join("missing");
 

@@ -1,14 +1,14 @@
 //! The JSON GET path: success, path encoding, status errors, retries, timeouts, bad bodies, limits.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use genjob_transport::{ErrorKind, HttpClient, RetryPolicy, TransportError};
+use genjob_transport::{ErrorKind, HttpClient, TransportError};
 use serde::Deserialize;
 use serde_json::Value;
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{TOKEN, TestResult, chunked_response, client, config, expect_err, fast_retries, raw_server};
+use crate::common::{TOKEN, TestResult, chunked_response, client, config, expect_err, raw_server};
 
 const DREAMINA_ID: &str = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina";
 
@@ -25,7 +25,7 @@ async fn success_carries_value_raw_body_and_counts() -> TestResult {
         .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
         .mount(&server)
         .await;
-    let client = client(&format!("{}/v1/dreamina/", server.uri()), fast_retries())?;
+    let client = client(&format!("{}/v1/dreamina/", server.uri()))?;
 
     let fetched = client.get_json::<Value>(&["videos", "j1"]).await?;
 
@@ -51,7 +51,7 @@ async fn real_form_ids_arrive_as_one_raw_segment() -> TestResult {
         .to_vec();
     let (addr, heads) = raw_server(vec![ok.clone(), ok.clone(), ok]).await?;
     // Without a trailing slash on the base the segments still go under its path.
-    let client = client(&format!("http://{addr}/v1/dreamina"), RetryPolicy::none())?;
+    let client = client(&format!("http://{addr}/v1/dreamina"))?;
 
     client.get_json::<Value>(&["videos", DREAMINA_ID]).await?;
     client.get_json::<Value>(&["jobs", "j1731859234567v-u12345-email:jo***@gmail.com-bot:google-flow"]).await?;
@@ -74,7 +74,7 @@ async fn real_form_ids_arrive_as_one_raw_segment() -> TestResult {
 async fn invalid_segments_never_reach_the_network() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any()).respond_with(ResponseTemplate::new(200)).mount(&server).await;
-    let client = client(&server.uri(), fast_retries())?;
+    let client = client(&server.uri())?;
 
     for bad in ["", "..", "a/b", "id?x=1", "id#frag", "two words", "line\nbreak"] {
         let error = expect_err(client.get_json::<Value>(&["videos", bad]).await);
@@ -184,7 +184,7 @@ async fn every_error_status_maps_to_its_variant_with_the_provider_message() -> T
             .await;
     }
     // 596 is what an adapter declares (useapi.net: the account's session expired); the rest is HTTP.
-    let declared = config(&server.uri(), RetryPolicy::none())?.with_status_kind(596, ErrorKind::AccountUnavailable);
+    let declared = config(&server.uri())?.with_status_kind(596, ErrorKind::AccountUnavailable);
     let client = HttpClient::new(declared)?;
 
     for case in &cases {
@@ -239,7 +239,7 @@ async fn retry_after_comes_from_header_seconds_or_date_else_body() -> TestResult
         )
         .mount(&server)
         .await;
-    let client = client(&server.uri(), RetryPolicy::none())?;
+    let client = client(&server.uri())?;
 
     let header = expect_err(client.get_json::<Value>(&["header"]).await);
     assert_eq!(header.retry_after(), Some(Duration::from_secs(30)), "the header wins over the body");
@@ -252,55 +252,33 @@ async fn retry_after_comes_from_header_seconds_or_date_else_body() -> TestResult
 }
 
 #[tokio::test]
-async fn a_503_then_200_succeeds_on_the_second_attempt() -> TestResult {
+async fn a_503_is_reported_after_one_attempt_however_the_next_would_answer() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any()).respond_with(ResponseTemplate::new(503)).up_to_n_times(1).mount(&server).await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"ok":true}"#, "application/json"))
         .mount(&server)
         .await;
-    let client = client(&server.uri(), fast_retries())?;
+    let client = client(&server.uri())?;
 
+    // Trying again would succeed, but that is the caller's decision: the transport sends one request.
+    let error = expect_err(client.get_json::<Value>(&["jobs", "1"]).await);
+
+    assert!(error.kind() == ErrorKind::Server && error.attempts() == 1 && error.is_retryable(), "{error:?}");
+    assert_eq!(requests(&server).await, 1);
     let fetched = client.get_json::<Value>(&["jobs", "1"]).await?;
-
-    assert_eq!(fetched.value["ok"], true);
-    assert_eq!(fetched.attempts, 2);
-    assert_eq!(requests(&server).await, 2);
+    assert_eq!((fetched.value["ok"].as_bool(), fetched.attempts), (Some(true), 1));
     Ok(())
 }
 
 #[tokio::test]
-async fn retry_after_is_a_floor_for_the_retry_delay() -> TestResult {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
-        .mount(&server)
-        .await;
-    // The policy's own delay is 10 ms: only the header can explain a wait of a second.
-    let client = client(&server.uri(), fast_retries())?;
-
-    let started = Instant::now();
-    let fetched = client.get_json::<Value>(&["jobs", "1"]).await?;
-
-    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
-    assert!(fetched.elapsed >= Duration::from_secs(1), "{:?}", fetched.elapsed);
-    assert_eq!(fetched.attempts, 2);
-    Ok(())
-}
-
-#[tokio::test]
-async fn a_retry_after_beyond_the_time_budget_returns_at_once() -> TestResult {
+async fn a_429_returns_at_once_with_its_retry_after() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
         .mount(&server)
         .await;
-    let client = client(&server.uri(), fast_retries())?;
+    let client = client(&server.uri())?;
 
     let error = expect_err(client.get_json::<Value>(&["jobs", "1"]).await);
 
@@ -311,30 +289,13 @@ async fn a_retry_after_beyond_the_time_budget_returns_at_once() -> TestResult {
 }
 
 #[tokio::test]
-async fn exhausted_retries_report_the_server_error_and_attempts() -> TestResult {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(503).set_body_raw(r#"{"error":"overloaded"}"#, "application/json"))
-        .mount(&server)
-        .await;
-    let client = client(&server.uri(), fast_retries())?;
-
-    let error = expect_err(client.get_json::<Value>(&["jobs", "1"]).await);
-
-    assert!(error.kind() == ErrorKind::Server && error.status() == Some(503) && error.attempts() == 3, "{error:?}");
-    assert!(error.to_string().contains("after 3 attempt(s)"), "{error}");
-    assert_eq!(requests(&server).await, 3);
-    Ok(())
-}
-
-#[tokio::test]
 async fn account_session_expired_is_never_retried() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any())
         .respond_with(ResponseTemplate::new(596).set_body_raw(r#"{"error":"Session expired"}"#, "application/json"))
         .mount(&server)
         .await;
-    let declared = config(&server.uri(), fast_retries())?.with_status_kind(596, ErrorKind::AccountUnavailable);
+    let declared = config(&server.uri())?.with_status_kind(596, ErrorKind::AccountUnavailable);
     let client = HttpClient::new(declared)?;
 
     let error = expect_err(client.get_json::<Value>(&["jobs", "1"]).await);
@@ -345,7 +306,7 @@ async fn account_session_expired_is_never_retried() -> TestResult {
 }
 
 #[tokio::test]
-async fn a_slow_server_hits_the_request_timeout_on_every_attempt() -> TestResult {
+async fn a_slow_server_hits_the_request_timeout() -> TestResult {
     let server = MockServer::start().await;
     Mock::given(any())
         .respond_with(
@@ -353,15 +314,14 @@ async fn a_slow_server_hits_the_request_timeout_on_every_attempt() -> TestResult
         )
         .mount(&server)
         .await;
-    let config = crate::common::config(&server.uri(), fast_retries().with_max_attempts(2))?
-        .with_request_timeout(Duration::from_millis(200));
+    let config = crate::common::config(&server.uri())?.with_request_timeout(Duration::from_millis(200));
     let client = genjob_transport::HttpClient::new(config)?;
 
     let error = expect_err(client.get_json::<Value>(&["jobs", "1"]).await);
 
-    assert!(error.kind() == ErrorKind::Timeout && error.attempts() == 2, "{error:?}");
+    assert!(error.kind() == ErrorKind::Timeout && error.attempts() == 1, "{error:?}");
     assert!(error.is_retryable());
-    assert_eq!(requests(&server).await, 2);
+    assert_eq!(requests(&server).await, 1);
     Ok(())
 }
 
@@ -369,27 +329,27 @@ async fn a_slow_server_hits_the_request_timeout_on_every_attempt() -> TestResult
 async fn a_refused_connection_is_a_retryable_network_error() -> TestResult {
     // Bind then drop a listener to get a port nobody listens on.
     let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let client = client(&format!("http://{addr}/v1/"), fast_retries().with_max_attempts(2))?;
+    let client = client(&format!("http://{addr}/v1/"))?;
 
     let error = expect_err(client.get_json::<Value>(&["jobs", "1"]).await);
 
-    assert!(error.kind() == ErrorKind::Network && error.attempts() == 2, "{error:?}");
+    assert!(error.kind() == ErrorKind::Network && error.attempts() == 1, "{error:?}");
     assert!(error.is_retryable());
     Ok(())
 }
 
-/// An HTML 502 from a proxy is classified by its status: a retryable `Server` error whose
+/// An HTML 502 from a proxy is classified by its status: a retryable `Server` error (one attempt) whose
 /// provider details keep an excerpt of the page (there is no message to parse).
 #[tokio::test]
-async fn an_html_502_page_is_retried_then_reported_with_an_excerpt() -> TestResult {
+async fn an_html_502_page_is_reported_with_an_excerpt() -> TestResult {
     let server = MockServer::start().await;
     let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center><h1>502 Bad Gateway</h1></center></body></html>";
     Mock::given(any()).respond_with(ResponseTemplate::new(502).set_body_raw(page, "text/html")).mount(&server).await;
-    let client = client(&server.uri(), fast_retries())?;
+    let client = client(&server.uri())?;
 
     let error = expect_err(client.get_json::<Value>(&["jobs", "1"]).await);
 
-    assert!(error.kind() == ErrorKind::Server && error.status() == Some(502) && error.attempts() == 3, "{error:?}");
+    assert!(error.kind() == ErrorKind::Server && error.status() == Some(502) && error.attempts() == 1, "{error:?}");
     assert_eq!(error.provider_message(), None);
     let excerpt = error.provider_details().and_then(|d| d.excerpt.clone()).unwrap_or_default();
     assert!(excerpt.starts_with("<html>  <head><title>502 Bad Gateway"), "{excerpt}");
@@ -419,7 +379,7 @@ async fn bodies_that_are_not_the_expected_json_are_invalid_responses() -> TestRe
         .respond_with(ResponseTemplate::new(200).set_body_raw(page, "text/html; charset=utf-8"))
         .mount(&server)
         .await;
-    let client = client(&server.uri(), fast_retries())?;
+    let client = client(&server.uri())?;
 
     let truncated = expect_err(client.get_json::<Job>(&["truncated"]).await);
     assert_eq!(
@@ -459,7 +419,7 @@ async fn an_oversized_body_with_content_length_is_refused() -> TestResult {
         .respond_with(ResponseTemplate::new(200).set_body_raw(big, "application/json"))
         .mount(&server)
         .await;
-    let config = crate::common::config(&server.uri(), fast_retries())?.with_max_response_size(1024);
+    let config = crate::common::config(&server.uri())?.with_max_response_size(1024);
     let client = genjob_transport::HttpClient::new(config)?;
 
     let error = expect_err(client.get_json::<Value>(&["jobs", "1"]).await);
@@ -472,7 +432,7 @@ async fn an_oversized_body_with_content_length_is_refused() -> TestResult {
 async fn an_oversized_chunked_body_is_refused_while_streaming() -> TestResult {
     // 64 chunks of 1 KiB without Content-Length against a 4 KiB limit.
     let (addr, heads) = raw_server(vec![chunked_response("application/json", 64, 1024)]).await?;
-    let config = crate::common::config(&format!("http://{addr}/"), fast_retries())?.with_max_response_size(4096);
+    let config = crate::common::config(&format!("http://{addr}/"))?.with_max_response_size(4096);
     let client = genjob_transport::HttpClient::new(config)?;
 
     let error = expect_err(client.get_json::<Value>(&["jobs", "1"]).await);
@@ -492,7 +452,7 @@ async fn a_chunked_body_within_the_limit_is_read_whole() -> TestResult {
     }
     response.extend_from_slice(b"0\r\n\r\n");
     let (addr, _) = raw_server(vec![response]).await?;
-    let client = client(&format!("http://{addr}/"), RetryPolicy::none())?;
+    let client = client(&format!("http://{addr}/"))?;
 
     let fetched = client.get_json::<Value>(&["jobs", "1"]).await?;
 
@@ -523,7 +483,7 @@ async fn cross_host_redirects_drop_the_authorization_header() -> TestResult {
         .respond_with(ResponseTemplate::new(200).set_body_raw("{}", "application/json"))
         .mount(&other)
         .await;
-    let client = client(&api.uri(), RetryPolicy::none())?;
+    let client = client(&api.uri())?;
 
     client.get_json::<Value>(&["same"]).await?;
     client.get_json::<Value>(&["away"]).await?;
@@ -545,7 +505,7 @@ async fn bad_base_urls_are_refused_up_front() -> TestResult {
     for base in
         ["ftp://example.com/", "mailto:ops@example.com", "https://u:p@example.com/", "https://example.com/v1?x=1"]
     {
-        let result = client(base, RetryPolicy::none());
+        let result = client(base);
         let error = match result {
             Ok(client) => panic!("{base} was accepted: {client:?}"),
             Err(error) => error,

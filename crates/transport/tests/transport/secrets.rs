@@ -4,7 +4,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use genjob_transport::{ApiToken, DownloadConfig, Downloader, ErrorKind, HttpClient, RetryPolicy, TransportError};
+use genjob_transport::{ApiToken, DownloadConfig, Downloader, ErrorKind, HttpClient, TransportError};
 use serde_json::Value;
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -60,17 +60,13 @@ async fn errors_of_every_kind() -> Result<Vec<TransportError>, Box<dyn std::erro
         .mount(&server)
         .await;
     let base = server.uri();
-    let small = config(&base, RetryPolicy::none())?
+    let small = config(&base)?
         .with_request_timeout(Duration::from_millis(200))
         .with_max_response_size(1024)
         .with_status_kind(596, ErrorKind::AccountUnavailable);
     let client = HttpClient::new(small)?;
-    let files = Downloader::new(
-        DownloadConfig::new()
-            .with_retry_policy(RetryPolicy::none())
-            .with_max_size(1024)
-            .with_idle_timeout(Duration::from_millis(200)),
-    )?;
+    let files =
+        Downloader::new(DownloadConfig::new().with_max_size(1024).with_idle_timeout(Duration::from_millis(200)))?;
 
     let mut errors = Vec::new();
     for status in ["400", "401", "402", "403", "404", "410", "429", "500", "596", "418"] {
@@ -81,7 +77,7 @@ async fn errors_of_every_kind() -> Result<Vec<TransportError>, Box<dyn std::erro
     }
     errors.push(expect_err(client.get_json::<Value>(&[&format!("{TOKEN} x")]).await));
     let refused = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let offline = crate::common::client(&format!("http://{refused}/"), RetryPolicy::none())?;
+    let offline = crate::common::client(&format!("http://{refused}/"))?;
     errors.push(expect_err(offline.get_json::<Value>(&["x"]).await));
 
     let dir = tempfile::tempdir()?;
@@ -98,17 +94,17 @@ async fn errors_of_every_kind() -> Result<Vec<TransportError>, Box<dyn std::erro
     errors.push(expect_err(raw.get_json::<Value>(&["chunked"]).await));
 
     errors.push(expect_err(ApiToken::new(format!("{TOKEN} {TOKEN}"))));
-    errors.push(expect_err(crate::common::client("ftp://example.com/", RetryPolicy::none()).map_err(|e| {
-        match e.downcast::<TransportError>() {
+    errors.push(expect_err(crate::common::client("ftp://example.com/").map_err(
+        |e| match e.downcast::<TransportError>() {
             Ok(error) => *error,
             Err(other) => panic!("not a TransportError: {other}"),
-        }
-    })));
+        },
+    )));
     Ok(errors)
 }
 
 fn client_with_limit(base: &str) -> Result<HttpClient, Box<dyn std::error::Error>> {
-    Ok(HttpClient::new(config(base, RetryPolicy::none())?.with_max_response_size(1024))?)
+    Ok(HttpClient::new(config(base)?.with_max_response_size(1024))?)
 }
 
 #[tokio::test]
@@ -151,7 +147,7 @@ async fn no_error_of_any_kind_shows_the_token() -> TestResult {
 
 #[tokio::test]
 async fn config_and_client_debug_hide_the_token() -> TestResult {
-    let config = config("https://api.example.com/v1/", RetryPolicy::default())?;
+    let config = config("https://api.example.com/v1/")?;
     let client = HttpClient::new(config.clone())?;
     for text in [format!("{config:?}"), format!("{config:#?}"), format!("{client:?}"), format!("{}", config.token())] {
         assert!(!text.contains(TOKEN), "{text}");
@@ -200,11 +196,11 @@ async fn tracing_records_requests_without_the_token() -> TestResult {
         )
         .mount(&server)
         .await;
-    let client = client(&format!("{}/v1/", server.uri()), RetryPolicy::none())?;
+    let client = client(&format!("{}/v1/", server.uri()))?;
     client.get_json::<Value>(&["videos", "j-1"]).await?;
     let _ = client.get_json::<Value>(&["videos", "j-2"]).await;
     let dir = tempfile::tempdir()?;
-    let files = Downloader::new(DownloadConfig::new().with_retry_policy(RetryPolicy::none()))?;
+    let files = Downloader::new(DownloadConfig::new())?;
     let _ = files.download(&format!("{}/v1/videos/j-1", server.uri()), dir.path(), "j.json").await?;
 
     let logs = captured.0.lock().map(|l| String::from_utf8_lossy(&l).into_owned()).unwrap_or_default();

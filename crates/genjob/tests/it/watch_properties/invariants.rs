@@ -1,7 +1,7 @@
 //! What every watch must satisfy, whatever its source said: checked on one case's report.
 
 use super::scripted::{Answer, Call, Created, Delay, ErrorSpec, ListingStep, Outcome, Said, ScriptedJob};
-use genjob::{JobFinished, JobStatus, Provider, RetryTransient, WaitError, WatchEvent, WatchOptions};
+use genjob::{JobEnded, JobStatus, Provider, RetryTransient, WaitError, WatchEvent, WatchOptions};
 use jiff::Timestamp;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -35,7 +35,6 @@ impl OptionsSpec {
     pub fn build(&self) -> WatchOptions {
         let policy = RetryTransient::new().with_attempt_limit(self.attempt_limit).with_time_limit(self.time_limit);
         WatchOptions::new()
-            .with_timeout(self.timeout)
             .with_batch(self.batch)
             .with_max_unread(self.max_unread)
             .with_listing_interval(self.listing_interval)
@@ -86,7 +85,7 @@ impl Report {
             let at = at.duration_since(self.start).as_secs_f64();
             let _ = match event {
                 WatchEvent::Progress(p) => writeln!(out, "  {at:>9.3}s #{} progress {p}", p.index),
-                WatchEvent::Finished(f) => writeln!(out, "  {at:>9.3}s #{} finished {}", f.index, summary(f)),
+                WatchEvent::Ended(f) => writeln!(out, "  {at:>9.3}s #{} finished {}", f.index, summary(f)),
                 other => writeln!(out, "  {at:>9.3}s {other:?}"),
             };
         }
@@ -106,7 +105,7 @@ impl Report {
     }
 }
 
-fn summary(f: &JobFinished) -> String {
+fn summary(f: &JobEnded) -> String {
     match &f.result {
         Ok(done) => format!("ok {} after {} reads", done.job.status, done.polls),
         Err(WaitError::JobFailed(done)) => {
@@ -138,7 +137,7 @@ pub fn check(case: &Case, report: &Report) -> Result<(), String> {
         }
     }
     // Invariants 3 and 5: one final event per job, and no progress after it.
-    let mut finished: Vec<Option<(Timestamp, &JobFinished)>> = vec![None; case.jobs.len()];
+    let mut finished: Vec<Option<(Timestamp, &JobEnded)>> = vec![None; case.jobs.len()];
     for (at, event) in &report.events {
         match event {
             WatchEvent::Progress(p) => {
@@ -165,7 +164,7 @@ pub fn check(case: &Case, report: &Report) -> Result<(), String> {
                     ));
                 }
             }
-            WatchEvent::Finished(f) => {
+            WatchEvent::Ended(f) => {
                 let Some(job) = case.jobs.get(f.index) else { return Err(format!("end of unknown job #{}", f.index)) };
                 if finished[f.index].is_some() {
                     return Err(format!("job #{} finished twice", f.index));
@@ -202,7 +201,7 @@ fn check_end(
     index: usize,
     job: &ScriptedJob,
     at: Timestamp,
-    f: &JobFinished,
+    f: &JobEnded,
 ) -> Result<(), String> {
     let start = report.start;
     let calls = report.calls.iter().filter(|c| c.job == Some(index)).count();
@@ -271,7 +270,9 @@ fn check_end(
             }
             Ok(())
         }
-        Err(WaitError::Fetch { polls, .. }) => exact(*polls),
+        // A refusal ends at once; trouble that may pass ends only when the error policy gives up on it.
+        Err(WaitError::Fetch { polls, source, .. }) if !source.is_retryable() => exact(*polls),
+        Err(WaitError::RetriesExhausted { polls, source, .. }) if source.is_retryable() => exact(*polls),
         // Refusing a record of another job is right only if the source did answer one.
         Err(WaitError::WrongRecord { record_id, polls, .. }) => {
             if !said(report, index, record_id, at, |_| true) {
@@ -285,7 +286,7 @@ fn check_end(
 
 /// A Dreamina job whose every read answers `created` in time must be failed by the 1-hour rule
 /// when the wait lasts well past its hour, unless server pauses could hold its confirming read back.
-fn check_liveness(case: &Case, report: &Report, job: &ScriptedJob, f: &JobFinished) -> Result<(), String> {
+fn check_liveness(case: &Case, report: &Report, job: &ScriptedJob, f: &JobEnded) -> Result<(), String> {
     // Every read answers in time (so the error policy never gives up on it), and always `created`.
     let answers =
         |d: &Delay| matches!(d, Delay::After(d) if *d + Duration::from_secs(1) < case.options.request_timeout);

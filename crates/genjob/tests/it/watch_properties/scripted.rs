@@ -8,8 +8,8 @@
 use super::records::{foreign_id, record};
 use async_trait::async_trait;
 use genjob::{
-    Endpoint, Environment, FetchedJob, Job, JobId, JobListing, JobSource, JobStatus, ListingEntry, Provider,
-    TransportError,
+    Endpoint, Environment, FetchedJob, Job, JobId, JobListing, JobSource, JobStatus, ListingEntry, ListingPage,
+    Provider, TransportError,
 };
 use genjob_transport::{ErrorKind, ListingScope, ProviderMessage};
 use jiff::Timestamp;
@@ -357,7 +357,14 @@ impl JobListing for ScriptedSource {
         id.endpoint() == Some(Endpoint::DreaminaVideos)
     }
 
-    async fn list(&self, _scope: &ListingScope) -> Result<Vec<ListingEntry>, TransportError> {
+    async fn list_page(&self, _scope: &ListingScope, _cursor: Option<&str>) -> Result<ListingPage, TransportError> {
+        self.listed().await.map(|entries| ListingPage::new(entries, None))
+    }
+}
+
+impl ScriptedSource {
+    /// The scripted listing's next answer: one page holding every entry.
+    async fn listed(&self) -> Result<Vec<ListingEntry>, TransportError> {
         let Some(script) = &self.listing else {
             panic!("the watcher listed {}, which has no listing", self.provider);
         };

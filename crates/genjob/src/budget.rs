@@ -1,0 +1,242 @@
+//! The request budget: every request genjob makes for a job takes a slot of its provider's budget.
+//!
+//! One [`RequestBudget`] belongs to a [`Watcher`](crate::Watcher) and is shared by its clones, every
+//! watch they run, `read`, and every download: records, listing pages, `/content` look-ups, refreshes
+//! of expired links and file downloads all pass here, so the documented pace holds for all of them
+//! together. API requests and file downloads are separate lanes of a provider's budget: a long
+//! download never holds a slot a record read needs, and both are paced.
+
+use crate::env::Environment;
+use crate::time::{after, secs, since};
+use genjob_models::Provider;
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What a request is for; API requests and downloads are separate lanes of a provider's budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// A job's own record.
+    Record,
+    /// One page of a provider's job listing.
+    Listing,
+    /// A look-up of where a finished job's files are (token360's `/content`).
+    Content,
+    /// A record read again because a download link expired.
+    Refresh,
+    /// A file download from an output URL.
+    Download,
+}
+
+impl RequestKind {
+    /// Every kind, in a stable order (for reports and metrics).
+    pub const ALL: [RequestKind; 5] = [Self::Record, Self::Listing, Self::Content, Self::Refresh, Self::Download];
+
+    /// The kind's name in reports: `record`, `listing`, `content`, `refresh`, `download`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Record => "record",
+            Self::Listing => "listing",
+            Self::Content => "content",
+            Self::Refresh => "refresh",
+            Self::Download => "download",
+        }
+    }
+
+    fn lane(self) -> Lane {
+        if self == Self::Download { Lane::Files } else { Lane::Api }
+    }
+}
+
+impl std::fmt::Display for RequestKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A lane of a provider's budget: its API, or the hosts its files are served from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Lane {
+    Api,
+    Files,
+}
+
+/// Whether a request may start now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// Not before this time (the rate, or a server's `Retry-After`).
+    At(Timestamp),
+    /// When a request in flight finishes (the concurrency limit).
+    WhenOneFinishes,
+}
+
+/// The pace of one lane: a rate, a concurrency limit, and the pauses a server asks for.
+#[derive(Debug, Default)]
+struct Lanes {
+    next_slot: Option<Timestamp>,
+    paused_until: Option<Timestamp>,
+    in_flight: usize,
+}
+
+impl Lanes {
+    fn take(&mut self, now: Timestamp, rate: f64, max_in_flight: usize) -> Result<(), Slot> {
+        if self.in_flight >= max_in_flight.max(1) {
+            return Err(Slot::WhenOneFinishes);
+        }
+        let opens = [self.next_slot, self.paused_until].into_iter().flatten().fold(now, Timestamp::max);
+        if opens > now {
+            return Err(Slot::At(opens));
+        }
+        let spacing = if rate.is_finite() && rate > 0.0 { secs(1.0 / rate) } else { secs(1000.0) };
+        self.next_slot = Some(after(now, spacing));
+        self.in_flight += 1;
+        Ok(())
+    }
+}
+
+/// The pace every request of a provider keeps: `rate` per second and `max_in_flight` at once, per lane.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Pace {
+    pub rate: f64,
+    pub max_in_flight: usize,
+}
+
+/// The request budget of every provider, shared by a watcher, its clones and everything they run.
+#[derive(Debug, Clone, Default)]
+pub struct RequestBudget {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    lanes: Mutex<HashMap<(Provider, Lane), Lanes>>,
+    sent: Mutex<HashMap<(Provider, RequestKind), Arc<AtomicU64>>>,
+}
+
+/// A slot taken from the budget; the request it allowed counts as in flight until this is dropped.
+#[derive(Debug)]
+pub(crate) struct Permit {
+    budget: RequestBudget,
+    key: (Provider, Lane),
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut lanes = self.budget.lock();
+        if let Some(lane) = lanes.get_mut(&self.key) {
+            lane.in_flight = lane.in_flight.saturating_sub(1);
+        }
+    }
+}
+
+impl RequestBudget {
+    /// A budget of its own (not shared with any other watcher).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Provider, Lane), Lanes>> {
+        // A poisoned lock only means a panic elsewhere; the counters are still consistent.
+        self.inner.lanes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Requests sent so far through this budget for `provider` and `kind` (every attempt counts).
+    pub fn sent(&self, provider: Provider, kind: RequestKind) -> u64 {
+        let sent = self.inner.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.get(&(provider, kind)).map_or(0, |n| n.load(Ordering::Relaxed))
+    }
+
+    /// Takes a slot for a request of `kind` now, or says when to ask again.
+    pub(crate) fn try_take(
+        &self,
+        provider: Provider,
+        kind: RequestKind,
+        now: Timestamp,
+        pace: Pace,
+    ) -> Result<Permit, Slot> {
+        let key = (provider, kind.lane());
+        self.lock().entry(key).or_default().take(now, pace.rate, pace.max_in_flight)?;
+        let counter = {
+            let mut sent = self.inner.sent.lock().unwrap_or_else(|p| p.into_inner());
+            sent.entry((provider, kind)).or_default().clone()
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        Ok(Permit { budget: self.clone(), key })
+    }
+
+    /// Waits (in the environment's time) for a slot; `None` when `deadline` comes first.
+    pub(crate) async fn acquire(
+        &self,
+        provider: Provider,
+        kind: RequestKind,
+        env: &Arc<dyn Environment>,
+        pace: Pace,
+        deadline: Option<Timestamp>,
+    ) -> Option<Permit> {
+        loop {
+            let now = env.now();
+            if deadline.is_some_and(|d| now >= d) {
+                return None;
+            }
+            let wake = match self.try_take(provider, kind, now, pace) {
+                Ok(permit) => return Some(permit),
+                Err(Slot::At(at)) => at,
+                // Slots are given back by whoever holds them, in any task: look again shortly.
+                Err(Slot::WhenOneFinishes) => after(now, RECHECK),
+            };
+            let wake = deadline.map_or(wake, |d| wake.min(d));
+            env.sleep(since(wake, now).max(Duration::from_millis(1))).await;
+        }
+    }
+
+    /// No API request of `provider` before `until`: one 429 slows every job of the provider, so a
+    /// large batch never turns into a 429 storm.
+    pub(crate) fn pause_until(&self, provider: Provider, until: Timestamp) {
+        let mut lanes = self.lock();
+        let lane = lanes.entry((provider, Lane::Api)).or_default();
+        lane.paused_until = lane.paused_until.max(Some(until));
+    }
+}
+
+/// How soon a request waiting for a concurrency slot held elsewhere looks again.
+pub(crate) const RECHECK: Duration = Duration::from_millis(50);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_concurrency_and_pauses_are_all_honoured_and_lanes_are_apart() {
+        let now = Timestamp::UNIX_EPOCH;
+        let budget = RequestBudget::new();
+        let pace = Pace { rate: 2.0, max_in_flight: 2 };
+        let p = Provider::Dreamina;
+        let first = budget.try_take(p, RequestKind::Record, now, pace);
+        assert!(first.is_ok());
+        assert_eq!(
+            budget.try_take(p, RequestKind::Listing, now, pace).err(),
+            Some(Slot::At(after(now, Duration::from_millis(500))))
+        );
+        // Files are their own lane: a download does not wait for a record read's slot.
+        let download = budget.try_take(p, RequestKind::Download, now, pace);
+        assert!(download.is_ok());
+        let later = after(now, Duration::from_millis(500));
+        let second = budget.try_take(p, RequestKind::Content, later, pace);
+        assert!(second.is_ok());
+        assert_eq!(budget.try_take(p, RequestKind::Record, later, pace).err(), Some(Slot::WhenOneFinishes));
+        drop(first);
+        budget.pause_until(p, after(now, Duration::from_secs(60)));
+        assert_eq!(
+            budget.try_take(p, RequestKind::Record, later, pace).err(),
+            Some(Slot::At(after(now, Duration::from_secs(60))))
+        );
+        let odd = Pace { rate: f64::NAN, max_in_flight: 2 };
+        assert!(budget.try_take(p, RequestKind::Record, after(now, Duration::from_secs(60)), odd).is_ok());
+        assert_eq!(budget.sent(p, RequestKind::Record), 2);
+        assert_eq!(budget.sent(p, RequestKind::Download), 1);
+        assert_eq!(budget.sent(Provider::Token360, RequestKind::Record), 0);
+    }
+}
