@@ -8,5 +8,6 @@ mod custom_provider;
 mod hostile;
 mod learning;
 mod newcomer;
+mod pacing;
 mod watch;
 mod watch_properties;
