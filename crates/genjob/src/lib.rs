@@ -45,7 +45,7 @@ pub use genjob_transport::{
     self as transport, ApiToken, DownloadConfig, Downloaded, Downloader, ErrorKind, FetchedJob, JobListing, JobSource,
     ListingEntry, ListingScope, TransportError,
 };
-pub use learn::{DurationEstimates, DurationKey, SharedEstimates};
+pub use learn::{DurationEstimates, DurationKey, FileStore, LearnedStore, SharedEstimates, StoreError};
 pub use options::WatchOptions;
 pub use outcome::{
     FinishedJob, JobDownloaded, JobFinished, JobProgress, JobSnapshot, WaitError, WatchEvent, failure_summary,
