@@ -58,7 +58,7 @@ pub use genjob_transport::{
     self as transport, ApiToken, DownloadConfig, Downloaded, Downloader, ErrorKind, FetchedJob, JobListing, JobSource,
     ListingEntry, ListingPage, ListingScope, TransportError,
 };
-pub use learn::{DurationEstimates, DurationKey, SharedEstimates};
+pub use learn::{DurationEstimates, DurationKey, FileStore, LearnedStore, SharedEstimates, StoreError};
 pub use options::WatchOptions;
 pub use outcome::{
     FinishedJob, JobDownloaded, JobEnded, JobProgress, JobSnapshot, WaitError, WatchEvent, failure_summary,

@@ -16,7 +16,8 @@ pub enum Provider {
     /// token360 (`/v1/videos/...`).
     Token360,
     /// A provider added outside genjob, by its own name: an adapter written against the
-    /// `JobSource` trait serves it through the same watcher.
+    /// `JobSource` trait serves it through the same watcher. Its name reads back from JSON when it
+    /// has 1 to 64 bytes and no control character (see [`Provider`]'s `Deserialize`).
     Custom(&'static str),
 }
 
@@ -27,10 +28,53 @@ impl Serialize for Provider {
 }
 
 impl<'de> Deserialize<'de> for Provider {
-    /// Reads the built-in providers' names; a custom provider's name cannot come back from text.
+    /// Reads a built-in provider's name (in any case), or any other as [`Provider::Custom`].
+    ///
+    /// A custom name must have 1 to 64 bytes and no control character. It is kept once for the
+    /// life of the process (so `Provider` stays `Copy`), and at most 128 distinct names are: a
+    /// hostile file cannot make the process keep more than a few kilobytes of them.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = String::deserialize(deserializer)?;
-        name.parse().map_err(serde::de::Error::custom)
+        match name.parse() {
+            Ok(provider) => Ok(provider),
+            Err(UnknownProvider(_)) => custom_names::intern(&name).map(Self::Custom).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// The custom provider names read back from text, each kept once for the life of the process.
+mod custom_names {
+    use std::sync::{Mutex, PoisonError};
+
+    /// Distinct names kept at most: more than any real set of adapters, few enough to be harmless.
+    pub(super) const MAX_NAMES: usize = 128;
+    /// The longest name kept, in bytes.
+    pub(super) const MAX_BYTES: usize = 64;
+
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+    /// The `'static` copy of `name`, made on its first use.
+    pub(super) fn intern(name: &str) -> Result<&'static str, String> {
+        if name.is_empty() || name.len() > MAX_BYTES || name.chars().any(char::is_control) {
+            let shown: String = name.chars().take(MAX_BYTES).flat_map(char::escape_debug).collect();
+            return Err(format!(
+                "`{shown}` is not a provider name: a custom provider's name has 1 to {MAX_BYTES} bytes and no control character"
+            ));
+        }
+        // A panic elsewhere while holding the lock leaves the list whole: each push is one step.
+        let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(known) = names.iter().find(|known| **known == name) {
+            return Ok(known);
+        }
+        if names.len() >= MAX_NAMES {
+            return Err(format!(
+                "too many custom provider names (more than {MAX_NAMES}) read in this process: `{name}` is refused"
+            ));
+        }
+        // The only leak, bounded by the two limits above: MAX_NAMES × MAX_BYTES.
+        let kept: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        names.push(kept);
+        Ok(kept)
     }
 }
 
@@ -333,5 +377,37 @@ impl Job {
             (Some(created), Some(keep)) => created.checked_add(keep).is_ok_and(|end| now > end),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(name: &str) -> Result<Provider, serde_json::Error> {
+        serde_json::from_value(serde_json::Value::String(name.to_owned()))
+    }
+
+    // One test, because the names it keeps are the process's: filling them must come last.
+    #[test]
+    fn custom_names_round_trip_once_each_and_boundedly() -> Result<(), serde_json::Error> {
+        for provider in Provider::ALL.into_iter().chain([Provider::Custom("acme"), Provider::Custom("Ünïcode x")]) {
+            assert_eq!(serde_json::from_str::<Provider>(&serde_json::to_string(&provider)?)?, provider);
+        }
+        // Read twice, kept once.
+        let (Provider::Custom(a), Provider::Custom(b)) = (read("studio-7")?, read("studio-7")?) else {
+            panic!("a custom name reads back as Custom");
+        };
+        assert!(std::ptr::eq(a, b));
+        for bad in ["", "line\nbreak", &"x".repeat(custom_names::MAX_BYTES + 1)] {
+            assert!(read(bad).is_err_and(|e| e.to_string().contains("not a provider name")), "{bad:?}");
+        }
+        for i in 0..custom_names::MAX_NAMES {
+            let _ = read(&format!("filler-{i}"));
+        }
+        assert!(read("one-too-many").is_err_and(|e| e.to_string().contains("too many custom provider names")));
+        // Names already kept still read back.
+        assert_eq!(read("acme")?, Provider::Custom("acme"));
+        Ok(())
     }
 }

@@ -257,8 +257,8 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
     let mut watcher = Watcher::new();
     // What earlier runs learned about how long jobs take, to plan on and to add to.
     let turned_off = args.no_learn || learned::disabled(lookup);
-    let learned_file = if turned_off { None } else { learned::location(lookup) };
-    let learning = learned_file.as_deref().map(|path| SharedEstimates::new(learned::load(path)));
+    let learned_file = if turned_off { None } else { genjob::FileStore::in_cache_dir(lookup) };
+    let learning = learned_file.as_ref().map(|store| SharedEstimates::new(learned::load(store, lookup)));
     watcher = match &learning {
         Some(shared) => watcher.with_learning(shared.clone()),
         // Turned off: neither kept nor used, not even within this run.
@@ -300,8 +300,8 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
         WatchRun { json: args.json, progress, download, cancel: Some(cancel), callbacks, timeout: args.timeout },
     )
     .await;
-    if let (Some(path), Some(shared)) = (&learned_file, &learning) {
-        learned::save(path, &shared.snapshot());
+    if let (Some(store), Some(shared)) = (&learned_file, &learning) {
+        learned::save(store, &shared.snapshot(), lookup);
     }
     if !args.json {
         let rows: Vec<Vec<String>> = reports

@@ -8,20 +8,24 @@
 //! documented 10-second loop (a dynamic programme: checks come dense where jobs finish, sparse
 //! where they do not).
 //!
-//! All of it is pure: no IO, no clock. The [`Watcher`](crate::Watcher) feeds a [`SharedEstimates`]
-//! from the records it reads and hands the estimate of each job's key to the poll policy in its
-//! [`PollContext`](crate::policy::PollContext); the policy stays a function of its inputs. The
-//! estimates serialize to a small versioned JSON value, which `genjob wait` keeps in the user's
-//! cache directory.
+//! All of it but the store is pure: no IO, no clock. The [`Watcher`](crate::Watcher) feeds a
+//! [`SharedEstimates`] from the records it reads and hands the estimate of each job's key to the
+//! poll policy in its [`PollContext`](crate::policy::PollContext); the policy stays a function of
+//! its inputs. The estimates serialize to a small versioned JSON value; a [`LearnedStore`] keeps it
+//! between runs ([`FileStore`]: a file in the user's cache directory, what `genjob wait` uses).
 
 mod estimate;
+mod file_store;
 mod key;
+mod persist;
 mod plan;
 mod shared;
 mod store;
 
 pub use estimate::{DurationEstimate, MAX_SAMPLE};
+pub use file_store::FileStore;
 pub use key::DurationKey;
+pub use persist::{LearnedStore, StoreError};
 pub use plan::{PlanBudget, PollPlan};
 pub use shared::SharedEstimates;
 pub use store::{DurationEstimates, MAX_KEYS, MAX_SAMPLES, MIN_FINISHED};

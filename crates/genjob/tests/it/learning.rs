@@ -198,3 +198,186 @@ async fn without_learning_nothing_is_kept() {
     assert!(watcher.learning().is_none());
     assert!(watcher.wait(target(&id), NO_LIMIT).await.unwrap().is_completed());
 }
+
+// Keeping what was learned between runs: the `FileStore`.
+
+mod file_store {
+    use genjob::learn::{DurationEstimates, DurationKey, FileStore, LearnedStore, StoreError};
+    use genjob::{JobKind, Provider};
+    use std::collections::HashMap;
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |name: &str| vars.get(name).cloned()
+    }
+
+    fn learned_jobs(key: &DurationKey, prefix: &str, jobs: u64) -> DurationEstimates {
+        let mut learned = DurationEstimates::new();
+        for job in 0..jobs {
+            learned.record_finished(key, &format!("{prefix}-{job}"), Duration::from_secs(60 + job));
+        }
+        learned
+    }
+
+    /// Runs `f` on another thread; only a guard against hanging the test run on a FIFO.
+    fn unless_it_hangs<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (sent, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sent.send(f());
+        });
+        done.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("{what} hung"))
+    }
+
+    fn mkfifo(path: &Path) {
+        let made = std::process::Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+        assert!(made.success(), "mkfifo {}", path.display());
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("the directory")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn the_file_lives_in_the_cache_directory() {
+        let at = |vars: &[(&str, &str)]| FileStore::in_cache_dir(&env(vars)).map(|s| s.path().to_owned());
+        assert_eq!(at(&[("XDG_CACHE_HOME", "/c"), ("HOME", "/h")]), Some("/c/genjob/learned-durations.json".into()));
+        assert_eq!(
+            at(&[("XDG_CACHE_HOME", "relative"), ("HOME", "/h")]),
+            Some("/h/.cache/genjob/learned-durations.json".into())
+        );
+        assert_eq!(at(&[("HOME", "also/relative")]), None);
+        assert_eq!(at(&[]), None);
+    }
+
+    #[test]
+    fn a_custom_providers_samples_save_and_load_back_equal() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store: Arc<dyn LearnedStore> = Arc::new(FileStore::new(dir.path().join("sub").join(FileStore::FILE_NAME)));
+        assert_eq!(store.load()?, DurationEstimates::new(), "no file yet: nothing learned");
+        let acme = DurationKey::for_kind(Provider::Custom("acme-studio"), Some(JobKind::Video));
+        let mut learned = learned_jobs(&acme, "acme", 3);
+        learned.record_running(&acme, "acme-still-running", Duration::from_secs(30));
+        learned.record_finished(&DurationKey::for_kind(Provider::Dreamina, None), "d", Duration::from_secs(90));
+        store.save_merged(&learned)?;
+        let text = std::fs::read_to_string(dir.path().join("sub").join(FileStore::FILE_NAME))?;
+        assert!(text.contains(r#""provider":"acme-studio""#), "{text}");
+        assert_eq!(store.load()?, learned);
+        assert_eq!(store.load()?.samples(&acme), (3, 1));
+        // Only the file and its lock are left: no temporary file.
+        assert_eq!(names_in(&dir.path().join("sub")), ["learned-durations.json", "learned-durations.lock"]);
+        Ok(())
+    }
+
+    #[test]
+    fn runs_saving_at_once_each_keep_what_they_learned() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = FileStore::new(dir.path().join(FileStore::FILE_NAME));
+        let key = DurationKey::for_kind(Provider::Token360, None);
+        // What every run loaded: one job of an earlier run.
+        store.save_merged(&learned_jobs(&key, "earlier", 1))?;
+        let mut runs = Vec::new();
+        for run in 0..8 {
+            let (store, mut learned) = (store.clone(), store.load()?);
+            let this_run = learned_jobs(&key, &format!("run{run}"), 5);
+            runs.push(std::thread::spawn(move || {
+                learned.merge(&this_run);
+                store.save_merged(&learned)
+            }));
+        }
+        for run in runs {
+            run.join().map_err(|_| "a saving thread panicked")??;
+        }
+        // The earlier job once, and every run's five.
+        assert_eq!(store.load()?.samples(&key), (1 + 8 * 5, 0));
+        Ok(())
+    }
+
+    /// A FIFO, devices, a directory and an oversized file where the learned file goes: each is
+    /// refused at once, named, without waiting on it or reading it; the next save replaces it.
+    #[test]
+    fn only_a_regular_file_of_bounded_size_is_read() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let key = DurationKey::for_kind(Provider::GoogleFlow, Some(JobKind::Image));
+        let learned = learned_jobs(&key, "g", 2);
+        let cases = [
+            ("fifo", "a FIFO"),
+            ("zero", "a character device"),
+            ("urandom", "a character device"),
+            ("directory", "a directory"),
+            ("huge", "far more than"),
+            ("corrupt", "EOF"),
+        ];
+        for (name, reason) in cases {
+            std::fs::create_dir(dir.path().join(name))?;
+            let path = dir.path().join(name).join(FileStore::FILE_NAME);
+            match name {
+                "fifo" => mkfifo(&path),
+                "zero" => std::os::unix::fs::symlink("/dev/zero", &path)?,
+                "urandom" => std::os::unix::fs::symlink("/dev/urandom", &path)?,
+                "directory" => std::fs::create_dir(&path)?,
+                "huge" => std::fs::File::create(&path)?.set_len(FileStore::MAX_FILE_BYTES + 1)?,
+                _ => std::fs::write(&path, "{\"format\": \"genjob-learned-dur")?,
+            }
+            let store = FileStore::new(&path);
+            let loaded = unless_it_hangs(name, {
+                let store = store.clone();
+                move || store.load()
+            });
+            match loaded {
+                Err(e @ StoreError::Unusable { .. }) => {
+                    let shown = e.to_string();
+                    assert!(shown.contains(&path.display().to_string()) && shown.contains(reason), "{name}: {shown}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+            let saved = unless_it_hangs(name, {
+                let (store, learned) = (store.clone(), learned.clone());
+                move || store.save_merged(&learned)
+            });
+            if name == "directory" {
+                assert!(matches!(saved, Err(StoreError::NotSaved { .. })), "{name}: {saved:?}");
+            } else {
+                saved?;
+                assert!(std::fs::symlink_metadata(&path)?.is_file(), "{name}: replaced by a regular file");
+                assert_eq!(store.load()?, learned, "{name}");
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_lock_file_that_is_no_regular_file_fails_the_save_at_once() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let key = DurationKey::for_kind(Provider::Token360, None);
+        for (name, reason) in [("fifo", "a FIFO"), ("zero", "a character device")] {
+            let store = FileStore::new(dir.path().join(name).join(FileStore::FILE_NAME));
+            std::fs::create_dir(dir.path().join(name))?;
+            match name {
+                "fifo" => mkfifo(&store.lock_path()),
+                _ => std::os::unix::fs::symlink("/dev/zero", store.lock_path())?,
+            }
+            let saved = unless_it_hangs(name, {
+                let (store, key) = (store.clone(), key.clone());
+                move || store.save_merged(&learned_jobs(&key, "t", 1))
+            });
+            match saved {
+                Err(e @ StoreError::NotSaved { .. }) => {
+                    let shown = e.to_string();
+                    assert!(shown.contains("lock file") && shown.contains(reason), "{name}: {shown}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+            assert!(!store.path().exists(), "{name}: nothing written without the lock");
+        }
+        Ok(())
+    }
+}
