@@ -304,10 +304,18 @@ impl Watcher {
             }
         };
         let stem = output_stem(id);
-        let outputs = self
-            .send(provider, RequestKind::Content, deadline, || source.outputs(id, job))
-            .await
-            .map_err(|f| failed(0, f))?;
+        // A look-up that sends a request takes a slot; one that reads the record does not.
+        let look_up = |job: &Job| {
+            let job = job.clone();
+            async move {
+                if source.outputs_send_a_request() {
+                    self.send(provider, RequestKind::Content, deadline, || source.outputs(id, &job)).await
+                } else {
+                    source.outputs(id, &job).await.map_err(|error| RequestFailure::Refused { error, attempts: 0 })
+                }
+            }
+        };
+        let outputs = look_up(job).await.map_err(|f| failed(0, f))?;
         if outputs.is_empty() && job.status == JobStatus::Completed {
             return Err(DownloadError::NoOutputs { id: id.to_string() });
         }
@@ -331,10 +339,7 @@ impl Watcher {
                         .await
                         .map_err(|f| failed(index, f))?
                         .job;
-                    current = self
-                        .send(provider, RequestKind::Content, deadline, || source.outputs(id, &fresh_job))
-                        .await
-                        .map_err(|f| failed(index, f))?;
+                    current = look_up(&fresh_job).await.map_err(|f| failed(index, f))?;
                     let fresh = current
                         .get(index)
                         .ok_or_else(|| DownloadError::Vanished { id: id.to_string(), index })?

@@ -107,6 +107,10 @@ impl JobSource for Token360Client {
         Some(self)
     }
 
+    fn outputs_send_a_request(&self) -> bool {
+        true
+    }
+
     /// A record with a URL names its file; an OpenAI-style record has none, and `/content` gives one.
     async fn outputs(&self, id: &JobId, job: &Job) -> Result<Vec<Output>, TransportError> {
         if !job.outputs.is_empty() || job.status != JobStatus::Completed {

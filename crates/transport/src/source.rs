@@ -58,6 +58,12 @@ pub trait JobSource: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// True when [`JobSource::outputs`] sends a request (so the caller paces it like any other); the
+    /// default `outputs` only reads the record and sends none.
+    fn outputs_send_a_request(&self) -> bool {
+        false
+    }
+
     /// The files to download for a finished job: by default the URLs its record lists. A provider
     /// whose records carry no URL resolves them here (one request per output at most); an empty
     /// list for a completed job means its outputs cannot be found.
