@@ -171,6 +171,26 @@ where
     decode(value).map_err(D::Error::custom)
 }
 
+/// The serde impls of record types derived with `#[serde(remote = "Self")]` (which makes the derived
+/// code inherent functions): serialized as derived, decoded through [`last_key_wins`].
+macro_rules! decoded_by_last_key {
+    ($($record:ident),+) => {$(
+        impl ::serde::Serialize for $record {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $record::serialize(self, serializer)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $record {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $crate::record::last_key_wins(deserializer, $record::deserialize)
+            }
+        }
+    )+};
+}
+
+pub(crate) use decoded_by_last_key;
+
 /// Recognises which endpoint a JSON value was read from, by its shape.
 pub fn detect_endpoint(value: &Value) -> Result<Endpoint, DecodeError> {
     let Some(obj) = value.as_object() else {

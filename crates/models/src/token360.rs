@@ -3,9 +3,9 @@
 use crate::field::Field;
 use crate::job::{Job, JobError, JobKind, JobStatus, Output, OutputKind, Provider};
 use crate::open_enum::open_enum;
-use crate::record::last_key_wins;
+use crate::record::decoded_by_last_key;
 use crate::time::from_unix_seconds;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 use serde_with::apply;
 
@@ -165,24 +165,7 @@ pub struct Token360ContentUrl {
     pub extra: Map<String, Value>,
 }
 
-/// The serde impls of the records `genjob` reads from a server: derived (`remote = "Self"`), with
-/// duplicate keys decided by [`last_key_wins`] whether the bytes or a JSON value are decoded.
-macro_rules! decoded_by_last_key {
-    ($($record:ident),+) => {$(
-        impl Serialize for $record {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                $record::serialize(self, serializer)
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $record {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                last_key_wins(deserializer, $record::deserialize)
-            }
-        }
-    )+};
-}
-
+// A key given twice counts once, the last, whether the bytes or a JSON value are decoded.
 decoded_by_last_key!(Token360Video, Token360VideoList, Token360ContentUrl);
 
 /// A JSON code that may arrive as a string or a number, as a string.
