@@ -161,6 +161,18 @@ async fn sighup_during_a_download_leaves_no_part_file() {
     assert_eq!(names_in(dir.path()), Vec::<String>::new(), "no `.part` outlives the process");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_carry_no_colour_codes_off_a_terminal() {
+    let sandbox = sandbox(60.0).await;
+    let mut env = env_for(&sandbox.base_url(), TOKEN);
+    env.push(("RUST_LOG".to_owned(), "debug".to_owned()));
+    let video = sandbox.add_job(JobSpec::dreamina_video().with_age(DONE));
+    let run = genjob_into(&["status", &video], &env, Sink::Read, Sink::Read).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("DEBUG"), "the read is logged: {run:?}");
+    assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
+}
+
 /// A connection that sends half a request head, then one byte every half second, until the server
 /// closes it: `true` when it did.
 async fn drip(port: u16) -> bool {
