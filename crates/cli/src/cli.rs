@@ -177,7 +177,7 @@ mod tests {
     fn the_command_line_is_consistent_and_documents_exit_codes() {
         Cli::command().debug_assert();
         let help = Cli::command().render_long_help().to_string();
-        assert!(help.contains("Exit codes:") && help.contains("2, 130, 3, 4, 7, 6, 5, 1, 0"), "{help}");
+        assert!(help.contains("Exit codes:") && help.contains("2, 8, 130, 3, 4, 7, 6, 5, 1, 0"), "{help}");
     }
 
     #[test]

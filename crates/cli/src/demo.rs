@@ -137,9 +137,9 @@ impl DemoRun {
     }
 
     /// Watches the batch to the end; the reports and what the run cost and noticed.
-    async fn watch(self, jobs: &[DemoJob], run: WatchRun) -> (Vec<JobReport>, RunSummary) {
+    async fn watch(self, jobs: &[DemoJob], run: WatchRun) -> Result<(Vec<JobReport>, RunSummary), CliError> {
         let started = self.env.now();
-        let reports = watch_all(&self.watcher, self.targets, run).await;
+        let reports = watch_all(&self.watcher, self.targets, run).await?;
         // How long after its record turned final each job was reported, in simulated time.
         let latencies: Vec<f64> = jobs
             .iter()
@@ -155,7 +155,7 @@ impl DemoRun {
         let stats = self.sandbox.stats();
         self.sandbox.shutdown().await;
         let mean_latency_s = latencies.iter().sum::<f64>() / latencies.len().max(1) as f64;
-        (reports, RunSummary { stats, mean_latency_s, measured: latencies.len() })
+        Ok((reports, RunSummary { stats, mean_latency_s, measured: latencies.len() }))
     }
 }
 
@@ -207,7 +207,7 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
          (polling alone), for comparison",
         jobs.len(),
         pushed.sandbox.base_url(),
-    ));
+    ))?;
     let ids: Vec<String> = jobs.iter().map(|j| j.label.to_owned()).collect();
     let progress = LiveProgress::new(&ids, true, " (sim)");
     let push_run =
@@ -215,12 +215,15 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
     let quiet = LiveProgress::new(&ids, false, "");
     let poll_run =
         WatchRun { json: false, progress: quiet, download: None, cancel: None, callbacks: None, timeout: None };
-    let ((reports, push), (poll_reports, poll)) =
-        tokio::join!(pushed.watch(&jobs, push_run), polled.watch(&jobs, poll_run));
+    let (push_result, poll_result) = tokio::join!(pushed.watch(&jobs, push_run), polled.watch(&jobs, poll_run));
     stop.cancel();
+    let ((reports, push), (poll_reports, poll)) = (push_result?, poll_result?);
 
     let rows: Vec<Vec<String>> = jobs.iter().zip(&reports).map(|(job, report)| row(job.label, report)).collect();
-    output::stdout_line(&output::table(&["job", "provider", "status", "time (sim)", "polls", "files / reason"], &rows));
+    output::stdout_line(&output::table(
+        &["job", "provider", "status", "time (sim)", "polls", "files / reason"],
+        &rows,
+    ))?;
     let stats = push.stats;
     output::stdout_line(&format!(
         "\nthe sandbox saw {} requests: {} Dreamina video reads, {} image reads, {} scheduler listings, \
@@ -237,8 +240,8 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
         stats.rate_limited_answers,
         stats.server_error_answers,
         stats.callbacks_sent,
-    ));
-    output::stdout_line(&format!("outputs are in {}", args.out.display()));
+    ))?;
+    output::stdout_line(&format!("outputs are in {}", args.out.display()))?;
     output::stdout_line(&format!(
         "\npush vs polling, the same {} jobs (latency: from a job's finish to its report, mean over the {} that \
          finish on their own, simulated):\n  with callbacks: {} status requests, latency {:.2} s \
@@ -251,7 +254,7 @@ pub async fn run(args: DemoArgs) -> Result<Exit, CliError> {
         stats.callbacks_sent,
         poll.status_requests(),
         poll.mean_latency_s,
-    ));
+    ))?;
 
     // Expected failures are the point of the demo; only a job that ended otherwise is an error.
     let mut exit = Exit::Success;

@@ -1,7 +1,7 @@
 //! Exit codes: what each failure maps to, and which one wins when several jobs end differently.
 
 use genjob::{DownloadError, ErrorKind, Interruption, TransportError, WaitError};
-use std::fmt;
+use std::{fmt, io};
 
 /// The table printed by `genjob --help`; the README copies it.
 pub const EXIT_CODES_HELP: &str = "\
@@ -15,8 +15,11 @@ Exit codes:
   5  the --timeout passed before the jobs finished
   6  network or server error after retries (429, 5xx, timeouts, connection failures, failed downloads)
   7  the server answered something that is not a valid record (invalid JSON, too large)
-  130  wait: interrupted (Ctrl-C) before every job finished; the summary shows where each job stood
-With several jobs the most severe code wins, in this order: 2, 130, 3, 4, 7, 6, 5, 1, 0.
+  8  standard output could not be written (disk full, closed pipe): the command stops there; a closed
+     pipe (`| head`) ends quietly, any other failure is named on stderr
+  130  wait: interrupted (Ctrl-C, SIGTERM or SIGHUP) before every job finished; the summary shows
+     where each job stood, and no half-downloaded file is left
+With several jobs the most severe code wins, in this order: 2, 8, 130, 3, 4, 7, 6, 5, 1, 0.
 
 Environment:
   USEAPI_TOKEN, USEAPI_BASE_URL        useapi.net (Dreamina, Google Flow)
@@ -42,7 +45,9 @@ pub enum Exit {
     Network = 6,
     /// The server's answer is not a valid record.
     InvalidResponse = 7,
-    /// `wait` was interrupted (Ctrl-C); 128 + SIGINT, as shells report it.
+    /// Standard output could not be written (full disk, closed pipe).
+    Output = 8,
+    /// `wait` was interrupted (Ctrl-C, SIGTERM, SIGHUP); 128 + SIGINT, as shells report Ctrl-C.
     Interrupted = 130,
 }
 
@@ -52,7 +57,7 @@ impl Exit {
         self as u8
     }
 
-    /// Higher is more severe: the order 2, 130, 3, 4, 7, 6, 5, 1, 0.
+    /// Higher is more severe: the order 2, 8, 130, 3, 4, 7, 6, 5, 1, 0.
     fn severity(self) -> u8 {
         match self {
             Exit::Success => 0,
@@ -64,7 +69,9 @@ impl Exit {
             Exit::Auth => 6,
             // The person asked to stop: say so, unless the command line itself was wrong.
             Exit::Interrupted => 7,
-            Exit::Usage => 8,
+            // Whatever the jobs did, the caller did not get to read it.
+            Exit::Output => 8,
+            Exit::Usage => 9,
         }
     }
 
@@ -142,6 +149,17 @@ impl CliError {
     pub fn transport(error: &TransportError) -> Self {
         Self { exit: Exit::from_transport(error), message: error.to_string() }
     }
+
+    /// Standard output could not be written (exit 8). A closed pipe gets no message: the reader left
+    /// on purpose (`genjob … | head -1`), and Unix tools end quietly then.
+    pub fn stdout(error: &io::Error) -> Self {
+        let message = if error.kind() == io::ErrorKind::BrokenPipe {
+            String::new()
+        } else {
+            format!("cannot write to standard output: {error}; free space or redirect it elsewhere")
+        };
+        Self { exit: Exit::Output, message }
+    }
 }
 
 impl fmt::Display for CliError {
@@ -163,6 +181,7 @@ mod tests {
     fn severity_follows_the_documented_order() {
         let order = [
             Exit::Usage,
+            Exit::Output,
             Exit::Interrupted,
             Exit::Auth,
             Exit::NotFound,
@@ -178,7 +197,7 @@ mod tests {
                 assert_eq!(low.worst(*high), *high, "{low:?} vs {high:?}");
             }
         }
-        assert_eq!(order.map(Exit::code), [2, 130, 3, 4, 7, 6, 5, 1, 0]);
+        assert_eq!(order.map(Exit::code), [2, 8, 130, 3, 4, 7, 6, 5, 1, 0]);
     }
 
     #[test]

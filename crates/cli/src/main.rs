@@ -1,5 +1,23 @@
 //! The `genjob` command: check, wait for, download and report AI media-generation jobs.
 
+/// `eprintln!` that drops the line when stderr cannot be written (`2>/dev/full`, a closed pipe)
+/// instead of panicking as std's does: a diagnostic nobody can read must not turn a run into exit 101.
+/// Defined before the modules, so it replaces std's in every one of them.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!(::std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that drops the text when stderr cannot be written, like [`eprintln!`] above.
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::write!(::std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod commands;
 mod demo;
@@ -13,6 +31,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 use exit::{CliError, Exit};
 use redact::{RedactedStderr, Redactor};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
@@ -28,12 +47,17 @@ fn main() -> ExitCode {
     let for_logs = Arc::clone(&redactor);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colour codes only for a terminal: in a log file or a pipe they are noise.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(move || RedactedStderr::new(Arc::clone(&for_logs)))
         .init();
     let exit = match run(cli, &redactor) {
         Ok(exit) => exit,
         Err(e) => {
-            eprintln!("genjob: error: {}", redact::for_terminal(&redactor.redact(&e.message)));
+            // An empty message has nothing to say (stdout was closed: the reader left).
+            if !e.message.is_empty() {
+                eprintln!("genjob: error: {}", redact::for_terminal(&redactor.redact(&e.message)));
+            }
             e.exit
         }
     };
@@ -50,8 +74,8 @@ fn usage_error(error: &clap::Error, redactor: &Redactor) -> ExitCode {
     }
     if error.use_stderr() {
         eprint!("{shown}");
-    } else {
-        print!("{shown}");
+    } else if let Err(e) = output::stdout_text(&shown) {
+        return ExitCode::from(e.exit.code());
     }
     ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(Exit::Usage.code()))
 }

@@ -30,11 +30,18 @@ pub fn safe(text: &str) -> Cow<'_, str> {
     Cow::Owned(shown)
 }
 
-/// Writes one line to stdout; a closed pipe (`genjob … | head`) is not worth a panic.
-pub fn stdout_line(line: &str) {
+/// Writes one line to stdout.
+///
+/// A line that cannot be written is an error (exit 8): output lost must not look like success. A
+/// closed pipe (`genjob … | head`) is one too, reported quietly (see [`CliError::stdout`]).
+pub fn stdout_line(line: &str) -> Result<(), CliError> {
+    stdout_text(&format!("{line}\n"))
+}
+
+/// Writes `text` to stdout as it is, failing like [`stdout_line`].
+pub fn stdout_text(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+    out.write_all(text.as_bytes()).and_then(|()| out.flush()).map_err(|e| CliError::stdout(&e))
 }
 
 /// The `--json` line of a job: the normalized contract, one object, no newline.

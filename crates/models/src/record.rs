@@ -5,6 +5,7 @@ use crate::google_flow::GoogleFlowJob;
 use crate::id::{Endpoint, JobId};
 use crate::job::{Job, JobKind, Provider};
 use crate::token360::Token360Video;
+use serde::{Deserialize, Deserializer, de::Error as _};
 use serde_json::Value;
 
 /// A job record from any provider, typed.
@@ -49,7 +50,7 @@ pub enum DecodeError {
     Invalid {
         /// What was expected (`Dreamina video job record`).
         what: &'static str,
-        /// The JSON error, with line and column.
+        /// The JSON error (with line and column when the JSON itself is malformed).
         reason: String,
     },
     /// The endpoint answers with something other than a job record.
@@ -150,6 +151,45 @@ impl ProviderRecord {
         v.unwrap_or(Value::Null)
     }
 }
+
+/// Decodes a record through a JSON value: the one verdict on a key given twice in the same object.
+///
+/// JSON leaves duplicate keys to the reader. Decoded straight from bytes, a derived struct refuses a
+/// known field given twice (`duplicate field `status``) while a JSON value keeps the last one, so the
+/// same bytes were refused by `genjob status` (read from bytes) and accepted by `genjob normalize`
+/// (read through a value). Every record type that goes through here reads the same bytes the same way,
+/// from bytes or from a value: the last occurrence wins, at every depth, as in JavaScript's
+/// `JSON.parse`, Python's `json` and Go's `encoding/json`.
+pub(crate) fn last_key_wins<'de, D, T>(
+    deserializer: D,
+    decode: impl FnOnce(Value) -> Result<T, serde_json::Error>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let value = Value::deserialize(deserializer)?;
+    decode(value).map_err(D::Error::custom)
+}
+
+/// The serde impls of record types derived with `#[serde(remote = "Self")]` (which makes the derived
+/// code inherent functions): serialized as derived, decoded through [`last_key_wins`].
+macro_rules! decoded_by_last_key {
+    ($($record:ident),+) => {$(
+        impl ::serde::Serialize for $record {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $record::serialize(self, serializer)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $record {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $crate::record::last_key_wins(deserializer, $record::deserialize)
+            }
+        }
+    )+};
+}
+
+pub(crate) use decoded_by_last_key;
 
 /// Recognises which endpoint a JSON value was read from, by its shape.
 pub fn detect_endpoint(value: &Value) -> Result<Endpoint, DecodeError> {

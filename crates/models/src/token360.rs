@@ -3,6 +3,7 @@
 use crate::field::Field;
 use crate::job::{Job, JobError, JobKind, JobStatus, Output, OutputKind, Provider};
 use crate::open_enum::open_enum;
+use crate::record::decoded_by_last_key;
 use crate::time::from_unix_seconds;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
@@ -19,12 +20,16 @@ open_enum! {
         Completed = "completed",
         /// Failed: read `error.code` and `error.message`.
         Failed = "failed",
+        /// Stopped before it finished (OpenAI-style): final, without outputs.
+        Cancelled = "cancelled",
     }
 }
 
 /// A token360 video task.
 #[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Derived as inherent functions; the trait impls below decode through `last_key_wins`.
+#[serde(remote = "Self")]
 pub struct Token360Video {
     /// Task id.
     pub id: String,
@@ -124,6 +129,8 @@ pub struct Token360TaskError {
 /// One page of the account's videos, newest first (`GET /v1/videos?limit=&after=`).
 #[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Derived as inherent functions; the trait impls below decode through `last_key_wins`.
+#[serde(remote = "Self")]
 pub struct Token360VideoList {
     /// Always `list`.
     pub object: Field<String>,
@@ -144,6 +151,8 @@ pub struct Token360VideoList {
 /// Where a finished video's file can be downloaded (`GET /v1/videos/{video_id}/content`).
 #[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Derived as inherent functions; the trait impls below decode through `last_key_wins`.
+#[serde(remote = "Self")]
 pub struct Token360ContentUrl {
     /// A signed download URL.
     pub url: Field<String>,
@@ -155,6 +164,9 @@ pub struct Token360ContentUrl {
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+// A key given twice counts once, the last, whether the bytes or a JSON value are decoded.
+decoded_by_last_key!(Token360Video, Token360VideoList, Token360ContentUrl);
 
 /// A JSON code that may arrive as a string or a number, as a string.
 pub(crate) fn code_string(code: &Value) -> Option<String> {
@@ -174,11 +186,14 @@ fn frame_size(size: &str) -> Option<(u32, u32)> {
 impl Token360Video {
     /// The normalized view of this record.
     pub fn normalize(&self) -> Job {
-        let status = match self.status {
+        let status = match &self.status {
             Token360Status::Queued => JobStatus::Queued,
             Token360Status::InProgress => JobStatus::Running,
             Token360Status::Completed => JobStatus::Completed,
-            Token360Status::Failed => JobStatus::Failed,
+            // A cancelled task will not finish: it ends the wait as a failure, not as "still running".
+            Token360Status::Failed | Token360Status::Cancelled => JobStatus::Failed,
+            // The American spelling, which OpenAI-compatible servers also send.
+            Token360Status::Unknown(raw) if raw == "canceled" => JobStatus::Failed,
             Token360Status::Unknown(_) => JobStatus::Unknown,
         };
         let mut outputs = Vec::new();
@@ -202,8 +217,14 @@ impl Token360Video {
         let error = (status == JobStatus::Failed).then(|| {
             let e = self.error.as_option();
             let code = e.and_then(|e| e.code.as_option()).and_then(code_string);
-            let message =
-                e.and_then(|e| e.message.as_deref()).unwrap_or("the task failed without an error message").to_owned();
+            let given = e.and_then(|e| e.message.as_deref());
+            let message = match (self.status == Token360Status::Failed, given) {
+                (true, Some(m)) => m.to_owned(),
+                (true, None) => "the task failed without an error message".to_owned(),
+                // Cancelled: the reason says so, whatever message comes with it.
+                (false, Some(m)) => format!("the task was cancelled: {m}"),
+                (false, None) => format!("the task was cancelled before it finished (status `{}`)", self.status),
+            };
             let error_type = e.and_then(|e| e.error_type.as_deref());
             JobError::from_openai(code, error_type, message)
         });
@@ -226,5 +247,59 @@ impl Token360Video {
             outputs,
             error,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::Endpoint;
+    use crate::record::ProviderRecord;
+
+    fn from_bytes(body: &str) -> Result<Token360Video, serde_json::Error> {
+        serde_json::from_str(body)
+    }
+
+    #[test]
+    fn a_cancelled_task_is_failed_with_a_reason() -> Result<(), serde_json::Error> {
+        for status in ["cancelled", "canceled"] {
+            let job =
+                from_bytes(&format!(r#"{{"id": "video_1", "object": "video", "status": "{status}"}}"#))?.normalize();
+            assert_eq!((job.status, job.provider_status.as_str()), (JobStatus::Failed, status));
+            let error = job.error.map(|e| e.message).unwrap_or_default();
+            assert_eq!(error, format!("the task was cancelled before it finished (status `{status}`)"));
+        }
+        let said = r#"{"id": "video_1", "status": "cancelled", "error": {"message": "cancelled by the user"}}"#;
+        let job = from_bytes(said)?.normalize();
+        assert_eq!(job.error.map(|e| e.message).as_deref(), Some("the task was cancelled: cancelled by the user"));
+        // Still lossless: the value is kept as sent.
+        assert_eq!(serde_json::to_value(from_bytes(said)?)?["status"], "cancelled");
+        Ok(())
+    }
+
+    #[test]
+    fn a_key_given_twice_has_one_verdict_from_bytes_and_from_a_value() -> Result<(), Box<dyn std::error::Error>> {
+        let body = r#"{"id": "video_1", "object": "video", "status": "in_progress", "status": "completed",
+                       "url": "https://cdn.example/a.mp4", "error": {"message": "a", "message": "b"}, "x": 1, "x": 2}"#;
+        let from_bytes = ProviderRecord::from_slice(Endpoint::Token360Videos, body.as_bytes())?;
+        let value: serde_json::Value = serde_json::from_str(body)?;
+        let from_value = ProviderRecord::from_value(Endpoint::Token360Videos, value)?;
+        assert_eq!(from_bytes, from_value);
+        let job = from_bytes.normalize();
+        assert_eq!(job.status, JobStatus::Completed, "the last `status` wins");
+        assert_eq!(from_bytes.to_value()["x"], 2);
+        let page: Token360VideoList =
+            serde_json::from_str(r#"{"object": "list", "data": [], "has_more": true, "has_more": false}"#)?;
+        assert_eq!(page.has_more.into_option(), Some(false));
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_record_is_still_refused_with_the_reason() {
+        let error = ProviderRecord::from_slice(Endpoint::Token360Videos, br#"{"id": 5, "status": "queued"}"#)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.starts_with("not a valid token360 video object: invalid type: integer `5`"), "{error}");
     }
 }

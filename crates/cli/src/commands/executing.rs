@@ -14,13 +14,13 @@ pub async fn run(args: ExecutingArgs, lookup: Lookup<'_>) -> Result<Exit, CliErr
             exit: Exit::InvalidResponse,
             message: format!("cannot render the listing: {e}"),
         })?;
-        output::stdout_line(&line);
+        output::stdout_line(&line)?;
         return Ok(Exit::Success);
     }
     let total = listing.total.into_option().unwrap_or(listing.jobs().count() as u64);
-    output::stdout_line(&format!("{total} executing Dreamina job(s)"));
+    output::stdout_line(&format!("{total} executing Dreamina job(s)"))?;
     for (account, jobs) in listing.accounts() {
-        output::stdout_line(&format!("{} ({} job(s))", output::safe(account), jobs.len()));
+        output::stdout_line(&format!("{} ({} job(s))", output::safe(account), jobs.len()))?;
         let rows: Vec<Vec<String>> = jobs
             .iter()
             .map(|j| {
@@ -32,7 +32,7 @@ pub async fn run(args: ExecutingArgs, lookup: Lookup<'_>) -> Result<Exit, CliErr
             })
             .collect();
         if !rows.is_empty() {
-            output::stdout_line(&output::table(&["  job", "model", "elapsed"], &rows));
+            output::stdout_line(&output::table(&["  job", "model", "elapsed"], &rows))?;
         }
     }
     Ok(Exit::Success)

@@ -85,7 +85,7 @@ pub fn run(args: NormalizeArgs) -> Result<Exit, CliError> {
         }
     };
     let job = normalize(&bytes, args.provider, &origin)?;
-    output::stdout_line(&output::job_json(&job)?);
+    output::stdout_line(&output::job_json(&job)?)?;
     Ok(Exit::Success)
 }
 

@@ -23,21 +23,21 @@ pub async fn run(args: SandboxArgs) -> Result<Exit, CliError> {
     // `serve_forever` logs the seeded ids only through tracing; starting the sandbox here lets us print them.
     let sandbox = Sandbox::start(args.listen, config).await.map_err(|e| sandbox_error(&e))?;
     let base = sandbox.base_url();
-    output::stdout_line(&format!("genjob sandbox listening on {base} (speed {}×); press Ctrl-C to stop", args.speed));
-    output::stdout_line("\nexport these to point genjob at it:");
+    output::stdout_line(&format!("genjob sandbox listening on {base} (speed {}×); press Ctrl-C to stop", args.speed))?;
+    output::stdout_line("\nexport these to point genjob at it:")?;
     for line in [
         format!("export USEAPI_BASE_URL={base}"),
         format!("export USEAPI_TOKEN={SANDBOX_TOKEN}"),
         format!("export TOKEN360_BASE_URL={base}"),
         format!("export TOKEN360_API_KEY={SANDBOX_TOKEN}"),
     ] {
-        output::stdout_line(&format!("  {line}"));
+        output::stdout_line(&format!("  {line}"))?;
     }
-    output::stdout_line("\nseeded jobs (token360 ids need --provider token360):");
+    output::stdout_line("\nseeded jobs (token360 ids need --provider token360):")?;
     for spec in demo_jobs() {
         let kind = spec.kind;
         let id = sandbox.add_job(spec);
-        output::stdout_line(&format!("  {kind:<28} {id}"));
+        output::stdout_line(&format!("  {kind:<28} {id}"))?;
     }
     sandbox
         .serve_until(async {

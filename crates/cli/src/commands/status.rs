@@ -23,15 +23,15 @@ pub async fn run(args: StatusArgs, lookup: Lookup<'_>) -> Result<Exit, CliError>
     let snapshot = read.map_err(|e| CliError { exit: Exit::from_wait(&e), message: e.to_string() })?;
     if args.raw {
         // The record as parsed, serialized back: lossless, so this is what the provider sent.
-        output::stdout_line(&snapshot.record.to_value().to_string());
+        output::stdout_line(&snapshot.record.to_value().to_string())?;
     } else if args.json {
-        output::stdout_line(&output::job_json(&snapshot.job)?);
+        output::stdout_line(&output::job_json(&snapshot.job)?)?;
     } else {
         let mut text = output::describe(&snapshot.job);
         if snapshot.timed_out_locally {
             text.push_str("\nnote      still `created` an hour after creation: failed by the 1-hour rule (the provider will say so too)");
         }
-        output::stdout_line(&text);
+        output::stdout_line(&text)?;
     }
     Ok(Exit::Success)
 }

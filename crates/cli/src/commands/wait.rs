@@ -102,7 +102,15 @@ pub struct WatchRun {
 }
 
 /// Watches `targets` to the end and downloads outputs as jobs complete; one report per target, in order.
-pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: WatchRun) -> Vec<JobReport> {
+///
+/// A `--json` line that cannot be written ends the watch at once (nobody can read the results any
+/// more, as when a pipe's reader leaves): requests and downloads in flight are dropped, which removes
+/// their temporary files, and the error is returned.
+pub async fn watch_all(
+    watcher: &Watcher,
+    targets: Vec<WatchTarget>,
+    mut run: WatchRun,
+) -> Result<Vec<JobReport>, CliError> {
     let mut reports: Vec<Option<JobReport>> = (0..targets.len()).map(|_| None).collect();
     let providers: Vec<Provider> = targets.iter().map(|t| t.provider).collect();
     let kept = targets.clone();
@@ -122,7 +130,7 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
                     files: Vec::new(),
                     download_error: Some((Exit::Usage, e.to_string())),
                 };
-                return providers.iter().zip(&kept).map(refused).collect();
+                return Ok(providers.iter().zip(&kept).map(refused).collect());
             }
         };
     }
@@ -148,8 +156,13 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
                 match report.finished() {
                     Some(job) => {
                         if run.json {
-                            match output::job_json(&job.job) {
-                                Ok(line) => output::stdout_line(&line),
+                            let written = output::job_json(&job.job).map(|line| output::stdout_line(&line));
+                            match written {
+                                Ok(Ok(())) => {}
+                                Ok(Err(lost)) => {
+                                    run.progress.clear();
+                                    return Err(lost);
+                                }
                                 Err(e) => run.progress.note(&format!("genjob: {e}")),
                             }
                         }
@@ -185,27 +198,36 @@ pub async fn watch_all(watcher: &Watcher, targets: Vec<WatchTarget>, mut run: Wa
     }
     run.progress.clear();
     // A watch reports every job before it ends, so every slot is filled; skip any that is not.
-    reports.into_iter().flatten().collect()
+    Ok(reports.into_iter().flatten().collect())
 }
 
-/// Cancels the wait on Ctrl-C or SIGTERM: the watch ends and downloads in flight are dropped, which
-/// removes their temporary files, so nothing half-written outlives the process.
+/// Waits for the Unix signal `kind`; never, where it cannot be watched.
+#[cfg(unix)]
+async fn unix_signal(kind: tokio::signal::unix::SignalKind) {
+    match tokio::signal::unix::signal(kind) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending::<()>().await,
+    }
+}
+
+/// Cancels the wait on Ctrl-C, SIGTERM or SIGHUP (the terminal closed, the ssh session dropped): the
+/// watch ends and downloads in flight are dropped, which removes their temporary files, so nothing
+/// half-written outlives the process.
 fn stop_on_signals(cancel: CancellationToken) {
     tokio::spawn(async move {
         #[cfg(unix)]
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
+        let (terminate, hang_up) = {
+            use tokio::signal::unix::SignalKind;
+            (unix_signal(SignalKind::terminate()), unix_signal(SignalKind::hangup()))
         };
         #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
+        let (terminate, hang_up) = (std::future::pending::<()>(), std::future::pending::<()>());
         tokio::select! {
             Ok(()) = tokio::signal::ctrl_c() => eprintln!("genjob: interrupted; stopping the wait"),
             () = terminate => eprintln!("genjob: terminated; stopping the wait"),
+            () = hang_up => eprintln!("genjob: hung up (SIGHUP); stopping the wait"),
         }
         cancel.cancel();
     });
@@ -221,13 +243,8 @@ pub async fn serve_callbacks(
     let (receiver, wakes) = callbacks::channel(options);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let router = receiver.router();
-    tokio::spawn(async move {
-        let served = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await });
-        if let Err(error) = served.await {
-            tracing::warn!(%error, "the callback receiver stopped");
-        }
-    });
+    // The bounded server: slow or idle connections cannot take the descriptors polling needs.
+    tokio::spawn(async move { receiver.serve(listener, stop.cancelled_owned()).await });
     Ok((bound, wakes))
 }
 
@@ -300,9 +317,11 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
         WatchRun { json: args.json, progress, download, cancel: Some(cancel), callbacks, timeout: args.timeout },
     )
     .await;
+    // What was learned is kept even when the results could not be printed.
     if let (Some(store), Some(shared)) = (&learned_file, &learning) {
         learned::save(store, &shared.snapshot(), lookup);
     }
+    let reports = reports?;
     if !args.json {
         let rows: Vec<Vec<String>> = reports
             .iter()
@@ -322,7 +341,7 @@ pub async fn run(args: WaitArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
                 ]
             })
             .collect();
-        output::stdout_line(&output::table(&["job", "provider", "status", "polls", "time", "detail"], &rows));
+        output::stdout_line(&output::table(&["job", "provider", "status", "polls", "time", "detail"], &rows))?;
     }
     Ok(reports.iter().fold(Exit::Success, |worst, r| worst.worst(r.exit())))
 }

@@ -185,7 +185,7 @@ async fn a_server_answering_html_exits_7() {
 async fn help_documents_the_exit_codes() {
     let run = genjob(&["--help"], &[], None).await;
     assert_eq!(run.code, 0);
-    assert!(run.stdout.contains("Exit codes:") && run.stdout.contains("2, 130, 3, 4, 7, 6, 5, 1, 0"), "{run:?}");
+    assert!(run.stdout.contains("Exit codes:") && run.stdout.contains("2, 8, 130, 3, 4, 7, 6, 5, 1, 0"), "{run:?}");
     let usage = genjob(&["frobnicate"], &[], None).await;
     assert_eq!(usage.code, 2, "{usage:?}");
 }
