@@ -19,6 +19,8 @@ const MEAN_GAP_S: f64 = 15.0;
 const TRUTH_SAMPLES: usize = 20_000;
 /// Jobs that never finish would stall the simulation; no generated job runs longer than this.
 const LONGEST_S: f64 = 3_000.0;
+/// Dreamina fails a job still `created` an hour after its creation (the 1-hour rule).
+const DREAMINA_LONGEST_S: f64 = 3_600.0;
 
 /// What a poll of a running job reports besides "not done".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +240,28 @@ fn seconds(value: &Value, key: &str) -> Result<f64, String> {
     }
 }
 
+/// Refuses a family whose records could not say what it claims: the poll section reads each job
+/// through records in its provider's documented shape.
+fn check_records_can_say(provider: Provider, kind: JobKind, reports: Reports) -> Result<(), String> {
+    let kind_ok = match provider {
+        Provider::GoogleFlow => matches!(kind, JobKind::Video | JobKind::Image),
+        Provider::Token360 => kind == JobKind::Video,
+        _ => true,
+    };
+    let reports_ok = match provider {
+        Provider::Dreamina => reports == Reports::Nothing,
+        Provider::GoogleFlow => reports != Reports::Progress,
+        _ => true,
+    };
+    match (kind_ok, reports_ok) {
+        (false, _) => Err(format!("{provider} has no {kind:?} jobs (google-flow: video, image; token360: video)")),
+        (_, false) => Err(format!(
+            "{provider} records cannot report {reports:?} while a job runs (dreamina: nothing; google-flow: nothing or started)"
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn parse_family(f: &Value) -> Result<Family, String> {
     let name = text(f, "name")?.to_owned();
     let provider: Provider = text(f, "provider")?.parse().map_err(|e| format!("{e}"))?;
@@ -250,6 +274,7 @@ fn parse_family(f: &Value) -> Result<Family, String> {
         "progress" => Reports::Progress,
         other => return Err(format!("`reports` must be nothing, started or progress, not `{other}`")),
     };
+    check_records_can_say(provider, kind, reports)?;
     let jobs = f.get("jobs").and_then(Value::as_array).ok_or("`jobs` must be an array")?;
     let mut jobs = jobs
         .iter()
@@ -260,8 +285,15 @@ fn parse_family(f: &Value) -> Result<Family, String> {
                 queue_s: seconds(job, "queue_s")?,
                 run_s: seconds(job, "run_s")?,
             };
-            if job.duration_s() > 0.0 { Ok(job) } else { Err("a job must take some time".to_owned()) }
-                .map_err(|e| format!("job {j}: {e}"))
+            if job.duration_s() <= 0.0 {
+                Err("a job must take some time".to_owned())
+            } else if provider == Provider::Dreamina && job.duration_s() >= DREAMINA_LONGEST_S {
+                // Dreamina itself fails a job still `created` after an hour; no record shows a longer one.
+                Err(format!("a Dreamina job finishes within an hour, not after {} s", job.duration_s()))
+            } else {
+                Ok(job)
+            }
+            .map_err(|e| format!("job {j}: {e}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if jobs.is_empty() {
@@ -319,6 +351,18 @@ mod tests {
         assert!(bad(&job(r#"{"submit_s": 0, "queue_s": -1, "run_s": 1}"#)).contains("queue_s"));
         assert!(bad(&job(r#"{"submit_s": 0, "queue_s": 0, "run_s": 0}"#)).contains("some time"));
         assert!(bad(&job("")).contains("empty"));
+        assert!(bad(&job(r#"{"submit_s": 0, "queue_s": 3000, "run_s": 600}"#)).contains("within an hour"));
+        let combo = |provider: &str, kind: &str, reports: &str| {
+            bad(&format!(
+                r#"{{"families": [{{"name": "x", "provider": "{provider}", "kind": "{kind}", "reports": "{reports}",
+                    "jobs": [{{"submit_s": 0, "queue_s": 0, "run_s": 1}}]}}]}}"#
+            ))
+        };
+        assert!(combo("dreamina", "video", "progress").contains("cannot report"));
+        assert!(combo("google-flow", "video", "progress").contains("cannot report"));
+        assert!(combo("token360", "image", "progress").contains("has no"));
+        assert!(combo("google-flow", "video-upscale", "started").contains("has no"));
+        assert_eq!(combo("google-flow", "image", "started"), "");
     }
 
     #[test]
