@@ -68,8 +68,11 @@ pub struct Family {
     pub reports: Reports,
     /// The jobs, in submission order.
     pub jobs: Vec<SimJob>,
-    /// Times-to-finish drawn from the family's true distribution (the oracle's knowledge).
+    /// Times-to-finish drawn from the family's true distribution (the oracle's knowledge): draws of
+    /// its generating process, or else its own jobs' durations.
     pub truth: Vec<f64>,
+    /// True when `truth` holds draws of the generating process, not the family's own jobs.
+    pub has_process: bool,
     /// True when the family comes from the documented typical times.
     pub documented: bool,
 }
@@ -124,6 +127,7 @@ fn generated(spec: (&str, Provider, JobKind, &str, RequestProfile, Reports), see
         reports,
         jobs,
         truth,
+        has_process: true,
         documented: false,
     }
 }
@@ -231,6 +235,14 @@ fn text<'a>(value: &'a Value, key: &str) -> Result<&'a str, String> {
     value.get(key).and_then(Value::as_str).ok_or_else(|| format!("`{key}` must be a string"))
 }
 
+/// One draw of a time-to-finish: positive seconds, at most 30 days.
+fn duration(value: &Value) -> Result<f64, String> {
+    match value.as_f64() {
+        Some(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 * 30.0 => Ok(v),
+        _ => Err(format!("a duration must be a number of seconds above 0 and at most 30 days, not {value}")),
+    }
+}
+
 fn seconds(value: &Value, key: &str) -> Result<f64, String> {
     let v = value.get(key).and_then(Value::as_f64).ok_or_else(|| format!("`{key}` must be a number"))?;
     if v.is_finite() && (0.0..=86_400.0 * 30.0).contains(&v) {
@@ -300,7 +312,20 @@ fn parse_family(f: &Value) -> Result<Family, String> {
         return Err("`jobs` is empty".to_owned());
     }
     jobs.sort_by(|a, b| a.submit_s.total_cmp(&b.submit_s));
-    let truth = jobs.iter().map(SimJob::duration_s).collect();
+    // Draws of the generating process, when the file has them, are what the oracle plans on.
+    let draws = match f.get("draws") {
+        None => None,
+        Some(Value::Array(draws)) if !draws.is_empty() => Some(
+            draws
+                .iter()
+                .enumerate()
+                .map(|(k, d)| duration(d).map_err(|e| format!("draw {k}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(_) => return Err("`draws` must be a non-empty array of durations in seconds".to_owned()),
+    };
+    let has_process = draws.is_some();
+    let truth = draws.unwrap_or_else(|| jobs.iter().map(SimJob::duration_s).collect());
     Ok(Family {
         name,
         provider,
@@ -310,6 +335,7 @@ fn parse_family(f: &Value) -> Result<Family, String> {
         reports,
         jobs,
         truth,
+        has_process,
         documented: false,
     })
 }
@@ -335,7 +361,14 @@ mod tests {
             ("mine", Provider::Token360, JobKind::Video, Reports::Progress)
         );
         assert_eq!(f.jobs[0], SimJob { submit_s: 0.0, queue_s: 12.5, run_s: 95.3 }, "sorted by submission");
-        assert_eq!(f.truth.len(), 2);
+        assert_eq!((f.truth.len(), f.has_process), (2, false), "the oracle plans on the jobs themselves");
+        let with_draws: Value = serde_json::from_str(
+            r#"{"families": [{"name": "p", "provider": "dreamina", "kind": "video", "reports": "nothing",
+                 "jobs": [{"submit_s": 0, "queue_s": 0, "run_s": 60}], "draws": [55.5, 61, 70]}]}"#,
+        )
+        .map_err(|e| e.to_string())?;
+        let p = &parse(&with_draws)?[0];
+        assert_eq!((p.truth.clone(), p.has_process), (vec![55.5, 61.0, 70.0], true));
         Ok(())
     }
 
@@ -363,6 +396,14 @@ mod tests {
         assert!(combo("token360", "image", "progress").contains("has no"));
         assert!(combo("google-flow", "video-upscale", "started").contains("has no"));
         assert_eq!(combo("google-flow", "image", "started"), "");
+        let draws = |d: &str| {
+            bad(&format!(
+                r#"{{"families": [{{{base}, "provider": "dreamina", "draws": {d},
+                    "jobs": [{{"submit_s": 0, "queue_s": 0, "run_s": 1}}]}}]}}"#
+            ))
+        };
+        assert!(draws("[]").contains("`draws` must be"));
+        assert!(draws("[1, -2]").contains("draw 1"));
     }
 
     #[test]

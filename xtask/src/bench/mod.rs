@@ -6,6 +6,7 @@
 
 mod families;
 mod live;
+mod oracle;
 mod parse;
 mod poll;
 mod push;

@@ -10,10 +10,11 @@
 //! requests (at the source) and the delay from its finish to the event that reports it.
 
 use super::families::{Family, SimJob};
+use super::oracle;
 use super::source::{EPOCH, FamilySource};
 use futures::StreamExt;
-use genjob::learn::{DurationEstimate, PollPlan, SharedEstimates};
-use genjob::policy::{PollContext, PollPolicy};
+use genjob::learn::SharedEstimates;
+use genjob::policy::PollPolicy;
 use genjob::{AdaptiveSchedule, Environment, FixedInterval, TokioEnvironment, WatchEvent, WatchOptions, Watcher};
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,22 +97,6 @@ async fn pipeline(
     outcomes.into_iter().map(|o| o.ok_or_else(|| format!("{}: a job was never watched", family.name))).collect()
 }
 
-/// The oracle: the optimal plan for the family's true distribution, with no jitter.
-///
-/// In the simulation every job is watched from its creation, so a job of unknown age is at age 0.
-#[derive(Debug)]
-pub struct Oracle(pub PollPlan);
-
-impl PollPolicy for Oracle {
-    fn first_delay(&self, ctx: &PollContext<'_>) -> Duration {
-        self.0.first_delay(ctx.age.unwrap_or_default())
-    }
-
-    fn next_delay(&self, ctx: &PollContext<'_>, _: f64) -> Duration {
-        self.0.next_delay(ctx.age.unwrap_or_default())
-    }
-}
-
 /// Aggregates over a set of jobs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
@@ -159,7 +144,7 @@ pub fn cold(outcomes: &[JobOutcome]) -> &[JobOutcome] {
 
 /// Bisects a parameter (requests fall as it grows) towards warm mean requests of `target`: the
 /// final bracket `(lo, hi)`, `lo` spending more than `hi`.
-fn bisect(
+pub(super) fn bisect(
     lo: f64,
     hi: f64,
     target: f64,
@@ -192,39 +177,6 @@ pub fn equal_budget(family: &Family, target: f64, seed: u64) -> Result<(Duration
     Ok((Duration::from_secs_f64(secs), summary))
 }
 
-/// The oracle's figures at a request count.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct OracleRow {
-    /// The figures.
-    pub summary: Summary,
-    /// The two plans' `λ` (seconds of latency per check), the cheaper one first.
-    pub lambdas: (f64, f64),
-    /// The share of jobs watched with the costlier plan.
-    pub mix: f64,
-}
-
-/// The oracle at the warm mean request count `target`.
-///
-/// The request count of one plan is a step function of `λ`, and a step can be a request per job
-/// (one more check before anything finishes). So the oracle is the classical randomised one: the two
-/// plans around the target, each job watched with one of them, in the proportion that spends the
-/// target — the best latency any schedule knowing the distribution reaches at that count.
-pub fn oracle(family: &Family, target: f64, tail: Duration) -> Result<Option<OracleRow>, String> {
-    let Some(truth) = DurationEstimate::from_samples(&family.truth, &[]) else { return Ok(None) };
-    let outcomes =
-        |log_lambda: f64| run(family, Arc::new(Oracle(PollPlan::for_cost(&truth, log_lambda.exp(), tail))), None, 0);
-    let (lo, hi) = bisect(1e-4f64.ln(), 1e4f64.ln(), target, |x| Ok(summarize(warm(&outcomes(x)?)).mean_requests))?;
-    let (costly, cheap) = (outcomes(lo)?, outcomes(hi)?);
-    let (rc, rs) = (summarize(warm(&costly)).mean_requests, summarize(warm(&cheap)).mean_requests);
-    let mix = if rc > rs { ((target - rs) / (rc - rs)).clamp(0.0, 1.0) } else { 1.0 };
-    // A low-discrepancy choice per job, so that the costlier plan's share is `mix` in every stretch.
-    let golden = (5f64.sqrt() - 1.0) / 2.0;
-    let mixed: Vec<JobOutcome> = (0..costly.len())
-        .map(|i| if ((i as f64 + 1.0) * golden).fract() < mix { costly[i] } else { cheap[i] })
-        .collect();
-    Ok(Some(OracleRow { summary: summarize(warm(&mixed)), lambdas: (hi.exp(), lo.exp()), mix }))
-}
-
 /// What a strategy row adds to its figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Extra {
@@ -252,8 +204,17 @@ pub fn strategies(family: &Family, seed: u64) -> Result<Vec<Row>, String> {
     if default.jobs > 0 {
         let (interval, summary) = equal_budget(family, default.mean_requests, seed)?;
         rows.push(("equal-budget-fixed", summary, Extra::Interval(interval.as_secs_f64())));
-        if let Some(o) = oracle(family, default.mean_requests, schedule.budget().tail_interval())? {
+        let tail = schedule.budget().tail_interval();
+        if let Some(o) = oracle::oracle(family, default.mean_requests, tail, &family.truth)? {
             rows.push(("oracle", o.summary, Extra::Oracle { lambdas: o.lambdas, mix: o.mix }));
+        }
+        // Beside the limit, the same programme planned on the family's own jobs: what knowing
+        // exactly these jobs' durations (not only their process) would reach.
+        if family.has_process {
+            let own: Vec<f64> = family.jobs.iter().map(SimJob::duration_s).collect();
+            if let Some(o) = oracle::oracle(family, default.mean_requests, tail, &own)? {
+                rows.push(("oracle-sample", o.summary, Extra::Oracle { lambdas: o.lambdas, mix: o.mix }));
+            }
         }
     }
     Ok(rows)
@@ -264,6 +225,7 @@ mod tests {
     use super::*;
     use crate::bench::families::Reports;
     use genjob::models::RequestProfile;
+    use genjob::policy::PollContext;
     use genjob::{DurationKey, JobKind, Provider};
 
     fn family(reports: Reports, provider: Provider, jobs: Vec<SimJob>) -> Family {
@@ -277,6 +239,7 @@ mod tests {
             reports,
             jobs,
             truth,
+            has_process: false,
             documented: false,
         }
     }
@@ -366,7 +329,7 @@ mod tests {
         assert!((summary.mean_requests - fixed.mean_requests).abs() / fixed.mean_requests < 0.02, "{summary:?}");
         assert!((interval.as_secs_f64() - 10.0).abs() < 0.7, "{interval:?}");
         let tail = AdaptiveSchedule::default().budget().tail_interval();
-        let best = oracle(&f, fixed.mean_requests, tail)?.ok_or("no oracle")?.summary;
+        let best = oracle::oracle(&f, fixed.mean_requests, tail, &f.truth)?.ok_or("no oracle")?.summary;
         assert!((best.mean_requests - fixed.mean_requests).abs() / fixed.mean_requests < 0.01, "{best:?}");
         assert!(best.mean_latency_s < 0.7 * fixed.mean_latency_s, "{best:?} vs {fixed:?}");
         Ok(())

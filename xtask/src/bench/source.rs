@@ -325,6 +325,7 @@ mod tests {
             reports,
             truth: vec![100.0],
             jobs,
+            has_process: false,
             documented: false,
         }
     }
