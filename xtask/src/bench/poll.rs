@@ -118,8 +118,13 @@ mod tests {
         let jobs: Vec<Value> = (0..40)
             .map(|i| json!({"submit_s": f64::from(i) * 20.0, "queue_s": 3.0, "run_s": 40.0 + f64::from(i % 7)}))
             .collect();
-        let file = json!({"families": [{"name": "mine", "provider": "google-flow", "kind": "video",
-                                        "model": "veo-3.1-fast", "reports": "started", "jobs": jobs}]});
+        // The same jobs again, with draws of the process that made them: the oracle plans on those.
+        let draws: Vec<f64> = (0..500).map(|i| 43.0 + f64::from(i % 70) / 10.0).collect();
+        let file = json!({"families": [
+            {"name": "mine", "provider": "google-flow", "kind": "video", "model": "veo-3.1-fast",
+             "reports": "started", "jobs": jobs},
+            {"name": "drawn", "provider": "google-flow", "kind": "video", "model": "veo-3.1-fast",
+             "reports": "started", "jobs": jobs, "draws": draws}]});
         let dir = std::env::temp_dir().join(format!("genjob-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let path = dir.join("jobs.json");
@@ -127,12 +132,15 @@ mod tests {
         let families = super::super::families::from_file(&path)?;
         std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
         let (lines, rows) = section(&families)?;
-        let strategies: Vec<&str> = rows.iter().filter_map(|r| r["strategy"].as_str()).collect();
-        assert_eq!(
-            strategies,
-            ["default", "default-cold", "default-unlearned", "fixed-10s", "equal-budget-fixed", "oracle"]
-        );
-        assert!(rows.iter().all(|r| r["range"] == "mine"));
+        let strategies = |family: &str| -> Vec<&str> {
+            rows.iter().filter(|r| r["range"] == family).filter_map(|r| r["strategy"].as_str()).collect()
+        };
+        let own = ["default", "default-cold", "default-unlearned", "fixed-10s", "equal-budget-fixed", "oracle"];
+        assert_eq!(strategies("mine"), own);
+        assert_eq!(strategies("drawn")[..own.len()], own);
+        assert_eq!(strategies("drawn")[own.len()..], ["oracle-sample"]);
+        let sample = rows.iter().find(|r| r["strategy"] == "oracle-sample").ok_or("no per-sample row")?;
+        assert!(sample["lambda_s"].is_array() && sample["costlier_plan_share"].is_number());
         assert_eq!(rows[0]["jobs"], 20, "the first 20 jobs are the warm-up");
         assert_eq!(rows[1]["jobs"], 20);
         assert!(rows[0]["latency_ratio_to_oracle"].is_number());
