@@ -19,6 +19,8 @@ const MEAN_GAP_S: f64 = 15.0;
 const TRUTH_SAMPLES: usize = 20_000;
 /// Jobs that never finish would stall the simulation; no generated job runs longer than this.
 const LONGEST_S: f64 = 3_000.0;
+/// Dreamina fails a job still `created` an hour after its creation (the 1-hour rule).
+const DREAMINA_LONGEST_S: f64 = 3_600.0;
 
 /// What a poll of a running job reports besides "not done".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +68,11 @@ pub struct Family {
     pub reports: Reports,
     /// The jobs, in submission order.
     pub jobs: Vec<SimJob>,
-    /// Times-to-finish drawn from the family's true distribution (the oracle's knowledge).
+    /// Times-to-finish drawn from the family's true distribution (the oracle's knowledge): draws of
+    /// its generating process, or else its own jobs' durations.
     pub truth: Vec<f64>,
+    /// True when `truth` holds draws of the generating process, not the family's own jobs.
+    pub has_process: bool,
     /// True when the family comes from the documented typical times.
     pub documented: bool,
 }
@@ -122,6 +127,7 @@ fn generated(spec: (&str, Provider, JobKind, &str, RequestProfile, Reports), see
         reports,
         jobs,
         truth,
+        has_process: true,
         documented: false,
     }
 }
@@ -229,12 +235,42 @@ fn text<'a>(value: &'a Value, key: &str) -> Result<&'a str, String> {
     value.get(key).and_then(Value::as_str).ok_or_else(|| format!("`{key}` must be a string"))
 }
 
+/// One draw of a time-to-finish: positive seconds, at most 30 days.
+fn duration(value: &Value) -> Result<f64, String> {
+    match value.as_f64() {
+        Some(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 * 30.0 => Ok(v),
+        _ => Err(format!("a duration must be a number of seconds above 0 and at most 30 days, not {value}")),
+    }
+}
+
 fn seconds(value: &Value, key: &str) -> Result<f64, String> {
     let v = value.get(key).and_then(Value::as_f64).ok_or_else(|| format!("`{key}` must be a number"))?;
     if v.is_finite() && (0.0..=86_400.0 * 30.0).contains(&v) {
         Ok(v)
     } else {
         Err(format!("`{key}` must be between 0 and 30 days of seconds, not {v}"))
+    }
+}
+
+/// Refuses a family whose records could not say what it claims: the poll section reads each job
+/// through records in its provider's documented shape.
+fn check_records_can_say(provider: Provider, kind: JobKind, reports: Reports) -> Result<(), String> {
+    let kind_ok = match provider {
+        Provider::GoogleFlow => matches!(kind, JobKind::Video | JobKind::Image),
+        Provider::Token360 => kind == JobKind::Video,
+        _ => true,
+    };
+    let reports_ok = match provider {
+        Provider::Dreamina => reports == Reports::Nothing,
+        Provider::GoogleFlow => reports != Reports::Progress,
+        _ => true,
+    };
+    match (kind_ok, reports_ok) {
+        (false, _) => Err(format!("{provider} has no {kind:?} jobs (google-flow: video, image; token360: video)")),
+        (_, false) => Err(format!(
+            "{provider} records cannot report {reports:?} while a job runs (dreamina: nothing; google-flow: nothing or started)"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -250,6 +286,7 @@ fn parse_family(f: &Value) -> Result<Family, String> {
         "progress" => Reports::Progress,
         other => return Err(format!("`reports` must be nothing, started or progress, not `{other}`")),
     };
+    check_records_can_say(provider, kind, reports)?;
     let jobs = f.get("jobs").and_then(Value::as_array).ok_or("`jobs` must be an array")?;
     let mut jobs = jobs
         .iter()
@@ -260,15 +297,35 @@ fn parse_family(f: &Value) -> Result<Family, String> {
                 queue_s: seconds(job, "queue_s")?,
                 run_s: seconds(job, "run_s")?,
             };
-            if job.duration_s() > 0.0 { Ok(job) } else { Err("a job must take some time".to_owned()) }
-                .map_err(|e| format!("job {j}: {e}"))
+            if job.duration_s() <= 0.0 {
+                Err("a job must take some time".to_owned())
+            } else if provider == Provider::Dreamina && job.duration_s() >= DREAMINA_LONGEST_S {
+                // Dreamina itself fails a job still `created` after an hour; no record shows a longer one.
+                Err(format!("a Dreamina job finishes within an hour, not after {} s", job.duration_s()))
+            } else {
+                Ok(job)
+            }
+            .map_err(|e| format!("job {j}: {e}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if jobs.is_empty() {
         return Err("`jobs` is empty".to_owned());
     }
     jobs.sort_by(|a, b| a.submit_s.total_cmp(&b.submit_s));
-    let truth = jobs.iter().map(SimJob::duration_s).collect();
+    // Draws of the generating process, when the file has them, are what the oracle plans on.
+    let draws = match f.get("draws") {
+        None => None,
+        Some(Value::Array(draws)) if !draws.is_empty() => Some(
+            draws
+                .iter()
+                .enumerate()
+                .map(|(k, d)| duration(d).map_err(|e| format!("draw {k}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        Some(_) => return Err("`draws` must be a non-empty array of durations in seconds".to_owned()),
+    };
+    let has_process = draws.is_some();
+    let truth = draws.unwrap_or_else(|| jobs.iter().map(SimJob::duration_s).collect());
     Ok(Family {
         name,
         provider,
@@ -278,6 +335,7 @@ fn parse_family(f: &Value) -> Result<Family, String> {
         reports,
         jobs,
         truth,
+        has_process,
         documented: false,
     })
 }
@@ -303,7 +361,14 @@ mod tests {
             ("mine", Provider::Token360, JobKind::Video, Reports::Progress)
         );
         assert_eq!(f.jobs[0], SimJob { submit_s: 0.0, queue_s: 12.5, run_s: 95.3 }, "sorted by submission");
-        assert_eq!(f.truth.len(), 2);
+        assert_eq!((f.truth.len(), f.has_process), (2, false), "the oracle plans on the jobs themselves");
+        let with_draws: Value = serde_json::from_str(
+            r#"{"families": [{"name": "p", "provider": "dreamina", "kind": "video", "reports": "nothing",
+                 "jobs": [{"submit_s": 0, "queue_s": 0, "run_s": 60}], "draws": [55.5, 61, 70]}]}"#,
+        )
+        .map_err(|e| e.to_string())?;
+        let p = &parse(&with_draws)?[0];
+        assert_eq!((p.truth.clone(), p.has_process), (vec![55.5, 61.0, 70.0], true));
         Ok(())
     }
 
@@ -319,6 +384,26 @@ mod tests {
         assert!(bad(&job(r#"{"submit_s": 0, "queue_s": -1, "run_s": 1}"#)).contains("queue_s"));
         assert!(bad(&job(r#"{"submit_s": 0, "queue_s": 0, "run_s": 0}"#)).contains("some time"));
         assert!(bad(&job("")).contains("empty"));
+        assert!(bad(&job(r#"{"submit_s": 0, "queue_s": 3000, "run_s": 600}"#)).contains("within an hour"));
+        let combo = |provider: &str, kind: &str, reports: &str| {
+            bad(&format!(
+                r#"{{"families": [{{"name": "x", "provider": "{provider}", "kind": "{kind}", "reports": "{reports}",
+                    "jobs": [{{"submit_s": 0, "queue_s": 0, "run_s": 1}}]}}]}}"#
+            ))
+        };
+        assert!(combo("dreamina", "video", "progress").contains("cannot report"));
+        assert!(combo("google-flow", "video", "progress").contains("cannot report"));
+        assert!(combo("token360", "image", "progress").contains("has no"));
+        assert!(combo("google-flow", "video-upscale", "started").contains("has no"));
+        assert_eq!(combo("google-flow", "image", "started"), "");
+        let draws = |d: &str| {
+            bad(&format!(
+                r#"{{"families": [{{{base}, "provider": "dreamina", "draws": {d},
+                    "jobs": [{{"submit_s": 0, "queue_s": 0, "run_s": 1}}]}}]}}"#
+            ))
+        };
+        assert!(draws("[]").contains("`draws` must be"));
+        assert!(draws("[1, -2]").contains("draw 1"));
     }
 
     #[test]

@@ -4,12 +4,44 @@ use super::families::Family;
 use super::sim::{self, Extra};
 use super::{Line, SEED, goal, line, round};
 use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Every strategy on every family, each family on a thread of its own (as many at once as there are
+/// cores): each builds its own paused runtimes, so this may be called from within the bench's runtime.
+fn all_strategies(families: &[Family]) -> Result<Vec<Vec<sim::Row>>, String> {
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(families.len()).max(1);
+    let mut results: Vec<Option<Result<Vec<sim::Row>, String>>> = families.iter().map(|_| None).collect();
+    let done = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(family) = families.get(i) else { break mine };
+                        mine.push((i, sim::strategies(family, SEED ^ i as u64)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| "a poll simulation thread panicked".to_owned()))
+            .collect::<Vec<_>>()
+    });
+    for worker in done {
+        for (i, rows) in worker? {
+            results[i] = Some(rows);
+        }
+    }
+    results.into_iter().map(|r| r.unwrap_or_else(|| Err("a family was not simulated".to_owned()))).collect()
+}
 
 /// Every strategy on every family, as table lines and `results.json` rows.
-pub fn section(families: &[Family]) -> (Vec<Line>, Vec<Value>) {
+pub fn section(families: &[Family]) -> Result<(Vec<Line>, Vec<Value>), String> {
     let (mut lines, mut json_rows) = (Vec::new(), Vec::new());
-    for (i, family) in families.iter().enumerate() {
-        let rows = sim::strategies(family, SEED ^ i as u64);
+    for (family, rows) in families.iter().zip(all_strategies(families)?) {
         let find = |strategy: &str| rows.iter().find(|r| r.0 == strategy).map(|r| r.1);
         let (default, fixed, oracle) = (find("default"), find("fixed-10s"), find("oracle"));
         let ratio = default.zip(oracle).map(|(d, o)| d.mean_latency_s / o.mean_latency_s.max(1e-9));
@@ -74,7 +106,7 @@ pub fn section(families: &[Family]) -> (Vec<Line>, Vec<Value>) {
             json_rows.push(row);
         }
     }
-    (lines, json_rows)
+    Ok((lines, json_rows))
 }
 
 #[cfg(test)]
@@ -86,21 +118,29 @@ mod tests {
         let jobs: Vec<Value> = (0..40)
             .map(|i| json!({"submit_s": f64::from(i) * 20.0, "queue_s": 3.0, "run_s": 40.0 + f64::from(i % 7)}))
             .collect();
-        let file = json!({"families": [{"name": "mine", "provider": "google-flow", "kind": "video",
-                                        "model": "veo-3.1-fast", "reports": "started", "jobs": jobs}]});
+        // The same jobs again, with draws of the process that made them: the oracle plans on those.
+        let draws: Vec<f64> = (0..500).map(|i| 43.0 + f64::from(i % 70) / 10.0).collect();
+        let file = json!({"families": [
+            {"name": "mine", "provider": "google-flow", "kind": "video", "model": "veo-3.1-fast",
+             "reports": "started", "jobs": jobs},
+            {"name": "drawn", "provider": "google-flow", "kind": "video", "model": "veo-3.1-fast",
+             "reports": "started", "jobs": jobs, "draws": draws}]});
         let dir = std::env::temp_dir().join(format!("genjob-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let path = dir.join("jobs.json");
         std::fs::write(&path, file.to_string()).map_err(|e| e.to_string())?;
         let families = super::super::families::from_file(&path)?;
         std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
-        let (lines, rows) = section(&families);
-        let strategies: Vec<&str> = rows.iter().filter_map(|r| r["strategy"].as_str()).collect();
-        assert_eq!(
-            strategies,
-            ["default", "default-cold", "default-unlearned", "fixed-10s", "equal-budget-fixed", "oracle"]
-        );
-        assert!(rows.iter().all(|r| r["range"] == "mine"));
+        let (lines, rows) = section(&families)?;
+        let strategies = |family: &str| -> Vec<&str> {
+            rows.iter().filter(|r| r["range"] == family).filter_map(|r| r["strategy"].as_str()).collect()
+        };
+        let own = ["default", "default-cold", "default-unlearned", "fixed-10s", "equal-budget-fixed", "oracle"];
+        assert_eq!(strategies("mine"), own);
+        assert_eq!(strategies("drawn")[..own.len()], own);
+        assert_eq!(strategies("drawn")[own.len()..], ["oracle-sample"]);
+        let sample = rows.iter().find(|r| r["strategy"] == "oracle-sample").ok_or("no per-sample row")?;
+        assert!(sample["lambda_s"].is_array() && sample["costlier_plan_share"].is_number());
         assert_eq!(rows[0]["jobs"], 20, "the first 20 jobs are the warm-up");
         assert_eq!(rows[1]["jobs"], 20);
         assert!(rows[0]["latency_ratio_to_oracle"].is_number());
