@@ -15,7 +15,9 @@ use super::source::{EPOCH, FamilySource};
 use futures::StreamExt;
 use genjob::learn::SharedEstimates;
 use genjob::policy::PollPolicy;
-use genjob::{AdaptiveSchedule, Environment, FixedInterval, TokioEnvironment, WatchEvent, WatchOptions, Watcher};
+use genjob::{
+    AdaptiveSchedule, Environment, FixedInterval, RequestBudget, TokioEnvironment, WatchEvent, WatchOptions, Watcher,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,12 +75,14 @@ async fn pipeline(
     let mut watches = tokio::task::JoinSet::new();
     for i in 0..family.jobs.len() {
         tokio::time::sleep_until(start + source.submitted_after(i)).await;
-        let mut watch = watcher.watch(vec![source.target(i)?]);
+        // This section measures schedules, not the pace: each job spends a budget of its own, as the
+        // fixed loops it is compared with do (the shared pace is what the batch section measures).
+        let mut watch = watcher.clone().with_budget(RequestBudget::new()).watch(vec![source.target(i)?]);
         let env = env.clone();
         watches.spawn(async move {
             let mut reported = None;
             while let Some(event) = watch.next().await {
-                if let WatchEvent::Finished(_) = event {
+                if let WatchEvent::Ended(_) = event {
                     reported = Some(env.now());
                 }
             }
