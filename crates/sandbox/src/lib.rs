@@ -108,6 +108,7 @@
 //! read, so thousands of jobs cost no background work; their callbacks are planned when they are
 //! added and wait in one queue until due.
 
+mod access;
 mod callbacks;
 mod clock;
 mod error;
@@ -120,7 +121,7 @@ mod stats;
 mod store;
 mod token360;
 
-pub use clock::SimClock;
+pub use clock::{Pace, SimClock};
 pub use error::SandboxError;
 pub use listing::ListingFault;
 pub use server::{Sandbox, SandboxConfig, serve_forever};
