@@ -177,7 +177,7 @@ pub enum Outcome {
 /// A job to add to the sandbox; `None` fields take per-kind defaults.
 ///
 /// In the control endpoint's JSON, durations are seconds (`105`, `0.5`) or text that
-/// jiff understands (`"1m 45s"`, `"PT2M"`, `"50ms"`), e.g.
+/// jiff understands (`"1m 45s"`, `"PT2M"`, `"50ms"`, and with 24-hour days `"8d"`, `"1w 2d"`), e.g.
 /// `{"kind":"dreamina-video","duration":"2m","outcome":{"fail":{"code":2043,"error":"fail_code: 2043"}}}`
 /// or, with read faults, `{"kind":"token360-video","stale_reads":2,"record_lag":"30s","retry_after":"-5"}`,
 /// or, with callback faults, `{"kind":"google-flow-video","reply_url":"http://127.0.0.1:8080/hook","callback_duplicates":1,"callback_delay":"5s"}`.
@@ -186,7 +186,8 @@ pub enum Outcome {
 /// its faults in this order: `rate_limited` 429s, then `server_errors` 503s, then `hang_reads`
 /// held-open reads; only then is a record (or `/content` answer) rendered, as of `record_lag` ago
 /// and, for `stale_reads` reads after the job was first seen finished, as of just before it
-/// finished. `slow` delays every answer but the held-open ones.
+/// finished. `slow` delays every answer but the held-open ones. Before any fault, a read the token
+/// may not make is refused: another user's job (`other_user`), or one past its provider's retention.
 ///
 /// Callbacks meet none of the read faults: each body is the true record as of its status change.
 /// A job added already past a status change (with `age`) gets no callback for that change.

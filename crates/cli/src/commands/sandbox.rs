@@ -3,7 +3,7 @@
 use crate::cli::SandboxArgs;
 use crate::exit::{CliError, Exit};
 use crate::output;
-use genjob_sandbox::{Sandbox, SandboxConfig, SandboxError, demo_jobs};
+use genjob_sandbox::{Pace, Sandbox, SandboxConfig, SandboxError, demo_jobs};
 
 /// The token the standalone sandbox accepts (it is a local toy, so a fixed value is fine).
 pub const SANDBOX_TOKEN: &str = "sandbox-token";
@@ -19,11 +19,21 @@ pub fn sandbox_error(e: &SandboxError) -> CliError {
 
 /// Runs `genjob sandbox` until Ctrl-C.
 pub async fn run(args: SandboxArgs) -> Result<Exit, CliError> {
-    let config = SandboxConfig { speed: args.speed, token: Some(SANDBOX_TOKEN.to_owned()), ..SandboxConfig::default() };
+    // Its clients watch on the real clock, so `--speed` runs the jobs faster, never the clock:
+    // records and ids stay dated in real time, however long the sandbox runs.
+    let config = SandboxConfig {
+        speed: args.speed,
+        pace: Pace::RealClock,
+        token: Some(SANDBOX_TOKEN.to_owned()),
+        ..SandboxConfig::default()
+    };
     // `serve_forever` logs the seeded ids only through tracing; starting the sandbox here lets us print them.
     let sandbox = Sandbox::start(args.listen, config).await.map_err(|e| sandbox_error(&e))?;
     let base = sandbox.base_url();
-    output::stdout_line(&format!("genjob sandbox listening on {base} (speed {}×); press Ctrl-C to stop", args.speed));
+    output::stdout_line(&format!(
+        "genjob sandbox listening on {base} (jobs run {}× faster; times follow the real clock); press Ctrl-C to stop",
+        args.speed
+    ));
     output::stdout_line("\nexport these to point genjob at it:");
     for line in [
         format!("export USEAPI_BASE_URL={base}"),

@@ -9,6 +9,7 @@ mod forged_callbacks;
 mod google_flow;
 mod listing;
 mod openai_content;
+mod openai_python;
 mod read_faults;
 mod real_clock;
 mod receiver;
