@@ -31,7 +31,7 @@
 //!   404 `{"error": "Job not found"}` for a job older than 30 days or another user's.
 //! - `GET /v1/dreamina/scheduler`: the Dreamina video jobs still executing, by account.
 //! - `GET /v1/google-flow/jobs/{jobId}`: Google Flow job records; 400 `Invalid job ID format` for
-//!   an id not of the form `j<13-digit millis><letter>-u<user>-<account>-bot:google-flow`, 403
+//!   an id that does not end in `-bot:google-flow` (ids of other layouts are looked up), 403
 //!   `Access denied - job belongs to different user` for another user's job, 410 `Job has expired`
 //!   for a job older than 7 days (seed 003).
 //! - `GET /v1/videos/{video_id}`: token360 video objects, in token360's documented shape or, for a

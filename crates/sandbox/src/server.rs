@@ -341,6 +341,8 @@ impl Sandbox {
 
     /// Adds a job created now (minus `spec.age`, in simulated time) and returns its id.
     ///
+    /// At [`Pace::RealClock`] its duration (given or the kind's typical one) is divided by the speed.
+    ///
     /// A job with a `reply_url` gets its callbacks POSTed there as its status changes.
     pub fn add_job(&self, spec: JobSpec) -> String {
         self.shared.add_job(spec)
