@@ -512,6 +512,8 @@ pub fn demo_jobs() -> Vec<JobSpec> {
         JobSpec::token360_video(),
         JobSpec::token360_video().with_server_errors(1),
         JobSpec::token360_video().failing(Failure::new(400, "The generated video did not pass content moderation.")),
+        // For OpenAI's own clients: no URL in the record, the bytes from `/content`.
+        JobSpec::token360_video().with_openai_style(),
     ]
 }
 

@@ -40,14 +40,17 @@ pub async fn run(args: SandboxArgs) -> Result<Exit, CliError> {
         format!("export USEAPI_TOKEN={SANDBOX_TOKEN}"),
         format!("export TOKEN360_BASE_URL={base}"),
         format!("export TOKEN360_API_KEY={SANDBOX_TOKEN}"),
+        // OpenAI's SDKs read these; the OpenAI-style video below answers them as OpenAI does.
+        format!("export OPENAI_BASE_URL={base}/v1"),
+        format!("export OPENAI_API_KEY={SANDBOX_TOKEN}"),
     ] {
         output::stdout_line(&format!("  {line}"));
     }
     output::stdout_line("\nseeded jobs (token360 ids need --provider token360):");
     for spec in demo_jobs() {
-        let kind = spec.kind;
+        let kind = if spec.openai_style { format!("{} (openai-style)", spec.kind) } else { spec.kind.to_string() };
         let id = sandbox.add_job(spec);
-        output::stdout_line(&format!("  {kind:<28} {id}"));
+        output::stdout_line(&format!("  {kind:<30} {id}"));
     }
     sandbox
         .serve_until(async {
