@@ -155,7 +155,7 @@ pub struct SandboxArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// Simulated seconds per real second.
+    /// How many times faster jobs run than documented; records, ids and ages follow the real clock.
     #[arg(long, default_value_t = 1.0, value_name = "N")]
     pub speed: f64,
 }

@@ -75,9 +75,23 @@ impl FileName {
 /// `len` deterministic bytes for `name`, starting with the format's magic number so tools
 /// recognise the file type.
 pub(crate) fn contents(name: &FileName, len: usize) -> Bytes {
-    let magic: &[u8] =
-        if name.output.is_video() { b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom" } else { b"\xff\xd8\xff\xe0\0\x10JFIF\0" };
-    let mut state = splitmix64(name.serial ^ (u64::from(name.index) << 32)) ^ name.output.word().len() as u64;
+    let magic: &[u8] = if name.output.is_video() { MP4_MAGIC } else { JPEG_MAGIC };
+    let seed = splitmix64(name.serial ^ (u64::from(name.index) << 32)) ^ name.output.word().len() as u64;
+    pseudo_random(magic, seed, len)
+}
+
+/// The first bytes of an MP4 file (an `ftyp` box).
+pub(crate) const MP4_MAGIC: &[u8] = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom";
+
+/// The first bytes of a JPEG (JFIF) file.
+pub(crate) const JPEG_MAGIC: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0";
+
+/// The first bytes of a WebP file (a RIFF container; the sandbox does not fill in its size).
+pub(crate) const WEBP_MAGIC: &[u8] = b"RIFF\0\0\0\0WEBPVP8 ";
+
+/// `len` bytes: `magic` (cut to `len`), then deterministic noise from `seed`.
+pub(crate) fn pseudo_random(magic: &[u8], seed: u64, len: usize) -> Bytes {
+    let mut state = seed;
     let mut out = Vec::with_capacity(len);
     out.extend_from_slice(&magic[..magic.len().min(len)]);
     while out.len() < len {

@@ -4,6 +4,11 @@
 //! simulated clock that may run faster than real time, calls back the jobs' webhooks as the
 //! providers do, and can inject the faults clients must survive.
 //!
+//! [`SandboxConfig::pace`] says what `speed` speeds up: [`Pace::SimulatedClock`] (the default) runs
+//! the whole clock faster, for clients that share [`Sandbox::clock`]; [`Pace::RealClock`] keeps the
+//! real clock and runs only the jobs faster, so records and ids agree with a client on the real
+//! clock (`genjob sandbox` runs so, for other SDKs and users' own tests).
+//!
 //! ```no_run
 //! use genjob_sandbox::{JobSpec, Sandbox, SandboxConfig};
 //!
@@ -20,14 +25,23 @@
 //! # }
 //! ```
 //!
-//! Endpoints (all but `/files` need `Authorization: Bearer <token>` when the sandbox has a token):
-//! - `GET /v1/dreamina/videos/{jobid}`, `GET /v1/dreamina/images/{jobid}`: Dreamina job records.
+//! Endpoints (all but `/files` need `Authorization: Bearer <token>` when the sandbox has a token;
+//! the scheme in any case, `bearer` too):
+//! - `GET /v1/dreamina/videos/{jobid}`, `GET /v1/dreamina/images/{jobid}`: Dreamina job records;
+//!   404 `{"error": "Job not found"}` for a job older than 30 days or another user's.
 //! - `GET /v1/dreamina/scheduler`: the Dreamina video jobs still executing, by account.
-//! - `GET /v1/google-flow/jobs/{jobId}`: Google Flow job records.
+//! - `GET /v1/google-flow/jobs/{jobId}`: Google Flow job records; 400 `Invalid job ID format` for
+//!   an id that does not end in `-bot:google-flow` (ids of other layouts are looked up), 403
+//!   `Access denied - job belongs to different user` for another user's job, 410 `Job has expired`
+//!   for a job older than 7 days (seed 003).
 //! - `GET /v1/videos/{video_id}`: token360 video objects, in token360's documented shape or, for a
 //!   job made [`with_openai_style`](JobSpec::with_openai_style), OpenAI's own (no URL).
-//! - `GET /v1/videos/{video_id}/content`: `{"url", "video_id", "expires_in": 3600}` once the video
-//!   is completed (the link lasts the job's `expire_urls_after` instead, when set); before that 400
+//! - `GET /v1/videos/{video_id}/content`: for a documented-style video, `{"url", "video_id",
+//!   "expires_in": 3600}` once it is completed (the link lasts the job's `expire_urls_after` instead,
+//!   when set); for an OpenAI-style one, the file's bytes as OpenAI answers them, per `?variant=`
+//!   (`video` `video/mp4` by default, `thumbnail` `image/webp`, `spritesheet` `image/jpeg`; 400 for
+//!   another), except that a request accepting only `application/json` gets the video's link
+//!   (what genjob's token360 adapter asks for). Before completion 400
 //!   `invalid_request_error` (`video_not_ready`, "Video is not ready yet. Current status:
 //!   in_progress"), and 400 `video_failed` for a failed one.
 //! - `GET /v1/videos?limit=20&after=<id>`: the token360 videos, newest first (later-added first
@@ -71,6 +85,11 @@
 //! - `expire_urls_after`: output URLs expire (403) after a simulated lifetime (`/content` links too,
 //!   whose `expires_in` then says so).
 //! - `openai_style` (not a fault): a token360 task is rendered as OpenAI's video object.
+//! - `other_user` (not a fault): the job is another user's (403 on Google Flow, 404 elsewhere,
+//!   in no listing).
+//!
+//! Durations in that JSON are seconds or text: `"1m 45s"`, `"PT2M"`, and for ages `"8d"` or
+//! `"1w 2d"` (a day is 24 hours), so a job past its retention is one `"age"` away.
 //!
 //! Callback faults, also per job, meet the job's callbacks and never its reads:
 //! - `callback_lost`: the callbacks are never sent.
@@ -108,6 +127,7 @@
 //! read, so thousands of jobs cost no background work; their callbacks are planned when they are
 //! added and wait in one queue until due.
 
+mod access;
 mod callbacks;
 mod clock;
 mod error;
@@ -120,7 +140,7 @@ mod stats;
 mod store;
 mod token360;
 
-pub use clock::SimClock;
+pub use clock::{Pace, SimClock};
 pub use error::SandboxError;
 pub use listing::ListingFault;
 pub use server::{Sandbox, SandboxConfig, serve_forever};

@@ -227,6 +227,7 @@ pub(crate) fn scheduler_listing(jobs: &[Job], at_ms: i64, timeout_lag_ms: i64, a
         if job.kind.provider() != Provider::Dreamina
             || !job.kind.is_video()
             || job.created_ms > at_ms
+            || job.other_user
             || !matches!(job.stage(at_ms, timeout_lag_ms), Stage::Waiting)
         {
             continue;

@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::access::{self, Refusal};
 use crate::callbacks::{self, Planned};
 use crate::files::{self, FileName, OutputKind};
 use crate::listing::{ListingFault, ListingState};
@@ -28,27 +29,31 @@ use crate::render::{self, RenderContext};
 use crate::spec::{JobKind, JobSpec, Provider};
 use crate::stats::{Counters, RequestStats, bump};
 use crate::store::{Stage, Store, duration_ms};
-use crate::token360::{self, Content, UnknownAfter};
-use crate::{SandboxError, SimClock};
+use crate::token360::{self, UnknownAfter};
+use crate::{Pace, SandboxError, SimClock, clock};
 
 mod answers;
 mod callback_sender;
+mod content;
 mod control;
 mod listings;
 
-use answers::{hold_open, json_response, openai_error, openai_error_body, rate_limited, server_error, unauthorized};
+use answers::{hold_open, json_response, openai_error, rate_limited, server_error, unauthorized};
 use callback_sender::spawn_sender;
+use content::{ContentRequest, content_answer};
 use control::{control_add_job, control_forged_callback, control_listing, control_stats};
 use listings::{scheduler, video_list};
 
 /// How the sandbox behaves; `Default` gives real time, no token and the documented defaults.
 #[derive(Clone)]
 pub struct SandboxConfig {
-    /// Clock speed (simulated seconds per real second) when no `clock` is given.
+    /// How many times faster than real time the sandbox runs; `pace` says what runs faster.
     pub speed: f64,
+    /// Whether `speed` speeds up the whole clock (the default) or only the jobs' durations.
+    pub pace: Pace,
     /// Bearer token every API request must carry; `None` accepts any request.
     pub token: Option<String>,
-    /// A clock to share with clients; a new one at `speed` when `None`.
+    /// A clock to share with clients; when `None`, a new one at `speed` (or real time with [`Pace::RealClock`]).
     pub clock: Option<SimClock>,
     /// Seconds announced in `Retry-After` and `retryAfter` of 429 answers (unless a job sets its `retry_after`).
     pub retry_after_secs: u64,
@@ -66,6 +71,7 @@ impl Default for SandboxConfig {
     fn default() -> SandboxConfig {
         SandboxConfig {
             speed: 1.0,
+            pace: Pace::SimulatedClock,
             token: None,
             clock: None,
             retry_after_secs: 2,
@@ -82,6 +88,7 @@ impl fmt::Debug for SandboxConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxConfig")
             .field("speed", &self.speed)
+            .field("pace", &self.pace)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("clock", &self.clock)
             .field("retry_after_secs", &self.retry_after_secs)
@@ -113,6 +120,8 @@ struct Shared {
     /// Turns `true` when the server begins to shut down, releasing held-open requests.
     stopping: watch::Sender<bool>,
     clock: SimClock,
+    /// What job durations are divided by: the speed with [`Pace::RealClock`], else 1.
+    job_speedup: f64,
     token: Option<Token>,
     counters: Counters,
     /// Hands each added job's planned callbacks to the sender task.
@@ -145,7 +154,12 @@ impl Shared {
     }
 
     /// Adds a job created now (minus its age) and plans its callbacks; answers its id.
-    fn add_job(&self, spec: JobSpec) -> String {
+    fn add_job(&self, mut spec: JobSpec) -> String {
+        if self.job_speedup != 1.0 {
+            let duration = spec.duration.unwrap_or_else(|| spec.kind.default_duration());
+            spec.duration =
+                Some(Duration::try_from_secs_f64(duration.as_secs_f64() / self.job_speedup).unwrap_or(Duration::MAX));
+        }
         let now_ms = self.clock.now_ms();
         let mut store = self.store();
         let id = store.add(spec, now_ms);
@@ -198,8 +212,8 @@ impl Shared {
         headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .is_some_and(|given| given.trim() == expected)
+            .and_then(bearer_credentials)
+            .is_some_and(|given| given == expected)
     }
 
     fn set_listing_fault(&self, fault: ListingFault) -> Result<(), SandboxError> {
@@ -227,6 +241,13 @@ impl Shared {
     }
 }
 
+/// The credentials of a `Bearer` Authorization value: the scheme is case-insensitive (RFC 9110
+/// §11.1), so `bearer` and `BEARER` are accepted as well.
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.trim().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim())
+}
+
 /// A running sandbox server; dropping it stops the server too.
 pub struct Sandbox {
     addr: SocketAddr,
@@ -250,9 +271,14 @@ impl fmt::Debug for Sandbox {
 impl Sandbox {
     /// Binds `addr` (e.g. `127.0.0.1:0`) and starts serving in the background.
     pub async fn start(addr: SocketAddr, config: SandboxConfig) -> Result<Sandbox, SandboxError> {
-        let clock = match config.clock {
-            Some(clock) => clock,
-            None => SimClock::new(config.speed)?,
+        let job_speedup = match config.pace {
+            Pace::SimulatedClock => 1.0,
+            Pace::RealClock => clock::checked_speed(config.speed)?,
+        };
+        let clock = match (config.clock, config.pace) {
+            (Some(clock), _) => clock,
+            (None, Pace::SimulatedClock) => SimClock::new(config.speed)?,
+            (None, Pace::RealClock) => SimClock::new(1.0)?,
         };
         let callback_client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -268,6 +294,7 @@ impl Sandbox {
             video_list: Mutex::new(ListingState::default()),
             stopping: watch::Sender::new(false),
             clock,
+            job_speedup,
             token: config.token.map(Token),
             counters: Counters::default(),
             planned_callbacks,
@@ -293,7 +320,7 @@ impl Sandbox {
                 .await
         });
         let callback_sender = spawn_sender(Arc::clone(&shared), planned);
-        tracing::debug!(addr = %local, speed = shared.clock.speed(), "sandbox listening");
+        tracing::debug!(addr = %local, clock_speed = shared.clock.speed(), job_speedup, "sandbox listening");
         Ok(Sandbox { addr: local, shared, shutdown: Some(shutdown), task: Some(task), callback_sender })
     }
 
@@ -313,6 +340,8 @@ impl Sandbox {
     }
 
     /// Adds a job created now (minus `spec.age`, in simulated time) and returns its id.
+    ///
+    /// At [`Pace::RealClock`] its duration (given or the kind's typical one) is divided by the speed.
     ///
     /// A job with a `reply_url` gets its callbacks POSTed there as its status changes.
     pub fn add_job(&self, spec: JobSpec) -> String {
@@ -452,7 +481,10 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/v1/videos/{video_id}/content",
-            get(|s: State<Arc<Shared>>, h: HeaderMap, p: Path<String>| read_job(s, h, p, Endpoint::Token360Content)),
+            get(|s: State<Arc<Shared>>, h: HeaderMap, p: Path<String>, RawQuery(q): RawQuery| {
+                let request = ContentRequest::new(&h, q.as_deref());
+                read_job(s, h, p, Endpoint::Token360Content(request))
+            }),
         )
         .route("/files/{name}", get(file))
         .route("/_sandbox/jobs", post(control_add_job))
@@ -470,8 +502,8 @@ enum Endpoint {
     DreaminaImages,
     GoogleFlow,
     Token360,
-    /// token360's `/content` link; a read of the job like the record, with the same faults.
-    Token360Content,
+    /// token360's `/content`; a read of the job like the record, with the same faults.
+    Token360Content(ContentRequest),
 }
 
 impl Endpoint {
@@ -480,7 +512,7 @@ impl Endpoint {
             Endpoint::DreaminaVideos => kind.provider() == Provider::Dreamina && kind.is_video(),
             Endpoint::DreaminaImages => kind.provider() == Provider::Dreamina && !kind.is_video(),
             Endpoint::GoogleFlow => kind.provider() == Provider::GoogleFlow,
-            Endpoint::Token360 | Endpoint::Token360Content => kind.provider() == Provider::Token360,
+            Endpoint::Token360 | Endpoint::Token360Content(_) => kind.provider() == Provider::Token360,
         }
     }
 
@@ -490,52 +522,53 @@ impl Endpoint {
             Endpoint::DreaminaImages => &counters.dreamina_images,
             Endpoint::GoogleFlow => &counters.google_flow,
             Endpoint::Token360 => &counters.token360,
-            Endpoint::Token360Content => &counters.token360_content,
+            Endpoint::Token360Content(_) => &counters.token360_content,
         }
     }
 
     fn is_openai_style(self) -> bool {
-        matches!(self, Endpoint::Token360 | Endpoint::Token360Content)
+        matches!(self, Endpoint::Token360 | Endpoint::Token360Content(_))
     }
 
     /// The answer to a read that met no fault, as of the moment in `cx`.
-    fn answer(self, job: &crate::store::Job, cx: &RenderContext<'_>) -> (StatusCode, Value) {
+    fn answer(self, job: &crate::store::Job, cx: &RenderContext<'_>, shared: &Shared) -> Reply {
         match self {
-            Endpoint::DreaminaVideos | Endpoint::DreaminaImages => (StatusCode::OK, render::dreamina_record(job, cx)),
-            Endpoint::GoogleFlow => (StatusCode::OK, render::google_flow_record(job, cx)),
-            Endpoint::Token360 => (StatusCode::OK, token360::record(job, cx)),
-            Endpoint::Token360Content => content_answer(job, cx),
+            Endpoint::DreaminaVideos | Endpoint::DreaminaImages => {
+                Reply::Answer(StatusCode::OK, render::dreamina_record(job, cx))
+            }
+            Endpoint::GoogleFlow => Reply::Answer(StatusCode::OK, render::google_flow_record(job, cx)),
+            Endpoint::Token360 => Reply::Answer(StatusCode::OK, token360::record(job, cx)),
+            Endpoint::Token360Content(request) => {
+                content_answer(job, cx, request, (shared.video_file_size, shared.image_file_size))
+            }
         }
     }
-}
 
-/// `/content` of a job: its link once completed, else a 400 that says why there is no file.
-///
-/// 400 `invalid_request_error` as OpenAI-style servers answer a request the job's state cannot
-/// serve (PROVIDER_FACTS.md quotes the message); 409 would be as defensible, but is not what they send.
-fn content_answer(job: &crate::store::Job, cx: &RenderContext<'_>) -> (StatusCode, Value) {
-    match token360::content(job, cx) {
-        Content::Ready(link) => (StatusCode::OK, link),
-        Content::NotReady(status) => (
-            StatusCode::BAD_REQUEST,
-            openai_error_body(
-                &format!("Video is not ready yet. Current status: {status}"),
-                "invalid_request_error",
-                None,
-                Some("video_not_ready"),
+    /// What this endpoint answers for a job the token may not read.
+    fn refused(self, refusal: Refusal, id: &str) -> Response {
+        match refusal {
+            Refusal::NotFound => self.not_found(id),
+            Refusal::Forbidden => json_response(
+                StatusCode::FORBIDDEN,
+                &json!({ "error": "Access denied - job belongs to different user" }),
             ),
-        ),
-        Content::Failed(reason) => (
-            StatusCode::BAD_REQUEST,
-            openai_error_body(
-                &format!(
-                    "Video generation failed, so there is no content to download ({reason}). Current status: failed"
-                ),
+            Refusal::Gone => json_response(StatusCode::GONE, &json!({ "error": "Job has expired" })),
+        }
+    }
+
+    /// The 404 of an id this endpoint does not know, in its provider's envelope.
+    fn not_found(self, id: &str) -> Response {
+        if self.is_openai_style() {
+            openai_error(
+                StatusCode::NOT_FOUND,
+                &format!("No video task found with id '{id}'. Check the id returned when the task was created."),
                 "invalid_request_error",
-                None,
-                Some("video_failed"),
-            ),
-        ),
+                Some("video_id"),
+                Some("not_found"),
+            )
+        } else {
+            json_response(StatusCode::NOT_FOUND, &json!({ "error": "Job not found" }))
+        }
     }
 }
 
@@ -543,6 +576,14 @@ fn content_answer(job: &crate::store::Job, cx: &RenderContext<'_>) -> (StatusCod
 enum Reply {
     /// The endpoint's answer with its status: a record, a `/content` link or why there is none.
     Answer(StatusCode, Value),
+    /// A file's bytes (an OpenAI-style `/content`), cut half-way when the job truncates downloads.
+    File {
+        content_type: &'static str,
+        body: Bytes,
+        truncate: bool,
+    },
+    /// The job exists, but the token may not read it (now).
+    Refused(Refusal),
     /// 429, with the job's raw `Retry-After` when it has one.
     RateLimited(Option<String>),
     ServerError,
@@ -561,13 +602,28 @@ async fn read_job(
     if !shared.authorized(&headers) {
         return unauthorized(&shared, openai);
     }
+    // Google Flow refuses an id of the wrong form before looking it up (seed 003); Dreamina documents no such answer.
+    if endpoint == Endpoint::GoogleFlow && !access::is_google_flow_id(&id) {
+        return json_response(StatusCode::BAD_REQUEST, &json!({ "error": "Invalid job ID format" }));
+    }
+    if let Endpoint::Token360Content(ContentRequest { variant: None, .. }) = endpoint {
+        return openai_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid value for 'variant': expected one of 'video', 'thumbnail' or 'spritesheet'.",
+            "invalid_request_error",
+            Some("variant"),
+            Some("invalid_value"),
+        );
+    }
     let base_url = shared.base_url_for(&headers);
     let found = {
         let mut store = shared.store();
         match store.get_mut(&id).filter(|job| endpoint.serves(job.kind)) {
             None => None,
             Some(job) => {
-                let reply = if job.rate_limited_left > 0 {
+                let reply = if let Some(refusal) = access::refusal(job, shared.clock.now_ms()) {
+                    Reply::Refused(refusal)
+                } else if job.rate_limited_left > 0 {
                     job.rate_limited_left -= 1;
                     Reply::RateLimited(job.retry_after.clone())
                 } else if job.server_errors_left > 0 {
@@ -580,8 +636,7 @@ async fn read_job(
                     if moment.stale {
                         bump(&shared.counters.stale_answers);
                     }
-                    let (status, body) = endpoint.answer(job, &shared.render_context(moment.at_ms, &base_url));
-                    Reply::Answer(status, body)
+                    endpoint.answer(job, &shared.render_context(moment.at_ms, &base_url), &shared)
                 };
                 Some((reply, job.slow))
             }
@@ -589,17 +644,7 @@ async fn read_job(
     };
     let Some((reply, slow)) = found else {
         tracing::debug!(?endpoint, "job read: not found");
-        return if openai {
-            openai_error(
-                StatusCode::NOT_FOUND,
-                &format!("No video task found with id '{id}'. Check the id returned when the task was created."),
-                "invalid_request_error",
-                Some("video_id"),
-                Some("not_found"),
-            )
-        } else {
-            json_response(StatusCode::NOT_FOUND, &json!({ "error": "Job not found" }))
-        };
+        return endpoint.not_found(&id);
     };
     // A held-open read never answers, so delaying it first would change nothing.
     if let Some(delay) = slow.filter(|_| !matches!(reply, Reply::Hang)) {
@@ -609,6 +654,11 @@ async fn read_job(
         Reply::Answer(status, body) => {
             tracing::debug!(?endpoint, %status, record_status = ?body.get("status"), "job read");
             json_response(status, &body)
+        }
+        Reply::File { content_type, body, truncate } => file_response(body, content_type, truncate),
+        Reply::Refused(refusal) => {
+            tracing::debug!(?endpoint, ?refusal, "job read: refused");
+            endpoint.refused(refusal, &id)
         }
         Reply::RateLimited(raw) => rate_limited(&shared, openai, raw.as_deref()),
         Reply::ServerError => server_error(&shared, openai),
@@ -668,7 +718,12 @@ async fn file(
         job.truncate_download
     };
     let len = if file.output.is_video() { shared.video_file_size } else { shared.image_file_size };
-    let body = files::contents(&file, len);
+    file_response(files::contents(&file, len), file.output.content_type(), truncate)
+}
+
+/// A file's bytes with their type and length; with `truncate`, the body breaks off half-way.
+fn file_response(body: Bytes, content_type: &'static str, truncate: bool) -> Response {
+    let len = body.len();
     let mut response = if truncate {
         // hyper drops the connection when a body stream fails, so the client sees a short
         // body under a full Content-Length, like a download cut off by the network. The pause
@@ -685,7 +740,7 @@ async fn file(
     };
     let response_headers = response.headers_mut();
     response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.output.content_type()));
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 

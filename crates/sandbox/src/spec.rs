@@ -177,7 +177,7 @@ pub enum Outcome {
 /// A job to add to the sandbox; `None` fields take per-kind defaults.
 ///
 /// In the control endpoint's JSON, durations are seconds (`105`, `0.5`) or text that
-/// jiff understands (`"1m 45s"`, `"PT2M"`, `"50ms"`), e.g.
+/// jiff understands (`"1m 45s"`, `"PT2M"`, `"50ms"`, and with 24-hour days `"8d"`, `"1w 2d"`), e.g.
 /// `{"kind":"dreamina-video","duration":"2m","outcome":{"fail":{"code":2043,"error":"fail_code: 2043"}}}`
 /// or, with read faults, `{"kind":"token360-video","stale_reads":2,"record_lag":"30s","retry_after":"-5"}`,
 /// or, with callback faults, `{"kind":"google-flow-video","reply_url":"http://127.0.0.1:8080/hook","callback_duplicates":1,"callback_delay":"5s"}`.
@@ -186,7 +186,8 @@ pub enum Outcome {
 /// its faults in this order: `rate_limited` 429s, then `server_errors` 503s, then `hang_reads`
 /// held-open reads; only then is a record (or `/content` answer) rendered, as of `record_lag` ago
 /// and, for `stale_reads` reads after the job was first seen finished, as of just before it
-/// finished. `slow` delays every answer but the held-open ones.
+/// finished. `slow` delays every answer but the held-open ones. Before any fault, a read the token
+/// may not make is refused: another user's job (`other_user`), or one past its provider's retention.
 ///
 /// Callbacks meet none of the read faults: each body is the true record as of its status change.
 /// A job added already past a status change (with `age`) gets no callback for that change.
@@ -274,6 +275,11 @@ pub struct JobSpec {
     /// `expires_at`, no URL: the file comes from `/content`); other kinds ignore it.
     #[serde(default)]
     pub openai_style: bool,
+    /// The job belongs to another useapi.net user than the token's (its id names user 54321 unless
+    /// `user_id` says otherwise): Google Flow answers 403, Dreamina and token360 404, and no
+    /// listing shows it.
+    #[serde(default)]
+    pub other_user: bool,
 }
 
 impl JobSpec {
@@ -304,6 +310,7 @@ impl JobSpec {
             retry_after: None,
             record_lag: None,
             openai_style: false,
+            other_user: false,
         }
     }
 
@@ -479,6 +486,12 @@ impl JobSpec {
         self.openai_style = true;
         self
     }
+
+    /// Makes the job another user's, which the sandbox's token may not read.
+    pub fn with_other_user(mut self) -> JobSpec {
+        self.other_user = true;
+        self
+    }
 }
 
 /// A mixed batch that exercises every provider, outcome and fault, for a standalone sandbox.
@@ -499,6 +512,8 @@ pub fn demo_jobs() -> Vec<JobSpec> {
         JobSpec::token360_video(),
         JobSpec::token360_video().with_server_errors(1),
         JobSpec::token360_video().failing(Failure::new(400, "The generated video did not pass content moderation.")),
+        // For OpenAI's own clients: no URL in the record, the bytes from `/content`.
+        JobSpec::token360_video().with_openai_style(),
     ]
 }
 
@@ -520,13 +535,19 @@ pub(crate) mod duration_input {
             Input::Seconds(secs) => Duration::try_from_secs_f64(secs)
                 .map_err(|_| format!("{secs} is not a usable number of seconds: give a value of 0 or more")),
             Input::Text(text) => {
-                let signed: jiff::SignedDuration = text.parse().map_err(|e| {
-                    format!("cannot read {text:?} as a duration ({e}): write e.g. 105, \"1m 45s\" or \"PT2M\"")
+                let signed = text.parse::<jiff::SignedDuration>().or_else(|_| in_days(&text)).map_err(|e| {
+                    format!("cannot read {text:?} as a duration ({e}): write e.g. 105, \"1m 45s\", \"8d\" or \"PT2M\"")
                 })?;
                 Duration::try_from(signed)
                     .map_err(|_| format!("duration {text:?} is negative: give a value of 0 or more"))
             }
         }
+    }
+
+    /// Text with days or weeks (`"8d"`, `"1w 2d"`, `"P31D"`), which a `SignedDuration` refuses:
+    /// a job's age in days is common, and here a day is 24 hours (the sandbox runs in UTC).
+    fn in_days(text: &str) -> Result<jiff::SignedDuration, jiff::Error> {
+        text.parse::<jiff::Span>()?.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
     }
 
     pub(crate) fn required<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -560,6 +581,27 @@ mod tests {
         let stuck: JobSpec = serde_json::from_str(r#"{"kind":"token360-video","outcome":"stuck"}"#)?;
         assert_eq!(stuck.outcome, Outcome::Stuck);
         assert_eq!(stuck.kind.as_str(), "token360-video");
+        Ok(())
+    }
+
+    #[test]
+    fn reads_ages_in_days_and_weeks_as_24_hour_days() -> Result<(), serde_json::Error> {
+        const DAY: u64 = 24 * 60 * 60;
+        for (age, secs) in [
+            ("8d", 8 * DAY),
+            ("31 days", 31 * DAY),
+            ("1w 2d", 9 * DAY),
+            ("P31D", 31 * DAY),
+            ("2d 3h", 2 * DAY + 3 * 3600),
+        ] {
+            let spec: JobSpec = serde_json::from_value(serde_json::json!({"kind": "google-flow-video", "age": age}))?;
+            assert_eq!(spec.age, Duration::from_secs(secs), "{age}");
+        }
+        // Months and years have no fixed length: refused with advice, as is a negative age.
+        for bad in ["1 month", "1y", "-8d"] {
+            let error = serde_json::from_value::<JobSpec>(serde_json::json!({"kind": "dreamina-video", "age": bad}));
+            assert!(error.is_err_and(|e| e.to_string().contains("give") || e.to_string().contains("write")), "{bad}");
+        }
         Ok(())
     }
 

@@ -11,6 +11,12 @@ use crate::spec::{Failure, JobKind, JobSpec, Outcome, Provider};
 /// useapi.net marks a Dreamina job still `created` after one hour as failed (seed docs 000/001).
 pub(crate) const DREAMINA_TIMEOUT_MS: i64 = 60 * 60 * 1000;
 
+/// The useapi.net user the sandbox's token belongs to, named in job ids (`-u12345-`).
+const USER_ID: u64 = 12345;
+
+/// The user of jobs made [`with_other_user`](crate::JobSpec::with_other_user).
+const OTHER_USER_ID: u64 = 54321;
+
 /// One job as the sandbox keeps it; everything the records show derives from these fields.
 #[derive(Debug)]
 pub(crate) struct Job {
@@ -45,6 +51,8 @@ pub(crate) struct Job {
     pub record_lag_ms: i64,
     /// token360 only: render OpenAI's own video object instead of token360's documented one.
     pub openai_style: bool,
+    /// Another user's job: the sandbox's token may not read it, and no listing shows it.
+    pub other_user: bool,
 }
 
 /// The simulated moment a record read renders, after the job's lag and stale-read faults.
@@ -177,7 +185,8 @@ impl Store {
         let mut created_ms = now_ms.saturating_sub(age_ms);
         let email = spec.email.unwrap_or_else(|| "user@example.com".to_owned());
         let region = spec.region.unwrap_or_else(|| "US".to_owned());
-        let user_id = spec.user_id.unwrap_or(12345);
+        // Another user's job names another user in its id, as the real ids would.
+        let user_id = spec.user_id.unwrap_or(if spec.other_user { OTHER_USER_ID } else { USER_ID });
         let id = match kind.provider() {
             Provider::Dreamina => {
                 let mut counter = serial;
@@ -236,6 +245,7 @@ impl Store {
             retry_after: spec.retry_after,
             record_lag_ms: spec.record_lag.map(duration_ms).unwrap_or(0),
             openai_style: spec.openai_style,
+            other_user: spec.other_user,
         };
         self.by_id.insert(id.clone(), self.jobs.len());
         self.jobs.push(job);

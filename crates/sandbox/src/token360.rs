@@ -4,14 +4,16 @@
 //! calls itself OpenAI-style. A job made with [`JobSpec::with_openai_style`](crate::JobSpec::with_openai_style)
 //! is rendered as OpenAI's own video object instead (openai-python `types/video.py`), whose file
 //! comes only from `GET /v1/videos/{video_id}/content`. Records of either shape must parse, so the
-//! sandbox serves both.
+//! sandbox serves both. `/content` answers as each shape's server does: token360's documented JSON
+//! link for a documented-style video, the file's bytes per [`ContentVariant`] for an OpenAI-style one.
 
+use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::files::OutputKind;
+use crate::files::{self, FileName, OutputKind};
 use crate::render::{RenderContext, VIDEO_SECONDS, unix_secs};
 use crate::spec::Provider;
-use crate::store::{Failed, Job, Stage};
+use crate::store::{Failed, Job, Stage, splitmix64};
 
 /// How long a `/content` link works unless the job sets its own URL lifetime
 /// (PROVIDER_FACTS.md: token360's download URLs have `expires_in` 3600 s).
@@ -192,13 +194,63 @@ pub(crate) fn content(job: &Job, cx: &RenderContext<'_>) -> Content {
     }
 }
 
+/// Which file `GET /v1/videos/{video_id}/content?variant=` asks for (OpenAI's `variant`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContentVariant {
+    /// The MP4 video, the default.
+    Video,
+    /// A WebP still of the video.
+    Thumbnail,
+    /// A JPEG grid of frames.
+    Spritesheet,
+}
+
+impl ContentVariant {
+    /// The `variant` of a query string (the video without one); `None` for a value OpenAI does not offer.
+    pub(crate) fn from_query(query: Option<&str>) -> Option<ContentVariant> {
+        let value = query.unwrap_or_default().split('&').find_map(|pair| pair.strip_prefix("variant="));
+        match value {
+            None | Some("video") => Some(ContentVariant::Video),
+            Some("thumbnail") => Some(ContentVariant::Thumbnail),
+            Some("spritesheet") => Some(ContentVariant::Spritesheet),
+            Some(_) => None,
+        }
+    }
+
+    /// The `Content-Type` OpenAI answers the variant with.
+    pub(crate) fn content_type(self) -> &'static str {
+        match self {
+            ContentVariant::Video => "video/mp4",
+            ContentVariant::Thumbnail => "image/webp",
+            ContentVariant::Spritesheet => "image/jpeg",
+        }
+    }
+
+    /// The variant's bytes for `job`: the video is the very file a `/content` link names.
+    pub(crate) fn bytes(self, job: &Job, video_len: usize, image_len: usize) -> Bytes {
+        match self {
+            ContentVariant::Video => {
+                files::contents(&FileName { serial: job.serial, output: OutputKind::Video, index: 0 }, video_len)
+            }
+            ContentVariant::Thumbnail => {
+                files::pseudo_random(files::WEBP_MAGIC, splitmix64(job.serial ^ 0x7b), image_len)
+            }
+            ContentVariant::Spritesheet => {
+                files::pseudo_random(files::JPEG_MAGIC, splitmix64(job.serial ^ 0x5b5), image_len)
+            }
+        }
+    }
+}
+
 /// The token360 jobs that exist at `at_ms`, newest first.
 ///
 /// Creation times tie often (jobs added in one burst); the later-added job counts as newer, so
 /// the order is the same on every request and `after` cursors never skip or repeat a video.
 pub(crate) fn newest_first(jobs: &[Job], at_ms: i64) -> Vec<&Job> {
-    let mut listed: Vec<&Job> =
-        jobs.iter().filter(|job| job.kind.provider() == Provider::Token360 && job.created_ms <= at_ms).collect();
+    let mut listed: Vec<&Job> = jobs
+        .iter()
+        .filter(|job| job.kind.provider() == Provider::Token360 && job.created_ms <= at_ms && !job.other_user)
+        .collect();
     listed.sort_by_key(|job| std::cmp::Reverse((job.created_ms, job.serial)));
     listed
 }

@@ -1,11 +1,12 @@
 //! token360's `GET /v1/videos/{video_id}/content`: a signed link once done, OpenAI errors before.
 
+use std::error::Error;
 use std::time::Duration;
 
 use genjob_sandbox::{Failure, JobSpec};
 use reqwest::StatusCode;
 
-use crate::support::{Answer, TOKEN, TestResult, expires_of, keys, start, str_at};
+use crate::support::{Answer, Harness, TOKEN, TestResult, expires_of, keys, start, str_at};
 
 fn content(id: &str) -> String {
     format!("/v1/videos/{id}/content")
@@ -20,19 +21,28 @@ fn assert_refused(answer: &Answer, message: &str, code: &str) {
     assert!(str_at(&answer.json, "/error/message").starts_with(message), "{:?}", answer.json);
 }
 
+/// GET `path` accepting only JSON, as genjob's token360 adapter asks for `/content`.
+async fn get_json_only(h: &Harness, path: &str) -> Result<Answer, Box<dyn Error + Send + Sync>> {
+    h.send(h.client.get(h.url(path)).bearer_auth(TOKEN).header("accept", "application/json")).await
+}
+
 #[tokio::test]
 async fn content_is_refused_until_the_video_completes_then_links_a_signed_file() -> TestResult {
     let h = start().await?;
     let id = h.sandbox.add_job(JobSpec::token360_video().with_openai_style());
 
-    assert_refused(&h.get(&content(&id)).await?, "Video is not ready yet. Current status: queued", "video_not_ready");
+    let queued = get_json_only(&h, &content(&id)).await?;
+    assert_refused(&queued, "Video is not ready yet. Current status: queued", "video_not_ready");
     h.advance(50);
-    let running = h.get(&content(&id)).await?;
+    let running = get_json_only(&h, &content(&id)).await?;
     assert_refused(&running, "Video is not ready yet. Current status: in_progress", "video_not_ready");
     assert!(running.json["error"]["param"].is_null());
 
     h.advance(40);
-    let link = h.record(&content(&id)).await?;
+    // An OpenAI-style video answers its bytes, unless the client accepts only JSON: then the link.
+    let link = get_json_only(&h, &content(&id)).await?;
+    assert_eq!(link.status, StatusCode::OK, "{:?}", link.json);
+    let link = link.json;
     assert_eq!(keys(&link), ["url", "video_id", "expires_in"]);
     assert_eq!((str_at(&link, "/video_id"), link["expires_in"].as_i64()), (id.as_str(), Some(3600)));
     let url = str_at(&link, "/url");
@@ -46,7 +56,7 @@ async fn content_is_refused_until_the_video_completes_then_links_a_signed_file()
     // The link expires with its `expires_in`; asking again gives a fresh one.
     h.advance(3601);
     assert_eq!(h.client.get(url).send().await?.status(), StatusCode::FORBIDDEN);
-    let fresh = h.record(&content(&id)).await?;
+    let fresh = get_json_only(&h, &content(&id)).await?.json;
     assert_eq!(h.client.get(str_at(&fresh, "/url")).send().await?.status(), StatusCode::OK);
     Ok(())
 }
