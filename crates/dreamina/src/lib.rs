@@ -18,9 +18,10 @@
 //! service adds later.
 
 use async_trait::async_trait;
-use genjob_models::{Endpoint, Provider, decode_executing};
+use genjob_models::{Endpoint, JobKind, Provider, decode_executing};
 use genjob_transport::{
-    EnvNames, ErrorKind, HttpClient, JobListing, JobSource, ListingEntry, ListingPage, ListingScope, ensure_own_id,
+    EnvNames, ErrorKind, FinishWindow, HttpClient, JobListing, JobSource, ListingEntry, ListingPage, ListingScope,
+    ServerHints, ensure_own_id,
 };
 use std::time::Duration;
 
@@ -36,8 +37,24 @@ const DREAMINA: &str = "dreamina";
 
 /// useapi.net answers 596 when the provider account's session expired: the account must be re-added,
 /// so retrying cannot help.
+/// A 429 body may say how long to wait in `retryAfter` (seconds).
 fn useapi(config: TransportConfig) -> TransportConfig {
-    config.with_status_kind(596, ErrorKind::AccountUnavailable)
+    config
+        .with_status_kind(596, ErrorKind::AccountUnavailable)
+        .with_server_hints(ServerHints::NONE.with_retry_after_body_key("retryAfter"))
+}
+
+/// The documented time to finish (shared/PROVIDER_FACTS.md): Seedance video 60–180 s "depending on
+/// the model and duration", Seedream images (up to 4) 15–120 s.
+pub fn documented_window(kind: Option<JobKind>, _model: Option<&str>) -> Option<FinishWindow> {
+    match kind? {
+        JobKind::Video => Some(FinishWindow::secs(60, 180)),
+        JobKind::Image => Some(FinishWindow::secs(15, 120)),
+        // Upscales are asynchronous with no documented time; image-sized work is the closest fact.
+        JobKind::ImageUpscale => Some(FinishWindow::secs(15, 120)),
+        JobKind::VideoUpscale | JobKind::VideoInterpolate => Some(FinishWindow::secs(30, 180)),
+        _ => None,
+    }
 }
 
 /// The provider this adapter reads.
@@ -123,6 +140,10 @@ impl JobSource for DreaminaClient {
 
     fn listing(&self) -> Option<&dyn JobListing> {
         Some(self)
+    }
+
+    fn documented_window(&self, kind: Option<JobKind>, model: Option<&str>) -> Option<FinishWindow> {
+        documented_window(kind, model)
     }
 }
 

@@ -5,8 +5,8 @@ use crate::requests::RequestFailure;
 use crate::target::WatchTarget;
 use crate::time::Deadline;
 use crate::watcher::Watcher;
-use genjob_models::{Job, JobId, JobStatus, OutputKind, Provider};
-use genjob_transport::{Downloaded, FetchedFile, JobSource, TransportError};
+use genjob_models::{Job, JobId, JobStatus, Output, OutputKind, Provider};
+use genjob_transport::{Downloaded, FetchedFile, JobSource, ServedOutput, TransportError};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -324,11 +324,31 @@ impl Watcher {
         for (index, output) in outputs.iter().enumerate() {
             // A refreshed record may list fewer outputs than the first one: never index on its word.
             let url = current.get(index).map_or_else(|| output.url.clone(), |o| o.url.clone());
+            // One file: the provider's API serves some outputs itself (with the token: the file or a
+            // link, under the API's pace); every link goes to the token-less downloader.
             let fetch = |url: String| {
-                self.send(provider, RequestKind::Download, deadline, move || {
-                    let url = url.clone();
-                    async move { downloader.fetch_file(&url, &plan.dir).await }
-                })
+                let output = Output::new(output.kind, url);
+                async move {
+                    let link = if source.serves(&output) {
+                        let ask = || source.fetch_output(id, &output, &plan.dir, downloader.config());
+                        match self.send(provider, RequestKind::Content, deadline, ask).await? {
+                            ServedOutput::File(file) => return Ok(file),
+                            ServedOutput::Link(link) => link,
+                            other => {
+                                let detail = format!("an answer for an output genjob does not know: {other:?}");
+                                let error = TransportError::new(genjob_transport::ErrorKind::InvalidResponse, detail);
+                                return Err(RequestFailure::Refused { error, attempts: 1 });
+                            }
+                        }
+                    } else {
+                        output.url.clone()
+                    };
+                    self.send(provider, RequestKind::Download, deadline, || {
+                        let link = link.clone();
+                        async move { downloader.fetch_file(&link, &plan.dir).await }
+                    })
+                    .await
+                }
             };
             let file = match fetch(url).await {
                 Ok(file) => file,

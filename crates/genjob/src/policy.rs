@@ -11,6 +11,7 @@
 use crate::learn::{DurationEstimate, PlanBudget, PollPlan};
 use crate::time::secs;
 use genjob_models::{JobKind, JobStatus, Provider};
+use genjob_transport::FinishWindow;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
@@ -50,6 +51,9 @@ pub struct PollContext<'a> {
     /// How long jobs like this one took, learned from earlier records, when enough finished
     /// ([`MIN_FINISHED`](crate::learn::MIN_FINISHED)); `None` means "plan on the documents".
     pub estimate: Option<&'a DurationEstimate>,
+    /// The provider's documented time to finish for this kind of job (its adapter declares it:
+    /// [`JobSource::documented_window`](genjob_transport::JobSource::documented_window)), if any.
+    pub window: Option<TypicalWindow>,
 }
 
 /// How long a job has been running, from one reading taken when it was first seen running (at
@@ -99,6 +103,7 @@ impl<'a> PollContext<'a> {
             server_hint: None,
             running_for: None,
             estimate: None,
+            window: None,
         }
     }
 }
@@ -129,7 +134,8 @@ impl PollPolicy for FixedInterval {
 /// Slightly under one, so that jitter and rounding never make the schedule costlier than the loop it replaces.
 pub const BUDGET_SHARE: f64 = 0.95;
 
-/// The documented typical run time of a kind of job: most finish between `earliest` and `latest`.
+/// The documented typical run time of a kind of job (what its adapter declares): most finish
+/// between `earliest` and `latest`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TypicalWindow {
     /// Jobs rarely finish before this age.
@@ -138,34 +144,13 @@ pub struct TypicalWindow {
     pub latest: Duration,
 }
 
+impl From<FinishWindow> for TypicalWindow {
+    fn from(window: FinishWindow) -> Self {
+        Self { earliest: window.earliest, latest: window.latest }
+    }
+}
+
 impl TypicalWindow {
-    const fn secs(earliest: u64, latest: u64) -> Self {
-        Self { earliest: Duration::from_secs(earliest), latest: Duration::from_secs(latest) }
-    }
-
-    /// The documented window for a provider and kind (shared/PROVIDER_FACTS.md), if any.
-    pub fn documented(provider: Provider, kind: Option<JobKind>, model: Option<&str>) -> Option<Self> {
-        use JobKind::*;
-        match (provider, kind?) {
-            // Dreamina Seedance video: 60–180 s "depending on the model and duration".
-            (Provider::Dreamina, Video) => Some(Self::secs(60, 180)),
-            // Dreamina Seedream image, up to 4 images: 15–120 s.
-            (Provider::Dreamina, Image) => Some(Self::secs(15, 120)),
-            // Upscales are asynchronous with no documented time; image-sized work is the closest fact.
-            (Provider::Dreamina, ImageUpscale) => Some(Self::secs(15, 120)),
-            (Provider::Dreamina, VideoUpscale | VideoInterpolate) => Some(Self::secs(30, 180)),
-            // Google Flow Veo 3.1: 60–180 s; Imagen 4 / Nano Banana: 10–20 s; video upscale 30–60 s.
-            (Provider::GoogleFlow, Video) => Some(Self::secs(60, 180)),
-            (Provider::GoogleFlow, Image) => Some(Self::secs(10, 20)),
-            (Provider::GoogleFlow, VideoUpscale) => Some(Self::secs(30, 60)),
-            // token360 documents no time; its Seedance models run the same generator as Dreamina's.
-            (Provider::Token360, Video) if model.is_some_and(|m| m.starts_with("seedance")) => {
-                Some(Self::secs(60, 180))
-            }
-            _ => None,
-        }
-    }
-
     /// The even spacing inside the window that spends the budget of a fixed `reference` loop.
     ///
     /// A fixed loop polls at zero and every `reference` after, so a job of mean length `m` costs it
@@ -289,7 +274,7 @@ impl AdaptiveSchedule {
     /// window, hedged), else the documented window's; `None` if neither.
     pub fn plan(&self, ctx: &PollContext<'_>) -> Option<Arc<PollPlan>> {
         let budget = self.budget();
-        let window = TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model);
+        let window = ctx.window;
         match ctx.estimate {
             Some(estimate) => Some(estimate.plan_continued(&budget, window.map(|w| w.prior()).as_ref())),
             None => window.map(|w| self.window_plans.get(w, &budget)),
@@ -302,7 +287,7 @@ impl AdaptiveSchedule {
     fn progress_delay(&self, ctx: &PollContext<'_>) -> Option<Duration> {
         // From the running start when known: a queue before it would make the rate look slow.
         let remaining = predicted_remaining(ctx)?.as_secs_f64();
-        let window = TypicalWindow::documented(ctx.provider, ctx.kind, ctx.model);
+        let window = ctx.window;
         let step = window.map_or(self.unknown_initial, |w| w.dense_step(self.reference_interval));
         // Aim just past the predicted finish, but never sleep through more than one dense step of error.
         let aimed = secs(remaining).clamp(MIN_INTERVAL, self.max_interval.max(step)).max(step / 2);
@@ -353,8 +338,23 @@ impl PollPolicy for AdaptiveSchedule {
 mod tests {
     use super::*;
 
+    /// The windows the adapters declare for the kinds these tests use (shared/PROVIDER_FACTS.md).
+    fn documented(provider: Provider, kind: JobKind) -> Option<TypicalWindow> {
+        let window = |earliest, latest| TypicalWindow {
+            earliest: Duration::from_secs(earliest),
+            latest: Duration::from_secs(latest),
+        };
+        match (provider, kind) {
+            (Provider::Dreamina | Provider::GoogleFlow, JobKind::Video) => Some(window(60, 180)),
+            (Provider::Dreamina, JobKind::Image) => Some(window(15, 120)),
+            (Provider::GoogleFlow, JobKind::Image) => Some(window(10, 20)),
+            _ => None,
+        }
+    }
+
     fn ctx(provider: Provider, kind: JobKind, age: u64) -> PollContext<'static> {
         let mut c = PollContext::new(provider);
+        c.window = documented(provider, kind);
         c.kind = Some(kind);
         c.age = Some(Duration::from_secs(age));
         c.polls = 1;

@@ -12,8 +12,8 @@
 //! ```
 
 use async_trait::async_trait;
-use genjob_models::{GoogleFlowJob, Provider};
-use genjob_transport::{EnvNames, ErrorKind, HttpClient, JobSource, ensure_own_id};
+use genjob_models::{GoogleFlowJob, JobKind, Provider};
+use genjob_transport::{EnvNames, ErrorKind, FinishWindow, HttpClient, JobSource, ServerHints, ensure_own_id};
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
 pub use genjob_models::{Job, JobId, JobStatus, ProviderRecord};
@@ -21,8 +21,22 @@ pub use genjob_transport::{ApiToken, FetchedJob, TransportConfig, TransportError
 
 /// useapi.net answers 596 when the provider account's session expired: the account must be re-added,
 /// so retrying cannot help.
+/// A 429 body may say how long to wait in `retryAfter` (seconds).
 fn useapi(config: TransportConfig) -> TransportConfig {
-    config.with_status_kind(596, ErrorKind::AccountUnavailable)
+    config
+        .with_status_kind(596, ErrorKind::AccountUnavailable)
+        .with_server_hints(ServerHints::NONE.with_retry_after_body_key("retryAfter"))
+}
+
+/// The documented time to finish (shared/PROVIDER_FACTS.md): Veo 3.1 video 60–180 s, Imagen 4 /
+/// Nano Banana images 10–20 s, a video upscale 30–60 s.
+pub fn documented_window(kind: Option<JobKind>, _model: Option<&str>) -> Option<FinishWindow> {
+    match kind? {
+        JobKind::Video => Some(FinishWindow::secs(60, 180)),
+        JobKind::Image => Some(FinishWindow::secs(10, 20)),
+        JobKind::VideoUpscale => Some(FinishWindow::secs(30, 60)),
+        _ => None,
+    }
 }
 
 /// The provider this adapter reads.
@@ -69,5 +83,9 @@ impl JobSource for GoogleFlowClient {
 
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError> {
         self.read(id).await
+    }
+
+    fn documented_window(&self, kind: Option<JobKind>, model: Option<&str>) -> Option<FinishWindow> {
+        documented_window(kind, model)
     }
 }

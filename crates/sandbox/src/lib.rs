@@ -40,8 +40,7 @@
 //!   "expires_in": 3600}` once it is completed (the link lasts the job's `expire_urls_after` instead,
 //!   when set); for an OpenAI-style one, the file's bytes as OpenAI answers them, per `?variant=`
 //!   (`video` `video/mp4` by default, `thumbnail` `image/webp`, `spritesheet` `image/jpeg`; 400 for
-//!   another), except that a request accepting only `application/json` gets the video's link
-//!   (what genjob's token360 adapter asks for). Before completion 400
+//!   another), whatever the request accepts. Before completion 400
 //!   `invalid_request_error` (`video_not_ready`, "Video is not ready yet. Current status:
 //!   in_progress"), and 400 `video_failed` for a failed one.
 //! - `GET /v1/videos?limit=20&after=<id>`: the token360 videos, newest first (later-added first

@@ -13,11 +13,13 @@
 //! ```
 
 use async_trait::async_trait;
-use genjob_models::{Output, OutputKind, Provider, Token360Video};
+use genjob_models::{JobKind, Output, OutputKind, Provider, Token360Video};
 use genjob_transport::{
-    EnvNames, HttpClient, JobListing, JobSource, ListingEntry, ListingPage, ListingScope, ensure_own_id,
+    DownloadConfig, EnvNames, ErrorKind, FinishWindow, HttpClient, JobListing, JobSource, JsonOrFile, ListingEntry,
+    ListingPage, ListingScope, ServedOutput, ServerHints, ensure_own_id,
 };
 use std::collections::HashSet;
+use std::path::Path;
 
 // Re-exported so a user of this adapter alone can name every type its API uses.
 pub use genjob_models::{Job, JobId, JobStatus, ProviderRecord, Token360ContentUrl, Token360VideoList};
@@ -39,7 +41,7 @@ pub struct Token360Client {
 impl Token360Client {
     /// A client with an explicit configuration.
     pub fn new(config: TransportConfig) -> Result<Self, TransportError> {
-        Ok(Self { http: HttpClient::new(config)? })
+        Ok(Self { http: HttpClient::new(config.with_server_hints(HINTS))? })
     }
 
     /// A client configured from `TOKEN360_API_KEY` and `TOKEN360_BASE_URL`.
@@ -65,6 +67,14 @@ impl Token360Client {
         Ok(self.http.get_json::<Token360ContentUrl>(&path).await?.value)
     }
 
+    /// The `/content` URL of a video's `variant` (`video`, `thumbnail`, `spritesheet`): served with the
+    /// API token, by the API itself.
+    pub fn content_url(&self, id: &JobId, variant: &str) -> Result<String, TransportError> {
+        let mut url = self.http.endpoint(&[V1, VIDEOS, id.as_str(), "content"])?;
+        url.query_pairs_mut().append_pair("variant", variant);
+        Ok(url.to_string())
+    }
+
     /// One page of the account's videos, newest first (`GET /v1/videos?limit=&after=`).
     pub async fn videos(&self, limit: u32, after: Option<&str>) -> Result<Token360VideoList, TransportError> {
         self.page(limit, after).await
@@ -77,6 +87,18 @@ impl Token360Client {
             query.push(("after", after));
         }
         Ok(self.http.get_json_query::<Token360VideoList>(&[V1, VIDEOS], &query).await?.value)
+    }
+}
+
+/// OpenAI-style servers say how long to wait, and how often to poll, in milliseconds.
+const HINTS: ServerHints =
+    ServerHints::NONE.with_retry_after_ms_header("retry-after-ms").with_poll_after_ms_header("openai-poll-after-ms");
+
+/// token360 documents no time to finish; its Seedance models run the generator Dreamina's do (60–180 s).
+pub fn documented_window(kind: Option<JobKind>, model: Option<&str>) -> Option<FinishWindow> {
+    match kind? {
+        JobKind::Video if model.is_some_and(|m| m.starts_with("seedance")) => Some(FinishWindow::secs(60, 180)),
+        _ => None,
     }
 }
 
@@ -107,18 +129,52 @@ impl JobSource for Token360Client {
         Some(self)
     }
 
-    fn outputs_send_a_request(&self) -> bool {
-        true
+    fn documented_window(&self, kind: Option<JobKind>, model: Option<&str>) -> Option<FinishWindow> {
+        documented_window(kind, model)
     }
 
-    /// A record with a URL names its file; an OpenAI-style record has none, and `/content` gives one.
+    /// A record with a URL names its file; an OpenAI-style record has none: its video is served by
+    /// `/content` (no request here: [`JobSource::fetch_output`] asks it when the file is fetched).
     async fn outputs(&self, id: &JobId, job: &Job) -> Result<Vec<Output>, TransportError> {
         if !job.outputs.is_empty() || job.status != JobStatus::Completed {
             return Ok(job.outputs.clone());
         }
-        let content = self.content(id).await?;
-        let Some(url) = content.url.into_option() else { return Ok(Vec::new()) };
-        Ok(vec![Output::new(OutputKind::Video, url)])
+        Ok(vec![Output::new(OutputKind::Video, self.content_url(id, "video")?)])
+    }
+
+    fn serves(&self, output: &Output) -> bool {
+        output.url.starts_with(self.http.config().base_url().as_str()) && output.url.contains("/content")
+    }
+
+    /// Asks `/content` for the file: token360 answers a JSON link (followed by the token-less
+    /// downloader), the OpenAI API answers the bytes themselves (streamed into `dir`).
+    async fn fetch_output(
+        &self,
+        id: &JobId,
+        output: &Output,
+        dir: &Path,
+        limits: &DownloadConfig,
+    ) -> Result<ServedOutput, TransportError> {
+        // The variant named in the URL this adapter made (`content_url`); a video when none is.
+        let query = output.url.split_once('?').map_or("", |(_, q)| q);
+        let variant = query.split('&').find_map(|pair| pair.strip_prefix("variant=")).unwrap_or("video");
+        let path = [V1, VIDEOS, id.as_str(), "content"];
+        let query = [("variant", variant)];
+        match self.http.get_json_or_file(&path, &query, dir, limits.max_size, limits.idle_timeout).await? {
+            JsonOrFile::File(file) => Ok(ServedOutput::File(file)),
+            JsonOrFile::Json(value) => {
+                let content: Token360ContentUrl = serde_json::from_value(value).map_err(|e| {
+                    TransportError::new(
+                        ErrorKind::InvalidResponse,
+                        format!("/content answered JSON without a link: {e}"),
+                    )
+                })?;
+                let url = content.url.into_option().ok_or_else(|| {
+                    TransportError::new(ErrorKind::InvalidResponse, "/content answered JSON without a `url`")
+                })?;
+                Ok(ServedOutput::Link(url))
+            }
+        }
     }
 }
 

@@ -5,11 +5,11 @@ use std::error::Error;
 use genjob_models::{Endpoint, JobId, JobStatus, Provider, ProviderRecord};
 use genjob_testkit::{self as testkit, Fixture, TestResult, json, only_request, serve};
 use genjob_token360::{ENV, Token360Client};
-use genjob_transport::{ErrorKind, JobSource, TransportConfig, TransportError};
+use genjob_transport::{DownloadConfig, ErrorKind, JobSource, ServedOutput, TransportConfig, TransportError};
 use std::collections::HashMap;
 
 use genjob_transport::ListingScope;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// A key that must travel only in the `Authorization` header.
@@ -144,13 +144,20 @@ async fn the_list_reads_only_the_pages_that_reach_the_watched_videos() -> TestRe
 }
 
 #[tokio::test]
-async fn a_completed_openai_style_video_is_downloaded_through_its_content_url() -> TestResult {
+async fn a_completed_openai_style_video_is_fetched_through_content_as_a_link_or_as_bytes() -> TestResult {
     let server = MockServer::start().await;
     let record = serde_json::json!({ "id": "video_1", "object": "video", "status": "completed", "created_at": 1 });
+    // token360 documents a JSON link; the OpenAI API answers the file itself.
     Mock::given(path("/v1/videos/video_1/content"))
+        .and(query_param("variant", "video"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
             serde_json::json!({ "url": "https://files.example/v1.mp4?sig=1", "video_id": "video_1", "expires_in": 3600 }),
         ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/videos/video_2/content"))
+        .and(query_param("variant", "video"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(b"\0\0\0\x18ftypmp42 the video".to_vec(), "video/mp4"))
         .mount(&server)
         .await;
     let source = client(&server)?;
@@ -158,7 +165,21 @@ async fn a_completed_openai_style_video_is_downloaded_through_its_content_url() 
     assert!(job.outputs.is_empty(), "OpenAI's video object names no file");
     let outputs = JobSource::outputs(&source, &"video_1".parse()?, &job).await?;
     assert_eq!(outputs.len(), 1);
-    assert_eq!(outputs[0].url, "https://files.example/v1.mp4?sig=1");
+    assert!(source.serves(&outputs[0]), "the API serves it, with the token: {}", outputs[0].url);
+    assert_eq!(server.received_requests().await.map_or(0, |r| r.len()), 0, "naming the output asks nothing");
+
+    let dir = tempfile::tempdir()?;
+    let limits = DownloadConfig::new();
+    let link = source.fetch_output(&"video_1".parse()?, &outputs[0], dir.path(), &limits).await?;
+    assert!(matches!(&link, ServedOutput::Link(url) if url == "https://files.example/v1.mp4?sig=1"), "{link:?}");
+    let video_2 = JobSource::outputs(&source, &"video_2".parse()?, &job).await?;
+    let ServedOutput::File(file) = source.fetch_output(&"video_2".parse()?, &video_2[0], dir.path(), &limits).await?
+    else {
+        panic!("bytes are the file itself");
+    };
+    assert_eq!(file.content_type(), Some("video/mp4"));
+    let kept = file.persist("v2.mp4", false).map_err(|e| e.error)?;
+    assert_eq!(std::fs::read(&kept.path)?, b"\0\0\0\x18ftypmp42 the video");
 
     // A record that names its file needs no request.
     let with_url = ProviderRecord::from_slice(Endpoint::Token360Videos, &completed_fixture()?)?.normalize();

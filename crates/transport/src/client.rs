@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::error::{ProviderMessage, excerpt};
 use crate::path::validate_segment;
-use crate::{ApiToken, ErrorKind, TransportConfig, TransportError};
+use crate::{ApiToken, ErrorKind, ServerHints, TransportConfig, TransportError};
 
 /// How much of an error body is read to find the provider's message; the rest is dropped.
 const ERROR_BODY_LIMIT: u64 = 64 * 1024;
@@ -33,7 +33,7 @@ pub struct Fetched<T> {
     pub elapsed: Duration,
     /// A `Retry-After` (or `retry-after-ms`) hint on the successful response, if the server sent one.
     pub retry_after: Option<Duration>,
-    /// The poll interval the server suggests (`openai-poll-after-ms`), if it sent one.
+    /// The poll interval the server suggests (the header its adapter declared), if it sent one.
     pub poll_after: Option<Duration>,
 }
 
@@ -164,7 +164,9 @@ impl HttpClient {
         outcome
     }
 
-    async fn exchange<T: DeserializeOwned>(&self, url: &Url) -> Result<Decoded<T>, TransportError> {
+    /// Sends one GET with the token and turns an error status into a [`TransportError`]; returns a
+    /// successful response with the server's hints.
+    async fn send(&self, url: &Url, accept: &'static str) -> Result<Answered, TransportError> {
         let config = &self.inner.config;
         let timeout = config.request_timeout();
         let mut request = self
@@ -172,19 +174,20 @@ impl HttpClient {
             .http
             .get(url.clone())
             .header(AUTHORIZATION, self.inner.authorization.clone())
-            .header(ACCEPT, "application/json");
+            .header(ACCEPT, accept);
         if let Some(timeout) = timeout {
             request = request.timeout(timeout);
         }
         let mut response = request.send().await.map_err(|e| self.request_error(e, timeout))?;
         let status = response.status().as_u16();
         tracing::Span::current().record("status", status);
-        let retry_after = retry_after_header(response.headers());
-        let poll_after = poll_after_header(response.headers());
+        let hints = config.server_hints();
+        let retry_after = retry_after_header(response.headers(), hints);
+        let poll_after = hints.poll_after_ms_header.and_then(|name| millis_header(response.headers(), name));
 
         if !response.status().is_success() {
             let body = read_prefix(&mut response, ERROR_BODY_LIMIT.min(config.max_response_size())).await;
-            let (message, body_retry_after) = ProviderMessage::parse(&body, config.token());
+            let (message, body_retry_after) = ProviderMessage::parse(&body, config.token(), hints.retry_after_body_key);
             return Err(TransportError::from_status(
                 status,
                 message,
@@ -193,7 +196,49 @@ impl HttpClient {
                 config.status_kinds(),
             ));
         }
+        Ok(Answered { response, status, retry_after, poll_after })
+    }
 
+    /// GETs `segments` with `query` from an endpoint that may answer either JSON (a link to the file,
+    /// say) or the file itself, as OpenAI-style `/content` endpoints do: decided by the answer's
+    /// content type. A file is streamed into `dir` under a temporary name (at most `max_file_size`
+    /// bytes, each chunk within `idle`), complete or not at all. One attempt, with the token: only for
+    /// the API's own host, never for a file host.
+    pub async fn get_json_or_file(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        dir: &std::path::Path,
+        max_file_size: u64,
+        idle: Duration,
+    ) -> Result<JsonOrFile, TransportError> {
+        let mut url = self.endpoint(segments)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let answered = self.send(&url, "application/json, */*;q=0.5").await.map_err(|e| e.with_attempts(1))?;
+        let is_json = content_type(answered.response.headers())
+            .is_some_and(|t| t.split(';').next().is_some_and(|e| e.trim().eq_ignore_ascii_case("application/json")));
+        if is_json {
+            let decoded = self.decode::<serde_json::Value>(answered).await.map_err(|e| e.with_attempts(1))?;
+            return Ok(JsonOrFile::Json(decoded.value));
+        }
+        crate::download::body_to_file(answered.response, &url, dir, max_file_size, idle)
+            .await
+            .map(JsonOrFile::File)
+            .map_err(|e| e.with_attempts(1))
+    }
+
+    async fn exchange<T: DeserializeOwned>(&self, url: &Url) -> Result<Decoded<T>, TransportError> {
+        let answered = self.send(url, "application/json").await?;
+        self.decode(answered).await
+    }
+
+    /// Reads and decodes a successful answer's JSON body, within the size limit.
+    async fn decode<T: DeserializeOwned>(&self, answered: Answered) -> Result<Decoded<T>, TransportError> {
+        let config = &self.inner.config;
+        let timeout = config.request_timeout();
+        let Answered { mut response, status, retry_after, poll_after } = answered;
         let content_type = content_type(response.headers());
         let body = read_limited(&mut response, config.max_response_size()).await.map_err(|e| match e {
             LimitedReadError::TooLarge => {
@@ -231,6 +276,24 @@ pub(crate) fn request_error(error: reqwest::Error, timeout: Duration, token: Opt
     };
     let detail = token.map_or_else(|| detail.clone(), |t| t.redact(&detail).into_owned());
     TransportError::new(ErrorKind::Network, detail)
+}
+
+/// What an endpoint that may serve a file answered: one or the other, by design.
+#[derive(Debug)]
+pub enum JsonOrFile {
+    /// A JSON document (for a `/content` endpoint: where to download the file).
+    Json(serde_json::Value),
+    /// The file itself, complete, under a temporary name: give it its name with
+    /// [`FetchedFile::persist`](crate::FetchedFile::persist).
+    File(crate::FetchedFile),
+}
+
+/// A successful response, before its body is read.
+struct Answered {
+    response: reqwest::Response,
+    status: u16,
+    retry_after: Option<Duration>,
+    poll_after: Option<Duration>,
 }
 
 /// One successful attempt.
@@ -324,15 +387,10 @@ pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
     headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
-/// The wait a server asks for: `retry-after-ms` (milliseconds, as OpenAI-style servers send it), else
-/// `Retry-After` as delay-seconds or an HTTP date (a date in the past means "now").
-pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
-    millis_header(headers, "retry-after-ms").or_else(|| retry_after_seconds(headers))
-}
-
-/// A server's suggested interval between polls of a running job (`openai-poll-after-ms`).
-pub(crate) fn poll_after_header(headers: &HeaderMap) -> Option<Duration> {
-    millis_header(headers, "openai-poll-after-ms")
+/// The wait a server asks for: the millisecond header its adapter declared, else `Retry-After` as
+/// delay-seconds or an HTTP date (a date in the past means "now").
+pub(crate) fn retry_after_header(headers: &HeaderMap, hints: ServerHints) -> Option<Duration> {
+    hints.retry_after_ms_header.and_then(|name| millis_header(headers, name)).or_else(|| retry_after_seconds(headers))
 }
 
 /// A header holding a whole number of milliseconds.
@@ -366,21 +424,29 @@ mod tests {
 
     #[test]
     fn retry_after_seconds_and_dates() {
-        assert_eq!(retry_after_header(&headers("7")), Some(Duration::from_secs(7)));
-        assert_eq!(retry_after_header(&headers("Wed, 21 Oct 2015 07:28:00 GMT")), Some(Duration::ZERO));
+        let none = ServerHints::NONE;
+        assert_eq!(retry_after_header(&headers("7"), none), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after_header(&headers("Wed, 21 Oct 2015 07:28:00 GMT"), none), Some(Duration::ZERO));
         let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(120);
         let http_date =
             jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&soon).unwrap_or_default();
-        let wait = retry_after_header(&headers(&http_date)).unwrap_or_default();
+        let wait = retry_after_header(&headers(&http_date), none).unwrap_or_default();
         assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{http_date} gave {wait:?}");
-        assert_eq!(retry_after_header(&headers("soon")), None);
-        assert_eq!(retry_after_header(&HeaderMap::new()), None);
-        let mut openai = HeaderMap::new();
-        openai.insert("retry-after-ms", HeaderValue::from_static("1500"));
-        openai.insert("openai-poll-after-ms", HeaderValue::from_static("2500"));
-        openai.insert(RETRY_AFTER, HeaderValue::from_static("9"));
-        assert_eq!(retry_after_header(&openai), Some(Duration::from_millis(1500)), "the precise header wins");
-        assert_eq!(poll_after_header(&openai), Some(Duration::from_millis(2500)));
+        assert_eq!(retry_after_header(&headers("soon"), none), None);
+        assert_eq!(retry_after_header(&HeaderMap::new(), none), None);
+        // A provider's own millisecond headers count only where its adapter declared them.
+        let mut precise = HeaderMap::new();
+        precise.insert("x-retry-ms", HeaderValue::from_static("1500"));
+        precise.insert("x-poll-ms", HeaderValue::from_static("2500"));
+        precise.insert(RETRY_AFTER, HeaderValue::from_static("9"));
+        let declared = ServerHints::NONE.with_retry_after_ms_header("x-retry-ms");
+        assert_eq!(
+            retry_after_header(&precise, declared),
+            Some(Duration::from_millis(1500)),
+            "the precise header wins"
+        );
+        assert_eq!(retry_after_header(&precise, none), Some(Duration::from_secs(9)), "undeclared: ignored");
+        assert_eq!(millis_header(&precise, "x-poll-ms"), Some(Duration::from_millis(2500)));
     }
 
     #[test]

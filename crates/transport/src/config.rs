@@ -12,6 +12,45 @@ pub const DEFAULT_MAX_RESPONSE_SIZE: u64 = 8 * 1024 * 1024;
 /// Default cap on a downloaded file: generated videos are tens of MiB; 2 GiB bounds disk use.
 pub const DEFAULT_MAX_DOWNLOAD_SIZE: u64 = 2 * 1024 * 1024 * 1024;
 
+/// Where a provider puts its hints beyond standard HTTP: declared by its adapter, read by the transport.
+///
+/// The transport reads `Retry-After` (seconds or a date) and the common `{"error": …}` bodies
+/// (a string, or an object with `message`, `type`, `code`, `param`) for every API; anything a
+/// provider adds on top is named here by its adapter, so the transport names no provider.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerHints {
+    /// A header holding the wait before the next request in milliseconds; it wins over `Retry-After`.
+    pub retry_after_ms_header: Option<&'static str>,
+    /// A header holding the interval the server suggests between polls of a running job, in milliseconds.
+    pub poll_after_ms_header: Option<&'static str>,
+    /// A key of an error body (at its top or inside its `error` object) holding a wait in seconds.
+    pub retry_after_body_key: Option<&'static str>,
+}
+
+impl ServerHints {
+    /// No hint beyond standard HTTP.
+    pub const NONE: Self = Self { retry_after_ms_header: None, poll_after_ms_header: None, retry_after_body_key: None };
+
+    /// Declares a millisecond retry header.
+    pub const fn with_retry_after_ms_header(mut self, name: &'static str) -> Self {
+        self.retry_after_ms_header = Some(name);
+        self
+    }
+
+    /// Declares a millisecond poll-interval header.
+    pub const fn with_poll_after_ms_header(mut self, name: &'static str) -> Self {
+        self.poll_after_ms_header = Some(name);
+        self
+    }
+
+    /// Declares the error-body key holding a wait in seconds.
+    pub const fn with_retry_after_body_key(mut self, key: &'static str) -> Self {
+        self.retry_after_body_key = Some(key);
+        self
+    }
+}
+
 /// Everything [`HttpClient`](crate::HttpClient) needs to talk to one provider's API.
 ///
 /// `Debug` is safe to log: the token prints as `ApiToken(***)`.
@@ -21,6 +60,7 @@ pub struct TransportConfig {
     token: ApiToken,
     token_hint: &'static str,
     status_kinds: Vec<(u16, ErrorKind)>,
+    hints: ServerHints,
     user_agent: String,
     connect_timeout: Duration,
     request_timeout: Option<Duration>,
@@ -38,6 +78,7 @@ impl TransportConfig {
             token,
             token_hint: "the configured API token",
             status_kinds: Vec::new(),
+            hints: ServerHints::NONE,
             user_agent: concat!("genjob/", env!("CARGO_PKG_VERSION")).to_owned(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: None,
@@ -57,6 +98,17 @@ impl TransportConfig {
         self.status_kinds.retain(|(s, _)| *s != status);
         self.status_kinds.push((status, kind));
         self
+    }
+
+    /// Declares where the provider puts its hints beyond standard HTTP (its adapter does this).
+    pub fn with_server_hints(mut self, hints: ServerHints) -> Self {
+        self.hints = hints;
+        self
+    }
+
+    /// The hints declared with [`TransportConfig::with_server_hints`].
+    pub fn server_hints(&self) -> ServerHints {
+        self.hints
     }
 
     /// The statuses declared with [`TransportConfig::with_status_kind`].

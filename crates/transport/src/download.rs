@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::client::{content_type, redacted_url, redacted_url_text, request_error, retry_after_header};
 use crate::path::validate_file_name;
-use crate::{DEFAULT_MAX_DOWNLOAD_SIZE, ErrorKind, TransportError};
+use crate::{DEFAULT_MAX_DOWNLOAD_SIZE, ErrorKind, ServerHints, TransportError};
 
 /// A file that was downloaded completely and is in place under its final name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +201,7 @@ impl Downloader {
         let idle = self.config.idle_timeout;
         let limit = self.config.max_size;
         let request = self.http.get(url.clone()).send();
-        let mut response = tokio::time::timeout(idle, request)
+        let response = tokio::time::timeout(idle, request)
             .await
             .map_err(|_| TransportError::timeout(idle))?
             .map_err(|e| request_error(e, idle, None))?;
@@ -210,60 +210,71 @@ impl Downloader {
         if !response.status().is_success() {
             return Err(TransportError::new(ErrorKind::DownloadStatus, redacted_url(url))
                 .with_status(status)
-                .with_retry_after(retry_after_header(response.headers())));
+                .with_retry_after(retry_after_header(response.headers(), ServerHints::NONE)));
         }
-        let expected = response.content_length();
-        let too_large = || TransportError::new(ErrorKind::TooLarge, limit.to_string());
-        if expected.is_some_and(|len| len > limit) {
+        body_to_file(response, url, dir, limit, idle).await
+    }
+}
+
+/// Streams a successful response's body into a temporary file in `dir`: checked against its
+/// `Content-Length` and `limit`, each chunk within `idle`, synced; the file is deleted if anything fails.
+pub(crate) async fn body_to_file(
+    mut response: reqwest::Response,
+    url: &Url,
+    dir: &Path,
+    limit: u64,
+    idle: Duration,
+) -> Result<FetchedFile, TransportError> {
+    let expected = response.content_length();
+    let too_large = || TransportError::new(ErrorKind::TooLarge, limit.to_string());
+    if expected.is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    let content_type = content_type(response.headers());
+
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".genjob-download-").suffix(".part");
+    // tempfile's default is 0600; open(2) masks this with the umask, as for any file the user makes.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let temp = builder.tempfile_in(dir).map_err(|source| io_error("create a temporary file in", dir, source))?;
+    // The TempPath deletes the file when dropped, so every early return below cleans up.
+    let (file, temp_path) = temp.into_parts();
+    let mut file = tokio::fs::File::from_std(file);
+    let mut received: u64 = 0;
+    let truncated = |received: u64| {
+        let of = expected.map(|e| format!(" of {e}")).unwrap_or_default();
+        TransportError::new(ErrorKind::Truncated, format!("{received} bytes{of}"))
+    };
+    loop {
+        let chunk = tokio::time::timeout(idle, response.chunk()).await.map_err(|_| TransportError::timeout(idle))?;
+        let chunk = match chunk {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            // hyper reports a connection closed before the announced length (or before the
+            // last chunk of a chunked body) as a body error: the file is incomplete.
+            Err(_) => return Err(truncated(received)),
+        };
+        received = received.saturating_add(chunk.len() as u64);
+        if received > limit {
             return Err(too_large());
         }
-        let content_type = content_type(response.headers());
-
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".genjob-download-").suffix(".part");
-        // tempfile's default is 0600; open(2) masks this with the umask, as for any file the user makes.
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let temp = builder.tempfile_in(dir).map_err(|source| io_error("create a temporary file in", dir, source))?;
-        // The TempPath deletes the file when dropped, so every early return below cleans up.
-        let (file, temp_path) = temp.into_parts();
-        let mut file = tokio::fs::File::from_std(file);
-        let mut received: u64 = 0;
-        let truncated = |received: u64| {
-            let of = expected.map(|e| format!(" of {e}")).unwrap_or_default();
-            TransportError::new(ErrorKind::Truncated, format!("{received} bytes{of}"))
-        };
-        loop {
-            let chunk =
-                tokio::time::timeout(idle, response.chunk()).await.map_err(|_| TransportError::timeout(idle))?;
-            let chunk = match chunk {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => break,
-                // hyper reports a connection closed before the announced length (or before the
-                // last chunk of a chunked body) as a body error: the file is incomplete.
-                Err(_) => return Err(truncated(received)),
-            };
-            received = received.saturating_add(chunk.len() as u64);
-            if received > limit {
-                return Err(too_large());
-            }
-            file.write_all(&chunk).await.map_err(|source| io_error("write", &temp_path, source))?;
-        }
-        if expected.is_some_and(|expected| received != expected) {
-            return Err(truncated(received));
-        }
-        file.flush().await.map_err(|source| io_error("write", &temp_path, source))?;
-        file.sync_all().await.map_err(|source| io_error("sync", &temp_path, source))?;
-        drop(file);
-        sync_dir(dir).await;
-        Ok(FetchedFile {
-            temp: temp_path,
-            dir: dir.to_path_buf(),
-            bytes: received,
-            content_type,
-            url_extension: url_extension(url),
-        })
+        file.write_all(&chunk).await.map_err(|source| io_error("write", &temp_path, source))?;
     }
+    if expected.is_some_and(|expected| received != expected) {
+        return Err(truncated(received));
+    }
+    file.flush().await.map_err(|source| io_error("write", &temp_path, source))?;
+    file.sync_all().await.map_err(|source| io_error("sync", &temp_path, source))?;
+    drop(file);
+    sync_dir(dir).await;
+    Ok(FetchedFile {
+        temp: temp_path,
+        dir: dir.to_path_buf(),
+        bytes: received,
+        content_type,
+        url_extension: url_extension(url),
+    })
 }
 
 /// Makes the rename durable; best effort, since some filesystems cannot sync a directory and

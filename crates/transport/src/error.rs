@@ -308,9 +308,10 @@ fn download_advice(status: u16) -> &'static str {
 
 /// What a server said in an error body.
 ///
-/// Two envelopes are read: `{"error": "..."}` (sometimes with `code`) and the OpenAI-style
-/// `{"error": {"message", "type", "param", "code"}}`. A body with neither (an HTML error page)
-/// keeps a short `excerpt` instead.
+/// The common JSON error shapes are read: `{"error": "..."}` (sometimes with `code` beside it) and
+/// `{"error": {"message", "type", "param", "code"}}`, plus the wait-in-seconds key an adapter
+/// declares ([`ServerHints`](crate::ServerHints)). A body with neither (an HTML error page) keeps a
+/// short `excerpt` instead.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProviderMessage {
@@ -327,12 +328,16 @@ pub struct ProviderMessage {
 }
 
 impl ProviderMessage {
-    /// Parses an error body; also returns the `retryAfter` seconds some 429 bodies carry.
-    pub(crate) fn parse(body: &[u8], token: &ApiToken) -> (Self, Option<Duration>) {
+    /// Parses an error body; also returns the wait in seconds under `retry_key` (the adapter's
+    /// declared key), when the body carries one.
+    pub(crate) fn parse(body: &[u8], token: &ApiToken, retry_key: Option<&str>) -> (Self, Option<Duration>) {
         let mut parsed = Self::default();
         let mut retry_after = None;
+        let waited = |object: &serde_json::Map<String, serde_json::Value>| {
+            retry_key.and_then(|k| object.get(k)).and_then(seconds)
+        };
         if let Ok(serde_json::Value::Object(top)) = serde_json::from_slice(body) {
-            retry_after = top.get("retryAfter").and_then(seconds);
+            retry_after = waited(&top);
             match top.get("error") {
                 Some(serde_json::Value::String(text)) => {
                     parsed.message = Some(clean(text, token));
@@ -343,7 +348,7 @@ impl ProviderMessage {
                     parsed.error_type = error.get("type").and_then(|t| scalar(t, token));
                     parsed.code = error.get("code").and_then(|c| scalar(c, token));
                     parsed.param = error.get("param").and_then(|p| scalar(p, token));
-                    retry_after = retry_after.or_else(|| error.get("retryAfter").and_then(seconds));
+                    retry_after = retry_after.or_else(|| waited(error));
                 }
                 _ => parsed.message = top.get("message").and_then(|m| scalar(m, token)),
             }
@@ -417,7 +422,7 @@ mod tests {
 
     #[test]
     fn parses_the_plain_envelope_with_code() {
-        let (msg, retry) = ProviderMessage::parse(br#"{"error":"Account session expired","code":596}"#, &token());
+        let (msg, retry) = ProviderMessage::parse(br#"{"error":"Account session expired","code":596}"#, &token(), None);
         assert_eq!(msg.message.as_deref(), Some("Account session expired"));
         assert_eq!(msg.code.as_deref(), Some("596"));
         assert_eq!(retry, None);
@@ -425,10 +430,11 @@ mod tests {
     }
 
     #[test]
-    fn parses_openai_envelope() {
+    fn parses_an_error_object_with_fields() {
         let (msg, _) = ProviderMessage::parse(
             br#"{"error":{"message":"Balance too low","type":"insufficient_balance","param":null,"code":"insufficient_balance"}}"#,
             &token(),
+            None,
         );
         assert_eq!(msg.message.as_deref(), Some("Balance too low"));
         assert_eq!(msg.error_type.as_deref(), Some("insufficient_balance"));
@@ -438,18 +444,19 @@ mod tests {
 
     #[test]
     fn retry_after_in_body_as_number_or_string() {
-        let (_, retry) = ProviderMessage::parse(br#"{"error":"busy","retryAfter":12}"#, &token());
+        let key = Some("retryAfter");
+        let (_, retry) = ProviderMessage::parse(br#"{"error":"busy","retryAfter":12}"#, &token(), key);
         assert_eq!(retry, Some(Duration::from_secs(12)));
-        let (_, retry) = ProviderMessage::parse(br#"{"error":{"message":"busy","retryAfter":"1.5"}}"#, &token());
+        let (_, retry) = ProviderMessage::parse(br#"{"error":{"message":"busy","retryAfter":"1.5"}}"#, &token(), key);
         assert_eq!(retry, Some(Duration::from_millis(1500)));
-        let (_, retry) = ProviderMessage::parse(br#"{"error":"busy","retryAfter":-3}"#, &token());
+        let (_, retry) = ProviderMessage::parse(br#"{"error":"busy","retryAfter":-3}"#, &token(), key);
         assert_eq!(retry, None);
     }
 
     #[test]
     fn html_page_keeps_a_char_safe_excerpt() {
         let page = format!("<html>\n<body>{}</body></html>", "é".repeat(500));
-        let (msg, _) = ProviderMessage::parse(page.as_bytes(), &token());
+        let (msg, _) = ProviderMessage::parse(page.as_bytes(), &token(), None);
         assert_eq!(msg.message, None);
         let excerpt = msg.excerpt.unwrap_or_default();
         assert_eq!(excerpt.chars().count(), 200);

@@ -36,10 +36,13 @@ mod path;
 mod source;
 mod token;
 
-pub use client::{Fetched, HttpClient};
-pub use config::{DEFAULT_MAX_DOWNLOAD_SIZE, DEFAULT_MAX_RESPONSE_SIZE, TransportConfig};
+pub use client::{Fetched, HttpClient, JsonOrFile};
+pub use config::{DEFAULT_MAX_DOWNLOAD_SIZE, DEFAULT_MAX_RESPONSE_SIZE, ServerHints, TransportConfig};
 pub use download::{DownloadConfig, Downloaded, Downloader, FetchedFile, PersistError};
 pub use error::{ErrorKind, ProviderMessage, TransportError};
 pub use from_env::EnvNames;
-pub use source::{FetchedJob, JobListing, JobSource, ListingEntry, ListingPage, ListingScope, ensure_own_id};
+pub use source::{
+    FetchedJob, FinishWindow, JobListing, JobSource, ListingEntry, ListingPage, ListingScope, ServedOutput,
+    ensure_own_id,
+};
 pub use token::ApiToken;

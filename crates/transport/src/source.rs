@@ -5,7 +5,8 @@ use genjob_models::{Job, JobId, JobKind, JobStatus, Output, Provider, ProviderRe
 use jiff::Timestamp;
 use std::time::Duration;
 
-use crate::{Fetched, TransportError};
+use crate::{DownloadConfig, Fetched, FetchedFile, TransportError};
+use std::path::Path;
 
 /// One job record as read from a provider: the typed record and its normalized view.
 #[derive(Debug, Clone)]
@@ -50,6 +51,13 @@ pub trait JobSource: Send + Sync + std::fmt::Debug {
     /// Reads one job's current record in a single attempt.
     async fn fetch(&self, id: &JobId) -> Result<FetchedJob, TransportError>;
 
+    /// The provider's documented time to finish for a kind of job (and model), when its documents
+    /// give one: what the poller plans on until it has learned better.
+    fn documented_window(&self, kind: Option<JobKind>, model: Option<&str>) -> Option<FinishWindow> {
+        let _ = (kind, model);
+        None
+    }
+
     /// The provider's listing of many jobs in one request, when it has one.
     ///
     /// A listing is a *hint*: it may wake a job or spare a request, but only the job's own record
@@ -64,6 +72,26 @@ pub trait JobSource: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// True when `output` is served by the provider's own API (it needs the API token): then
+    /// [`JobSource::fetch_output`] fetches it, never the token-less downloader.
+    fn serves(&self, output: &Output) -> bool {
+        let _ = output;
+        false
+    }
+
+    /// Fetches an output the provider's API serves ([`JobSource::serves`]) in one request, into
+    /// `dir`: the file itself, or a link for the token-less downloader, decided by the answer.
+    async fn fetch_output(
+        &self,
+        id: &JobId,
+        output: &Output,
+        dir: &Path,
+        limits: &DownloadConfig,
+    ) -> Result<ServedOutput, TransportError> {
+        let _ = (id, dir, limits);
+        Ok(ServedOutput::Link(output.url.clone()))
+    }
+
     /// The files to download for a finished job: by default the URLs its record lists. A provider
     /// whose records carry no URL resolves them here (one request per output at most); an empty
     /// list for a completed job means its outputs cannot be found.
@@ -73,8 +101,25 @@ pub trait JobSource: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// Refuses, before any request, an id that names another provider than `provider`: a Dreamina id
-/// is never sent to token360's API, say. Opaque ids (token360's) name none and pass.
+/// A provider's documented time to finish: most jobs of the kind finish between `earliest` and `latest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct FinishWindow {
+    /// Jobs rarely finish before this age.
+    pub earliest: Duration,
+    /// Most jobs have finished by this age.
+    pub latest: Duration,
+}
+
+impl FinishWindow {
+    /// A window from whole seconds.
+    pub const fn secs(earliest: u64, latest: u64) -> Self {
+        Self { earliest: Duration::from_secs(earliest), latest: Duration::from_secs(latest) }
+    }
+}
+
+/// Refuses, before any request, an id that names another provider than `provider`: an id is never
+/// sent to another provider's API. Opaque ids name none and pass.
 pub fn ensure_own_id(id: &JobId, provider: Provider) -> Result<(), TransportError> {
     match id.provider() {
         Some(own) if own != provider => Err(TransportError::new(
@@ -83,6 +128,16 @@ pub fn ensure_own_id(id: &JobId, provider: Provider) -> Result<(), TransportErro
         )),
         _ => Ok(()),
     }
+}
+
+/// An output as the provider's API served it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ServedOutput {
+    /// The file itself, complete, under a temporary name.
+    File(FetchedFile),
+    /// Where to download it (a signed URL): for the token-less downloader.
+    Link(String),
 }
 
 /// Which jobs a listing request must reach, so a paginated listing reads no more pages than needed.

@@ -236,6 +236,13 @@ impl Watch {
         ctx.server_hint = t.server_hint;
         ctx.running_for = t.running_for(ctx.progress, now);
         ctx.estimate = t.estimate.as_deref();
+        // What the provider's documents say, as its adapter declares it.
+        ctx.window = self
+            .watcher
+            .sources
+            .get(&t.provider)
+            .and_then(|s| s.documented_window(ctx.kind, ctx.model))
+            .map(Into::into);
         ctx
     }
 

@@ -2,11 +2,10 @@
 //!
 //! token360 documents a JSON link (`{"url", "video_id", "expires_in"}`, PROVIDER_FACTS.md); OpenAI
 //! answers the file itself, picked by `variant` (openai-python's `download_content`). A
-//! documented-style video always gets the link. An OpenAI-style video gets the bytes, except that
-//! a client accepting only JSON (genjob's token360 adapter) still gets the video's link, so both
-//! kinds of client can download from the same sandbox.
+//! documented-style video always gets the link. An OpenAI-style video gets the bytes, whatever the
+//! request accepts, as OpenAI answers (genjob's token360 adapter decides by the answer).
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::Reply;
@@ -20,22 +19,12 @@ use crate::token360::{self, Content, ContentVariant};
 pub(super) struct ContentRequest {
     /// The asked-for file; `None` for a `variant` OpenAI does not offer (answered 400).
     pub variant: Option<ContentVariant>,
-    /// The request accepts only JSON, so it wants a link rather than bytes.
-    pub json_only: bool,
 }
 
 impl ContentRequest {
-    /// Reads the `variant` query parameter and the `Accept` header.
-    pub(super) fn new(headers: &HeaderMap, query: Option<&str>) -> ContentRequest {
-        let accept: Vec<&str> = headers
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(|range| range.split(';').next().unwrap_or_default().trim())
-            .collect();
-        let json_only = !accept.is_empty() && accept.iter().all(|range| range.eq_ignore_ascii_case("application/json"));
-        ContentRequest { variant: ContentVariant::from_query(query), json_only }
+    /// Reads the `variant` query parameter (the `Accept` header changes nothing, as at OpenAI).
+    pub(super) fn new(_headers: &HeaderMap, query: Option<&str>) -> ContentRequest {
+        ContentRequest { variant: ContentVariant::from_query(query) }
     }
 }
 
@@ -52,9 +41,7 @@ pub(super) fn content_answer(
 ) -> Reply {
     let variant = request.variant.unwrap_or(ContentVariant::Video);
     match token360::content(job, cx) {
-        Content::Ready(link) if !job.openai_style || (request.json_only && variant == ContentVariant::Video) => {
-            Reply::Answer(StatusCode::OK, link)
-        }
+        Content::Ready(link) if !job.openai_style => Reply::Answer(StatusCode::OK, link),
         Content::Ready(_) => Reply::File {
             content_type: variant.content_type(),
             body: variant.bytes(job, video_len, image_len),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use genjob_transport::{ErrorKind, HttpClient, TransportError};
+use genjob_transport::{ErrorKind, HttpClient, ServerHints, TransportError};
 use serde::Deserialize;
 use serde_json::Value;
 use wiremock::matchers::{any, method, path};
@@ -239,7 +239,11 @@ async fn retry_after_comes_from_header_seconds_or_date_else_body() -> TestResult
         )
         .mount(&server)
         .await;
-    let client = client(&server.uri())?;
+    // The body's key counts because the adapter declares it (an undeclared key is just text).
+    let undeclared = expect_err(client(&server.uri())?.get_json::<Value>(&["body"]).await);
+    assert_eq!(undeclared.retry_after(), None);
+    let hints = ServerHints::NONE.with_retry_after_body_key("retryAfter");
+    let client = HttpClient::new(config(&server.uri())?.with_server_hints(hints))?;
 
     let header = expect_err(client.get_json::<Value>(&["header"]).await);
     assert_eq!(header.retry_after(), Some(Duration::from_secs(30)), "the header wins over the body");
