@@ -44,16 +44,11 @@ pub use env::{Environment, ScaledEnvironment, TokioEnvironment};
 pub use error_policy::{ErrorContext, ErrorDecision, ErrorPolicy, RetryTransient};
 /// Stream helpers for a [`Watch`] (`next`, `collect`, `filter_map` …), so no other crate is needed to drive one.
 pub use futures::{Stream, StreamExt};
-#[cfg(feature = "dreamina")]
-pub use genjob_dreamina as dreamina;
-#[cfg(feature = "google-flow")]
-pub use genjob_google_flow as google_flow;
 pub use genjob_models::{
     self as models, Endpoint, ErrorCategory, Job, JobError, JobId, JobKind, JobStatus, Output, OutputKind, Provider,
     ProviderRecord, StatusTracker,
 };
-#[cfg(feature = "token360")]
-pub use genjob_token360 as token360;
+// The adapter crates of the enabled features, as `genjob::dreamina` and so on.
 pub use genjob_transport::{
     self as transport, ApiToken, DownloadConfig, Downloaded, Downloader, ErrorKind, FetchedJob, JobListing, JobSource,
     ListingEntry, ListingPage, ListingScope, TransportError,
@@ -65,6 +60,7 @@ pub use outcome::{
 };
 pub use policy::{AdaptiveSchedule, FixedInterval, PollPolicy};
 pub use providers::ConfigError;
+pub use providers::adapters::*;
 pub use requests::RequestFailure;
 pub use target::{TargetError, WatchTarget};
 pub use tokio_util::sync::CancellationToken;

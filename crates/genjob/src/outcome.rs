@@ -72,7 +72,7 @@ pub enum WaitError {
         /// The last view a record showed, if any.
         last: Option<Box<Job>>,
         /// The last failed request's error, when the last request failed.
-        last_error: Option<TransportError>,
+        last_error: Option<Box<TransportError>>,
     },
     /// The server refused the request in a way asking again cannot change (401, 403, 404, 410,
     /// an invalid answer …).
@@ -145,7 +145,7 @@ impl WaitError {
                 Self::RetriesExhausted { id, source: error, polls: attempts, failing_for }
             }
             RequestFailure::DeadlinePassed { last, attempts } => {
-                Self::TimedOut { id, status, elapsed, polls: attempts, last: None, last_error: last }
+                Self::TimedOut { id, status, elapsed, polls: attempts, last: None, last_error: last.map(Box::new) }
             }
         }
     }
@@ -167,7 +167,7 @@ impl WaitError {
     pub fn transport(&self) -> Option<&TransportError> {
         match self {
             Self::Fetch { source, .. } | Self::RetriesExhausted { source, .. } => Some(source),
-            Self::TimedOut { last_error, .. } => last_error.as_ref(),
+            Self::TimedOut { last_error, .. } => last_error.as_deref(),
             _ => None,
         }
     }

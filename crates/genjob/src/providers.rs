@@ -7,6 +7,19 @@ use genjob_transport::{EnvNames, JobSource, TransportConfig, TransportError};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// The adapter crates of the enabled features, re-exported at the crate's root.
+pub mod adapters {
+    /// The useapi.net Dreamina adapter (feature `dreamina`).
+    #[cfg(feature = "dreamina")]
+    pub use genjob_dreamina as dreamina;
+    /// The useapi.net Google Flow adapter (feature `google-flow`).
+    #[cfg(feature = "google-flow")]
+    pub use genjob_google_flow as google_flow;
+    /// The token360 adapter (feature `token360`).
+    #[cfg(feature = "token360")]
+    pub use genjob_token360 as token360;
+}
+
 /// An adapter this build can construct: the provider it reads, its variables, and how to build it.
 #[derive(Debug, Clone, Copy)]
 struct Adapter {

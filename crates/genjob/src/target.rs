@@ -35,7 +35,9 @@ pub enum TargetError {
         own: Provider,
     },
     /// The id does not say which provider runs it (token360 ids are opaque).
-    #[error("cannot tell the provider of job id `{raw}` from its shape (token360 ids are opaque); name the provider")]
+    #[error(
+        "cannot tell the provider of job id `{raw}` from its shape (some providers' ids are opaque); name the provider"
+    )]
     UnknownProvider {
         /// The id as given.
         raw: String,

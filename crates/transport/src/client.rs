@@ -39,12 +39,11 @@ pub struct Fetched<T> {
 
 /// The one connection-pooled client of a provider; cheap to clone, clones share the pool.
 ///
-/// Redirects: up to 10 are followed. The `Authorization` header reaches only the configured
-/// host because reqwest 0.12 removes `Authorization`, `Cookie` and `Proxy-Authorization` from a
-/// redirected request whose host or port differs from the previous one
-/// (`reqwest::redirect::remove_sensitive_headers`); the `cross_host_redirect_drops_authorization`
-/// test pins that behaviour. Downloads never carry the header at all: it is added per API request,
-/// not as a client default.
+/// Redirects: up to 10 are followed within the configured host and port; a redirect to another
+/// host is not followed, and the answer is refused as invalid ([`ErrorKind::InvalidResponse`]):
+/// an API answer is accepted only from the configured host, and the token never leaves it.
+/// Downloads ([`Downloader`](crate::Downloader)) follow redirects anywhere, and never carry the
+/// token: it is added per API request, not as a client default.
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Arc<Inner>,
@@ -91,7 +90,7 @@ impl HttpClient {
         let http = reqwest::Client::builder()
             .user_agent(config.user_agent())
             .connect_timeout(config.connect_timeout())
-            .redirect(reqwest::redirect::Policy::limited(10))
+            .redirect(same_host_redirects(base))
             .build()
             .map_err(|e| TransportError::config(format!("cannot build the HTTP client: {}", error_chain(&e))))?;
         Ok(Self { inner: Arc::new(Inner { http, config, authorization }) })
@@ -185,6 +184,15 @@ impl HttpClient {
         let retry_after = retry_after_header(response.headers(), hints);
         let poll_after = hints.poll_after_ms_header.and_then(|name| millis_header(response.headers(), name));
 
+        if response.status().is_redirection() {
+            let location = response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok());
+            let shown = location.map_or_else(|| "nowhere".to_owned(), redacted_url_text);
+            let detail = format!(
+                "the API redirected to {shown}, another host than the configured one; genjob accepts API \
+                 answers only from the configured host (check the base URL)"
+            );
+            return Err(TransportError::new(ErrorKind::InvalidResponse, detail).with_status(status));
+        }
         if !response.status().is_success() {
             let body = read_prefix(&mut response, ERROR_BODY_LIMIT.min(config.max_response_size())).await;
             let (message, body_retry_after) = ProviderMessage::parse(&body, config.token(), hints.retry_after_body_key);
@@ -261,6 +269,23 @@ impl HttpClient {
     fn request_error(&self, error: reqwest::Error, timeout: Option<Duration>) -> TransportError {
         request_error(error, timeout.unwrap_or_default(), Some(self.inner.config.token()))
     }
+}
+
+/// Follows up to 10 redirects that stay on `base`'s host and port; stops at any other, so the
+/// redirect itself comes back and is refused.
+fn same_host_redirects(base: &Url) -> reqwest::redirect::Policy {
+    let (host, port) = (base.host_str().map(str::to_ascii_lowercase), base.port_or_known_default());
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let url = attempt.url();
+        let same = url.host_str().map(str::to_ascii_lowercase) == host && url.port_or_known_default() == port;
+        if !same {
+            attempt.stop()
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("more than 10 redirects")
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// Maps a reqwest failure to a timeout or a network error, without URL credentials or query strings.

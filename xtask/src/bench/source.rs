@@ -10,7 +10,7 @@
 use super::families::{Family, Reports};
 use async_trait::async_trait;
 use genjob::models::RequestProfile;
-use genjob::transport::ErrorKind;
+use genjob::transport::{ErrorKind, FinishWindow};
 use genjob::{
     Endpoint, Environment, FetchedJob, JobId, JobKind, JobSource, Provider, ProviderRecord, TransportError, WatchTarget,
 };
@@ -305,6 +305,16 @@ impl JobSource for FamilySource {
         };
         self.requests[i].fetch_add(1, Ordering::Relaxed);
         Ok(FetchedJob::new(self.record(i, self.env.now())?, 1, None))
+    }
+
+    /// What the provider's adapter declares: the bench plans on the same documents a user's watch does.
+    fn documented_window(&self, kind: Option<JobKind>, model: Option<&str>) -> Option<FinishWindow> {
+        match self.provider {
+            Provider::Dreamina => genjob::dreamina::documented_window(kind, model),
+            Provider::GoogleFlow => genjob::google_flow::documented_window(kind, model),
+            Provider::Token360 => genjob::token360::documented_window(kind, model),
+            _ => None,
+        }
     }
 }
 

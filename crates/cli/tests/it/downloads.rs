@@ -136,7 +136,7 @@ async fn sigterm_during_a_download_leaves_no_part_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_openai_style_video_is_downloaded_through_its_content_url() {
+async fn an_openai_style_video_is_downloaded_from_the_bytes_its_content_url_answers() {
     let sandbox = sandbox(60.0).await;
     let env = env_for(&sandbox.base_url(), TOKEN);
     let id = sandbox.add_job(JobSpec::token360_video().with_openai_style().with_age(Duration::from_secs(600)));
@@ -149,6 +149,9 @@ async fn an_openai_style_video_is_downloaded_through_its_content_url() {
     assert_eq!(line["outputs"], serde_json::json!([]), "the record itself names no file");
     let names = names_in(dir.path());
     assert_eq!(names, [format!("{id}-0.mp4")], "{run:?}");
+    // OpenAI's `/content` answers the video itself (not a JSON link): streamed to the file.
+    let bytes = std::fs::read(dir.path().join(&names[0])).expect("the video");
+    assert_eq!(&bytes[4..8], b"ftyp", "an MP4, not JSON");
     let stats = sandbox.stats();
-    assert_eq!((stats.token360_content, stats.files, stats.files_with_authorization), (1, 1, 0), "{stats:?}");
+    assert_eq!((stats.token360_content, stats.files, stats.files_with_authorization), (1, 0, 0), "{stats:?}");
 }

@@ -1,5 +1,6 @@
 //! The genjob command end to end: the built binary against servers on 127.0.0.1, one test binary for all.
 
+mod api_boundaries;
 mod callbacks;
 mod common;
 mod demo;

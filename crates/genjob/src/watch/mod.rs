@@ -555,7 +555,7 @@ impl Watch {
                     elapsed: since(now, self.started),
                     polls: t.polls,
                     last: t.tracker.job().cloned().map(Box::new),
-                    last_error: t.failures.last.clone(),
+                    last_error: t.failures.last.clone().map(Box::new),
                 }
             };
             self.finish(index, Err(error));
