@@ -77,15 +77,14 @@ fn invalid(endpoint: Endpoint, e: serde_json::Error) -> DecodeError {
 
 impl ProviderRecord {
     /// Decodes bytes read from `endpoint`.
+    ///
+    /// Read through a JSON value, so a key given twice counts once (the last), as everywhere.
     pub fn from_slice(endpoint: Endpoint, bytes: &[u8]) -> Result<Self, DecodeError> {
-        let e = |err| invalid(endpoint, err);
-        Ok(match endpoint {
-            Endpoint::DreaminaVideos => Self::DreaminaVideo(serde_json::from_slice(bytes).map_err(e)?),
-            Endpoint::DreaminaImages => Self::DreaminaImage(serde_json::from_slice(bytes).map_err(e)?),
-            Endpoint::GoogleFlowJobs => Self::GoogleFlow(serde_json::from_slice(bytes).map_err(e)?),
-            Endpoint::Token360Videos => Self::Token360(serde_json::from_slice(bytes).map_err(e)?),
-            Endpoint::DreaminaScheduler => return Err(DecodeError::NotAJobRecord(endpoint)),
-        })
+        if endpoint == Endpoint::DreaminaScheduler {
+            return Err(DecodeError::NotAJobRecord(endpoint));
+        }
+        let value: Value = serde_json::from_slice(bytes).map_err(|err| invalid(endpoint, err))?;
+        Self::from_value(endpoint, value)
     }
 
     /// Decodes a JSON value read from `endpoint`.
@@ -236,5 +235,6 @@ pub fn detect_endpoint(value: &Value) -> Result<Endpoint, DecodeError> {
 
 /// Decodes a scheduler listing.
 pub fn decode_executing(bytes: &[u8]) -> Result<ExecutingJobs, DecodeError> {
-    serde_json::from_slice(bytes).map_err(|e| invalid(Endpoint::DreaminaScheduler, e))
+    let e = |err| invalid(Endpoint::DreaminaScheduler, err);
+    serde_json::from_slice::<Value>(bytes).and_then(serde_json::from_value).map_err(e)
 }

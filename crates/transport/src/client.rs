@@ -254,7 +254,9 @@ impl HttpClient {
             }
             LimitedReadError::Http(e) => self.request_error(e, timeout),
         })?;
-        let value = serde_json::from_slice(&body).map_err(|e| {
+        // Through a JSON value: a key given twice counts once, the last, whatever the type (the same
+        // verdict `genjob normalize` and the models' decoders give the same bytes).
+        let value = serde_json::from_slice::<serde_json::Value>(&body).and_then(T::deserialize).map_err(|e| {
             let detail = format!(
                 "{e} (content type {}); body starts with {:?}",
                 content_type.as_deref().unwrap_or("none"),
