@@ -8,7 +8,7 @@ use std::time::Duration;
 use genjob_sandbox::{JobSpec, Pace, SandboxConfig};
 use serde_json::{Value, json};
 
-use crate::support::{Harness, TOKEN, TestResult, start_with, str_at};
+use crate::support::{Harness, TOKEN, TestResult, start_with};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/http/openai_python.py");
 
