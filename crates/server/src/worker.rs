@@ -157,11 +157,12 @@ fn outcome_of(result: Result<genjob::FinishedJob, WaitError>) -> Outcome {
             Outcome::Final { state: WatchState::Failed, job: Some(Box::new(finished.job)), error: None }
         }
         Err(WaitError::Cancelled { .. }) => Outcome::Stopped,
-        // Trouble that may pass: the job is not given up, only watched again later.
-        Err(e @ (WaitError::TimedOut { .. } | WaitError::RetriesExhausted { .. })) => {
+        // Trouble that may pass: the job is not given up, only watched again later. A provider
+        // whose token is missing at this start counts too: the next start with it set reads the job.
+        Err(e @ (WaitError::TimedOut { .. } | WaitError::RetriesExhausted { .. } | WaitError::NoSource { .. })) => {
             Outcome::RetryLater(e.to_string())
         }
-        // Refused for good (404, 410, 401, no source, another job's record …).
+        // Refused for good (404, 410, 401, another provider's id, another job's record …).
         Err(e) => Outcome::Final { state: WatchState::Error, job: None, error: Some(e.to_string()) },
     }
 }
