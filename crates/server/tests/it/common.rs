@@ -40,11 +40,16 @@ pub fn watcher(sandbox: &Sandbox) -> Watcher {
         .with_policy(Arc::new(FixedInterval(Duration::from_secs(1))))
 }
 
-/// A server on a free port over the database `db`, retrying deliveries after 300 ms.
+/// A server on a free port over the database `db`, retrying deliveries 3 times, 300 ms apart.
 pub async fn server(db: &Path, sandbox: &Sandbox) -> RunningServer {
+    server_with(db, sandbox, RetrySchedule::new(vec![Duration::from_millis(300); 3])).await
+}
+
+/// A server on a free port over the database `db`, retrying deliveries on `schedule`.
+pub async fn server_with(db: &Path, sandbox: &Sandbox, schedule: RetrySchedule) -> RunningServer {
     let mut config =
         ServerConfig::new(([127, 0, 0, 1], 0).into(), db.to_owned(), ServerToken::new(API_TOKEN).expect("token"));
-    config.retry_schedule = RetrySchedule::new(vec![Duration::from_millis(300); 3]);
+    config.retry_schedule = schedule;
     Server::start(config, watcher(sandbox)).await.expect("the server starts")
 }
 
@@ -169,11 +174,16 @@ async fn receive(
 
 impl Receiver {
     pub async fn start(script: &[u16]) -> Receiver {
+        Self::start_on(0, script).await
+    }
+
+    /// A receiver on a given port (one a test kept free for it).
+    pub async fn start_on(port: u16, script: &[u16]) -> Receiver {
         let script: Script =
             Arc::new(Mutex::new(script.iter().map(|s| StatusCode::from_u16(*s).expect("a status")).collect()));
         let (tx, deliveries) = mpsc::unbounded_channel();
         let app = axum::Router::new().route("/hook", post(receive)).with_state((script, tx));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("a port");
         let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
