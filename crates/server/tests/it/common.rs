@@ -70,11 +70,12 @@ pub struct Api {
 
 impl Api {
     pub fn new(server: &RunningServer) -> Api {
-        Api {
-            base: format!("http://{}", server.addr()),
-            token: Some(API_TOKEN.to_owned()),
-            http: reqwest::Client::new(),
-        }
+        Self::at(&format!("http://{}", server.addr()))
+    }
+
+    /// A client of the server at `base` (`http://host:port`).
+    pub fn at(base: &str) -> Api {
+        Api { base: base.to_owned(), token: Some(API_TOKEN.to_owned()), http: reqwest::Client::new() }
     }
 
     pub fn with_token(mut self, token: Option<&str>) -> Api {

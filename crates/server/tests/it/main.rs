@@ -4,5 +4,6 @@
 mod bad_input;
 mod common;
 mod deliveries;
+mod kill;
 mod restart;
 mod watches;
