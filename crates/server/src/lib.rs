@@ -80,7 +80,8 @@ pub struct RunningServer {
 
 impl Server {
     /// Opens the store (migrating it), picks up every unfinished watch, starts the webhook sender
-    /// and serves the API. All requests to providers go through `watcher` (its one budget).
+    /// and serves the API. All requests to providers go through `watcher` (its one budget), with
+    /// batch watching through listings turned off (each job is watched on its own for now).
     pub async fn start(config: ServerConfig, watcher: Watcher) -> Result<RunningServer, ServerError> {
         let store = Store::open(&config.db_path).await?;
         let secret = match config.webhook_secret {
@@ -100,6 +101,9 @@ impl Server {
             .map_err(|source| ServerError::Listen { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Listen { addr: config.listen, source })?;
 
+        // Each job is its own `Watch` (a running watch takes no new jobs), so a provider listing
+        // would cover one job per request: no cheaper than its record, and only a hint. Read records.
+        let watcher = watcher.clone().with_options(watcher.options().clone().with_batch(false));
         let shutdown = CancellationToken::new();
         let deliveries = Arc::new(Notify::new());
         let worker = Worker::new(store.clone(), watcher.clone(), deliveries.clone(), shutdown.clone());
