@@ -49,7 +49,9 @@ pub enum DbError {
         source: std::io::Error,
     },
     /// Applying the migrations failed (a database written by a newer genjob, say).
-    #[error("cannot migrate the database: {0}")]
+    #[error(
+        "cannot migrate the database: {0}; a database written by a newer genjob needs that genjob (or another --db)"
+    )]
     Migrate(#[from] rusqlite_migration::Error),
     /// A query failed.
     #[error("database error: {0}")]

@@ -6,4 +6,5 @@ mod common;
 mod deliveries;
 mod kill;
 mod restart;
+mod store;
 mod watches;
