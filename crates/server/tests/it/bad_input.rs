@@ -65,6 +65,8 @@ async fn bad_requests_get_a_json_4xx_naming_the_field() {
 
     // Reads: an unknown watch, bad list parameters, unknown paths and methods.
     assert_error(&api.get("/v1/watches/video_nothing_here").await, 404, None);
+    assert_error(&api.get("/v1/watches/%FF%FE").await, 400, Some("job_id"));
+    assert_error(&api.send(Method::DELETE, "/v1/watches/a%00b", None).await, 400, Some("job_id"));
     assert_error(&api.get("/v1/watches?status=sleeping").await, 400, Some("status"));
     assert_error(&api.get("/v1/watches?cursor=abc").await, 400, Some("cursor"));
     assert_error(&api.get("/v1/watches?limit=100000").await, 400, Some("limit"));
