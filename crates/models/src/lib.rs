@@ -29,6 +29,7 @@ mod record;
 mod time;
 pub mod token360;
 mod tracker;
+pub mod webhook;
 
 pub use callback::{CallbackClaim, decode_callback};
 pub use dreamina::{DreaminaImageJob, DreaminaJob, DreaminaVideoJob, ExecutingJob, ExecutingJobs};
