@@ -254,9 +254,9 @@ impl HttpClient {
             }
             LimitedReadError::Http(e) => self.request_error(e, timeout),
         })?;
-        // Through a JSON value: a key given twice counts once, the last, whatever the type (the same
-        // verdict `genjob normalize` and the models' decoders give the same bytes).
-        let value = serde_json::from_slice::<serde_json::Value>(&body).and_then(T::deserialize).map_err(|e| {
+        // A key given twice counts once, the last, whatever the type: the verdict `genjob normalize`
+        // and the models' decoders give the same bytes.
+        let value = genjob_models::decode_last_key_wins(&body).map_err(|e| {
             let detail = format!(
                 "{e} (content type {}); body starts with {:?}",
                 content_type.as_deref().unwrap_or("none"),
