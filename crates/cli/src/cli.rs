@@ -36,6 +36,8 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Watch a mixed batch of jobs on an in-process, accelerated sandbox and download their outputs.
     Demo(DemoArgs),
+    /// Run the watch service: an HTTP API over a durable store, signed webhooks when jobs end.
+    Serve(ServeArgs),
 }
 
 /// Parses `--provider`; clap turns the error into a usage error (exit 2).
@@ -158,6 +160,17 @@ pub struct SandboxArgs {
     /// How many times faster jobs run than documented; records, ids and ages follow the real clock.
     #[arg(long, default_value_t = 1.0, value_name = "N")]
     pub speed: f64,
+}
+
+/// Arguments of `genjob serve` (the API token comes from GENJOB_SERVER_TOKEN, never the command line).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address the API listens on.
+    #[arg(long, default_value = "127.0.0.1:8780", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// The store: `sqlite://FILE` (or a plain path); created with its migrations if missing.
+    #[arg(long, default_value = genjob_server::cfg::DEFAULT_DB, value_name = "URL")]
+    pub db: String,
 }
 
 /// Arguments of `genjob demo`.

@@ -110,6 +110,7 @@ fn run(cli: Cli, redactor: &Redactor) -> Result<Exit, CliError> {
             Command::Normalize(args) => commands::normalize::run(args),
             Command::Sandbox(args) => commands::sandbox::run(args).await,
             Command::Demo(args) => demo::run(args).await,
+            Command::Serve(args) => commands::serve::run(args, &lookup).await,
         }
     })
 }

@@ -1,19 +1,39 @@
 //! Wait for AI media-generation jobs — one or ten thousand — across Dreamina, Google Flow and token360.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::sync::Arc;
-//! use genjob::{Watcher, WatchTarget};
+//! `genjob` alone is enough (with tokio for `main`): the adapters come with it (cargo features
+//! `dreamina`, `google-flow`, `token360`, on by default), and sources are built from the environment.
 //!
-//! let dreamina = genjob_dreamina::DreaminaClient::from_env()?;
-//! let watcher = Watcher::new().with_source(Arc::new(dreamina));
-//! let id = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina".parse()?;
-//! let finished = watcher.wait(WatchTarget::from_id(id).ok_or("unknown provider")?).await?;
-//! for output in &finished.job.outputs {
-//!     println!("{:?}: {}", output.kind, output.url);
+//! ```no_run
+//! use genjob::{DownloadPlan, StreamExt, WaitError, WatchEvent, WatchTarget, Watcher};
+//! use std::time::Duration;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // A source for every provider whose token is set: USEAPI_TOKEN, TOKEN360_API_KEY.
+//!     let watcher = Watcher::from_env()?;
+//!     let targets = std::env::args().skip(1).map(|id| WatchTarget::resolve(&id, None)).collect::<Result<Vec<_>, _>>()?;
+//!     // The directory is created (or refused) now, before any waiting.
+//!     let mut watch = watcher.watch(targets).with_timeout(Duration::from_secs(600)).with_downloads(DownloadPlan::new("outputs"))?;
+//!     while let Some(event) = watch.next().await {
+//!         match event {
+//!             WatchEvent::Progress(progress) => println!("… {progress}"),
+//!             WatchEvent::Ended(ended) => match ended.result {
+//!                 Ok(done) => println!("✓ {} after {} reads", ended.id, done.polls),
+//!                 Err(WaitError::JobFailed(failed)) => println!("✗ {}", genjob::failure_summary(&failed.job)),
+//!                 Err(other) => println!("✗ {other}"),
+//!             },
+//!             WatchEvent::Downloaded(files) => println!("↓ {:?}", files.result.map(|f| f.len())),
+//!             _ => {}
+//!         }
+//!     }
+//!     Ok(())
 //! }
-//! # Ok(()) }
 //! ```
+//!
+//! The same program is `examples/wait_and_download.rs`, which CI runs against the sandbox
+//! (`crates/genjob/tests/it/newcomer.rs`). For one job, [`Watcher::wait`] states its deadline on the
+//! call: `watcher.wait(target, max_wait).await?` — a failed job is [`WaitError::JobFailed`], the
+//! deadline [`WaitError::TimedOut`], trouble that outlasted the retries [`WaitError::RetriesExhausted`].
 //!
 //! The [`Watcher`] polls on an adaptive schedule ([`policy::AdaptiveSchedule`]) computed from the
 //! job's kind, age, progress and what it learned about how long such jobs take ([`learn`]), folds every answer through the models' [`StatusTracker`] (stale

@@ -29,6 +29,7 @@ mod record;
 mod time;
 pub mod token360;
 mod tracker;
+pub mod webhook;
 
 pub use callback::{CallbackClaim, decode_callback};
 pub use dreamina::{DreaminaImageJob, DreaminaJob, DreaminaVideoJob, ExecutingJob, ExecutingJobs};
@@ -40,7 +41,7 @@ pub use id::{
 };
 pub use job::{ErrorCategory, Job, JobError, JobKind, JobStatus, Output, OutputKind, Provider, UnknownProvider};
 pub use profile::RequestProfile;
-pub use record::{CustomRecord, DecodeError, ProviderRecord, decode_executing, detect_endpoint};
+pub use record::{CustomRecord, DecodeError, ProviderRecord, decode_executing, decode_last_key_wins, detect_endpoint};
 pub use time::RawTime;
 pub use token360::{Token360ContentUrl, Token360Video, Token360VideoList};
 pub use tracker::{CLOCK_SKEW_ALLOWANCE, DREAMINA_CREATED_TIMEOUT, Observation, StatusTracker};

@@ -5,7 +5,6 @@ use crate::google_flow::GoogleFlowJob;
 use crate::id::{Endpoint, JobId};
 use crate::job::{Job, JobKind, Provider};
 use crate::token360::Token360Video;
-use serde::{Deserialize, Deserializer, de::Error as _};
 use serde_json::Value;
 
 /// A job record from any provider, typed.
@@ -77,13 +76,15 @@ fn invalid(endpoint: Endpoint, e: serde_json::Error) -> DecodeError {
 
 impl ProviderRecord {
     /// Decodes bytes read from `endpoint`.
+    ///
+    /// A key given twice counts once, the last ([`decode_last_key_wins`]), as everywhere.
     pub fn from_slice(endpoint: Endpoint, bytes: &[u8]) -> Result<Self, DecodeError> {
         let e = |err| invalid(endpoint, err);
         Ok(match endpoint {
-            Endpoint::DreaminaVideos => Self::DreaminaVideo(serde_json::from_slice(bytes).map_err(e)?),
-            Endpoint::DreaminaImages => Self::DreaminaImage(serde_json::from_slice(bytes).map_err(e)?),
-            Endpoint::GoogleFlowJobs => Self::GoogleFlow(serde_json::from_slice(bytes).map_err(e)?),
-            Endpoint::Token360Videos => Self::Token360(serde_json::from_slice(bytes).map_err(e)?),
+            Endpoint::DreaminaVideos => Self::DreaminaVideo(decode_last_key_wins(bytes).map_err(e)?),
+            Endpoint::DreaminaImages => Self::DreaminaImage(decode_last_key_wins(bytes).map_err(e)?),
+            Endpoint::GoogleFlowJobs => Self::GoogleFlow(decode_last_key_wins(bytes).map_err(e)?),
+            Endpoint::Token360Videos => Self::Token360(decode_last_key_wins(bytes).map_err(e)?),
             Endpoint::DreaminaScheduler => return Err(DecodeError::NotAJobRecord(endpoint)),
         })
     }
@@ -152,44 +153,21 @@ impl ProviderRecord {
     }
 }
 
-/// Decodes a record through a JSON value: the one verdict on a key given twice in the same object.
+/// Decodes `bytes` as `T` with one verdict on a key given twice in the same object: the last
+/// occurrence wins, at every depth, as in JavaScript's `JSON.parse`, Python's `json` and Go's
+/// `encoding/json` — and as a record read through a JSON value (`genjob normalize`) gets it.
 ///
-/// JSON leaves duplicate keys to the reader. Decoded straight from bytes, a derived struct refuses a
-/// known field given twice (`duplicate field `status``) while a JSON value keeps the last one, so the
-/// same bytes were refused by `genjob status` (read from bytes) and accepted by `genjob normalize`
-/// (read through a value). Every record type that goes through here reads the same bytes the same way,
-/// from bytes or from a value: the last occurrence wins, at every depth, as in JavaScript's
-/// `JSON.parse`, Python's `json` and Go's `encoding/json`.
-pub(crate) fn last_key_wins<'de, D, T>(
-    deserializer: D,
-    decode: impl FnOnce(Value) -> Result<T, serde_json::Error>,
-) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    let value = Value::deserialize(deserializer)?;
-    decode(value).map_err(D::Error::custom)
+/// Straight from bytes, a derived struct refuses a known field given twice (`duplicate field`)
+/// while a JSON value keeps the last one; so the fast typed decode is tried first, and whatever it
+/// refuses is decided through a JSON value. A record the typed decode accepts has no repeated
+/// field, so both ways agree on it.
+pub fn decode_last_key_wins<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    // On a refusal the typed error is kept: it names the line and column.
+    serde_json::from_slice(bytes).or_else(|typed| {
+        let through_value = serde_json::from_slice::<Value>(bytes).ok().and_then(|v| serde_json::from_value(v).ok());
+        through_value.ok_or(typed)
+    })
 }
-
-/// The serde impls of record types derived with `#[serde(remote = "Self")]` (which makes the derived
-/// code inherent functions): serialized as derived, decoded through [`last_key_wins`].
-macro_rules! decoded_by_last_key {
-    ($($record:ident),+) => {$(
-        impl ::serde::Serialize for $record {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                $record::serialize(self, serializer)
-            }
-        }
-
-        impl<'de> ::serde::Deserialize<'de> for $record {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                $crate::record::last_key_wins(deserializer, $record::deserialize)
-            }
-        }
-    )+};
-}
-
-pub(crate) use decoded_by_last_key;
 
 /// Recognises which endpoint a JSON value was read from, by its shape.
 pub fn detect_endpoint(value: &Value) -> Result<Endpoint, DecodeError> {
@@ -236,5 +214,5 @@ pub fn detect_endpoint(value: &Value) -> Result<Endpoint, DecodeError> {
 
 /// Decodes a scheduler listing.
 pub fn decode_executing(bytes: &[u8]) -> Result<ExecutingJobs, DecodeError> {
-    serde_json::from_slice(bytes).map_err(|e| invalid(Endpoint::DreaminaScheduler, e))
+    decode_last_key_wins(bytes).map_err(|e| invalid(Endpoint::DreaminaScheduler, e))
 }

@@ -3,7 +3,6 @@
 use crate::field::Field;
 use crate::job::{Job, JobError, JobKind, JobStatus, Output, OutputKind, Provider};
 use crate::open_enum::open_enum;
-use crate::record::decoded_by_last_key;
 use crate::time::from_unix_seconds;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
@@ -28,8 +27,6 @@ open_enum! {
 /// A token360 video task.
 #[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-// Derived as inherent functions; the trait impls below decode through `last_key_wins`.
-#[serde(remote = "Self")]
 pub struct Token360Video {
     /// Task id.
     pub id: String,
@@ -129,8 +126,6 @@ pub struct Token360TaskError {
 /// One page of the account's videos, newest first (`GET /v1/videos?limit=&after=`).
 #[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-// Derived as inherent functions; the trait impls below decode through `last_key_wins`.
-#[serde(remote = "Self")]
 pub struct Token360VideoList {
     /// Always `list`.
     pub object: Field<String>,
@@ -151,8 +146,6 @@ pub struct Token360VideoList {
 /// Where a finished video's file can be downloaded (`GET /v1/videos/{video_id}/content`).
 #[apply(Field => #[serde(default, skip_serializing_if = "Field::is_absent")])]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-// Derived as inherent functions; the trait impls below decode through `last_key_wins`.
-#[serde(remote = "Self")]
 pub struct Token360ContentUrl {
     /// A signed download URL.
     pub url: Field<String>,
@@ -166,7 +159,6 @@ pub struct Token360ContentUrl {
 }
 
 // A key given twice counts once, the last, whether the bytes or a JSON value are decoded.
-decoded_by_last_key!(Token360Video, Token360VideoList, Token360ContentUrl);
 
 /// A JSON code that may arrive as a string or a number, as a string.
 pub(crate) fn code_string(code: &Value) -> Option<String> {
@@ -288,8 +280,9 @@ mod tests {
         let job = from_bytes.normalize();
         assert_eq!(job.status, JobStatus::Completed, "the last `status` wins");
         assert_eq!(from_bytes.to_value()["x"], 2);
-        let page: Token360VideoList =
-            serde_json::from_str(r#"{"object": "list", "data": [], "has_more": true, "has_more": false}"#)?;
+        let page: Token360VideoList = crate::record::decode_last_key_wins(
+            br#"{"object": "list", "data": [], "has_more": true, "has_more": false}"#,
+        )?;
         assert_eq!(page.has_more.into_option(), Some(false));
         Ok(())
     }

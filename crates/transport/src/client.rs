@@ -254,7 +254,9 @@ impl HttpClient {
             }
             LimitedReadError::Http(e) => self.request_error(e, timeout),
         })?;
-        let value = serde_json::from_slice(&body).map_err(|e| {
+        // A key given twice counts once, the last, whatever the type: the verdict `genjob normalize`
+        // and the models' decoders give the same bytes.
+        let value = genjob_models::decode_last_key_wins(&body).map_err(|e| {
             let detail = format!(
                 "{e} (content type {}); body starts with {:?}",
                 content_type.as_deref().unwrap_or("none"),

@@ -284,6 +284,7 @@ mod tests {
         let policy = AdaptiveSchedule::new().with_jitter(0.0);
         let mut ctx = PollContext::new(Provider::Dreamina);
         ctx.kind = Some(JobKind::Video);
+        ctx.window = genjob::dreamina::documented_window(ctx.kind, None).map(Into::into);
         let checks = policy.plan(&ctx).map(|p| p.checks()).unwrap_or_default();
         let done = Duration::from_secs(66);
         let seen = checks.iter().position(|c| *c >= done).unwrap_or(usize::MAX);

@@ -3,5 +3,6 @@
 pub mod executing;
 pub mod normalize;
 pub mod sandbox;
+pub mod serve;
 pub mod status;
 pub mod wait;

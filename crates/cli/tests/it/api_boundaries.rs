@@ -118,3 +118,46 @@ async fn an_answer_from_another_host_than_the_configured_one_is_refused() {
     assert!(run.stderr.contains("another host"), "{}", run.stderr);
     assert_eq!(sandbox.stats().dreamina_videos, 0, "the other host was never asked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sped_up_sandbox_keeps_to_the_real_clock_so_a_finished_job_is_read_at_once() {
+    use std::io::BufRead;
+    let mut sandbox = std::process::Command::new(env!("CARGO_BIN_EXE_genjob"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--speed", "10"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the sandbox starts");
+    let stdout = sandbox.stdout.take().expect("piped");
+    // It prints its base URL and its seeded jobs, then serves until killed.
+    let reading = tokio::task::spawn_blocking(move || {
+        let (mut base, mut image) = (None, None);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.ok()?;
+            if let Some(url) = line.trim().strip_prefix("export USEAPI_BASE_URL=") {
+                base = Some(url.to_owned());
+            }
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if words.first().is_some_and(|w| w.contains("google") && w.contains("image")) && image.is_none() {
+                image = words.last().map(|id| (*id).to_owned());
+            }
+            if base.is_some() && image.is_some() {
+                return base.zip(image);
+            }
+        }
+        None
+    });
+    let found = tokio::time::timeout(Duration::from_secs(30), reading).await;
+    let Ok(Ok(Some((base, image)))) = found else {
+        let _ = sandbox.kill();
+        panic!("the sandbox printed no base URL and Google Flow image: {found:?}");
+    };
+    // Ten simulated minutes pass in a minute of real time: the image (10–20 s of work) is long done in 4 s.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let env = env_for(&base, "sandbox-token");
+    let run = genjob(&["wait", &image, "--timeout", "10s", "--json"], &env, None).await;
+    let _ = sandbox.kill();
+    let _ = sandbox.wait();
+    assert_eq!(run.code, 0, "a finished job, read at once: {run:?}");
+    assert_eq!(run.json_lines()[0]["status"], "completed");
+}

@@ -102,9 +102,10 @@ async fn a_trickling_download_is_bounded_by_its_own_timeout() {
     assert_eq!(names_in(dir.path()), Vec::<String>::new(), "no file and no `.part`");
 }
 
+/// Sends `signal` (`TERM`, `HUP` …) to `genjob wait --download` once its download has begun: it
+/// must end with 130, say `why` on stderr, and leave no `.part` file behind.
 #[cfg(unix)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_during_a_download_leaves_no_part_file() {
+pub(crate) async fn a_signal_during_a_download_leaves_no_part_file(signal: &'static str, why: &str) {
     let server = FileServer::start(TRICKLING_MP4).await;
     let env = env_for(&server.base, TOKEN);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -123,16 +124,23 @@ async fn sigterm_during_a_download_leaves_no_part_file() {
         while !names_in(&out).iter().any(|n| n.ends_with(".part")) && started.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(20));
         }
-        let sent = Command::new("sh").args(["-c", &format!("kill -TERM {}", child.id())]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM failed");
+        assert!(names_in(&out).iter().any(|n| n.ends_with(".part")), "the download never started");
+        let sent = Command::new("sh").args(["-c", &format!("kill -{signal} {}", child.id())]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{signal} failed");
         child.wait_with_output().expect("genjob exits")
     })
     .await
     .expect("the blocking task completes");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("terminated"), "{stderr}");
+    assert!(stderr.contains(why), "{stderr}");
     assert_eq!(names_in(dir.path()), Vec::<String>::new(), "no `.part` outlives the process");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_download_leaves_no_part_file() {
+    a_signal_during_a_download_leaves_no_part_file("TERM", "terminated").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,6 @@
 //! file-descriptor limit, a stderr or stdout that cannot be written (`/dev/full`, a closed pipe), and
 //! SIGHUP in the middle of a download.
 
-use crate::common::files::{FileServer, TRICKLING_MP4, names_in};
 use crate::common::{Run, TOKEN, env_for, sandbox};
 use genjob_sandbox::{Failure, JobSpec};
 use std::process::{Command, Stdio};
@@ -129,36 +128,8 @@ async fn a_stdout_that_cannot_be_written_exits_8() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_during_a_download_leaves_no_part_file() {
-    let server = FileServer::start(TRICKLING_MP4).await;
-    let env = env_for(&server.base, TOKEN);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().to_path_buf();
-    let output = tokio::task::spawn_blocking(move || {
-        let child = Command::new(env!("CARGO_BIN_EXE_genjob"))
-            .args(["wait", "video_slow", "--provider", "token360", "--download"])
-            .arg(&out)
-            .env_clear()
-            .envs(env)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("genjob starts");
-        let started = Instant::now();
-        while !names_in(&out).iter().any(|n| n.ends_with(".part")) && started.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert!(names_in(&out).iter().any(|n| n.ends_with(".part")), "the download never started");
-        // What a closing terminal or a dropped ssh session sends.
-        let sent = Command::new("sh").args(["-c", &format!("kill -HUP {}", child.id())]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -HUP failed");
-        child.wait_with_output().expect("genjob exits")
-    })
-    .await
-    .expect("the blocking task completes");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("hung up"), "{stderr}");
-    assert_eq!(names_in(dir.path()), Vec::<String>::new(), "no `.part` outlives the process");
+    // What a closing terminal or a dropped ssh session sends.
+    crate::downloads::a_signal_during_a_download_leaves_no_part_file("HUP", "hung up").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

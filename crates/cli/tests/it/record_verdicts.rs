@@ -74,3 +74,23 @@ async fn a_cancelled_task_ends_the_wait_as_a_failure_at_once() {
     assert_eq!(job["status"], "failed");
     assert_eq!(job["error"]["message"], "the task was cancelled before it finished (status `cancelled`)");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dreamina_key_given_twice_gets_the_same_verdict_too() {
+    const ID: &str = "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina";
+    const BODY: &str = r#"{"jobid": "j0223140530123456789v-u12345-CA:user@example.com-bot:dreamina",
+        "type": "video", "status": "created", "created": "2026-02-23T14:05:30.123Z", "status": "failed",
+        "error": "moderation", "code": 2043}"#;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(BODY, "application/json"))
+        .mount(&server)
+        .await;
+    let env = env_for(&server.uri(), TOKEN);
+    let status = genjob(&["status", ID, "--json"], &env, None).await;
+    assert_eq!(status.code, 0, "{status:?}");
+    let normalize = normalized(BODY).await;
+    assert_eq!(normalize.code, 0, "{normalize:?}");
+    assert_eq!(status.json_lines().remove(0), normalize.json_lines().remove(0), "one verdict for the same bytes");
+    assert_eq!(normalize.json_lines().remove(0)["status"], "failed", "the last `status` wins");
+}

@@ -115,6 +115,13 @@ proptest! {
             (ctx.kind, ctx.age, ctx.progress, ctx.polls, ctx.server_hint) = (kind, age, progress, polls, hint);
             ctx.status = if progress.is_some() { JobStatus::Running } else { JobStatus::Queued };
             ctx.estimate = estimate.as_ref();
+            // The window its adapter declares, as the watcher passes it.
+            ctx.window = match provider {
+                Provider::Dreamina => genjob::dreamina::documented_window(kind, None),
+                Provider::GoogleFlow => genjob::google_flow::documented_window(kind, None),
+                _ => genjob::token360::documented_window(kind, None),
+            }
+            .map(Into::into);
             let first = schedule.first_delay(&ctx);
             let next = schedule.next_delay(&ctx, jitter);
             prop_assert!(first <= Duration::from_secs(86_400));

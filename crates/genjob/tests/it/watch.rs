@@ -300,3 +300,20 @@ async fn token360_jobs_are_watched_through_the_video_list() {
     assert!(stats.token360 <= 150 * 13 / 10, "{stats:?}");
     assert!(stats.total <= 150 * 3 / 2, "{stats:?}");
 }
+
+#[tokio::test]
+async fn an_id_read_for_another_provider_than_its_own_is_refused_before_any_request() {
+    let sandbox = sandbox().await;
+    let dreamina_id: JobId = sandbox.add_job(JobSpec::dreamina_video()).parse().unwrap();
+    let misrouted = WatchTarget::with_provider(dreamina_id.clone(), Provider::Token360);
+    let watcher = watcher(&sandbox, WatchOptions::default());
+    let err = watcher.wait(misrouted.clone(), NO_LIMIT).await.unwrap_err();
+    assert!(matches!(&err, WaitError::WrongProvider { own: Provider::Dreamina, .. }), "{err}");
+    let err = watcher.read(misrouted, NO_LIMIT).await.unwrap_err();
+    assert!(matches!(&err, WaitError::WrongProvider { provider: Provider::Token360, .. }), "{err}");
+    // The adapter itself refuses too, for callers that use it alone.
+    let token360 = Token360Client::new(config(&sandbox, TOKEN)).unwrap();
+    let refused = token360.video(&dreamina_id).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::InvalidInput, "{refused}");
+    assert_eq!(sandbox.stats().total, 0, "nothing was sent");
+}

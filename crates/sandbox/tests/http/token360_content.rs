@@ -29,7 +29,7 @@ async fn get_json_only(h: &Harness, path: &str) -> Result<Answer, Box<dyn Error 
 #[tokio::test]
 async fn content_is_refused_until_the_video_completes_then_links_a_signed_file() -> TestResult {
     let h = start().await?;
-    let id = h.sandbox.add_job(JobSpec::token360_video().with_openai_style());
+    let id = h.sandbox.add_job(JobSpec::token360_video());
 
     let queued = get_json_only(&h, &content(&id)).await?;
     assert_refused(&queued, "Video is not ready yet. Current status: queued", "video_not_ready");
@@ -39,7 +39,7 @@ async fn content_is_refused_until_the_video_completes_then_links_a_signed_file()
     assert!(running.json["error"]["param"].is_null());
 
     h.advance(40);
-    // An OpenAI-style video answers its bytes, unless the client accepts only JSON: then the link.
+    // token360 documents a JSON link (an OpenAI-style video answers its bytes: openai_content.rs).
     let link = get_json_only(&h, &content(&id)).await?;
     assert_eq!(link.status, StatusCode::OK, "{:?}", link.json);
     let link = link.json;

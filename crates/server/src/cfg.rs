@@ -1,0 +1,105 @@
+//! The server's configuration: where to listen, which database, the API token, the webhook secret.
+
+use crate::webhook::RetrySchedule;
+use genjob::models::webhook::WebhookSecret;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The default database when none is given: `genjob.db` in the working directory.
+pub const DEFAULT_DB: &str = "sqlite://genjob.db";
+
+/// The largest request body the API reads (a watch is a few hundred bytes).
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Why a setting was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A `--db` this version cannot use.
+    #[error("--db `{0}`: give `sqlite://FILE` (or a plain file path); Postgres is not supported yet")]
+    UnsupportedDb(String),
+    /// The API token is missing or too short.
+    #[error(
+        "set GENJOB_SERVER_TOKEN to a secret of at least 16 characters: every API request must carry it as a Bearer token"
+    )]
+    Token,
+    /// The webhook secret is malformed.
+    #[error("GENJOB_WEBHOOK_SECRET: {0}")]
+    WebhookSecret(String),
+}
+
+/// The Bearer token that guards the API; `Debug` never shows it.
+#[derive(Clone)]
+pub struct ServerToken(String);
+
+impl ServerToken {
+    /// A token of at least 16 characters (surrounding whitespace ignored).
+    pub fn new(token: &str) -> Result<ServerToken, ConfigError> {
+        let token = token.trim();
+        if token.chars().count() < 16 { Err(ConfigError::Token) } else { Ok(ServerToken(token.to_owned())) }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for ServerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServerToken(***)")
+    }
+}
+
+/// Everything `genjob serve` is started with.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where the API listens (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The SQLite database file.
+    pub db_path: PathBuf,
+    /// The API's Bearer token.
+    pub token: ServerToken,
+    /// The webhook signing secret; `None`: one is generated at first start and kept in the database.
+    pub webhook_secret: Option<WebhookSecret>,
+    /// The largest request body read.
+    pub body_limit: usize,
+    /// When failed webhook deliveries are tried again.
+    pub retry_schedule: RetrySchedule,
+}
+
+impl ServerConfig {
+    /// A configuration with the defaults for everything but the address, database and token.
+    pub fn new(listen: SocketAddr, db_path: PathBuf, token: ServerToken) -> ServerConfig {
+        ServerConfig {
+            listen,
+            db_path,
+            token,
+            webhook_secret: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            retry_schedule: RetrySchedule::default(),
+        }
+    }
+}
+
+/// Reads `--db`: `sqlite://FILE`, `sqlite:FILE` or a plain path; anything else (Postgres) is refused.
+///
+/// ```
+/// use genjob_server::cfg::parse_db;
+/// assert_eq!(parse_db("sqlite://genjob.db")?, std::path::PathBuf::from("genjob.db"));
+/// assert_eq!(parse_db("/var/lib/genjob/watches.db")?, std::path::PathBuf::from("/var/lib/genjob/watches.db"));
+/// assert!(parse_db("postgres://localhost/genjob").is_err());
+/// # Ok::<(), genjob_server::cfg::ConfigError>(())
+/// ```
+pub fn parse_db(db: &str) -> Result<PathBuf, ConfigError> {
+    let path = match db.strip_prefix("sqlite://").or_else(|| db.strip_prefix("sqlite:")) {
+        Some(path) => path,
+        None if db.contains("://") => return Err(ConfigError::UnsupportedDb(db.to_owned())),
+        None => db,
+    };
+    // SQLite's own `:memory:` would lose every watch at exit: the store must outlive the process.
+    if path.is_empty() || path.starts_with(':') || path.contains('?') {
+        return Err(ConfigError::UnsupportedDb(db.to_owned()));
+    }
+    Ok(PathBuf::from(path))
+}

@@ -1,0 +1,335 @@
+//! Watch rows: insert (unique on the job id), read, list by state and label, and the worker's writes.
+
+use super::deliveries::{NewDelivery, insert_delivery};
+use super::{DbError, Store};
+use genjob::{Job, Provider};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Where a watch stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WatchState {
+    /// Being watched: no final record yet.
+    Watching,
+    /// The job's record said completed.
+    Completed,
+    /// The job's record said failed (or the Dreamina 1-hour rule failed it).
+    Failed,
+    /// Watching ended without a final record: the provider refused (404, 410, 401 …) or has no source.
+    Error,
+}
+
+impl WatchState {
+    /// Every state, for parsing and messages.
+    pub const ALL: [WatchState; 4] = [Self::Watching, Self::Completed, Self::Failed, Self::Error];
+
+    /// The word in JSON and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Watching => "watching",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Error => "error",
+        }
+    }
+
+    /// Reads a state's word.
+    pub fn parse(word: &str) -> Option<WatchState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+}
+
+/// A watch to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWatch {
+    /// The job id, as the provider gave it.
+    pub job_id: String,
+    /// The provider that runs it.
+    pub provider: Provider,
+    /// Where to POST the final state.
+    pub webhook_url: Option<String>,
+    /// Whether outputs should be kept (stored; not acted on yet).
+    pub download: bool,
+    /// Free labels for listing.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One output of a finished job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutputRow {
+    /// `video`, `image` …
+    pub kind: String,
+    /// The provider's link (it may expire).
+    pub url: String,
+    /// Where the server kept the file, when it did.
+    pub path: Option<String>,
+}
+
+/// A watch as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchRow {
+    /// The sortable row id (the list's cursor).
+    pub id: i64,
+    /// What was asked for.
+    pub new: NewWatch,
+    /// Where it stands.
+    pub state: WatchState,
+    /// The status the last record showed.
+    pub job_status: Option<String>,
+    /// The last progress reported.
+    pub progress: Option<u8>,
+    /// Record reads made for it (since the server last started watching it).
+    pub polls: u32,
+    /// The last normalized job, once final.
+    pub job: Option<serde_json::Value>,
+    /// Why watching ended without a final record, or the last trouble.
+    pub error: Option<String>,
+    /// When the next check is planned (Unix ms).
+    pub next_check_at: Option<i64>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+    /// The finished job's outputs.
+    pub outputs: Vec<OutputRow>,
+}
+
+/// Whether an insert made a new watch or found the job already watched.
+#[derive(Debug)]
+pub enum Inserted {
+    /// A new watch.
+    Created(WatchRow),
+    /// The job was already watched: its row, unchanged.
+    Existing(WatchRow),
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct WatchFilter {
+    /// Only watches in this state.
+    pub state: Option<WatchState>,
+    /// Only watches with this label (key, value).
+    pub label: Option<(String, String)>,
+    /// Only watches after this row id.
+    pub after: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+const COLUMNS: &str = "id, job_id, provider, webhook_url, download, state, job_status, progress, polls, job, error, \
+                       next_check_at, created_at, updated_at";
+
+fn read_row(row: &Row<'_>) -> rusqlite::Result<(WatchRow, String, String, Option<String>)> {
+    let download: i64 = row.get(4)?;
+    let progress: Option<i64> = row.get(7)?;
+    let polls: i64 = row.get(8)?;
+    let watch = WatchRow {
+        id: row.get(0)?,
+        new: NewWatch {
+            job_id: row.get(1)?,
+            provider: Provider::Dreamina, // replaced below, once the text is parsed
+            webhook_url: row.get(3)?,
+            download: download != 0,
+            labels: BTreeMap::new(),
+        },
+        state: WatchState::Watching,
+        job_status: row.get(6)?,
+        progress: progress.and_then(|p| u8::try_from(p).ok()),
+        polls: u32::try_from(polls).unwrap_or(u32::MAX),
+        job: None,
+        error: row.get(10)?,
+        next_check_at: row.get(11)?,
+        created_at: row.get(12)?,
+        updated_at: row.get(13)?,
+        outputs: Vec::new(),
+    };
+    Ok((watch, row.get(2)?, row.get(5)?, row.get(9)?))
+}
+
+fn complete(conn: &Connection, raw: (WatchRow, String, String, Option<String>)) -> Result<WatchRow, DbError> {
+    let (mut watch, provider, state, job) = raw;
+    watch.new.provider = serde_json::from_value(serde_json::Value::String(provider.clone()))
+        .map_err(|_| DbError::Corrupt(format!("provider `{provider}`")))?;
+    watch.state = WatchState::parse(&state).ok_or_else(|| DbError::Corrupt(format!("state `{state}`")))?;
+    watch.job = job
+        .map(|text| serde_json::from_str(&text).map_err(|e| DbError::Corrupt(format!("job JSON: {e}"))))
+        .transpose()?;
+    let mut labels = conn.prepare_cached("SELECT key, value FROM watch_labels WHERE watch_id = ?1 ORDER BY key")?;
+    watch.new.labels =
+        labels.query_map([watch.id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let mut outputs =
+        conn.prepare_cached("SELECT kind, url, path FROM outputs WHERE watch_id = ?1 ORDER BY position")?;
+    watch.outputs = outputs
+        .query_map([watch.id], |r| Ok(OutputRow { kind: r.get(0)?, url: r.get(1)?, path: r.get(2)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(watch)
+}
+
+fn by_job_id(conn: &Connection, job_id: &str) -> Result<Option<WatchRow>, DbError> {
+    let raw =
+        conn.query_row(&format!("SELECT {COLUMNS} FROM watches WHERE job_id = ?1"), [job_id], read_row).optional()?;
+    raw.map(|raw| complete(conn, raw)).transpose()
+}
+
+impl Store {
+    /// Adds a watch, or returns the existing one for the same job id (the unique constraint decides).
+    pub async fn insert_watch(&self, new: NewWatch, now_ms: i64) -> Result<Inserted, DbError> {
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let inserted = tx.execute(
+                "INSERT INTO watches (job_id, provider, webhook_url, download, next_check_at, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5) ON CONFLICT (job_id) DO NOTHING",
+                params![new.job_id, new.provider.as_str(), new.webhook_url, new.download, now_ms],
+            )?;
+            if inserted == 1 {
+                let id = tx.last_insert_rowid();
+                for (key, value) in &new.labels {
+                    tx.execute(
+                        "INSERT INTO watch_labels (watch_id, key, value) VALUES (?1, ?2, ?3)",
+                        (id, key, value),
+                    )?;
+                }
+            }
+            let row = by_job_id(&tx, &new.job_id)?.ok_or(DbError::Corrupt("an inserted watch is missing".into()))?;
+            tx.commit()?;
+            Ok(if inserted == 1 { Inserted::Created(row) } else { Inserted::Existing(row) })
+        })
+        .await
+    }
+
+    /// The watch of a job, if there is one.
+    pub async fn watch(&self, job_id: &str) -> Result<Option<WatchRow>, DbError> {
+        let job_id = job_id.to_owned();
+        self.call(move |conn| by_job_id(conn, &job_id)).await
+    }
+
+    /// Watches in row order after the filter's cursor.
+    pub async fn list_watches(&self, filter: WatchFilter) -> Result<Vec<WatchRow>, DbError> {
+        self.call(move |conn| {
+            let (key, value) = filter.label.clone().unzip();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM watches w WHERE id > ?1 AND (?2 IS NULL OR state = ?2)
+                 AND (?3 IS NULL OR EXISTS (SELECT 1 FROM watch_labels l WHERE l.watch_id = w.id AND l.key = ?3 AND l.value = ?4))
+                 ORDER BY id LIMIT ?5"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let raws = stmt
+                .query_map(
+                    params![filter.after.unwrap_or(0), filter.state.map(WatchState::as_str), key, value, filter.limit],
+                    read_row,
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            raws.into_iter().map(|raw| complete(conn, raw)).collect()
+        })
+        .await
+    }
+
+    /// Removes a watch, its labels, outputs and pending deliveries; false when there was none.
+    pub async fn delete_watch(&self, job_id: &str) -> Result<bool, DbError> {
+        let job_id = job_id.to_owned();
+        self.call(move |conn| Ok(conn.execute("DELETE FROM watches WHERE job_id = ?1", [job_id])? == 1)).await
+    }
+
+    /// Every watch still being watched, oldest first: what a starting server picks up again.
+    pub async fn unfinished(&self) -> Result<Vec<WatchRow>, DbError> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let filter = WatchFilter { state: Some(WatchState::Watching), label: None, after, limit: 500 };
+            let page = self.list_watches(filter).await?;
+            let Some(last) = page.last() else { return Ok(all) };
+            after = Some(last.id);
+            all.extend(page);
+        }
+    }
+
+    /// A record was read and the job is not final: its status, progress and next check.
+    pub async fn record_progress(
+        &self,
+        job_id: &str,
+        job_status: &str,
+        progress: Option<u8>,
+        polls: u32,
+        next_check_at: i64,
+        now_ms: i64,
+    ) -> Result<(), DbError> {
+        let (job_id, job_status) = (job_id.to_owned(), job_status.to_owned());
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE watches SET job_status = ?2, progress = ?3, polls = ?4, next_check_at = ?5, error = NULL,
+                 updated_at = ?6 WHERE job_id = ?1 AND state = 'watching'",
+                params![job_id, job_status, progress, polls, next_check_at, now_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Watching stopped for a while (requests kept failing): the trouble, and when to start again.
+    pub async fn record_retry(
+        &self,
+        job_id: &str,
+        error: &str,
+        next_check_at: i64,
+        now_ms: i64,
+    ) -> Result<(), DbError> {
+        let (job_id, error) = (job_id.to_owned(), error.to_owned());
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE watches SET error = ?2, next_check_at = ?3, updated_at = ?4 WHERE job_id = ?1 AND state = 'watching'",
+                params![job_id, error, next_check_at, now_ms],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The final state, its job and outputs, and the webhook it owes, in one transaction: a crash
+    /// leaves either all of it or none (then the job is watched again and ends again).
+    ///
+    /// Returns false, writing nothing, when the watch is gone or already final.
+    pub async fn record_final(
+        &self,
+        job_id: &str,
+        state: WatchState,
+        job: Option<Job>,
+        error: Option<String>,
+        delivery: Option<NewDelivery>,
+        now_ms: i64,
+    ) -> Result<bool, DbError> {
+        let job_id = job_id.to_owned();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let Some(id) = tx
+                .query_row("SELECT id FROM watches WHERE job_id = ?1 AND state = 'watching'", [&job_id], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()?
+            else {
+                return Ok(false);
+            };
+            let job_json =
+                job.as_ref().map(serde_json::to_string).transpose().map_err(|e| DbError::Corrupt(e.to_string()))?;
+            tx.execute(
+                "UPDATE watches SET state = ?2, job = ?3, job_status = COALESCE(?4, job_status), error = ?5,
+                 next_check_at = NULL, updated_at = ?6 WHERE id = ?1",
+                params![id, state.as_str(), job_json, job.as_ref().map(|j| j.status.as_str()), error, now_ms],
+            )?;
+            for (position, output) in job.iter().flat_map(|j| j.outputs.iter()).enumerate() {
+                let kind = serde_json::to_value(output.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
+                tx.execute(
+                    "INSERT OR REPLACE INTO outputs (watch_id, position, kind, url) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, position as i64, kind.unwrap_or_else(|| "unknown".into()), output.url],
+                )?;
+            }
+            if let Some(delivery) = delivery {
+                insert_delivery(&tx, id, &delivery, now_ms)?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+}

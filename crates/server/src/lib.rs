@@ -1,0 +1,160 @@
+//! `genjob serve`: watches AI media-generation jobs for other programs, durably, over HTTP, and
+//! tells them by signed, retried webhooks when each job is done.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use genjob_server::{Server, cfg::{ServerConfig, ServerToken, parse_db}};
+//!
+//! let token = ServerToken::new(&std::env::var("GENJOB_SERVER_TOKEN")?)?;
+//! let config = ServerConfig::new("127.0.0.1:8780".parse()?, parse_db("sqlite://genjob.db")?, token);
+//! let server = Server::start(config, genjob::Watcher::from_env()?).await?;
+//! println!("listening on {}", server.addr());
+//! tokio::signal::ctrl_c().await?;
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The parts: [`cfg`] (settings), [`db`] (the SQLite store, migrations applied at start; the
+//! truth of what is watched), `v1` (the HTTP API), [`webhook`] (the payloads and the outbox
+//! sender) and `worker` (the library's `Watcher` over the store's watches).
+
+pub mod cfg;
+pub mod db;
+mod v1;
+pub mod webhook;
+mod worker;
+
+use cfg::ServerConfig;
+use db::{DbError, Store};
+use genjob::Watcher;
+use genjob::models::webhook::WebhookSecret;
+use rand::RngCore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use worker::Worker;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}; pick another --listen address")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The secret kept in the database does not read back.
+    #[error("the webhook secret stored in the database is malformed; set GENJOB_WEBHOOK_SECRET")]
+    StoredSecret,
+}
+
+/// The current time in Unix milliseconds: the store's unit of time.
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// A `genjob serve` instance: [`Server::start`] it, then [`RunningServer::shutdown`] it.
+#[derive(Debug)]
+pub struct Server;
+
+/// A started server.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    secret: Arc<WebhookSecret>,
+    shutdown: CancellationToken,
+    http: JoinHandle<()>,
+    sender: JoinHandle<()>,
+    worker: Worker,
+    resumed: usize,
+}
+
+impl Server {
+    /// Opens the store (migrating it), picks up every unfinished watch, starts the webhook sender
+    /// and serves the API. All requests to providers go through `watcher` (its one budget), with
+    /// batch watching through listings turned off (each job is watched on its own for now).
+    pub async fn start(config: ServerConfig, watcher: Watcher) -> Result<RunningServer, ServerError> {
+        let store = Store::open(&config.db_path).await?;
+        let secret = match config.webhook_secret {
+            Some(secret) => secret,
+            None => {
+                let stored = store.setting_or_insert("webhook_secret", || {
+                    let mut bytes = [0u8; 32];
+                    rand::rng().fill_bytes(&mut bytes);
+                    WebhookSecret::from_bytes(bytes).expose()
+                });
+                WebhookSecret::parse(&stored.await?).map_err(|_| ServerError::StoredSecret)?
+            }
+        };
+        let secret = Arc::new(secret);
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServerError::Listen { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Listen { addr: config.listen, source })?;
+
+        // Each job is its own `Watch` (a running watch takes no new jobs), so a provider listing
+        // would cover one job per request: no cheaper than its record, and only a hint. Read records.
+        let watcher = watcher.clone().with_options(watcher.options().clone().with_batch(false));
+        let shutdown = CancellationToken::new();
+        let deliveries = Arc::new(Notify::new());
+        let worker = Worker::new(store.clone(), watcher.clone(), deliveries.clone(), shutdown.clone());
+        let resumed = worker.resume_all().await?;
+
+        let sender = webhook::Sender {
+            store: store.clone(),
+            secret: secret.clone(),
+            schedule: config.retry_schedule.clone(),
+            wake: deliveries,
+            client: webhook::Sender::client(),
+        };
+        let sender = tokio::spawn(sender.run(shutdown.clone()));
+
+        let state =
+            v1::AppState { store, worker: worker.clone(), watcher, token: config.token, secret: secret.clone() };
+        let app = v1::router(state, config.body_limit);
+        let stop = shutdown.clone();
+        let http = tokio::spawn(async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await;
+            if let Err(e) = served {
+                tracing::error!("the API server stopped: {e}");
+            }
+        });
+        Ok(RunningServer { addr, secret, shutdown, http, sender, worker, resumed })
+    }
+}
+
+impl RunningServer {
+    /// The address the API listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The secret deliveries are signed with (hand it to receivers; never log it).
+    pub fn webhook_secret(&self) -> &WebhookSecret {
+        &self.secret
+    }
+
+    /// How many unfinished watches were picked up again at start.
+    pub fn resumed(&self) -> usize {
+        self.resumed
+    }
+
+    /// Stops serving, watching and delivering, and waits until all of it has stopped (the
+    /// database is then free for another process). Nothing is lost: unfinished watches and
+    /// pending deliveries stay in the store for the next start.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.http.await;
+        let _ = self.sender.await;
+        self.worker.join().await;
+    }
+}

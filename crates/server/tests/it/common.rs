@@ -1,0 +1,202 @@
+//! What the tests share: a sandbox, a server on a temporary database, a webhook receiver, a client.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use genjob::models::webhook::{WebhookHeaders, WebhookSecret};
+use genjob::{FixedInterval, Watcher};
+use genjob_sandbox::{Sandbox, SandboxConfig};
+use genjob_server::cfg::{ServerConfig, ServerToken};
+use genjob_server::webhook::RetrySchedule;
+use genjob_server::{RunningServer, Server};
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The sandbox's provider token.
+pub const PROVIDER_TOKEN: &str = "sandbox-provider-token";
+/// The server's API token.
+pub const API_TOKEN: &str = "server-api-token-0123456789";
+
+/// A sandbox on 127.0.0.1 in real time.
+pub async fn sandbox() -> Sandbox {
+    let config = SandboxConfig { speed: 1.0, token: Some(PROVIDER_TOKEN.to_owned()), ..SandboxConfig::default() };
+    Sandbox::start(([127, 0, 0, 1], 0).into(), config).await.expect("the sandbox starts")
+}
+
+/// A watcher for the sandbox's providers that reads every second (the test's jobs last seconds).
+pub fn watcher(sandbox: &Sandbox) -> Watcher {
+    let base = sandbox.base_url();
+    let lookup = move |name: &str| match name {
+        "USEAPI_BASE_URL" | "TOKEN360_BASE_URL" => Some(base.clone()),
+        "USEAPI_TOKEN" | "TOKEN360_API_KEY" => Some(PROVIDER_TOKEN.to_owned()),
+        _ => None,
+    };
+    Watcher::from_lookup(&lookup)
+        .expect("sources for the sandbox")
+        .with_policy(Arc::new(FixedInterval(Duration::from_secs(1))))
+}
+
+/// A server on a free port over the database `db`, retrying deliveries 3 times, 300 ms apart.
+pub async fn server(db: &Path, sandbox: &Sandbox) -> RunningServer {
+    server_with(db, sandbox, RetrySchedule::new(vec![Duration::from_millis(300); 3])).await
+}
+
+/// A server on a free port over the database `db`, retrying deliveries on `schedule`.
+pub async fn server_with(db: &Path, sandbox: &Sandbox, schedule: RetrySchedule) -> RunningServer {
+    let mut config =
+        ServerConfig::new(([127, 0, 0, 1], 0).into(), db.to_owned(), ServerToken::new(API_TOKEN).expect("token"));
+    config.retry_schedule = schedule;
+    Server::start(config, watcher(sandbox)).await.expect("the server starts")
+}
+
+/// An answer of the API.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// A client of the API with (or without) the token.
+#[derive(Debug, Clone)]
+pub struct Api {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(server: &RunningServer) -> Api {
+        Self::at(&format!("http://{}", server.addr()))
+    }
+
+    /// A client of the server at `base` (`http://host:port`).
+    pub fn at(base: &str) -> Api {
+        Api { base: base.to_owned(), token: Some(API_TOKEN.to_owned()), http: reqwest::Client::new() }
+    }
+
+    pub fn with_token(mut self, token: Option<&str>) -> Api {
+        self.token = token.map(str::to_owned);
+        self
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Vec<u8>>) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body);
+        }
+        let answer = request.send().await.expect("the server answers");
+        let status = answer.status().as_u16();
+        let bytes = answer.bytes().await.expect("a body");
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("a JSON body") };
+        Answer { status, body }
+    }
+
+    pub async fn post(&self, body: Value) -> Answer {
+        self.send(reqwest::Method::POST, "/v1/watches", Some(body.to_string().into_bytes())).await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// Polls `GET /v1/watches/{id}` until its status is not `watching` (at most a minute).
+    pub async fn wait_final(&self, job_id: &str) -> Value {
+        for _ in 0..600 {
+            let answer = self.get(&watch_path(job_id)).await;
+            assert_eq!(answer.status, 200, "{answer:?}");
+            if answer.body["status"] != "watching" {
+                return answer.body;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{job_id} is still watched after a minute");
+    }
+}
+
+/// The API path of a watch.
+pub fn watch_path(job_id: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(job_id.as_bytes()).collect();
+    format!("/v1/watches/{}", encoded.replace('+', "%20"))
+}
+
+/// One delivery as a receiver saw it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    /// Checks the signature with `secret`, as a Rust receiver would.
+    pub fn verify(&self, secret: &WebhookSecret) {
+        let header = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok()).expect(name);
+        let headers = WebhookHeaders {
+            id: header("webhook-id"),
+            timestamp: header("webhook-timestamp"),
+            signature: header("webhook-signature"),
+        };
+        secret.verify(&headers, &self.body, jiff::Timestamp::now()).expect("a correctly signed delivery");
+    }
+
+    pub fn id(&self) -> String {
+        self.headers.get("webhook-id").and_then(|v| v.to_str().ok()).expect("webhook-id").to_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON payload")
+    }
+}
+
+/// A webhook receiver on 127.0.0.1: answers the scripted statuses in turn, then 200.
+#[derive(Debug)]
+pub struct Receiver {
+    pub url: String,
+    deliveries: mpsc::UnboundedReceiver<Received>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+type Script = Arc<Mutex<VecDeque<StatusCode>>>;
+
+async fn receive(
+    State((script, tx)): State<(Script, mpsc::UnboundedSender<Received>)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let _ = tx.send(Received { headers, body: body.to_vec() });
+    script.lock().expect("script").pop_front().unwrap_or(StatusCode::OK)
+}
+
+impl Receiver {
+    pub async fn start(script: &[u16]) -> Receiver {
+        Self::start_on(0, script).await
+    }
+
+    /// A receiver on a given port (one a test kept free for it).
+    pub async fn start_on(port: u16, script: &[u16]) -> Receiver {
+        let script: Script =
+            Arc::new(Mutex::new(script.iter().map(|s| StatusCode::from_u16(*s).expect("a status")).collect()));
+        let (tx, deliveries) = mpsc::unbounded_channel();
+        let app = axum::Router::new().route("/hook", post(receive)).with_state((script, tx));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("a port");
+        let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver { url, deliveries, _server: server }
+    }
+
+    /// The next delivery (at most a minute away).
+    pub async fn next(&mut self) -> Received {
+        tokio::time::timeout(Duration::from_secs(60), self.deliveries.recv())
+            .await
+            .expect("a delivery within a minute")
+            .expect("the receiver runs")
+    }
+}

@@ -1,0 +1,114 @@
+//! Kill -9 a server mid-run: the next start on the same database loses no watch and no webhook.
+//!
+//! The killed server is this test binary run again as a child process (`child_server`, ignored in
+//! normal runs), so a real process dies with its connections, its SQLite handle and its lock.
+
+use crate::common::{API_TOKEN, Api, PROVIDER_TOKEN, Receiver, sandbox, server};
+use genjob::FixedInterval;
+use genjob_sandbox::JobSpec;
+use genjob_server::Server;
+use genjob_server::cfg::{ServerConfig, ServerToken};
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+const CHILD_DB: &str = "GENJOB_SERVER_TEST_CHILD_DB";
+const CHILD_SANDBOX: &str = "GENJOB_SERVER_TEST_CHILD_SANDBOX";
+
+/// The child: a server on the given database and sandbox that prints its address and runs until killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a helper: the kill test runs it in a child process"]
+async fn child_server() {
+    let (Ok(db), Ok(base)) = (std::env::var(CHILD_DB), std::env::var(CHILD_SANDBOX)) else {
+        panic!("run by kill::a_killed_server_loses_nothing, which sets {CHILD_DB} and {CHILD_SANDBOX}");
+    };
+    let lookup = move |name: &str| match name {
+        "USEAPI_BASE_URL" | "TOKEN360_BASE_URL" => Some(base.clone()),
+        "USEAPI_TOKEN" | "TOKEN360_API_KEY" => Some(PROVIDER_TOKEN.to_owned()),
+        _ => None,
+    };
+    let watcher = genjob::Watcher::from_lookup(&lookup)
+        .expect("sources")
+        .with_policy(Arc::new(FixedInterval(Duration::from_secs(1))));
+    let config = ServerConfig::new(([127, 0, 0, 1], 0).into(), db.into(), ServerToken::new(API_TOKEN).expect("token"));
+    let server = Server::start(config, watcher).await.expect("the child server starts");
+    println!("LISTENING {}", server.addr());
+    std::future::pending::<()>().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_loses_nothing() {
+    let sandbox = sandbox().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let db = dir.path().join("genjob.db");
+    let mut receiver = Receiver::start(&[]).await;
+
+    let child = Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["kill::child_server", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(CHILD_DB, &db)
+        .env(CHILD_SANDBOX, sandbox.base_url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the child starts");
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().expect("its stdout");
+    // libtest prints `test kill::child_server ... ` before the line: look for the word anywhere.
+    let reading = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.split_once("LISTENING ").map(|(_, addr)| addr.trim().to_owned()))
+    });
+    let addr = tokio::time::timeout(Duration::from_secs(60), reading)
+        .await
+        .expect("the child starts within a minute")
+        .expect("reading the child")
+        .expect("the child prints its address");
+
+    // Done long ago, done in ~10 s, and one done long ago without a webhook.
+    let jobs = [
+        sandbox.add_job(
+            JobSpec::token360_video().with_duration(Duration::from_secs(90)).with_age(Duration::from_secs(600)),
+        ),
+        sandbox.add_job(
+            JobSpec::dreamina_video().with_duration(Duration::from_secs(100)).with_age(Duration::from_secs(90)),
+        ),
+    ];
+    let api = Api::at(&format!("http://{addr}"));
+    assert_eq!(
+        api.post(json!({"job_id": jobs[0], "provider": "token360", "webhook_url": receiver.url})).await.status,
+        201
+    );
+    assert_eq!(api.post(json!({"job_id": jobs[1], "webhook_url": receiver.url})).await.status, 201);
+    // SIGKILL: no shutdown, no flush; whatever the child had written is all there is.
+    child.0.kill().expect("kill -9");
+    child.0.wait().expect("the child is gone");
+
+    let restarted = server(&db, &sandbox).await;
+    let api = Api::new(&restarted);
+    let mut delivered = BTreeSet::new();
+    while delivered.len() < jobs.len() {
+        let delivery = receiver.next().await;
+        delivery.verify(restarted.webhook_secret());
+        delivered.insert(delivery.json()["data"]["job_id"].as_str().expect("a job id").to_owned());
+    }
+    assert_eq!(delivered, jobs.iter().cloned().collect());
+    for job in &jobs {
+        assert_eq!(api.wait_final(job).await["status"], "completed");
+    }
+    restarted.shutdown().await;
+}
+
+/// Kills the child however the test ends, so no server outlives it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests of `genjob serve`: real servers on 127.0.0.1 (the API, the sandbox, webhook
+//! receivers), a SQLite file in a temporary directory.
+
+mod bad_input;
+mod common;
+mod deliveries;
+mod kill;
+mod restart;
+mod store;
+mod watches;
