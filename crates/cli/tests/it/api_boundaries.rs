@@ -129,28 +129,27 @@ async fn a_sped_up_sandbox_keeps_to_the_real_clock_so_a_finished_job_is_read_at_
         .spawn()
         .expect("the sandbox starts");
     let stdout = sandbox.stdout.take().expect("piped");
-    // It prints its base URL and its seeded jobs, then serves until killed.
-    let reading = tokio::task::spawn_blocking(move || {
+    // It prints its base URL and its seeded jobs, then serves until killed. Its output is read to the
+    // end: a closed pipe would end it (a failed write to stdout ends every genjob command).
+    let (found, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
         let (mut base, mut image) = (None, None);
-        for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.ok()?;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(url) = line.trim().strip_prefix("export USEAPI_BASE_URL=") {
                 base = Some(url.to_owned());
             }
             let words: Vec<&str> = line.split_whitespace().collect();
             if words.first().is_some_and(|w| w.contains("google") && w.contains("image")) && image.is_none() {
                 image = words.last().map(|id| (*id).to_owned());
-            }
-            if base.is_some() && image.is_some() {
-                return base.zip(image);
+                if let (Some(base), Some(image)) = (&base, &image) {
+                    let _ = found.send((base.clone(), image.clone()));
+                }
             }
         }
-        None
     });
-    let found = tokio::time::timeout(Duration::from_secs(30), reading).await;
-    let Ok(Ok(Some((base, image)))) = found else {
+    let Ok((base, image)) = seen.recv_timeout(Duration::from_secs(30)) else {
         let _ = sandbox.kill();
-        panic!("the sandbox printed no base URL and Google Flow image: {found:?}");
+        panic!("the sandbox printed no base URL and Google Flow image");
     };
     // Ten simulated minutes pass in a minute of real time: the image (10–20 s of work) is long done in 4 s.
     tokio::time::sleep(Duration::from_secs(4)).await;
