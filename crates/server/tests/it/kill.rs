@@ -1,7 +1,7 @@
 //! Kill -9 a server mid-run: the next start on the same database loses no watch and no webhook.
 //!
-//! The killed server is this test binary run again as a child process (`child_server`, ignored in
-//! normal runs), so a real process dies with its connections, its SQLite handle and its lock.
+//! The killed server is this test binary run again as a child process (the same test, told by its
+//! environment to be the server), so a real process dies with its connections, SQLite handle and lock.
 
 use crate::common::{API_TOKEN, Api, PROVIDER_TOKEN, Receiver, sandbox, server};
 use genjob::FixedInterval;
@@ -19,12 +19,7 @@ const CHILD_DB: &str = "GENJOB_SERVER_TEST_CHILD_DB";
 const CHILD_SANDBOX: &str = "GENJOB_SERVER_TEST_CHILD_SANDBOX";
 
 /// The child: a server on the given database and sandbox that prints its address and runs until killed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a helper: the kill test runs it in a child process"]
-async fn child_server() {
-    let (Ok(db), Ok(base)) = (std::env::var(CHILD_DB), std::env::var(CHILD_SANDBOX)) else {
-        panic!("run by kill::a_killed_server_loses_nothing, which sets {CHILD_DB} and {CHILD_SANDBOX}");
-    };
+async fn child_server(db: String, base: String) {
     let lookup = move |name: &str| match name {
         "USEAPI_BASE_URL" | "TOKEN360_BASE_URL" => Some(base.clone()),
         "USEAPI_TOKEN" | "TOKEN360_API_KEY" => Some(PROVIDER_TOKEN.to_owned()),
@@ -41,13 +36,17 @@ async fn child_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_nothing() {
+    // Run again by itself as the child process: then it is the server that gets killed.
+    if let (Ok(db), Ok(base)) = (std::env::var(CHILD_DB), std::env::var(CHILD_SANDBOX)) {
+        return child_server(db, base).await;
+    }
     let sandbox = sandbox().await;
     let dir = tempfile::tempdir().expect("a temp dir");
     let db = dir.path().join("genjob.db");
     let mut receiver = Receiver::start(&[]).await;
 
     let child = Command::new(std::env::current_exe().expect("the test binary"))
-        .args(["kill::child_server", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args(["kill::a_killed_server_loses_nothing", "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_DB, &db)
         .env(CHILD_SANDBOX, sandbox.base_url())
         .stdout(Stdio::piped())
@@ -56,7 +55,7 @@ async fn a_killed_server_loses_nothing() {
         .expect("the child starts");
     let mut child = KillOnDrop(child);
     let stdout = child.0.stdout.take().expect("its stdout");
-    // libtest prints `test kill::child_server ... ` before the line: look for the word anywhere.
+    // libtest prints `test kill::a_killed_server_loses_nothing ... ` before the line: look for the word anywhere.
     let reading = tokio::task::spawn_blocking(move || {
         BufReader::new(stdout)
             .lines()
