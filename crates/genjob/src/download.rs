@@ -304,16 +304,11 @@ impl Watcher {
             }
         };
         let stem = output_stem(id);
-        // A look-up that sends a request takes a slot; one that reads the record does not.
+        // Naming the files reads the record and sends nothing; a file the API serves is asked for
+        // below, under the budget (`JobSource::fetch_output`).
         let look_up = |job: &Job| {
             let job = job.clone();
-            async move {
-                if source.outputs_send_a_request() {
-                    self.send(provider, RequestKind::Content, deadline, || source.outputs(id, &job)).await
-                } else {
-                    source.outputs(id, &job).await.map_err(|error| RequestFailure::Refused { error, attempts: 0 })
-                }
-            }
+            async move { source.outputs(id, &job).await.map_err(|error| RequestFailure::Refused { error, attempts: 0 }) }
         };
         let outputs = look_up(job).await.map_err(|f| failed(0, f))?;
         if outputs.is_empty() && job.status == JobStatus::Completed {

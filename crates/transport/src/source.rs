@@ -66,12 +66,6 @@ pub trait JobSource: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// True when [`JobSource::outputs`] sends a request (so the caller paces it like any other); the
-    /// default `outputs` only reads the record and sends none.
-    fn outputs_send_a_request(&self) -> bool {
-        false
-    }
-
     /// True when `output` is served by the provider's own API (it needs the API token): then
     /// [`JobSource::fetch_output`] fetches it, never the token-less downloader.
     fn serves(&self, output: &Output) -> bool {
@@ -92,9 +86,10 @@ pub trait JobSource: Send + Sync + std::fmt::Debug {
         Ok(ServedOutput::Link(output.url.clone()))
     }
 
-    /// The files to download for a finished job: by default the URLs its record lists. A provider
-    /// whose records carry no URL resolves them here (one request per output at most); an empty
-    /// list for a completed job means its outputs cannot be found.
+    /// The files to download for a finished job, named without a request: by default the URLs its
+    /// record lists. A provider whose records carry no URL names outputs its API serves here
+    /// ([`JobSource::serves`]), fetched later by [`JobSource::fetch_output`]; an empty list for a
+    /// completed job means its outputs cannot be found.
     async fn outputs(&self, id: &JobId, job: &Job) -> Result<Vec<Output>, TransportError> {
         let _ = id;
         Ok(job.outputs.clone())

@@ -128,9 +128,11 @@ fn validate(state: &AppState, create: CreateWatch) -> Result<NewWatch, ApiError>
     let provider = match create.provider.as_deref() {
         None => None,
         Some(name) => Some(name.parse::<Provider>().map_err(|_| {
+            // The providers this build has an adapter for, as the library lists them.
+            let known: Vec<String> = genjob::providers::compiled_in().iter().map(ToString::to_string).collect();
             ApiError::invalid(
                 "provider",
-                format!("unknown provider `{}`; give dreamina, google-flow or token360", name.escape_debug()),
+                format!("unknown provider `{}`; give one of {}", name.escape_debug(), known.join(", ")),
             )
         })?),
     };
