@@ -128,6 +128,37 @@ pub struct Wake {
     pub claimed: JobStatus,
 }
 
+impl Wake {
+    /// A wake-up for job `id`, claiming `claimed`: for a receiver of one's own (see [`wakes`]).
+    pub fn new(id: JobId, claimed: JobStatus) -> Wake {
+        Wake { id, claimed }
+    }
+}
+
+/// The sending side of a wake-up channel without an HTTP receiver (see [`wakes`]): a server that
+/// receives callbacks itself wakes the [`Watch`](crate::Watch) that watches the named job.
+#[derive(Debug, Clone)]
+pub struct WakeSender {
+    sender: mpsc::Sender<Wake>,
+}
+
+impl WakeSender {
+    /// Passes `wake` on without waiting; false when the channel is full or its [`Wakes`] is gone
+    /// (the watch is behind or over: polling still covers the job, so nothing is lost).
+    pub fn try_wake(&self, wake: Wake) -> bool {
+        self.sender.try_send(wake).is_ok()
+    }
+}
+
+/// A wake-up channel holding at most `capacity` (at least one) pending wake-ups, with no HTTP
+/// receiver: hand the [`Wakes`] to [`Watch::with_callbacks`](crate::Watch::with_callbacks) and
+/// send through the [`WakeSender`] from a receiver of your own. The watch still reads the job's
+/// record before believing anything, at most once per `callback_min_interval`.
+pub fn wakes(capacity: usize) -> (WakeSender, Wakes) {
+    let (sender, receiver) = mpsc::channel(capacity.max(1));
+    (WakeSender { sender }, Wakes { receiver })
+}
+
 /// The accepting side: mount [`CallbackReceiver::router`] in any axum (tower) server.
 #[derive(Debug, Clone)]
 pub struct CallbackReceiver {
@@ -316,6 +347,17 @@ mod tests {
             RECORD.len()
         );
         socket.write_all(request.as_bytes()).await
+    }
+
+    #[tokio::test]
+    async fn a_wake_sent_without_a_receiver_arrives_and_a_full_channel_refuses_more() {
+        let (sender, mut wakes) = wakes(1);
+        let id = JobId::parse("video_1").unwrap_or_else(|e| panic!("{e}"));
+        assert!(sender.try_wake(Wake::new(id.clone(), JobStatus::Completed)));
+        assert!(!sender.try_wake(Wake::new(id.clone(), JobStatus::Completed)), "one pending wake-up at most");
+        assert_eq!(wakes.recv().await, Some(Wake::new(id.clone(), JobStatus::Completed)));
+        drop(wakes);
+        assert!(!sender.try_wake(Wake::new(id, JobStatus::Running)), "no watch to wake");
     }
 
     #[tokio::test]
