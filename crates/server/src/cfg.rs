@@ -1,13 +1,21 @@
-//! The server's configuration: where to listen, which database, the API token, the webhook secret.
+//! The server's configuration: where to listen, which database, the API token, the webhook and
+//! callback secrets, where outputs are kept.
 
 use crate::webhook::RetrySchedule;
 use genjob::models::webhook::WebhookSecret;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The default database when none is given: `genjob.db` in the working directory.
 pub const DEFAULT_DB: &str = "sqlite://genjob.db";
+
+/// The default output directory when none is given: `genjob-outputs` in the working directory.
+pub const DEFAULT_OUTPUT_DIR: &str = "genjob-outputs";
+
+/// How long one attempt at a job's files may take by default (a long video over a slow link).
+pub const DEFAULT_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// The largest request body the API reads (a watch is a few hundred bytes).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -27,6 +35,11 @@ pub enum ConfigError {
     /// The webhook secret is malformed.
     #[error("GENJOB_WEBHOOK_SECRET: {0}")]
     WebhookSecret(String),
+    /// The callback secret is malformed.
+    #[error(
+        "GENJOB_CALLBACK_SECRET: give 16 to 128 characters of A-Z, a-z, 0-9, `-` and `_` (it is a URL path segment)"
+    )]
+    CallbackSecret,
 }
 
 /// The Bearer token that guards the API; `Debug` never shows it.
@@ -51,6 +64,38 @@ impl fmt::Debug for ServerToken {
     }
 }
 
+/// The secret path segment of the provider callback receiver (`/hooks/{secret}/…`): providers
+/// cannot send the API token, so knowing this path is what lets a callback in. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CallbackSecret(String);
+
+impl CallbackSecret {
+    /// A secret of 16 to 128 URL-safe characters (A-Z, a-z, 0-9, `-`, `_`).
+    pub fn new(secret: &str) -> Result<CallbackSecret, ConfigError> {
+        let ok = (16..=128).contains(&secret.len())
+            && secret.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+        if ok { Ok(CallbackSecret(secret.to_owned())) } else { Err(ConfigError::CallbackSecret) }
+    }
+
+    /// A new random secret (32 alphanumeric characters).
+    pub fn generate() -> CallbackSecret {
+        use rand::Rng;
+        let secret = rand::rng().sample_iter(rand::distr::Alphanumeric).take(32).map(char::from).collect();
+        CallbackSecret(secret)
+    }
+
+    /// The secret itself (to build the callback URL given to providers; never log it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CallbackSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CallbackSecret(***)")
+    }
+}
+
 /// Everything `genjob serve` is started with.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -66,6 +111,15 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// When failed webhook deliveries are tried again.
     pub retry_schedule: RetrySchedule,
+    /// The provider callback path's secret; `None`: one is generated at first start and kept in the database.
+    pub callback_secret: Option<CallbackSecret>,
+    /// Where the files of `download: true` watches are kept (created when first needed).
+    pub output_dir: PathBuf,
+    /// When a failed download of a job's files is tried again; past the last delay the watch
+    /// records why its files were not kept.
+    pub download_retries: RetrySchedule,
+    /// How long one attempt at a job's files may take, however slowly the file host sends.
+    pub download_timeout: Duration,
 }
 
 impl ServerConfig {
@@ -78,6 +132,10 @@ impl ServerConfig {
             webhook_secret: None,
             body_limit: DEFAULT_BODY_LIMIT,
             retry_schedule: RetrySchedule::default(),
+            callback_secret: None,
+            output_dir: PathBuf::from(DEFAULT_OUTPUT_DIR),
+            download_retries: RetrySchedule::downloads(),
+            download_timeout: DEFAULT_DOWNLOAD_TIMEOUT,
         }
     }
 }

@@ -15,8 +15,9 @@
 //! ```
 //!
 //! The parts: [`cfg`] (settings), [`db`] (the SQLite store, migrations applied at start; the
-//! truth of what is watched), `v1` (the HTTP API), [`webhook`] (the payloads and the outbox
-//! sender) and `worker` (the library's `Watcher` over the store's watches).
+//! truth of what is watched), `v1` (the HTTP API and the provider callback receiver under
+//! `/hooks/{secret}/…`), [`webhook`] (the payloads and the outbox sender) and `worker` (the
+//! library's `Watcher` over the store's watches, and the outputs kept for `download: true`).
 
 pub mod cfg;
 pub mod db;
@@ -24,7 +25,7 @@ mod v1;
 pub mod webhook;
 mod worker;
 
-use cfg::ServerConfig;
+use cfg::{CallbackSecret, ServerConfig};
 use db::{DbError, Store};
 use genjob::Watcher;
 use genjob::models::webhook::WebhookSecret;
@@ -34,7 +35,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use worker::Worker;
+use worker::{Keeping, Worker};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,18 @@ pub enum ServerError {
     /// The secret kept in the database does not read back.
     #[error("the webhook secret stored in the database is malformed; set GENJOB_WEBHOOK_SECRET")]
     StoredSecret,
+    /// The callback secret kept in the database does not read back.
+    #[error("the callback secret stored in the database is malformed; set GENJOB_CALLBACK_SECRET")]
+    StoredCallbackSecret,
+    /// The output directory cannot be made absolute (the working directory is gone).
+    #[error("cannot use the output directory {}: {source}; pass an absolute --outputs DIR", dir.display())]
+    OutputDir {
+        /// The directory given.
+        dir: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// The current time in Unix milliseconds: the store's unit of time.
@@ -71,6 +84,7 @@ pub struct Server;
 pub struct RunningServer {
     addr: SocketAddr,
     secret: Arc<WebhookSecret>,
+    callback_secret: Arc<CallbackSecret>,
     shutdown: CancellationToken,
     http: JoinHandle<()>,
     sender: JoinHandle<()>,
@@ -96,6 +110,20 @@ impl Server {
             }
         };
         let secret = Arc::new(secret);
+        let callback_secret = match config.callback_secret {
+            Some(secret) => secret,
+            None => {
+                let stored =
+                    store.setting_or_insert("callback_secret", || CallbackSecret::generate().expose().to_owned());
+                CallbackSecret::new(&stored.await?).map_err(|_| ServerError::StoredCallbackSecret)?
+            }
+        };
+        let callback_secret = Arc::new(callback_secret);
+        // Paths in the store and in webhooks are absolute: the receiver need not know our working directory.
+        let output_dir = std::path::absolute(&config.output_dir)
+            .map_err(|source| ServerError::OutputDir { dir: config.output_dir.clone(), source })?;
+        let keeping =
+            Keeping { dir: output_dir, retries: config.download_retries.clone(), timeout: config.download_timeout };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServerError::Listen { addr: config.listen, source })?;
@@ -103,10 +131,13 @@ impl Server {
 
         // Each job is its own `Watch` (a running watch takes no new jobs), so a provider listing
         // would cover one job per request: no cheaper than its record, and only a hint. Read records.
-        let watcher = watcher.clone().with_options(watcher.options().clone().with_batch(false));
+        // Every watch takes callbacks, but the server cannot know which jobs were given its
+        // callback URL: polling stays as dense as without callbacks, which only make it sooner.
+        let options = watcher.options().clone().with_batch(false).with_callback_fallback_factor(1.0);
+        let watcher = watcher.clone().with_options(options);
         let shutdown = CancellationToken::new();
         let deliveries = Arc::new(Notify::new());
-        let worker = Worker::new(store.clone(), watcher.clone(), deliveries.clone(), shutdown.clone());
+        let worker = Worker::new(store.clone(), watcher.clone(), keeping, deliveries.clone(), shutdown.clone());
         let resumed = worker.resume_all().await?;
 
         let sender = webhook::Sender {
@@ -118,8 +149,14 @@ impl Server {
         };
         let sender = tokio::spawn(sender.run(shutdown.clone()));
 
-        let state =
-            v1::AppState { store, worker: worker.clone(), watcher, token: config.token, secret: secret.clone() };
+        let state = v1::AppState {
+            store,
+            worker: worker.clone(),
+            watcher,
+            token: config.token,
+            secret: secret.clone(),
+            callback_secret: callback_secret.clone(),
+        };
         let app = v1::router(state, config.body_limit);
         let stop = shutdown.clone();
         let http = tokio::spawn(async move {
@@ -128,7 +165,7 @@ impl Server {
                 tracing::error!("the API server stopped: {e}");
             }
         });
-        Ok(RunningServer { addr, secret, shutdown, http, sender, worker, resumed })
+        Ok(RunningServer { addr, secret, callback_secret, shutdown, http, sender, worker, resumed })
     }
 }
 
@@ -143,7 +180,13 @@ impl RunningServer {
         &self.secret
     }
 
-    /// How many unfinished watches were picked up again at start.
+    /// The secret path segment of the provider callback receiver: give providers
+    /// `http(s)://<host>/hooks/<secret>` as their callback URL (never log it).
+    pub fn callback_secret(&self) -> &CallbackSecret {
+        &self.callback_secret
+    }
+
+    /// How many unfinished watches (files still to be kept included) were picked up again at start.
     pub fn resumed(&self) -> usize {
         self.resumed
     }

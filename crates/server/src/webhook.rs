@@ -1,13 +1,12 @@
 //! Outgoing webhooks: the payload of a final state, and the sender that delivers the outbox,
 //! signed per the Standard Webhooks scheme, retried on a schedule reaching past 24 hours.
 
-use crate::db::{DueDelivery, NewDelivery, Store, WatchState};
+use crate::db::{DueDelivery, NewDelivery, NewWatch, Store, WatchState};
 use genjob::Job;
 use genjob::models::webhook::WebhookSecret;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -32,6 +31,13 @@ impl Default for RetrySchedule {
 }
 
 impl RetrySchedule {
+    /// The default for downloads of a job's files: 10 s, 1 min, 5 min, 30 min (five attempts
+    /// over about 36 minutes; each attempt already retries what the error policy allows).
+    pub fn downloads() -> RetrySchedule {
+        let m = |minutes: u64| Duration::from_secs(minutes * 60);
+        RetrySchedule(vec![Duration::from_secs(10), m(1), m(5), m(30)])
+    }
+
     /// A schedule of these delays (tests use short ones).
     pub fn new(delays: Vec<Duration>) -> RetrySchedule {
         RetrySchedule(delays)
@@ -54,23 +60,35 @@ pub fn new_message_id(now_ms: i64) -> String {
     format!("msg_{now_ms:012x}{random}")
 }
 
-/// The delivery a final state owes, when the watch has a webhook URL.
+/// What became of the files of a `download: true` watch, for its webhook.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilesOutcome {
+    /// The kept files' paths, in output order.
+    pub paths: Vec<String>,
+    /// Why they were not kept, when they were not.
+    pub error: Option<String>,
+}
+
+/// The delivery a final state owes, when the watch has a webhook URL. A `download: true` watch's
+/// payload also carries `files` (the kept paths) and `download_error`: it is built once they are known.
 pub fn delivery_for(
-    webhook_url: Option<&str>,
-    job_id: &str,
+    watch: &NewWatch,
     state: WatchState,
     job: Option<&Job>,
     error: Option<&str>,
-    labels: &BTreeMap<String, String>,
+    files: Option<&FilesOutcome>,
     now_ms: i64,
 ) -> Option<NewDelivery> {
-    let url = webhook_url?;
+    let url = watch.webhook_url.as_deref()?;
     let timestamp = jiff::Timestamp::from_millisecond(now_ms).map(|t| t.to_string()).unwrap_or_default();
-    let payload = json!({
-        "type": format!("job.{}", state.as_str()),
-        "timestamp": timestamp,
-        "data": { "job_id": job_id, "status": state.as_str(), "job": job, "error": error, "labels": labels },
+    let mut data = json!({
+        "job_id": watch.job_id, "status": state.as_str(), "job": job, "error": error, "labels": watch.labels,
     });
+    if let (Some(files), Some(object)) = (files, data.as_object_mut()) {
+        object.insert("files".into(), json!(files.paths));
+        object.insert("download_error".into(), json!(files.error));
+    }
+    let payload = json!({ "type": format!("job.{}", state.as_str()), "timestamp": timestamp, "data": data });
     Some(NewDelivery { id: new_message_id(now_ms), url: url.to_owned(), payload: payload.to_string() })
 }
 

@@ -1,13 +1,18 @@
 //! The worker: every watch in the store is watched by the server's one `Watcher` (one request
-//! budget for all), and each change is written to the store before anything else happens.
+//! budget for all), and each change is written to the store before anything else happens. A
+//! completed `download: true` watch then has its files kept (its webhook waits for them).
 //!
 //! SQLite's lease rule is one process per database file (the store's lock), so every unfinished
-//! row belongs to this process: at start all are picked up again.
+//! row belongs to this process: at start all are picked up again, files still to be kept included.
 
-use crate::db::{DbError, Store, WatchRow, WatchState};
-use crate::webhook::delivery_for;
-use genjob::{StreamExt, WaitError, WatchEvent, WatchTarget, Watcher};
+use crate::db::{DbError, DownloadState, KeptFile, NewDelivery, Store, WatchRow, WatchState};
+use crate::webhook::{FilesOutcome, RetrySchedule, delivery_for};
+use genjob::callbacks::{Wake, WakeSender, Wakes};
+use genjob::{
+    DownloadError, DownloadPlan, Job, JobId, JobStatus, StreamExt, WaitError, WatchEvent, WatchTarget, Watcher,
+};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -16,6 +21,20 @@ use tokio_util::sync::CancellationToken;
 
 /// After requests kept failing (or a store write did), the watch starts again this much later.
 const RETRY_LATER: Duration = Duration::from_secs(60);
+
+/// Wake-ups that may wait for one job's watch: it reads at most once per interval however many come.
+const WAKE_CAPACITY: usize = 4;
+
+/// Where and how the files of `download: true` watches are kept.
+#[derive(Debug, Clone)]
+pub(crate) struct Keeping {
+    /// The output directory (absolute).
+    pub(crate) dir: PathBuf,
+    /// When a failed attempt at a job's files is tried again.
+    pub(crate) retries: RetrySchedule,
+    /// How long one attempt may take.
+    pub(crate) timeout: Duration,
+}
 
 /// Starts and stops the watches of the store.
 #[derive(Debug, Clone)]
@@ -27,59 +46,85 @@ pub(crate) struct Worker {
 struct Inner {
     store: Store,
     watcher: Watcher,
+    keeping: Keeping,
     /// Wakes the webhook sender when a final state wrote a delivery.
     deliveries: Arc<Notify>,
     shutdown: CancellationToken,
     running: Mutex<Running>,
 }
 
+/// One job's task: its start number (telling this start from a later one), its token, and the
+/// way to wake its current `Watch` (none while it keeps files or waits to start again).
+#[derive(Debug)]
+struct RunningJob {
+    start: u64,
+    token: CancellationToken,
+    wake: Option<WakeSender>,
+}
+
 #[derive(Debug, Default)]
 struct Running {
-    /// Each running watch's token, with a number telling this start from a later one.
-    by_job: HashMap<String, (u64, CancellationToken)>,
+    by_job: HashMap<String, RunningJob>,
     started: u64,
     tasks: JoinSet<()>,
 }
 
-impl Worker {
-    pub(crate) fn new(store: Store, watcher: Watcher, deliveries: Arc<Notify>, shutdown: CancellationToken) -> Worker {
-        Worker { inner: Arc::new(Inner { store, watcher, deliveries, shutdown, running: Mutex::default() }) }
-    }
-
+impl Inner {
     fn running(&self) -> std::sync::MutexGuard<'_, Running> {
-        self.inner.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Picks up every unfinished watch (at start); returns how many.
+    /// A new `Watch` of the job started (or one ended: `None`): callbacks now wake this one.
+    fn set_wake(&self, job_id: &str, start: u64, wake: Option<WakeSender>) {
+        if let Some(job) = self.running().by_job.get_mut(job_id).filter(|j| j.start == start) {
+            job.wake = wake;
+        }
+    }
+}
+
+impl Worker {
+    pub(crate) fn new(
+        store: Store,
+        watcher: Watcher,
+        keeping: Keeping,
+        deliveries: Arc<Notify>,
+        shutdown: CancellationToken,
+    ) -> Worker {
+        Worker { inner: Arc::new(Inner { store, watcher, keeping, deliveries, shutdown, running: Mutex::default() }) }
+    }
+
+    /// Picks up every unfinished watch and every watch whose files are still to be kept (at
+    /// start); returns how many.
     pub(crate) async fn resume_all(&self) -> Result<usize, DbError> {
-        let rows = self.inner.store.unfinished().await?;
+        let mut rows = self.inner.store.unfinished().await?;
+        rows.extend(self.inner.store.files_pending().await?);
         for row in &rows {
             self.start(row);
         }
         Ok(rows.len())
     }
 
-    /// Starts watching a row's job, unless it is already watched or final.
+    /// Starts watching a row's job (or keeping its files), unless that already runs or is done.
     pub(crate) fn start(&self, row: &WatchRow) {
-        if row.state != WatchState::Watching || self.inner.shutdown.is_cancelled() {
+        if !row.is_unfinished() || self.inner.shutdown.is_cancelled() {
             return;
         }
-        let mut running = self.running();
+        let mut running = self.inner.running();
         while running.tasks.try_join_next().is_some() {}
-        if running.by_job.get(&row.new.job_id).is_some_and(|(_, t)| !t.is_cancelled()) {
+        if running.by_job.get(&row.new.job_id).is_some_and(|j| !j.token.is_cancelled()) {
             return;
         }
         let token = self.inner.shutdown.child_token();
         running.started += 1;
         let start = running.started;
-        running.by_job.insert(row.new.job_id.clone(), (start, token.clone()));
+        running.by_job.insert(row.new.job_id.clone(), RunningJob { start, token: token.clone(), wake: None });
         let (inner, row) = (self.inner.clone(), row.clone());
         running.tasks.spawn(async move {
             let job_id = row.new.job_id.clone();
-            watch_one(&inner, row, token.clone()).await;
-            let mut running = inner.running.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            // Only forget our own token: a new watch of the same job may have started since.
-            if running.by_job.get(&job_id).is_some_and(|(n, _)| *n == start) {
+            run_one(&inner, row, start, token.clone()).await;
+            let mut running = inner.running();
+            // Only forget our own entry: a new watch of the same job may have started since.
+            if running.by_job.get(&job_id).is_some_and(|j| j.start == start) {
                 running.by_job.remove(&job_id);
             }
         });
@@ -87,16 +132,48 @@ impl Worker {
 
     /// Stops watching a job (its row is being deleted).
     pub(crate) fn stop(&self, job_id: &str) {
-        if let Some((_, token)) = self.running().by_job.remove(job_id) {
-            token.cancel();
+        if let Some(job) = self.inner.running().by_job.remove(job_id) {
+            job.token.cancel();
         }
+    }
+
+    /// A callback named `id`: if this process watches it, its watch reads the record now (rate
+    /// limited by the library). True when a running watch took the wake-up.
+    pub(crate) fn wake(&self, id: &JobId, claimed: JobStatus) -> bool {
+        let running = self.inner.running();
+        let sender = running.by_job.get(id.as_str()).and_then(|j| j.wake.as_ref());
+        sender.is_some_and(|s| s.try_wake(Wake::new(id.clone(), claimed)))
     }
 
     /// Waits for every watch task to end (after the shutdown token was cancelled).
     pub(crate) async fn join(&self) {
-        let mut tasks = std::mem::take(&mut self.running().tasks);
+        let mut tasks = std::mem::take(&mut self.inner.running().tasks);
         while tasks.join_next().await.is_some() {}
     }
+}
+
+/// One job's task: watch it to its final state if it is still watched, then keep its files if
+/// they are owed.
+async fn run_one(inner: &Inner, row: WatchRow, start: u64, token: CancellationToken) {
+    let job = if row.state == WatchState::Watching {
+        match watch_one(inner, &row, start, &token).await {
+            Some(job) => job,
+            None => return,
+        }
+    } else {
+        // Final before this start, files still pending: the job's record was stored with the state.
+        match row.job.clone().map(serde_json::from_value::<Job>) {
+            Some(Ok(job)) => job,
+            _ => {
+                let error = "the stored job record does not read back, so its outputs are unknown";
+                let files = FilesOutcome { paths: Vec::new(), error: Some(error.to_owned()) };
+                let delivery = delivery_for(&row.new, row.state, None, None, Some(&files), crate::now_ms());
+                record_failure(inner, &row.new.job_id, error, true, delivery, &token).await;
+                return;
+            }
+        }
+    };
+    keep_files(inner, &row, job, &token).await;
 }
 
 /// What one run of the library's watch ended with, as the store sees it.
@@ -106,32 +183,53 @@ enum Outcome {
     Stopped,
 }
 
-async fn watch_one(inner: &Inner, row: WatchRow, token: CancellationToken) {
+/// Watches the job until a final state is written; returns its job when its files are owed.
+async fn watch_one(inner: &Inner, row: &WatchRow, start: u64, token: &CancellationToken) -> Option<Job> {
     let job_id = row.new.job_id.clone();
     let target = match WatchTarget::resolve(&job_id, Some(row.new.provider)) {
         Ok(target) => target,
         Err(e) => {
             let outcome = Outcome::Final { state: WatchState::Error, job: None, error: Some(e.to_string()) };
-            write_outcome(inner, &row, outcome, &token).await;
-            return;
+            return match write_outcome(inner, row, outcome, token).await {
+                Next::KeepFiles(job) => Some(*job),
+                Next::RetryLater | Next::Done => None,
+            };
         }
     };
     loop {
-        let outcome = watch_until_end(inner, &job_id, target.clone(), &token).await;
-        if !write_outcome(inner, &row, outcome, &token).await {
-            return;
+        let outcome = watch_until_end(inner, &job_id, start, target.clone(), token).await;
+        match write_outcome(inner, row, outcome, token).await {
+            Next::KeepFiles(job) => return Some(*job),
+            Next::Done => return None,
+            Next::RetryLater => {}
         }
         // Watching stopped without a final state: start again a little later.
         tokio::select! {
             () = tokio::time::sleep(RETRY_LATER) => {}
-            () = token.cancelled() => return,
+            () = token.cancelled() => return None,
         }
     }
 }
 
 /// Drives one watch of the library until the job ends, writing each progress report.
-async fn watch_until_end(inner: &Inner, job_id: &str, target: WatchTarget, token: &CancellationToken) -> Outcome {
-    let mut watch = inner.watcher.watch(vec![target]).with_cancellation(token.child_token());
+async fn watch_until_end(
+    inner: &Inner,
+    job_id: &str,
+    start: u64,
+    target: WatchTarget,
+    token: &CancellationToken,
+) -> Outcome {
+    // A callback received by this process wakes this watch (a fresh channel per watch: a watch
+    // that ends takes its receiving side with it).
+    let (wake, wakes): (WakeSender, Wakes) = genjob::callbacks::wakes(WAKE_CAPACITY);
+    inner.set_wake(job_id, start, Some(wake));
+    let mut watch = inner.watcher.watch(vec![target]).with_cancellation(token.child_token()).with_callbacks(wakes);
+    let outcome = drive(inner, job_id, &mut watch).await;
+    inner.set_wake(job_id, start, None);
+    outcome
+}
+
+async fn drive(inner: &Inner, job_id: &str, watch: &mut genjob::Watch) -> Outcome {
     while let Some(event) = watch.next().await {
         match event {
             WatchEvent::Progress(p) => {
@@ -167,45 +265,210 @@ fn outcome_of(result: Result<genjob::FinishedJob, WaitError>) -> Outcome {
     }
 }
 
-/// Writes an outcome; true when the watch should be started again later.
-async fn write_outcome(inner: &Inner, row: &WatchRow, outcome: Outcome, token: &CancellationToken) -> bool {
+/// What a task does after writing an outcome.
+enum Next {
+    /// Watch the job again later.
+    RetryLater,
+    /// Nothing more for this job.
+    Done,
+    /// The job completed and its files are owed.
+    KeepFiles(Box<Job>),
+}
+
+/// Writes an outcome; says what the task does next.
+async fn write_outcome(inner: &Inner, row: &WatchRow, outcome: Outcome, token: &CancellationToken) -> Next {
     let job_id = &row.new.job_id;
     match outcome {
-        Outcome::Stopped => false,
+        Outcome::Stopped => Next::Done,
         Outcome::RetryLater(error) => {
             let now = crate::now_ms();
-            let at = now.saturating_add(i64::try_from(RETRY_LATER.as_millis()).unwrap_or(i64::MAX));
+            let at = now.saturating_add(millis(RETRY_LATER));
             if let Err(e) = inner.store.record_retry(job_id, &error, at, now).await {
                 tracing::error!("{job_id}: cannot record the retry: {e}");
             }
-            true
+            Next::RetryLater
         }
         Outcome::Final { state, job, error } => {
+            // Files are owed for a completed job; its webhook then waits for them (it carries their paths).
+            let keep = row.new.download && state == WatchState::Completed && job.is_some();
+            let download = keep.then_some(DownloadState::Pending);
+            // A `download: true` watch that ended otherwise says so in its payload: no files.
+            let no_files = FilesOutcome::default();
+            let files = (row.new.download && !keep).then_some(&no_files);
             // The final state must reach the store: keep trying while the server runs. If it
             // stops first, the row still says `watching` and the next start reads the job again.
             loop {
                 let now = crate::now_ms();
-                let url = row.new.webhook_url.as_deref();
-                let delivery = delivery_for(url, job_id, state, job.as_deref(), error.as_deref(), &row.new.labels, now);
+                let delivery = if keep {
+                    None
+                } else {
+                    delivery_for(&row.new, state, job.as_deref(), error.as_deref(), files, now)
+                };
                 let has_delivery = delivery.is_some();
                 match inner
                     .store
-                    .record_final(job_id, state, job.as_deref().cloned(), error.clone(), delivery, now)
+                    .record_final(job_id, state, job.as_deref().cloned(), error.clone(), download, delivery, now)
                     .await
                 {
                     Ok(written) => {
                         if written && has_delivery {
                             inner.deliveries.notify_one();
                         }
-                        return false;
+                        return match job {
+                            Some(job) if written && keep => Next::KeepFiles(job),
+                            _ => Next::Done,
+                        };
                     }
                     Err(e) => tracing::error!("{job_id}: cannot record its final state: {e}"),
                 }
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(5)) => {}
-                    () = token.cancelled() => return false,
+                    () = token.cancelled() => return Next::Done,
                 }
             }
         }
     }
+}
+
+/// Keeps a completed job's files in the output directory, complete or absent (the library writes
+/// a temporary file and renames it), named as `genjob wait --download` names them; then writes
+/// their paths with the webhook that carries them. A failed attempt is tried again on the
+/// schedule; past its end (or at once when the job has no file to keep) the watch records why.
+/// Cancelled (shutdown, DELETE), the files stay pending in the store for the next start.
+async fn keep_files(inner: &Inner, row: &WatchRow, job: Job, token: &CancellationToken) {
+    let job_id = &row.new.job_id;
+    let target = match WatchTarget::resolve(job_id, Some(row.new.provider)) {
+        Ok(target) => target,
+        Err(e) => {
+            let error = e.to_string();
+            let files = FilesOutcome { paths: Vec::new(), error: Some(error.clone()) };
+            let delivery =
+                delivery_for(&row.new, WatchState::Completed, Some(&job), None, Some(&files), crate::now_ms());
+            record_failure(inner, job_id, &error, true, delivery, token).await;
+            return;
+        }
+    };
+    let keeping = &inner.keeping;
+    let mut failed = row.download_attempts;
+    loop {
+        // A plan per attempt: never replace a file (one kept before a crash stays, the new copy
+        // gets the next free name), and no memory of names grows with the server's lifetime.
+        let plan = DownloadPlan::new(&keeping.dir).with_timeout(Some(keeping.timeout));
+        let result = tokio::select! {
+            result = inner.watcher.download(&target, &job, &plan) => result,
+            // Dropping the download removes its temporary file: nothing half-kept.
+            () = token.cancelled() => return,
+        };
+        let error = match result {
+            Ok(files) => {
+                let kept: Vec<KeptFile> = files
+                    .iter()
+                    .enumerate()
+                    .map(|(position, file)| KeptFile {
+                        position,
+                        kind: output_kind(&job, position, file.content_type.as_deref()),
+                        path: file.path.to_string_lossy().into_owned(),
+                    })
+                    .collect();
+                let outcome = FilesOutcome { paths: kept.iter().map(|k| k.path.clone()).collect(), error: None };
+                record_kept(inner, row, &job, kept, &outcome, token).await;
+                return;
+            }
+            Err(e) => e,
+        };
+        failed = failed.saturating_add(1);
+        // No file to keep will not change by asking again; anything else may pass.
+        let permanent = matches!(error, DownloadError::NoOutputs { .. } | DownloadError::Vanished { .. });
+        let retry_in = if permanent { None } else { keeping.retries.after(failed) };
+        let message = error.to_string();
+        tracing::warn!("{job_id}: keeping its files failed (attempt {failed}): {message}");
+        let delivery = retry_in.is_none().then(|| {
+            let files = FilesOutcome { paths: Vec::new(), error: Some(message.clone()) };
+            delivery_for(&row.new, WatchState::Completed, Some(&job), None, Some(&files), crate::now_ms())
+        });
+        if !record_failure(inner, job_id, &message, retry_in.is_none(), delivery.flatten(), token).await {
+            return;
+        }
+        let Some(delay) = retry_in else { return };
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = token.cancelled() => return,
+        }
+    }
+}
+
+/// The kind of output `position`: as the record lists it, else from the file's content type.
+fn output_kind(job: &Job, position: usize, content_type: Option<&str>) -> String {
+    let listed = job.outputs.get(position).and_then(|o| serde_json::to_value(o.kind).ok());
+    if let Some(serde_json::Value::String(kind)) = listed {
+        return kind;
+    }
+    match content_type.and_then(|t| t.split('/').next()) {
+        Some(kind @ ("video" | "image" | "audio")) => kind.to_owned(),
+        _ => "unknown".to_owned(),
+    }
+}
+
+/// Writes the kept files and their webhook, trying again while the server runs (a failed write
+/// leaves the files pending: the next start keeps them again, under new names).
+async fn record_kept(
+    inner: &Inner,
+    row: &WatchRow,
+    job: &Job,
+    kept: Vec<KeptFile>,
+    outcome: &FilesOutcome,
+    token: &CancellationToken,
+) {
+    let job_id = &row.new.job_id;
+    loop {
+        let now = crate::now_ms();
+        let delivery = delivery_for(&row.new, WatchState::Completed, Some(job), None, Some(outcome), now);
+        let has_delivery = delivery.is_some();
+        match inner.store.record_files(job_id, kept.clone(), delivery, now).await {
+            Ok(written) => {
+                if written && has_delivery {
+                    inner.deliveries.notify_one();
+                }
+                return;
+            }
+            Err(e) => tracing::error!("{job_id}: cannot record its kept files: {e}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            () = token.cancelled() => return,
+        }
+    }
+}
+
+/// Writes a failed attempt (and, giving up, the reason and its webhook); false when the task
+/// should stop: the files are no longer pending (deleted), or the server stops first.
+async fn record_failure(
+    inner: &Inner,
+    job_id: &str,
+    error: &str,
+    give_up: bool,
+    delivery: Option<NewDelivery>,
+    token: &CancellationToken,
+) -> bool {
+    loop {
+        let has_delivery = delivery.is_some();
+        match inner.store.record_download_failure(job_id, error, give_up, delivery.clone(), crate::now_ms()).await {
+            Ok(Some(_)) => {
+                if give_up && has_delivery {
+                    inner.deliveries.notify_one();
+                }
+                return true;
+            }
+            Ok(None) => return false,
+            Err(e) => tracing::error!("{job_id}: cannot record the failed download: {e}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+            () = token.cancelled() => return false,
+        }
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

@@ -5,7 +5,7 @@ mod deliveries;
 mod watches;
 
 pub use deliveries::{DueDelivery, NewDelivery};
-pub use watches::{Inserted, NewWatch, OutputRow, WatchFilter, WatchRow, WatchState};
+pub use watches::{DownloadState, Inserted, KeptFile, NewWatch, OutputRow, WatchFilter, WatchRow, WatchState};
 
 use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{M, Migrations};
@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// The versioned migrations, in order; a released one is never edited, only followed by a new one.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_watches.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../../migrations/0001_watches.sql"), include_str!("../../migrations/0002_kept_outputs.sql")];
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +117,11 @@ impl Store {
         })
         .await
         .map_err(|_| DbError::TaskLost)?
+    }
+
+    /// Answers when the database does (the health check).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.call(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
     }
 
     /// The value of a server setting, storing `default()` first if there is none.

@@ -41,6 +41,44 @@ impl WatchState {
     }
 }
 
+/// Where the kept files of a `download: true` watch stand (none before its final state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DownloadState {
+    /// The job completed; its files are still to be kept (and its webhook waits for them).
+    Pending,
+    /// Every output is on disk, complete; their paths are in the outputs.
+    Kept,
+    /// Keeping them failed for good (see `download_error`), or the watch ended without outputs.
+    Failed,
+}
+
+impl DownloadState {
+    /// The word in JSON and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Kept => "kept",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(word: &str) -> Option<DownloadState> {
+        [Self::Pending, Self::Kept, Self::Failed].into_iter().find(|s| s.as_str() == word)
+    }
+}
+
+/// A file the server kept for output `position` of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptFile {
+    /// Which output (0-based, as the file name's index says).
+    pub position: usize,
+    /// `video`, `image` … (used when the job's record listed no such output).
+    pub kind: String,
+    /// Where it is.
+    pub path: String,
+}
+
 /// A watch to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWatch {
@@ -50,7 +88,7 @@ pub struct NewWatch {
     pub provider: Provider,
     /// Where to POST the final state.
     pub webhook_url: Option<String>,
-    /// Whether outputs should be kept (stored; not acted on yet).
+    /// Whether the server keeps the outputs' files once the job completes.
     pub download: bool,
     /// Free labels for listing.
     pub labels: BTreeMap<String, String>,
@@ -61,8 +99,8 @@ pub struct NewWatch {
 pub struct OutputRow {
     /// `video`, `image` …
     pub kind: String,
-    /// The provider's link (it may expire).
-    pub url: String,
+    /// The provider's link (it may expire); `None` for a file only the provider's API serves.
+    pub url: Option<String>,
     /// Where the server kept the file, when it did.
     pub path: Option<String>,
 }
@@ -94,6 +132,19 @@ pub struct WatchRow {
     pub updated_at: i64,
     /// The finished job's outputs.
     pub outputs: Vec<OutputRow>,
+    /// Where its kept files stand (`download: true` watches, once final).
+    pub download_state: Option<DownloadState>,
+    /// Download attempts that failed so far.
+    pub download_attempts: u32,
+    /// Why the last download attempt failed (or, once failed, why the files were not kept).
+    pub download_error: Option<String>,
+}
+
+impl WatchRow {
+    /// True while the server owes work for it: watching, or keeping its files.
+    pub fn is_unfinished(&self) -> bool {
+        self.state == WatchState::Watching || self.download_state == Some(DownloadState::Pending)
+    }
 }
 
 /// Whether an insert made a new watch or found the job already watched.
@@ -119,9 +170,11 @@ pub struct WatchFilter {
 }
 
 const COLUMNS: &str = "id, job_id, provider, webhook_url, download, state, job_status, progress, polls, job, error, \
-                       next_check_at, created_at, updated_at";
+                       next_check_at, created_at, updated_at, download_state, download_attempts, download_error";
 
-fn read_row(row: &Row<'_>) -> rusqlite::Result<(WatchRow, String, String, Option<String>)> {
+type RawRow = (WatchRow, String, String, Option<String>, Option<String>);
+
+fn read_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
     let download: i64 = row.get(4)?;
     let progress: Option<i64> = row.get(7)?;
     let polls: i64 = row.get(8)?;
@@ -144,12 +197,18 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<(WatchRow, String, String, Option
         created_at: row.get(12)?,
         updated_at: row.get(13)?,
         outputs: Vec::new(),
+        download_state: None,
+        download_attempts: u32::try_from(row.get::<_, i64>(15)?).unwrap_or(u32::MAX),
+        download_error: row.get(16)?,
     };
-    Ok((watch, row.get(2)?, row.get(5)?, row.get(9)?))
+    Ok((watch, row.get(2)?, row.get(5)?, row.get(9)?, row.get(14)?))
 }
 
-fn complete(conn: &Connection, raw: (WatchRow, String, String, Option<String>)) -> Result<WatchRow, DbError> {
-    let (mut watch, provider, state, job) = raw;
+fn complete(conn: &Connection, raw: RawRow) -> Result<WatchRow, DbError> {
+    let (mut watch, provider, state, job, download_state) = raw;
+    watch.download_state = download_state
+        .map(|word| DownloadState::parse(&word).ok_or_else(|| DbError::Corrupt(format!("download state `{word}`"))))
+        .transpose()?;
     watch.new.provider = serde_json::from_value(serde_json::Value::String(provider.clone()))
         .map_err(|_| DbError::Corrupt(format!("provider `{provider}`")))?;
     watch.state = WatchState::parse(&state).ok_or_else(|| DbError::Corrupt(format!("state `{state}`")))?;
@@ -162,7 +221,11 @@ fn complete(conn: &Connection, raw: (WatchRow, String, String, Option<String>)) 
     let mut outputs =
         conn.prepare_cached("SELECT kind, url, path FROM outputs WHERE watch_id = ?1 ORDER BY position")?;
     watch.outputs = outputs
-        .query_map([watch.id], |r| Ok(OutputRow { kind: r.get(0)?, url: r.get(1)?, path: r.get(2)? }))?
+        .query_map([watch.id], |r| {
+            // A file only the API serves has no link of its own: stored as '' (the column is NOT NULL).
+            let url: String = r.get(1)?;
+            Ok(OutputRow { kind: r.get(0)?, url: Some(url).filter(|u| !u.is_empty()), path: r.get(2)? })
+        })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(watch)
 }
@@ -289,13 +352,18 @@ impl Store {
     /// The final state, its job and outputs, and the webhook it owes, in one transaction: a crash
     /// leaves either all of it or none (then the job is watched again and ends again).
     ///
+    /// `download`: the watch's files are still to be kept (`download_state` becomes `pending`);
+    /// its webhook then waits for them and `delivery` is `None` (see [`Store::record_files`]).
+    ///
     /// Returns false, writing nothing, when the watch is gone or already final.
+    #[allow(clippy::too_many_arguments)] // one transaction's inputs, each named at the call
     pub async fn record_final(
         &self,
         job_id: &str,
         state: WatchState,
         job: Option<Job>,
         error: Option<String>,
+        download: Option<DownloadState>,
         delivery: Option<NewDelivery>,
         now_ms: i64,
     ) -> Result<bool, DbError> {
@@ -314,8 +382,16 @@ impl Store {
                 job.as_ref().map(serde_json::to_string).transpose().map_err(|e| DbError::Corrupt(e.to_string()))?;
             tx.execute(
                 "UPDATE watches SET state = ?2, job = ?3, job_status = COALESCE(?4, job_status), error = ?5,
-                 next_check_at = NULL, updated_at = ?6 WHERE id = ?1",
-                params![id, state.as_str(), job_json, job.as_ref().map(|j| j.status.as_str()), error, now_ms],
+                 next_check_at = NULL, updated_at = ?6, download_state = ?7 WHERE id = ?1",
+                params![
+                    id,
+                    state.as_str(),
+                    job_json,
+                    job.as_ref().map(|j| j.status.as_str()),
+                    error,
+                    now_ms,
+                    download.map(DownloadState::as_str)
+                ],
             )?;
             for (position, output) in job.iter().flat_map(|j| j.outputs.iter()).enumerate() {
                 let kind = serde_json::to_value(output.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
@@ -332,4 +408,103 @@ impl Store {
         })
         .await
     }
+
+    /// Every watch whose files are still to be kept, oldest first: what a starting server picks
+    /// up again besides the watching ones.
+    pub async fn files_pending(&self) -> Result<Vec<WatchRow>, DbError> {
+        self.call(|conn| {
+            let sql = format!("SELECT {COLUMNS} FROM watches WHERE download_state = 'pending' ORDER BY id");
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let raws = stmt.query_map([], read_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            raws.into_iter().map(|raw| complete(conn, raw)).collect()
+        })
+        .await
+    }
+
+    /// The files are kept: their paths, `download_state = kept`, and the webhook that carries them,
+    /// in one transaction. Returns false, writing nothing, when no files are pending for the job.
+    pub async fn record_files(
+        &self,
+        job_id: &str,
+        files: Vec<KeptFile>,
+        delivery: Option<NewDelivery>,
+        now_ms: i64,
+    ) -> Result<bool, DbError> {
+        let job_id = job_id.to_owned();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let Some(id) = pending_id(&tx, &job_id)? else { return Ok(false) };
+            for file in &files {
+                // An output the record did not list (a file only the API serves) gets its row now.
+                tx.execute(
+                    "INSERT INTO outputs (watch_id, position, kind, url, path) VALUES (?1, ?2, ?3, '', ?4)
+                     ON CONFLICT (watch_id, position) DO UPDATE SET path = excluded.path",
+                    params![id, i64::try_from(file.position).unwrap_or(i64::MAX), file.kind, file.path],
+                )?;
+            }
+            tx.execute(
+                "UPDATE watches SET download_state = 'kept', download_error = NULL, updated_at = ?2 WHERE id = ?1",
+                params![id, now_ms],
+            )?;
+            if let Some(delivery) = delivery {
+                insert_delivery(&tx, id, &delivery, now_ms)?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// A download attempt failed. With `give_up`, the files will not be kept: `download_state =
+    /// failed`, the reason, and the webhook saying so (`delivery`), in one transaction; otherwise
+    /// the attempt is counted, the files stay pending and `delivery` is ignored. Returns the failed
+    /// attempts so far, or `None` when no files are pending for the job.
+    pub async fn record_download_failure(
+        &self,
+        job_id: &str,
+        error: &str,
+        give_up: bool,
+        delivery: Option<NewDelivery>,
+        now_ms: i64,
+    ) -> Result<Option<u32>, DbError> {
+        let (job_id, error) = (job_id.to_owned(), error.to_owned());
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let Some(id) = pending_id(&tx, &job_id)? else { return Ok(None) };
+            let state = if give_up { DownloadState::Failed } else { DownloadState::Pending };
+            let attempts: i64 = tx.query_row(
+                "UPDATE watches SET download_state = ?2, download_attempts = download_attempts + 1,
+                 download_error = ?3, updated_at = ?4 WHERE id = ?1 RETURNING download_attempts",
+                params![id, state.as_str(), error, now_ms],
+                |r| r.get(0),
+            )?;
+            if let Some(delivery) = delivery.filter(|_| give_up) {
+                insert_delivery(&tx, id, &delivery, now_ms)?;
+            }
+            tx.commit()?;
+            Ok(Some(u32::try_from(attempts).unwrap_or(u32::MAX)))
+        })
+        .await
+    }
+
+    /// A callback named the job: check it now (`next_check_at = now`), wherever it is watched.
+    /// Returns false when no watch of the job is watching (unknown, or final already).
+    pub async fn wake(&self, job_id: &str, now_ms: i64) -> Result<bool, DbError> {
+        let job_id = job_id.to_owned();
+        self.call(move |conn| {
+            let woken = conn.execute(
+                "UPDATE watches SET next_check_at = MIN(COALESCE(next_check_at, ?2), ?2)
+                 WHERE job_id = ?1 AND state = 'watching'",
+                params![job_id, now_ms],
+            )?;
+            Ok(woken == 1)
+        })
+        .await
+    }
+}
+
+fn pending_id(conn: &Connection, job_id: &str) -> Result<Option<i64>, DbError> {
+    Ok(conn
+        .query_row("SELECT id FROM watches WHERE job_id = ?1 AND download_state = 'pending'", [job_id], |r| r.get(0))
+        .optional()?)
 }

@@ -1,9 +1,10 @@
 //! The HTTP API, version 1: one module per resource, the Bearer-token guard, JSON errors.
 
 pub mod error;
+mod hooks;
 mod watches;
 
-use crate::cfg::ServerToken;
+use crate::cfg::{CallbackSecret, ServerToken};
 use crate::db::Store;
 use crate::worker::Worker;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -27,18 +28,23 @@ pub(crate) struct AppState {
     pub(crate) watcher: Watcher,
     pub(crate) token: ServerToken,
     pub(crate) secret: Arc<WebhookSecret>,
+    pub(crate) callback_secret: Arc<CallbackSecret>,
 }
 
-/// The whole router: `/healthz` open, `/v1/*` behind the token, JSON errors for anything else.
+/// The whole router: `/healthz` open, `/v1/*` behind the token, the provider callbacks under
+/// `/hooks/{secret}` (guarded by the secret: providers cannot send a token), JSON errors for
+/// anything else.
 pub(crate) fn router(state: AppState, body_limit: usize) -> Router {
     let api = Router::new()
         .route("/v1/watches", get(watches::list).post(watches::create))
         .route("/v1/watches/{job_id}", get(watches::get_one).delete(watches::delete))
         .route("/v1/webhook-secret", get(webhook_secret))
+        .route("/v1/callback-secret", get(callback_secret))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api)
+        .merge(hooks::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -67,7 +73,7 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.call(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await {
+    match state.store.ping().await {
         Ok(()) => Json(json!({ "status": "ok" })).into_response(),
         Err(e) => ApiError::store(e).into_response(),
     }
@@ -76,6 +82,12 @@ async fn healthz(State(state): State<AppState>) -> Response {
 /// The secret receivers verify deliveries with (`whsec_…`); behind the token like the rest.
 async fn webhook_secret(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({ "secret": state.secret.expose() }))
+}
+
+/// The callback path to give providers (`/hooks/<secret>`, under this server's public address).
+async fn callback_secret(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let secret = state.callback_secret.expose();
+    Json(json!({ "secret": secret, "path": format!("/hooks/{secret}") }))
 }
 
 async fn not_found() -> ApiError {

@@ -47,10 +47,32 @@ pub async fn server(db: &Path, sandbox: &Sandbox) -> RunningServer {
 
 /// A server on a free port over the database `db`, retrying deliveries on `schedule`.
 pub async fn server_with(db: &Path, sandbox: &Sandbox, schedule: RetrySchedule) -> RunningServer {
+    server_watching(db, watcher(sandbox), schedule).await
+}
+
+/// A server on a free port over the database `db`, watching through `watcher`.
+pub async fn server_watching(db: &Path, watcher: Watcher, schedule: RetrySchedule) -> RunningServer {
     let mut config =
         ServerConfig::new(([127, 0, 0, 1], 0).into(), db.to_owned(), ServerToken::new(API_TOKEN).expect("token"));
     config.retry_schedule = schedule;
-    Server::start(config, watcher(sandbox)).await.expect("the server starts")
+    config.output_dir = outputs_dir(db);
+    // Failed downloads are tried again twice, 300 ms apart, then the watch says why.
+    config.download_retries = RetrySchedule::new(vec![Duration::from_millis(300); 2]);
+    Server::start(config, watcher).await.expect("the server starts")
+}
+
+/// Where a test server over `db` keeps outputs: `outputs` beside the database.
+pub fn outputs_dir(db: &Path) -> std::path::PathBuf {
+    db.parent().map_or_else(|| "outputs".into(), |dir| dir.join("outputs"))
+}
+
+/// The names in `dir`, sorted (none when it does not exist).
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// An answer of the API.
@@ -104,6 +126,19 @@ impl Api {
 
     pub async fn get(&self, path: &str) -> Answer {
         self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// Polls `GET /v1/watches/{id}` until `done` holds for it (at most a minute).
+    pub async fn wait_until(&self, job_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..600 {
+            let answer = self.get(&watch_path(job_id)).await;
+            assert_eq!(answer.status, 200, "{answer:?}");
+            if done(&answer.body) {
+                return answer.body;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{job_id}: the condition did not hold within a minute");
     }
 
     /// Polls `GET /v1/watches/{id}` until its status is not `watching` (at most a minute).

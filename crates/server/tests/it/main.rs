@@ -4,7 +4,9 @@
 mod bad_input;
 mod common;
 mod deliveries;
+mod hooks;
 mod kill;
+mod outputs;
 mod restart;
 mod store;
 mod watches;

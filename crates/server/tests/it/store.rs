@@ -45,13 +45,13 @@ async fn a_final_state_is_written_once_and_never_for_a_deleted_watch() {
     let again = store.insert_watch(new_watch("video_a"), 2_000).await.expect("an insert");
     assert!(matches!(again, Inserted::Existing(row) if row.created_at == 1_000), "the uniqueness is the database's");
 
-    let final_a = |at| store.record_final("video_a", WatchState::Error, None, Some("404".into()), None, at);
+    let final_a = |at| store.record_final("video_a", WatchState::Error, None, Some("404".into()), None, None, at);
     assert!(final_a(3_000).await.expect("a write"), "the first final state is written");
     assert!(!final_a(4_000).await.expect("a write"), "a second one is not");
     assert_eq!(store.watch("video_a").await.expect("a read").expect("a row").updated_at, 3_000);
 
     assert!(store.delete_watch("video_b").await.expect("a delete"));
-    let written = store.record_final("video_b", WatchState::Completed, None, None, None, 5_000).await;
+    let written = store.record_final("video_b", WatchState::Completed, None, None, None, None, 5_000).await;
     assert!(!written.expect("a write"), "a deleted watch stays deleted");
     assert!(store.watch("video_b").await.expect("a read").is_none());
     assert_eq!(store.unfinished().await.expect("a read").len(), 0);
