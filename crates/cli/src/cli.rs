@@ -171,6 +171,9 @@ pub struct ServeArgs {
     /// The store: `sqlite://FILE` (or a plain path); created with its migrations if missing.
     #[arg(long, default_value = genjob_server::cfg::DEFAULT_DB, value_name = "URL")]
     pub db: String,
+    /// Where the outputs of `download: true` watches are kept (created when first needed).
+    #[arg(long, default_value = genjob_server::cfg::DEFAULT_OUTPUT_DIR, value_name = "DIR")]
+    pub outputs: PathBuf,
 }
 
 /// Arguments of `genjob demo`.

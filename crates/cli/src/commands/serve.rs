@@ -6,7 +6,7 @@ use crate::output;
 use crate::sources::Lookup;
 use genjob::Watcher;
 use genjob::models::webhook::WebhookSecret;
-use genjob_server::cfg::{ServerConfig, ServerToken, parse_db};
+use genjob_server::cfg::{CallbackSecret, ServerConfig, ServerToken, parse_db};
 use genjob_server::{Server, ServerError};
 
 /// Runs the server until Ctrl-C, SIGTERM or SIGHUP; every watch stays in the store for the next start.
@@ -20,6 +20,10 @@ pub async fn run(args: ServeArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> 
             WebhookSecret::parse(&secret).map_err(|e| CliError::usage(format!("GENJOB_WEBHOOK_SECRET: {e}")))?;
         config.webhook_secret = Some(secret);
     }
+    if let Some(secret) = lookup("GENJOB_CALLBACK_SECRET").filter(|s| !s.trim().is_empty()) {
+        config.callback_secret = Some(CallbackSecret::new(secret.trim()).map_err(|e| CliError::usage(e.to_string()))?);
+    }
+    config.output_dir = args.outputs;
     let watcher = Watcher::from_lookup(lookup).map_err(|e| CliError::usage(e.to_string()))?;
     let server = Server::start(config, watcher).await.map_err(|e| {
         let exit = match e {

@@ -15,4 +15,5 @@ mod normalize;
 mod output_safety;
 mod record_verdicts;
 mod secrets;
+mod serve;
 mod watching;

@@ -1,0 +1,288 @@
+//! `genjob serve` end to end: the built binary against the sandbox on 127.0.0.1.
+//!
+//! Three watches added over HTTP (one per provider, outputs kept) end in three correctly signed
+//! webhooks carrying the kept files, which are on disk and complete; a restarted server (SIGTERM,
+//! then started again on the same database) still has every watch; a forged provider callback
+//! does not finish a job still running.
+
+use crate::common::{TOKEN, env_for, sandbox};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use genjob::models::webhook::{WebhookHeaders, WebhookSecret};
+use genjob_sandbox::JobSpec;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// The server's API token.
+const API_TOKEN: &str = "serve-test-api-token-0123456789";
+
+/// Done long before the watch starts.
+const DONE: Duration = Duration::from_secs(600);
+
+/// A `genjob serve` process, killed if a test ends without stopping it.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    /// Starts `genjob serve` on a free port over `dir`'s database and outputs; reads the address it prints.
+    async fn start(dir: &Path, env: &[(String, String)]) -> Serve {
+        let db = format!("sqlite://{}", dir.join("genjob.db").display());
+        let outputs = dir.join("outputs");
+        let stderr =
+            std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.stderr")).expect("a log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_genjob"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", &db, "--outputs"])
+            .arg(&outputs)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .env("GENJOB_SERVER_TOKEN", API_TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("genjob serve starts");
+        let stdout = child.stdout.take().expect("its stdout");
+        let mut serve = Serve { child, base: String::new() };
+        // The one line it prints once it listens: `genjob serve listening on http://ADDR (…)`.
+        let reading = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let found = lines.by_ref().map_while(Result::ok).find_map(|line| {
+                let rest = line.split("listening on ").nth(1)?;
+                rest.split_whitespace().next().map(str::to_owned)
+            });
+            // Keep reading to the end, so the server never writes into a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            found
+        });
+        let base = tokio::time::timeout(Duration::from_secs(30), reading).await;
+        let base = base.ok().and_then(Result::ok).flatten();
+        let Some(base) = base else {
+            let log = std::fs::read_to_string(dir.join("serve.stderr")).unwrap_or_default();
+            panic!("genjob serve printed no address; its stderr:\n{log}");
+        };
+        serve.base = base;
+        serve
+    }
+
+    /// Sends SIGTERM and waits (at most 30 s) for a clean exit.
+    async fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success(), "SIGTERM was sent");
+        for _ in 0..300 {
+            if let Some(status) = self.child.try_wait().expect("a status") {
+                assert!(status.success(), "genjob serve exits 0 on SIGTERM: {status:?}");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("genjob serve did not stop within 30 s of SIGTERM");
+    }
+
+    async fn request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = reqwest::Client::new().request(method, format!("{}{path}", self.base)).bearer_auth(API_TOKEN);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let answer = request.send().await.expect("the server answers");
+        let status = answer.status().as_u16();
+        let bytes = answer.bytes().await.expect("a body");
+        (status, if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("JSON") })
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, body) = self.request(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    }
+
+    /// Polls a watch until `done` holds (at most a minute).
+    async fn wait_until(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..600 {
+            let watch = self.get(&watch_path(id)).await;
+            if done(&watch) {
+                return watch;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{id}: the condition did not hold within a minute");
+    }
+}
+
+/// One delivery as the receiver saw it.
+struct Delivery {
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Delivery {
+    /// Verifies the signature as a Rust receiver does, then reads the payload.
+    fn verified(&self, secret: &WebhookSecret) -> Value {
+        let header = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok()).expect(name);
+        let headers = WebhookHeaders {
+            id: header("webhook-id"),
+            timestamp: header("webhook-timestamp"),
+            signature: header("webhook-signature"),
+        };
+        secret.verify(&headers, &self.body, jiff::Timestamp::now()).expect("a correctly signed delivery");
+        serde_json::from_slice(&self.body).expect("a JSON payload")
+    }
+}
+
+async fn receive(
+    State(tx): State<mpsc::UnboundedSender<Delivery>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let _ = tx.send(Delivery { headers, body: body.to_vec() });
+    StatusCode::OK
+}
+
+/// A webhook receiver on 127.0.0.1: its URL, the deliveries, and its task (aborted at the end).
+async fn receiver() -> (String, mpsc::UnboundedReceiver<Delivery>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let app = axum::Router::new().route("/hook", post(receive)).with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, rx, task)
+}
+
+/// The API path of a watch (Dreamina ids hold `:` and `@`).
+fn watch_path(id: &str) -> String {
+    format!("/v1/watches/{}", percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC))
+}
+
+fn updated_at(watch: &Value) -> jiff::Timestamp {
+    watch["updated_at"].as_str().and_then(|t| t.parse().ok()).expect("an updated_at")
+}
+
+fn kept_paths(watch: &Value) -> Vec<String> {
+    let outputs = watch["outputs"].as_array().expect("outputs");
+    outputs.iter().filter_map(|o| o["path"].as_str().map(str::to_owned)).collect()
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_outputs_signs_webhooks_survives_a_restart_and_ignores_forged_callbacks() {
+    let sandbox = sandbox(60.0).await;
+    let env = env_for(&sandbox.base_url(), TOKEN);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (url, mut deliveries, receiver_task) = receiver().await;
+    let jobs = [
+        (sandbox.add_job(JobSpec::dreamina_video().with_age(DONE)), "dreamina"),
+        (sandbox.add_job(JobSpec::google_flow_video().with_age(DONE)), "google-flow"),
+        (sandbox.add_job(JobSpec::token360_video().with_age(DONE)), "token360"),
+    ];
+    // A job that keeps running (old enough to be read at once): only a forged callback says it
+    // completed. Its reads answer 2 s late, so the test can tell a read's answer from its start.
+    let running =
+        sandbox.add_job(JobSpec::google_flow_video().with_age(DONE).stuck().with_slow(Duration::from_secs(2)));
+
+    let serve = Serve::start(dir.path(), &env).await;
+    let secret = serve.get("/v1/webhook-secret").await["secret"].as_str().expect("a secret").to_owned();
+    let secret = WebhookSecret::parse(&secret).expect("a webhook secret");
+    for (id, provider) in &jobs {
+        let body = json!({"job_id": id, "provider": provider, "webhook_url": url, "download": true});
+        let (status, watch) = serve.request(reqwest::Method::POST, "/v1/watches", Some(body)).await;
+        assert_eq!(status, 201, "{watch}");
+    }
+    let (status, watch) = serve.request(reqwest::Method::POST, "/v1/watches", Some(json!({"job_id": running}))).await;
+    assert_eq!(status, 201, "{watch}");
+
+    // Three signed webhooks, each after its files were kept.
+    let mut files = BTreeMap::new();
+    for _ in 0..3 {
+        let delivery = tokio::time::timeout(Duration::from_secs(60), deliveries.recv())
+            .await
+            .expect("a webhook within a minute")
+            .expect("the receiver runs");
+        let payload = delivery.verified(&secret);
+        assert_eq!(payload["type"], "job.completed", "{payload}");
+        assert_eq!(payload["data"]["download_error"], Value::Null, "{payload}");
+        let id = payload["data"]["job_id"].as_str().expect("a job id").to_owned();
+        let paths: Vec<String> = payload["data"]["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|p| p.as_str().expect("a path").to_owned())
+            .collect();
+        assert!(!paths.is_empty(), "{payload}");
+        for path in &paths {
+            let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            assert!(size > 0, "{path} is on disk and not empty");
+        }
+        files.insert(id, paths);
+    }
+    assert_eq!(files.keys().collect::<Vec<_>>().len(), 3, "one webhook per job: {files:?}");
+    for (id, _) in &jobs {
+        let watch = serve.get(&watch_path(id)).await;
+        assert_eq!(watch["status"], "completed", "{watch}");
+        assert_eq!(watch["download_state"], "kept", "{watch}");
+        assert_eq!(kept_paths(&watch), files[id.as_str()], "the watch lists its kept files: {watch}");
+    }
+    let names = names_in(&dir.path().join("outputs"));
+    assert_eq!(names.len(), files.values().map(Vec::len).sum::<usize>(), "{names:?}");
+    assert!(names.iter().all(|n| !n.ends_with(".part") && !n.starts_with('.')), "nothing half-kept: {names:?}");
+
+    // Restarted on the same database: every watch is still there, the running one still watched.
+    let callback = serve.get("/v1/callback-secret").await["path"].as_str().expect("a path").to_owned();
+    serve.stop().await;
+    let serve = Serve::start(dir.path(), &env).await;
+    let listed = serve.get("/v1/watches").await;
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(4), "{listed}");
+    for (id, _) in &jobs {
+        let watch = serve.get(&watch_path(id)).await;
+        assert_eq!(watch["status"], "completed", "{watch}");
+        assert_eq!(kept_paths(&watch), files[id.as_str()], "{watch}");
+    }
+    assert_eq!(serve.get(&watch_path(&running)).await["status"], "watching");
+
+    // A forged callback claiming `completed` (the callback path survived the restart too): it
+    // wakes the watch, the job's record is read and says running, so the watch goes on.
+    let reads = sandbox.stats().google_flow;
+    sandbox
+        .send_forged_callback_to(&running, "completed", &format!("{}{callback}", serve.base))
+        .await
+        .expect("the server accepts the callback (202)");
+    let mut asked = None;
+    for _ in 0..3000 {
+        if sandbox.stats().google_flow > reads {
+            asked = Some(jiff::Timestamp::now());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let asked = asked.expect("the callback made the server read the job's record within a minute");
+    // That read's answer comes 2 s after it was asked for; what the server wrote after it is its verdict.
+    let answered = asked.checked_add(jiff::SignedDuration::from_secs(1)).expect("a time");
+    let after = serve.wait_until(&running, |w| w["status"] != "watching" || updated_at(w) > answered).await;
+    assert_eq!(after["status"], "watching", "only the job's own record finishes it: {after}");
+    assert_ne!(after["job_status"], "completed", "{after}");
+
+    serve.stop().await;
+    receiver_task.abort();
+}
