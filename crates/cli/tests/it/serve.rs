@@ -29,6 +29,8 @@ const DONE: Duration = Duration::from_secs(600);
 struct Serve {
     child: Child,
     base: String,
+    /// The line it printed once listening.
+    banner: String,
 }
 
 impl Drop for Serve {
@@ -56,13 +58,13 @@ impl Serve {
             .spawn()
             .expect("genjob serve starts");
         let stdout = child.stdout.take().expect("its stdout");
-        let mut serve = Serve { child, base: String::new() };
+        let mut serve = Serve { child, base: String::new(), banner: String::new() };
         // The one line it prints once it listens: `genjob serve listening on http://ADDR (…)`.
         let reading = tokio::task::spawn_blocking(move || {
             let mut lines = BufReader::new(stdout).lines();
             let found = lines.by_ref().map_while(Result::ok).find_map(|line| {
                 let rest = line.split("listening on ").nth(1)?;
-                rest.split_whitespace().next().map(str::to_owned)
+                Some((rest.split_whitespace().next()?.to_owned(), line.clone()))
             });
             // Keep reading to the end, so the server never writes into a full pipe.
             std::thread::spawn(move || lines.for_each(drop));
@@ -70,11 +72,12 @@ impl Serve {
         });
         let base = tokio::time::timeout(Duration::from_secs(30), reading).await;
         let base = base.ok().and_then(Result::ok).flatten();
-        let Some(base) = base else {
+        let Some((base, banner)) = base else {
             let log = std::fs::read_to_string(dir.join("serve.stderr")).unwrap_or_default();
             panic!("genjob serve printed no address; its stderr:\n{log}");
         };
         serve.base = base;
+        serve.banner = banner;
         serve
     }
 
@@ -252,6 +255,7 @@ async fn serve_keeps_outputs_signs_webhooks_survives_a_restart_and_ignores_forge
     let callback = serve.get("/v1/callback-secret").await["path"].as_str().expect("a path").to_owned();
     serve.stop().await;
     let serve = Serve::start(dir.path(), &env).await;
+    assert!(serve.banner.contains("(1 unfinished watches picked up)"), "{}", serve.banner);
     let listed = serve.get("/v1/watches").await;
     assert_eq!(listed["data"].as_array().map(Vec::len), Some(4), "{listed}");
     for (id, _) in &jobs {
