@@ -122,6 +122,12 @@ impl Server {
         // Paths in the store and in webhooks are absolute: the receiver need not know our working directory.
         let output_dir = std::path::absolute(&config.output_dir)
             .map_err(|source| ServerError::OutputDir { dir: config.output_dir.clone(), source })?;
+        // Half-arrived files of a server killed mid-download are garbage: no watch will name them.
+        let (dir, timeout) = (output_dir.clone(), config.download_timeout);
+        let removed = tokio::task::spawn_blocking(move || worker::remove_stale_parts(&dir, timeout)).await;
+        if let Ok(removed @ 1..) = removed {
+            tracing::info!("removed {removed} unfinished downloads left by an earlier run");
+        }
         let keeping =
             Keeping { dir: output_dir, retries: config.download_retries.clone(), timeout: config.download_timeout };
         let listener = tokio::net::TcpListener::bind(config.listen)

@@ -397,6 +397,34 @@ async fn keep_files(inner: &Inner, row: &WatchRow, job: Job, token: &Cancellatio
     }
 }
 
+/// The name the download client gives a file while it arrives (`.genjob-download-XXXX.part`).
+const PART_PREFIX: &str = ".genjob-download-";
+const PART_SUFFIX: &str = ".part";
+
+/// Removes the temporary files of downloads that a killed server left in the output directory
+/// (a running download removes its own when it fails or is dropped). Only files older than one
+/// attempt may last are removed, so no download still under way, here or in another process
+/// with the same timeout, loses its file. Returns how many were removed.
+pub(crate) fn remove_stale_parts(dir: &std::path::Path, older_than: Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(PART_PREFIX) || !name.ends_with(PART_SUFFIX) {
+            continue;
+        }
+        // A symlink or directory of that name is not ours to remove.
+        let Ok(meta) = entry.metadata() else { continue };
+        let age = meta.modified().ok().and_then(|at| now.duration_since(at).ok());
+        if meta.is_file() && age.is_some_and(|age| age > older_than) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// The kind of output `position`: as the record lists it, else from the file's content type.
 fn output_kind(job: &Job, position: usize, content_type: Option<&str>) -> String {
     let listed = job.outputs.get(position).and_then(|o| serde_json::to_value(o.kind).ok());

@@ -159,3 +159,26 @@ async fn a_download_that_keeps_failing_ends_with_its_reason() {
     assert_eq!(names_in(&outputs_dir(&db)), Vec::<String>::new(), "nothing half-kept");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_removes_the_unfinished_downloads_of_a_killed_server_only() {
+    let sandbox = sandbox().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let db = dir.path().join("genjob.db");
+    let out = outputs_dir(&db);
+    std::fs::create_dir_all(&out).expect("the output directory");
+    let hours_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    for (name, modified) in [
+        (".genjob-download-left.part", Some(hours_ago)), // a killed server's: removed
+        (".genjob-download-busy.part", None),            // a download under way right now: kept
+        ("mine.part", Some(hours_ago)),                  // not a download's temporary name: kept
+    ] {
+        let file = std::fs::File::create(out.join(name)).expect("a file");
+        if let Some(at) = modified {
+            file.set_modified(at).expect("an old modification time");
+        }
+    }
+    let server = server(&db, &sandbox).await;
+    assert_eq!(names_in(&out), [".genjob-download-busy.part", "mine.part"]);
+    server.shutdown().await;
+}
