@@ -53,13 +53,15 @@ struct Inner {
     running: Mutex<Running>,
 }
 
-/// One job's task: its start number (telling this start from a later one), its token, and the
-/// way to wake its current `Watch` (none while it keeps files or waits to start again).
+/// One job's task: its start number (telling this start from a later one), its token, the way
+/// to wake its current `Watch` (none while it keeps files or waits to start again), and the way
+/// to cut that wait short.
 #[derive(Debug)]
 struct RunningJob {
     start: u64,
     token: CancellationToken,
     wake: Option<WakeSender>,
+    nudge: Arc<Notify>,
 }
 
 #[derive(Debug, Default)]
@@ -117,11 +119,14 @@ impl Worker {
         let token = self.inner.shutdown.child_token();
         running.started += 1;
         let start = running.started;
-        running.by_job.insert(row.new.job_id.clone(), RunningJob { start, token: token.clone(), wake: None });
+        let nudge = Arc::new(Notify::new());
+        let job = RunningJob { start, token: token.clone(), wake: None, nudge: nudge.clone() };
+        running.by_job.insert(row.new.job_id.clone(), job);
         let (inner, row) = (self.inner.clone(), row.clone());
         running.tasks.spawn(async move {
             let job_id = row.new.job_id.clone();
-            run_one(&inner, row, start, token.clone()).await;
+            let task = Task { start, token: token.clone(), nudge };
+            run_one(&inner, row, &task).await;
             let mut running = inner.running();
             // Only forget our own entry: a new watch of the same job may have started since.
             if running.by_job.get(&job_id).is_some_and(|j| j.start == start) {
@@ -138,11 +143,14 @@ impl Worker {
     }
 
     /// A callback named `id`: if this process watches it, its watch reads the record now (rate
-    /// limited by the library). True when a running watch took the wake-up.
-    pub(crate) fn wake(&self, id: &JobId, claimed: JobStatus) -> bool {
+    /// limited by the library); a watch waiting to start again after trouble starts now.
+    pub(crate) fn wake(&self, id: &JobId, claimed: JobStatus) {
         let running = self.inner.running();
-        let sender = running.by_job.get(id.as_str()).and_then(|j| j.wake.as_ref());
-        sender.is_some_and(|s| s.try_wake(Wake::new(id.clone(), claimed)))
+        let Some(job) = running.by_job.get(id.as_str()) else { return };
+        let woken = job.wake.as_ref().is_some_and(|s| s.try_wake(Wake::new(id.clone(), claimed)));
+        if !woken && job.wake.is_none() {
+            job.nudge.notify_one();
+        }
     }
 
     /// Waits for every watch task to end (after the shutdown token was cancelled).
@@ -152,11 +160,19 @@ impl Worker {
     }
 }
 
+/// What one job's task holds: its start number, its token, and what cuts its waits short.
+struct Task {
+    start: u64,
+    token: CancellationToken,
+    nudge: Arc<Notify>,
+}
+
 /// One job's task: watch it to its final state if it is still watched, then keep its files if
 /// they are owed.
-async fn run_one(inner: &Inner, row: WatchRow, start: u64, token: CancellationToken) {
+async fn run_one(inner: &Inner, row: WatchRow, task: &Task) {
+    let token = &task.token;
     let job = if row.state == WatchState::Watching {
-        match watch_one(inner, &row, start, &token).await {
+        match watch_one(inner, &row, task).await {
             Some(job) => job,
             None => return,
         }
@@ -168,12 +184,12 @@ async fn run_one(inner: &Inner, row: WatchRow, start: u64, token: CancellationTo
                 let error = "the stored job record does not read back, so its outputs are unknown";
                 let files = FilesOutcome { paths: Vec::new(), error: Some(error.to_owned()) };
                 let delivery = delivery_for(&row.new, row.state, None, None, Some(&files), crate::now_ms());
-                record_failure(inner, &row.new.job_id, error, true, delivery, &token).await;
+                record_failure(inner, &row.new.job_id, error, true, delivery, token).await;
                 return;
             }
         }
     };
-    keep_files(inner, &row, job, &token).await;
+    keep_files(inner, &row, job, token).await;
 }
 
 /// What one run of the library's watch ended with, as the store sees it.
@@ -184,7 +200,8 @@ enum Outcome {
 }
 
 /// Watches the job until a final state is written; returns its job when its files are owed.
-async fn watch_one(inner: &Inner, row: &WatchRow, start: u64, token: &CancellationToken) -> Option<Job> {
+async fn watch_one(inner: &Inner, row: &WatchRow, task: &Task) -> Option<Job> {
+    let (start, token) = (task.start, &task.token);
     let job_id = row.new.job_id.clone();
     let target = match WatchTarget::resolve(&job_id, Some(row.new.provider)) {
         Ok(target) => target,
@@ -203,9 +220,10 @@ async fn watch_one(inner: &Inner, row: &WatchRow, start: u64, token: &Cancellati
             Next::Done => return None,
             Next::RetryLater => {}
         }
-        // Watching stopped without a final state: start again a little later.
+        // Watching stopped without a final state: start again a little later, or at a callback.
         tokio::select! {
             () = tokio::time::sleep(RETRY_LATER) => {}
+            () = task.nudge.notified() => {}
             () = token.cancelled() => return None,
         }
     }

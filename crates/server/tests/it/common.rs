@@ -130,7 +130,13 @@ impl Api {
 
     /// Polls `GET /v1/watches/{id}` until `done` holds for it (at most a minute).
     pub async fn wait_until(&self, job_id: &str, done: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..600 {
+        self.wait_within(job_id, Duration::from_secs(60), done).await
+    }
+
+    /// Polls `GET /v1/watches/{id}` until `done` holds for it, for at most `bound`.
+    pub async fn wait_within(&self, job_id: &str, bound: Duration, done: impl Fn(&Value) -> bool) -> Value {
+        let started = std::time::Instant::now();
+        while started.elapsed() < bound {
             let answer = self.get(&watch_path(job_id)).await;
             assert_eq!(answer.status, 200, "{answer:?}");
             if done(&answer.body) {
@@ -138,7 +144,7 @@ impl Api {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{job_id}: the condition did not hold within a minute");
+        panic!("{job_id}: the condition did not hold within {bound:?}");
     }
 
     /// Polls `GET /v1/watches/{id}` until its status is not `watching` (at most a minute).

@@ -3,7 +3,7 @@
 //! an oversized body are refused with JSON errors; a job no watch exists for is not revealed.
 
 use crate::common::{Api, sandbox, server_watching, watch_path, watcher};
-use genjob::FixedInterval;
+use genjob::{FixedInterval, RetryTransient};
 use genjob_sandbox::JobSpec;
 use genjob_server::webhook::RetrySchedule;
 use serde_json::json;
@@ -101,5 +101,29 @@ async fn bad_callbacks_get_json_errors() {
     let record = br#"{"id": "video_1", "object": "video", "status": "completed"}"#.to_vec();
     let (status, body) = post(format!("/hooks/{secret}"), record).await;
     assert_eq!(status, 202, "{body}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_restarts_a_watch_waiting_out_trouble() {
+    let sandbox = sandbox().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    // One attempt per read: the first (a 503) ends the watch for a minute (the worker's retry later).
+    let base = watcher(&sandbox);
+    let options = base.options().clone().with_error_policy(Arc::new(RetryTransient::new().with_attempt_limit(Some(1))));
+    let server =
+        server_watching(&dir.path().join("genjob.db"), base.with_options(options), RetrySchedule::default()).await;
+    let api = Api::new(&server);
+    let done = sandbox.add_job(JobSpec::token360_video().with_age(Duration::from_secs(600)).with_server_errors(1));
+    assert_eq!(api.post(json!({"job_id": done, "provider": "token360"})).await.status, 201);
+    let troubled = api.wait_until(&done, |w| !w["error"].is_null()).await;
+    assert_eq!(troubled["status"], "watching", "{troubled}");
+
+    // The callback starts the watch again now rather than after the minute: the record decides.
+    // (Well within that minute, or the callback did nothing the retry would not have done.)
+    let hook = format!("http://{}/hooks/{}", server.addr(), server.callback_secret().expose());
+    sandbox.send_forged_callback_to(&done, "completed", &hook).await.expect("accepted");
+    let watch = api.wait_within(&done, Duration::from_secs(30), |w| w["status"] != "watching").await;
+    assert_eq!(watch["status"], "completed", "{watch}");
     server.shutdown().await;
 }
