@@ -5,6 +5,7 @@ use genjob::models::webhook::WebhookSecret;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The default database when none is given: `genjob.db` in the working directory.
 pub const DEFAULT_DB: &str = "sqlite://genjob.db";
@@ -66,6 +67,31 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// When failed webhook deliveries are tried again.
     pub retry_schedule: RetrySchedule,
+    /// How long the event log (`GET /v1/events`) keeps events.
+    pub event_retention: EventRetention,
+}
+
+/// How long the event log keeps events: a stream resuming from before the oldest kept one is
+/// sent a `reset` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRetention {
+    /// Events older than this are pruned.
+    pub max_age: Duration,
+    /// At most this many of the newest events are kept.
+    pub max_events: u64,
+    /// How often pruning runs.
+    pub every: Duration,
+}
+
+impl Default for EventRetention {
+    /// 7 days, at most 1,000,000 events, pruned hourly.
+    fn default() -> Self {
+        EventRetention {
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            max_events: 1_000_000,
+            every: Duration::from_secs(3600),
+        }
+    }
 }
 
 impl ServerConfig {
@@ -78,6 +104,7 @@ impl ServerConfig {
             webhook_secret: None,
             body_limit: DEFAULT_BODY_LIMIT,
             retry_schedule: RetrySchedule::default(),
+            event_retention: EventRetention::default(),
         }
     }
 }

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The parts: [`cfg`] (settings), [`db`] (the SQLite store, migrations applied at start; the
-//! truth of what is watched), `v1` (the HTTP API), [`webhook`] (the payloads and the outbox
+//! truth of what is watched, and the event log), `v1` (the HTTP API), [`webhook`] (the payloads and the outbox
 //! sender) and `worker` (the library's `Watcher` over the store's watches).
 
 pub mod cfg;
@@ -24,7 +24,7 @@ mod v1;
 pub mod webhook;
 mod worker;
 
-use cfg::ServerConfig;
+use cfg::{EventRetention, ServerConfig};
 use db::{DbError, Store};
 use genjob::Watcher;
 use genjob::models::webhook::WebhookSecret;
@@ -74,6 +74,7 @@ pub struct RunningServer {
     shutdown: CancellationToken,
     http: JoinHandle<()>,
     sender: JoinHandle<()>,
+    pruner: JoinHandle<()>,
     worker: Worker,
     resumed: usize,
 }
@@ -118,6 +119,7 @@ impl Server {
         };
         let sender = tokio::spawn(sender.run(shutdown.clone()));
 
+        let pruner = tokio::spawn(prune_events(store.clone(), config.event_retention.clone(), shutdown.clone()));
         let state =
             v1::AppState { store, worker: worker.clone(), watcher, token: config.token, secret: secret.clone() };
         let app = v1::router(state, config.body_limit);
@@ -128,7 +130,7 @@ impl Server {
                 tracing::error!("the API server stopped: {e}");
             }
         });
-        Ok(RunningServer { addr, secret, shutdown, http, sender, worker, resumed })
+        Ok(RunningServer { addr, secret, shutdown, http, sender, pruner, worker, resumed })
     }
 }
 
@@ -155,6 +157,24 @@ impl RunningServer {
         self.shutdown.cancel();
         let _ = self.http.await;
         let _ = self.sender.await;
+        let _ = self.pruner.await;
         self.worker.join().await;
+    }
+}
+
+/// Prunes the event log now and then, as `retention` says, until the server stops.
+async fn prune_events(store: Store, retention: EventRetention, stop: CancellationToken) {
+    loop {
+        let max_age = i64::try_from(retention.max_age.as_millis()).unwrap_or(i64::MAX);
+        match store.prune_events(now_ms().saturating_sub(max_age), retention.max_events).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("pruned {n} old events"),
+            Err(e) => tracing::error!("cannot prune events: {e}"),
+        }
+        tokio::select! {
+            // Never a busy loop, whatever the setting.
+            () = tokio::time::sleep(retention.every.max(std::time::Duration::from_millis(100))) => {}
+            () = stop.cancelled() => return,
+        }
     }
 }

@@ -67,7 +67,7 @@ async fn require_token(State(state): State<AppState>, request: Request, next: Ne
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.call(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await {
+    match state.store.ping().await {
         Ok(()) => Json(json!({ "status": "ok" })).into_response(),
         Err(e) => ApiError::store(e).into_response(),
     }
