@@ -120,8 +120,14 @@ impl Server {
         let sender = tokio::spawn(sender.run(shutdown.clone()));
 
         let pruner = tokio::spawn(prune_events(store.clone(), config.event_retention.clone(), shutdown.clone()));
-        let state =
-            v1::AppState { store, worker: worker.clone(), watcher, token: config.token, secret: secret.clone() };
+        let state = v1::AppState {
+            store,
+            worker: worker.clone(),
+            watcher,
+            token: config.token,
+            secret: secret.clone(),
+            shutdown: shutdown.clone(),
+        };
         let app = v1::router(state, config.body_limit);
         let stop = shutdown.clone();
         let http = tokio::spawn(async move {

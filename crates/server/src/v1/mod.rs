@@ -1,6 +1,7 @@
 //! The HTTP API, version 1: one module per resource, the Bearer-token guard, JSON errors.
 
 pub mod error;
+mod events;
 mod watches;
 
 use crate::cfg::ServerToken;
@@ -18,6 +19,7 @@ use genjob::models::webhook::WebhookSecret;
 use serde_json::json;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use tokio_util::sync::CancellationToken;
 
 /// What every handler reads.
 #[derive(Debug, Clone)]
@@ -27,6 +29,8 @@ pub(crate) struct AppState {
     pub(crate) watcher: Watcher,
     pub(crate) token: ServerToken,
     pub(crate) secret: Arc<WebhookSecret>,
+    /// Ends the event streams when the server stops (they would hold its graceful shutdown).
+    pub(crate) shutdown: CancellationToken,
 }
 
 /// The whole router: `/healthz` open, `/v1/*` behind the token, JSON errors for anything else.
@@ -34,6 +38,7 @@ pub(crate) fn router(state: AppState, body_limit: usize) -> Router {
     let api = Router::new()
         .route("/v1/watches", get(watches::list).post(watches::create))
         .route("/v1/watches/{job_id}", get(watches::get_one).delete(watches::delete))
+        .route("/v1/events", get(events::stream))
         .route("/v1/webhook-secret", get(webhook_secret))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()

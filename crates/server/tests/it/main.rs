@@ -4,6 +4,7 @@
 mod bad_input;
 mod common;
 mod deliveries;
+mod events;
 mod kill;
 mod restart;
 mod store;
