@@ -2,6 +2,7 @@
 
 pub mod error;
 mod events;
+mod metrics;
 mod watches;
 
 use crate::cfg::ServerToken;
@@ -33,12 +34,14 @@ pub(crate) struct AppState {
     pub(crate) shutdown: CancellationToken,
 }
 
-/// The whole router: `/healthz` open, `/v1/*` behind the token, JSON errors for anything else.
+/// The whole router: `/healthz` open, `/v1/*` and `/metrics` behind the token, JSON errors for
+/// anything else.
 pub(crate) fn router(state: AppState, body_limit: usize) -> Router {
     let api = Router::new()
         .route("/v1/watches", get(watches::list).post(watches::create))
         .route("/v1/watches/{job_id}", get(watches::get_one).delete(watches::delete))
         .route("/v1/events", get(events::stream))
+        .route("/metrics", get(metrics::metrics))
         .route("/v1/webhook-secret", get(webhook_secret))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()

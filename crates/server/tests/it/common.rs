@@ -111,6 +111,19 @@ impl Api {
         self.send(reqwest::Method::GET, path, None).await
     }
 
+    /// `GET path` as text: the status, the content type and the body.
+    pub async fn get_text(&self, path: &str) -> (u16, String, String) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let answer = request.send().await.expect("the server answers");
+        let status = answer.status().as_u16();
+        let content_type =
+            answer.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        (status, content_type, answer.text().await.expect("a text body"))
+    }
+
     /// Opens `GET /v1/events` + `query`, with `Last-Event-ID` when given.
     pub async fn events(&self, query: &str, last_event_id: Option<&str>) -> EventStream {
         let mut request = self.http.get(format!("{}/v1/events{query}", self.base));

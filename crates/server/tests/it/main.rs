@@ -6,6 +6,7 @@ mod common;
 mod deliveries;
 mod events;
 mod kill;
+mod metrics;
 mod restart;
 mod store;
 mod watches;
