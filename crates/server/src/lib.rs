@@ -15,14 +15,17 @@
 //! ```
 //!
 //! The parts: [`cfg`] (settings), [`db`] (the SQLite store, migrations applied at start; the
-//! truth of what is watched, and the event log), `v1` (the HTTP API), [`webhook`] (the payloads and the outbox
-//! sender) and `worker` (the library's `Watcher` over the store's watches).
+//! truth of what is watched, and the event log), `v1` (the HTTP API: every route in [`ROUTES`],
+//! documented by [`OPENAPI`]), [`webhook`] (the payloads and the outbox sender) and `worker` (the
+//! library's `Watcher` over the store's watches).
 
 pub mod cfg;
 pub mod db;
 mod v1;
 pub mod webhook;
 mod worker;
+
+pub use v1::{Access, OPENAPI, ROUTES, Route};
 
 use cfg::{EventRetention, ServerConfig};
 use db::{DbError, Store};

@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, delete, get, post};
 use axum::{Json, Router};
 use error::ApiError;
 use genjob::Watcher;
@@ -21,6 +21,9 @@ use serde_json::json;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
+
+/// The OpenAPI 3.1 document of the API, served at `GET /v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// What every handler reads.
 #[derive(Debug, Clone)]
@@ -34,19 +37,59 @@ pub(crate) struct AppState {
     pub(crate) shutdown: CancellationToken,
 }
 
-/// The whole router: `/healthz` open, `/v1/*` and `/metrics` behind the token, JSON errors for
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, the OpenAPI document).
+    Open,
+    /// Only with `Authorization: Bearer <GENJOB_SERVER_TOKEN>`.
+    Token,
+}
+
+/// One method on one path the server serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// `GET`, `POST`, `DELETE`.
+    pub method: &'static str,
+    /// The path, with `{name}` parameters as OpenAPI writes them.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    handler: fn() -> MethodRouter<AppState>,
+}
+
+/// Every route of the server: the router is built from this list, and the test of the OpenAPI
+/// document reads it, so nothing is served undocumented.
+pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/healthz", access: Access::Open, handler: || get(healthz) },
+    Route { method: "GET", path: "/v1/openapi.json", access: Access::Open, handler: || get(openapi) },
+    Route { method: "GET", path: "/metrics", access: Access::Token, handler: || get(metrics::metrics) },
+    Route { method: "GET", path: "/v1/watches", access: Access::Token, handler: || get(watches::list) },
+    Route { method: "POST", path: "/v1/watches", access: Access::Token, handler: || post(watches::create) },
+    Route { method: "GET", path: "/v1/watches/{job_id}", access: Access::Token, handler: || get(watches::get_one) },
+    Route {
+        method: "DELETE",
+        path: "/v1/watches/{job_id}",
+        access: Access::Token,
+        handler: || delete(watches::delete),
+    },
+    Route { method: "GET", path: "/v1/events", access: Access::Token, handler: || get(events::stream) },
+    Route { method: "GET", path: "/v1/webhook-secret", access: Access::Token, handler: || get(webhook_secret) },
+];
+
+/// The whole router, from [`ROUTES`]: open routes, the rest behind the token, JSON errors for
 /// anything else.
 pub(crate) fn router(state: AppState, body_limit: usize) -> Router {
-    let api = Router::new()
-        .route("/v1/watches", get(watches::list).post(watches::create))
-        .route("/v1/watches/{job_id}", get(watches::get_one).delete(watches::delete))
-        .route("/v1/events", get(events::stream))
-        .route("/metrics", get(metrics::metrics))
-        .route("/v1/webhook-secret", get(webhook_secret))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(api)
+    let (mut open, mut guarded) = (Router::new(), Router::new());
+    for route in ROUTES {
+        // Routing a path twice merges its methods.
+        match route.access {
+            Access::Open => open = open.route(route.path, (route.handler)()),
+            Access::Token => guarded = guarded.route(route.path, (route.handler)()),
+        }
+    }
+    let guarded = guarded.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    open.merge(guarded)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -84,6 +127,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
 /// The secret receivers verify deliveries with (`whsec_…`); behind the token like the rest.
 async fn webhook_secret(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(json!({ "secret": state.secret.expose() }))
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn not_found() -> ApiError {

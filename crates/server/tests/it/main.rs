@@ -7,6 +7,7 @@ mod deliveries;
 mod events;
 mod kill;
 mod metrics;
+mod openapi;
 mod restart;
 mod store;
 mod watches;
