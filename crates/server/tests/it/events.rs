@@ -26,9 +26,10 @@ async fn a_watch_s_life_is_streamed_in_order_and_filters_pick_its_events() {
     // Followed live from the start (no cursor): only what happens from now on.
     let mut live = api.events("", None).await;
 
-    // Running now, done about 4 s from now; and one that never finishes.
+    // Running now, done about 7 s from now (its first read sees it running, even on a slow
+    // machine); and one that never finishes.
     let soon = sandbox
-        .add_job(JobSpec::dreamina_video().with_duration(Duration::from_secs(100)).with_age(Duration::from_secs(96)));
+        .add_job(JobSpec::dreamina_video().with_duration(Duration::from_secs(100)).with_age(Duration::from_secs(93)));
     let stuck = sandbox.add_job(JobSpec::token360_video().stuck());
     let created = api.post(json!({"job_id": soon, "labels": {"team": "a", "tier": "x:y"}})).await;
     assert_eq!(created.status, 201, "{created:?}");
