@@ -60,6 +60,9 @@ pub enum ServerError {
     StoredSecret,
 }
 
+/// How long the API gets at shutdown to end the responses in flight.
+pub const HTTP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The current time in Unix milliseconds: the store's unit of time.
 pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
@@ -162,9 +165,18 @@ impl RunningServer {
     /// Stops serving, watching and delivering, and waits until all of it has stopped (the
     /// database is then free for another process). Nothing is lost: unfinished watches and
     /// pending deliveries stay in the store for the next start.
-    pub async fn shutdown(self) {
+    ///
+    /// Responses in flight get [`HTTP_GRACE`] to end: an event stream ends at once, unless its
+    /// client stopped reading with the socket full; then serving is stopped without waiting for
+    /// that connection (which keeps the database until it ends or the process exits).
+    pub async fn shutdown(mut self) {
         self.shutdown.cancel();
-        let _ = self.http.await;
+        if tokio::time::timeout(HTTP_GRACE, &mut self.http).await.is_err() {
+            tracing::warn!(
+                "the API did not stop within {HTTP_GRACE:?} (a client not reading its events?); stopping it"
+            );
+            self.http.abort();
+        }
         let _ = self.sender.await;
         let _ = self.pruner.await;
         self.worker.join().await;
