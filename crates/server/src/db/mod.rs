@@ -169,8 +169,9 @@ impl Store {
         .await
     }
 
-    /// Runs `f` on the connection in a blocking thread.
-    pub(crate) async fn call<R, F>(&self, f: F) -> Result<R, DbError>
+    /// Runs `f` on the connection in a blocking thread. Private to `db`: every query is a `Store`
+    /// method, so another backend can implement the same methods.
+    async fn call<R, F>(&self, f: F) -> Result<R, DbError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R, DbError> + Send + 'static,
