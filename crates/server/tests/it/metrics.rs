@@ -126,6 +126,8 @@ async fn metrics_parse_and_match_the_store() {
         assert_eq!(value(&after, "genjob_webhook_deliveries", &[("state", state)]), 0.0);
     }
     assert_eq!(value(&after, "genjob_webhook_failed_attempts", &[]), 0.0);
-    assert!(value(&after, "genjob_learned_duration_keys", &[("provider", "token360")]) >= 0.0);
+    // The finished token360 job taught the watcher how long such jobs take.
+    assert!(value(&after, "genjob_learned_duration_keys", &[("provider", "token360")]) >= 1.0);
+    assert_eq!(value(&after, "genjob_learned_duration_keys", &[("provider", "dreamina")]), 0.0);
     server.shutdown().await;
 }
