@@ -120,6 +120,31 @@ pub struct ServerConfig {
     pub download_retries: RetrySchedule,
     /// How long one attempt at a job's files may take, however slowly the file host sends.
     pub download_timeout: Duration,
+    /// How long the event log (`GET /v1/events`) keeps events.
+    pub event_retention: EventRetention,
+}
+
+/// How long the event log keeps events: a stream resuming from before the oldest kept one is
+/// sent a `reset` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRetention {
+    /// Events older than this are pruned.
+    pub max_age: Duration,
+    /// At most this many of the newest events are kept.
+    pub max_events: u64,
+    /// How often pruning runs.
+    pub every: Duration,
+}
+
+impl Default for EventRetention {
+    /// 7 days, at most 1,000,000 events, pruned hourly.
+    fn default() -> Self {
+        EventRetention {
+            max_age: Duration::from_secs(7 * 24 * 3600),
+            max_events: 1_000_000,
+            every: Duration::from_secs(3600),
+        }
+    }
 }
 
 impl ServerConfig {
@@ -136,6 +161,7 @@ impl ServerConfig {
             output_dir: PathBuf::from(DEFAULT_OUTPUT_DIR),
             download_retries: RetrySchedule::downloads(),
             download_timeout: DEFAULT_DOWNLOAD_TIMEOUT,
+            event_retention: EventRetention::default(),
         }
     }
 }

@@ -15,9 +15,10 @@
 //! ```
 //!
 //! The parts: [`cfg`] (settings), [`db`] (the SQLite store, migrations applied at start; the
-//! truth of what is watched), `v1` (the HTTP API and the provider callback receiver under
-//! `/hooks/{secret}/…`), [`webhook`] (the payloads and the outbox sender) and `worker` (the
-//! library's `Watcher` over the store's watches, and the outputs kept for `download: true`).
+//! truth of what is watched, and the event log), `v1` (the HTTP API: every route in [`ROUTES`],
+//! documented by [`OPENAPI`], and the provider callback receiver under `/hooks/{secret}/…`),
+//! [`webhook`] (the payloads and the outbox sender) and `worker` (the library's `Watcher` over the
+//! store's watches, and the outputs kept for `download: true`).
 
 pub mod cfg;
 pub mod db;
@@ -25,7 +26,9 @@ mod v1;
 pub mod webhook;
 mod worker;
 
-use cfg::{CallbackSecret, ServerConfig};
+pub use v1::{Access, OPENAPI, ROUTES, Route};
+
+use cfg::{CallbackSecret, EventRetention, ServerConfig};
 use db::{DbError, Store};
 use genjob::Watcher;
 use genjob::models::webhook::WebhookSecret;
@@ -70,6 +73,9 @@ pub enum ServerError {
     },
 }
 
+/// How long the API gets at shutdown to end the responses in flight.
+pub const HTTP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The current time in Unix milliseconds: the store's unit of time.
 pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
@@ -88,6 +94,7 @@ pub struct RunningServer {
     shutdown: CancellationToken,
     http: JoinHandle<()>,
     sender: JoinHandle<()>,
+    pruner: JoinHandle<()>,
     worker: Worker,
     resumed: usize,
 }
@@ -155,6 +162,7 @@ impl Server {
         };
         let sender = tokio::spawn(sender.run(shutdown.clone()));
 
+        let pruner = tokio::spawn(prune_events(store.clone(), config.event_retention.clone(), shutdown.clone()));
         let state = v1::AppState {
             store,
             worker: worker.clone(),
@@ -162,6 +170,7 @@ impl Server {
             token: config.token,
             secret: secret.clone(),
             callback_secret: callback_secret.clone(),
+            shutdown: shutdown.clone(),
         };
         let app = v1::router(state, config.body_limit);
         let stop = shutdown.clone();
@@ -171,7 +180,7 @@ impl Server {
                 tracing::error!("the API server stopped: {e}");
             }
         });
-        Ok(RunningServer { addr, secret, callback_secret, shutdown, http, sender, worker, resumed })
+        Ok(RunningServer { addr, secret, callback_secret, shutdown, http, sender, pruner, worker, resumed })
     }
 }
 
@@ -200,10 +209,37 @@ impl RunningServer {
     /// Stops serving, watching and delivering, and waits until all of it has stopped (the
     /// database is then free for another process). Nothing is lost: unfinished watches and
     /// pending deliveries stay in the store for the next start.
-    pub async fn shutdown(self) {
+    ///
+    /// Responses in flight get [`HTTP_GRACE`] to end: an event stream ends at once, unless its
+    /// client stopped reading with the socket full; then serving is stopped without waiting for
+    /// that connection (which keeps the database until it ends or the process exits).
+    pub async fn shutdown(mut self) {
         self.shutdown.cancel();
-        let _ = self.http.await;
+        if tokio::time::timeout(HTTP_GRACE, &mut self.http).await.is_err() {
+            tracing::warn!(
+                "the API did not stop within {HTTP_GRACE:?} (a client not reading its events?); stopping it"
+            );
+            self.http.abort();
+        }
         let _ = self.sender.await;
+        let _ = self.pruner.await;
         self.worker.join().await;
+    }
+}
+
+/// Prunes the event log now and then, as `retention` says, until the server stops.
+async fn prune_events(store: Store, retention: EventRetention, stop: CancellationToken) {
+    loop {
+        let max_age = i64::try_from(retention.max_age.as_millis()).unwrap_or(i64::MAX);
+        match store.prune_events(now_ms().saturating_sub(max_age), retention.max_events).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("pruned {n} old events"),
+            Err(e) => tracing::error!("cannot prune events: {e}"),
+        }
+        tokio::select! {
+            // Never a busy loop, whatever the setting.
+            () = tokio::time::sleep(retention.every.max(std::time::Duration::from_millis(100))) => {}
+            () = stop.cancelled() => return,
+        }
     }
 }

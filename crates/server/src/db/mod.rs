@@ -2,9 +2,11 @@
 //! applied at open. The store is the truth of what is watched; the worker only acts on its rows.
 
 mod deliveries;
+mod events;
 mod watches;
 
 pub use deliveries::{DueDelivery, NewDelivery};
+pub use events::{EventBounds, EventFilter, EventPage, EventRow, EventType};
 pub use watches::{DownloadState, Inserted, KeptFile, NewWatch, OutputRow, WatchFilter, WatchRow, WatchState};
 
 use rusqlite::{Connection, OptionalExtension};
@@ -12,10 +14,14 @@ use rusqlite_migration::{M, Migrations};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
 
 /// The versioned migrations, in order; a released one is never edited, only followed by a new one.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/0001_watches.sql"), include_str!("../../migrations/0002_kept_outputs.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_watches.sql"),
+    include_str!("../../migrations/0002_kept_outputs.sql"),
+    include_str!("../../migrations/0003_events.sql"),
+];
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +75,9 @@ pub enum DbError {
 #[derive(Debug, Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    // The newest event id this process wrote: wakes the event streams (they re-read the table
+    // now and then too, for events another process wrote).
+    events: Arc<watch::Sender<i64>>,
     // Held (locked) for as long as any clone lives: SQLite's lease rule is one process per file.
     _lock: Arc<File>,
 }
@@ -99,11 +108,73 @@ impl Store {
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")?;
         let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
         migrations.to_latest(&mut conn)?;
-        Ok(Store { conn: Arc::new(Mutex::new(conn)), _lock: Arc::new(lock) })
+        let latest = events::latest_event_id(&conn)?;
+        Ok(Store {
+            conn: Arc::new(Mutex::new(conn)),
+            events: Arc::new(watch::Sender::new(latest)),
+            _lock: Arc::new(lock),
+        })
     }
 
-    /// Runs `f` on the connection in a blocking thread.
-    pub(crate) async fn call<R, F>(&self, f: F) -> Result<R, DbError>
+    /// A receiver that changes whenever this store writes an event (its value: the newest id).
+    pub fn subscribe_events(&self) -> watch::Receiver<i64> {
+        self.events.subscribe()
+    }
+
+    /// Runs a write that may append an event (`f` returns its id), then wakes the streams.
+    async fn call_emitting<R, F>(&self, f: F) -> Result<R, DbError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<(R, Option<i64>), DbError> + Send + 'static,
+    {
+        let (result, event) = self.call(f).await?;
+        if let Some(id) = event {
+            // Only after the commit: a woken stream must find the event.
+            self.events.send_if_modified(|latest| {
+                let newer = id > *latest;
+                *latest = (*latest).max(id);
+                newer
+            });
+        }
+        Ok(result)
+    }
+
+    /// Checks that the database answers (`/healthz`).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.call(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+
+    /// Counts for `/metrics`: watches by state, deliveries by outcome, events written.
+    pub async fn stats(&self) -> Result<StoreStats, DbError> {
+        self.call(|conn| {
+            let mut watches: Vec<(WatchState, u64)> = WatchState::ALL.iter().map(|s| (*s, 0)).collect();
+            let mut stmt = conn.prepare_cached("SELECT state, COUNT(*) FROM watches GROUP BY state")?;
+            let counts = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for count in counts {
+                let (state, n) = count?;
+                let state = WatchState::parse(&state).ok_or_else(|| DbError::Corrupt(format!("state `{state}`")))?;
+                if let Some(slot) = watches.iter_mut().find(|(s, _)| *s == state) {
+                    slot.1 = u64::try_from(n).unwrap_or(0);
+                }
+            }
+            let deliveries = conn.query_row(
+                "SELECT COUNT(delivered_at), COALESCE(SUM(attempts - (delivered_at IS NOT NULL)), 0),
+                        COUNT(given_up_at), COUNT(next_attempt_at) FROM deliveries",
+                [],
+                |r| {
+                    let n = |i| r.get::<_, i64>(i).map(|n| u64::try_from(n).unwrap_or(0));
+                    Ok(DeliveryStats { delivered: n(0)?, failed_attempts: n(1)?, given_up: n(2)?, pending: n(3)? })
+                },
+            )?;
+            let events_written = u64::try_from(events::latest_event_id(conn)?).unwrap_or(0);
+            Ok(StoreStats { watches, deliveries, events_written })
+        })
+        .await
+    }
+
+    /// Runs `f` on the connection in a blocking thread. Private to `db`: every query is a `Store`
+    /// method, so another backend can implement the same methods.
+    async fn call<R, F>(&self, f: F) -> Result<R, DbError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R, DbError> + Send + 'static,
@@ -117,11 +188,6 @@ impl Store {
         })
         .await
         .map_err(|_| DbError::TaskLost)?
-    }
-
-    /// Answers when the database does (the health check).
-    pub async fn ping(&self) -> Result<(), DbError> {
-        self.call(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?)).await
     }
 
     /// The value of a server setting, storing `default()` first if there is none.
@@ -147,4 +213,28 @@ impl Store {
         })
         .await
     }
+}
+
+/// What `/metrics` reads from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Watches in each state (every state, zeros included).
+    pub watches: Vec<(WatchState, u64)>,
+    /// The outbox (deliveries of deleted watches go with them: these are gauges, not counters).
+    pub deliveries: DeliveryStats,
+    /// Events ever written (the newest event id; pruning does not lower it).
+    pub events_written: u64,
+}
+
+/// The webhook outbox by outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Deliveries a receiver accepted.
+    pub delivered: u64,
+    /// Attempts that failed, over every delivery.
+    pub failed_attempts: u64,
+    /// Deliveries given up after the last retry.
+    pub given_up: u64,
+    /// Deliveries with an attempt still to come.
+    pub pending: u64,
 }

@@ -1,6 +1,7 @@
 //! Watch rows: insert (unique on the job id), read, list by state and label, and the worker's writes.
 
 use super::deliveries::{NewDelivery, insert_delivery};
+use super::events::{EventType, insert_event};
 use super::{DbError, Store};
 use genjob::{Job, Provider};
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -239,7 +240,7 @@ fn by_job_id(conn: &Connection, job_id: &str) -> Result<Option<WatchRow>, DbErro
 impl Store {
     /// Adds a watch, or returns the existing one for the same job id (the unique constraint decides).
     pub async fn insert_watch(&self, new: NewWatch, now_ms: i64) -> Result<Inserted, DbError> {
-        self.call(move |conn| {
+        self.call_emitting(move |conn| {
             let tx = conn.transaction()?;
             let inserted = tx.execute(
                 "INSERT INTO watches (job_id, provider, webhook_url, download, next_check_at, created_at, updated_at)
@@ -256,8 +257,9 @@ impl Store {
                 }
             }
             let row = by_job_id(&tx, &new.job_id)?.ok_or(DbError::Corrupt("an inserted watch is missing".into()))?;
+            let event = if inserted == 1 { Some(insert_event(&tx, &row, EventType::Created, now_ms)?) } else { None };
             tx.commit()?;
-            Ok(if inserted == 1 { Inserted::Created(row) } else { Inserted::Existing(row) })
+            Ok((if inserted == 1 { Inserted::Created(row) } else { Inserted::Existing(row) }, event))
         })
         .await
     }
@@ -290,9 +292,18 @@ impl Store {
     }
 
     /// Removes a watch, its labels, outputs and pending deliveries; false when there was none.
-    pub async fn delete_watch(&self, job_id: &str) -> Result<bool, DbError> {
+    pub async fn delete_watch(&self, job_id: &str, now_ms: i64) -> Result<bool, DbError> {
         let job_id = job_id.to_owned();
-        self.call(move |conn| Ok(conn.execute("DELETE FROM watches WHERE job_id = ?1", [job_id])? == 1)).await
+        self.call_emitting(move |conn| {
+            let tx = conn.transaction()?;
+            // Read first: the event tells the watch's labels and state, gone once the row is.
+            let Some(row) = by_job_id(&tx, &job_id)? else { return Ok((false, None)) };
+            let event = insert_event(&tx, &row, EventType::Deleted, now_ms)?;
+            tx.execute("DELETE FROM watches WHERE id = ?1", [row.id])?;
+            tx.commit()?;
+            Ok((true, Some(event)))
+        })
+        .await
     }
 
     /// Every watch still being watched, oldest first: what a starting server picks up again.
@@ -308,7 +319,8 @@ impl Store {
         }
     }
 
-    /// A record was read and the job is not final: its status, progress and next check.
+    /// A record was read and the job is not final: its status, progress and next check (and a
+    /// `watch.progress` event when the status or progress changed).
     pub async fn record_progress(
         &self,
         job_id: &str,
@@ -319,13 +331,31 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), DbError> {
         let (job_id, job_status) = (job_id.to_owned(), job_status.to_owned());
-        self.call(move |conn| {
-            conn.execute(
+        self.call_emitting(move |conn| {
+            let tx = conn.transaction()?;
+            let before: Option<(Option<String>, Option<i64>)> = tx
+                .query_row(
+                    "SELECT job_status, progress FROM watches WHERE job_id = ?1 AND state = 'watching'",
+                    [&job_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((old_status, old_progress)) = before else { return Ok(((), None)) };
+            tx.execute(
                 "UPDATE watches SET job_status = ?2, progress = ?3, polls = ?4, next_check_at = ?5, error = NULL,
                  updated_at = ?6 WHERE job_id = ?1 AND state = 'watching'",
                 params![job_id, job_status, progress, polls, next_check_at, now_ms],
             )?;
-            Ok(())
+            // Every read lands here; only a change is news to a stream.
+            let changed = old_status.as_deref() != Some(job_status.as_str()) || old_progress != progress.map(i64::from);
+            let event = if changed {
+                let row = by_job_id(&tx, &job_id)?.ok_or(DbError::Corrupt("an updated watch is missing".into()))?;
+                Some(insert_event(&tx, &row, EventType::Progress, now_ms)?)
+            } else {
+                None
+            };
+            tx.commit()?;
+            Ok(((), event))
         })
         .await
     }
@@ -368,7 +398,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<bool, DbError> {
         let job_id = job_id.to_owned();
-        self.call(move |conn| {
+        self.call_emitting(move |conn| {
             let tx = conn.transaction()?;
             let Some(id) = tx
                 .query_row("SELECT id FROM watches WHERE job_id = ?1 AND state = 'watching'", [&job_id], |r| {
@@ -376,7 +406,7 @@ impl Store {
                 })
                 .optional()?
             else {
-                return Ok(false);
+                return Ok((false, None));
             };
             let job_json =
                 job.as_ref().map(serde_json::to_string).transpose().map_err(|e| DbError::Corrupt(e.to_string()))?;
@@ -403,8 +433,10 @@ impl Store {
             if let Some(delivery) = delivery {
                 insert_delivery(&tx, id, &delivery, now_ms)?;
             }
+            let row = by_job_id(&tx, &job_id)?.ok_or(DbError::Corrupt("a finished watch is missing".into()))?;
+            let event = insert_event(&tx, &row, EventType::of_state(state), now_ms)?;
             tx.commit()?;
-            Ok(true)
+            Ok((true, Some(event)))
         })
         .await
     }

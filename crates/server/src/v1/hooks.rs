@@ -5,23 +5,20 @@
 
 use super::AppState;
 use super::error::ApiError;
-use axum::Router;
+
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{MethodRouter, post};
 use genjob::callbacks::{DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_BODY};
 use genjob::models::decode_callback;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-/// The callback routes, with their own body limit (a job record is larger than a watch request).
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/hooks/{secret}", post(receive))
-        .route("/hooks/{secret}/{*rest}", post(receive))
-        .layer(DefaultBodyLimit::max(DEFAULT_MAX_BODY))
+/// A callback route, with its own body limit (a job record is larger than a watch request).
+pub(super) fn route() -> MethodRouter<AppState> {
+    post(receive).layer(DefaultBodyLimit::max(DEFAULT_MAX_BODY))
 }
 
 /// 202 for an accepted callback (also for a job no watch exists for: which jobs are watched is

@@ -1,7 +1,9 @@
 //! The HTTP API, version 1: one module per resource, the Bearer-token guard, JSON errors.
 
 pub mod error;
+mod events;
 mod hooks;
+mod metrics;
 mod watches;
 
 use crate::cfg::{CallbackSecret, ServerToken};
@@ -11,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, delete, get, post};
 use axum::{Json, Router};
 use error::ApiError;
 use genjob::Watcher;
@@ -19,6 +21,10 @@ use genjob::models::webhook::WebhookSecret;
 use serde_json::json;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use tokio_util::sync::CancellationToken;
+
+/// The OpenAPI 3.1 document of the API, served at `GET /v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// What every handler reads.
 #[derive(Debug, Clone)]
@@ -29,26 +35,80 @@ pub(crate) struct AppState {
     pub(crate) token: ServerToken,
     pub(crate) secret: Arc<WebhookSecret>,
     pub(crate) callback_secret: Arc<CallbackSecret>,
+    /// Ends the event streams when the server stops (they would hold its graceful shutdown).
+    pub(crate) shutdown: CancellationToken,
 }
 
-/// The whole router: `/healthz` open, `/v1/*` behind the token, the provider callbacks under
-/// `/hooks/{secret}` (guarded by the secret: providers cannot send a token), JSON errors for
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health, the OpenAPI document).
+    Open,
+    /// Only with `Authorization: Bearer <GENJOB_SERVER_TOKEN>`.
+    Token,
+    /// Only with the callback secret as a path segment (providers cannot send a token).
+    CallbackSecret,
+}
+
+/// One method on one path the server serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// `GET`, `POST`, `DELETE`.
+    pub method: &'static str,
+    /// The path, with `{name}` parameters as OpenAPI writes them.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    handler: fn() -> MethodRouter<AppState>,
+}
+
+/// Every route of the server: the router is built from this list, and the test of the OpenAPI
+/// document reads it, so nothing is served undocumented.
+pub const ROUTES: &[Route] = &[
+    Route { method: "GET", path: "/healthz", access: Access::Open, handler: || get(healthz) },
+    Route { method: "GET", path: "/v1/openapi.json", access: Access::Open, handler: || get(openapi) },
+    Route { method: "GET", path: "/metrics", access: Access::Token, handler: || get(metrics::metrics) },
+    Route { method: "GET", path: "/v1/watches", access: Access::Token, handler: || get(watches::list) },
+    Route { method: "POST", path: "/v1/watches", access: Access::Token, handler: || post(watches::create) },
+    Route { method: "GET", path: "/v1/watches/{job_id}", access: Access::Token, handler: || get(watches::get_one) },
+    Route {
+        method: "DELETE",
+        path: "/v1/watches/{job_id}",
+        access: Access::Token,
+        handler: || delete(watches::delete),
+    },
+    Route { method: "GET", path: "/v1/events", access: Access::Token, handler: || get(events::stream) },
+    Route { method: "GET", path: "/v1/webhook-secret", access: Access::Token, handler: || get(webhook_secret) },
+    Route { method: "GET", path: "/v1/callback-secret", access: Access::Token, handler: || get(callback_secret) },
+    Route { method: "POST", path: "/hooks/{secret}", access: Access::CallbackSecret, handler: hooks::route },
+    Route { method: "POST", path: "/hooks/{secret}/{rest}", access: Access::CallbackSecret, handler: hooks::route },
+];
+
+/// The whole router, from [`ROUTES`]: open routes, the rest behind the token, JSON errors for
 /// anything else.
 pub(crate) fn router(state: AppState, body_limit: usize) -> Router {
-    let api = Router::new()
-        .route("/v1/watches", get(watches::list).post(watches::create))
-        .route("/v1/watches/{job_id}", get(watches::get_one).delete(watches::delete))
-        .route("/v1/webhook-secret", get(webhook_secret))
-        .route("/v1/callback-secret", get(callback_secret))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(api)
-        .merge(hooks::router())
+    let (mut open, mut guarded) = (Router::new(), Router::new());
+    for route in ROUTES {
+        // Routing a path twice merges its methods.
+        match route.access {
+            Access::Open | Access::CallbackSecret => open = open.route(&axum_path(route.path), (route.handler)()),
+            Access::Token => guarded = guarded.route(route.path, (route.handler)()),
+        }
+    }
+    let guarded = guarded.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    open.merge(guarded)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// The path as axum routes it: OpenAPI's `{rest}` at the end of a hook path is a catch-all there.
+fn axum_path(path: &str) -> String {
+    match path.strip_suffix("/{rest}") {
+        Some(head) => format!("{head}/{{*rest}}"),
+        None => path.to_owned(),
+    }
 }
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -88,6 +148,10 @@ async fn webhook_secret(State(state): State<AppState>) -> Json<serde_json::Value
 async fn callback_secret(State(state): State<AppState>) -> Json<serde_json::Value> {
     let secret = state.callback_secret.expose();
     Json(json!({ "secret": secret, "path": format!("/hooks/{secret}") }))
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn not_found() -> ApiError {

@@ -209,7 +209,7 @@ pub(super) async fn delete(
     let id = job_id(path)?;
     // Stop first, then delete: a final state written in between finds no row and writes nothing.
     state.worker.stop(&id);
-    if state.store.delete_watch(&id).await.map_err(ApiError::store)? {
+    if state.store.delete_watch(&id, crate::now_ms()).await.map_err(ApiError::store)? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::no_watch(&id))

@@ -52,12 +52,22 @@ pub async fn server_with(db: &Path, sandbox: &Sandbox, schedule: RetrySchedule) 
 
 /// A server on a free port over the database `db`, watching through `watcher`.
 pub async fn server_watching(db: &Path, watcher: Watcher, schedule: RetrySchedule) -> RunningServer {
+    start(db, watcher, |config| config.retry_schedule = schedule).await
+}
+
+/// A server on a free port over the database `db`, its configuration changed by `change`.
+pub async fn server_configured(db: &Path, sandbox: &Sandbox, change: impl FnOnce(&mut ServerConfig)) -> RunningServer {
+    start(db, watcher(sandbox), change).await
+}
+
+async fn start(db: &Path, watcher: Watcher, change: impl FnOnce(&mut ServerConfig)) -> RunningServer {
     let mut config =
         ServerConfig::new(([127, 0, 0, 1], 0).into(), db.to_owned(), ServerToken::new(API_TOKEN).expect("token"));
-    config.retry_schedule = schedule;
+    config.retry_schedule = RetrySchedule::new(vec![Duration::from_millis(300); 3]);
     config.output_dir = outputs_dir(db);
     // Failed downloads are tried again twice, 300 ms apart, then the watch says why.
     config.download_retries = RetrySchedule::new(vec![Duration::from_millis(300); 2]);
+    change(&mut config);
     Server::start(config, watcher).await.expect("the server starts")
 }
 
@@ -147,6 +157,34 @@ impl Api {
         panic!("{job_id}: the condition did not hold within {bound:?}");
     }
 
+    /// `GET path` as text: the status, the content type and the body.
+    pub async fn get_text(&self, path: &str) -> (u16, String, String) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let answer = request.send().await.expect("the server answers");
+        let status = answer.status().as_u16();
+        let content_type =
+            answer.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        (status, content_type, answer.text().await.expect("a text body"))
+    }
+
+    /// Opens `GET /v1/events` + `query`, with `Last-Event-ID` when given.
+    pub async fn events(&self, query: &str, last_event_id: Option<&str>) -> EventStream {
+        let mut request = self.http.get(format!("{}/v1/events{query}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id);
+        }
+        let answer = request.send().await.expect("the server answers");
+        assert_eq!(answer.status().as_u16(), 200, "the stream opens");
+        let content_type = answer.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+        EventStream { body: Box::pin(answer.bytes_stream()), buffer: Vec::new() }
+    }
     /// Polls `GET /v1/watches/{id}` until its status is not `watching` (at most a minute).
     pub async fn wait_final(&self, job_id: &str) -> Value {
         for _ in 0..600 {
@@ -239,5 +277,96 @@ impl Receiver {
             .await
             .expect("a delivery within a minute")
             .expect("the receiver runs")
+    }
+}
+
+/// One Server-Sent Event as a client reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: Value,
+}
+
+impl SseEvent {
+    /// The event id as a number.
+    pub fn id(&self) -> i64 {
+        self.id.as_deref().and_then(|id| id.parse().ok()).expect("a numeric id")
+    }
+
+    /// The job the event is about.
+    pub fn job_id(&self) -> &str {
+        self.data["data"]["job_id"].as_str().unwrap_or_default()
+    }
+
+    /// The event type.
+    pub fn kind(&self) -> &str {
+        self.event.as_deref().unwrap_or("message")
+    }
+}
+
+type Body = std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>;
+
+/// An open `GET /v1/events` response, read one event at a time (a test client's parsing; the
+/// server frames with axum's SSE support).
+pub struct EventStream {
+    body: Body,
+    buffer: Vec<u8>,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EventStream")
+    }
+}
+
+impl EventStream {
+    /// The next event (keep-alive comments skipped), or `None` if none comes within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<SseEvent> {
+        use futures::StreamExt;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let frame: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let text = String::from_utf8(frame).expect("UTF-8 events");
+                let (mut id, mut event, mut data) = (None, None, Vec::new());
+                for line in text.lines() {
+                    let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                    let value = value.strip_prefix(' ').unwrap_or(value);
+                    match field {
+                        "" => {} // a comment: keep-alive
+                        "id" => id = Some(value.to_owned()),
+                        "event" => event = Some(value.to_owned()),
+                        "data" => data.push(value.to_owned()),
+                        other => panic!("unexpected SSE field `{other}` in {text:?}"),
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                let data = serde_json::from_str(&data.join("\n")).expect("JSON data");
+                return Some(SseEvent { id, event, data });
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next()).await.ok()??;
+            self.buffer.extend_from_slice(&chunk.expect("the stream reads"));
+        }
+    }
+
+    /// The next event, which must come within a minute.
+    pub async fn next(&mut self) -> SseEvent {
+        self.next_within(Duration::from_secs(60)).await.expect("an event within a minute")
+    }
+
+    /// Events until (and with) the first one `last` accepts.
+    pub async fn until(&mut self, last: impl Fn(&SseEvent) -> bool) -> Vec<SseEvent> {
+        let mut events = Vec::new();
+        loop {
+            let event = self.next().await;
+            let done = last(&event);
+            events.push(event);
+            if done {
+                return events;
+            }
+        }
     }
 }

@@ -4,8 +4,11 @@
 mod bad_input;
 mod common;
 mod deliveries;
+mod events;
 mod hooks;
 mod kill;
+mod metrics;
+mod openapi;
 mod outputs;
 mod restart;
 mod store;

@@ -50,9 +50,56 @@ async fn a_final_state_is_written_once_and_never_for_a_deleted_watch() {
     assert!(!final_a(4_000).await.expect("a write"), "a second one is not");
     assert_eq!(store.watch("video_a").await.expect("a read").expect("a row").updated_at, 3_000);
 
-    assert!(store.delete_watch("video_b").await.expect("a delete"));
+    assert!(store.delete_watch("video_b", 4_500).await.expect("a delete"));
     let written = store.record_final("video_b", WatchState::Completed, None, None, None, None, 5_000).await;
     assert!(!written.expect("a write"), "a deleted watch stays deleted");
     assert!(store.watch("video_b").await.expect("a read").is_none());
     assert_eq!(store.unfinished().await.expect("a read").len(), 0);
+}
+
+#[tokio::test]
+async fn each_write_appends_its_event_and_pruning_remembers_the_gap() {
+    use genjob_server::db::EventFilter;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store = Store::open(&dir.path().join("genjob.db")).await.expect("the store");
+    let wake = store.subscribe_events();
+    store.insert_watch(new_watch("video_a"), 1_000).await.expect("an insert");
+    assert!(wake.has_changed().expect("the store lives"), "a write wakes the streams");
+    store.insert_watch(new_watch("video_a"), 1_100).await.expect("the same insert");
+    // Reads that change nothing are no news; a new status or progress is.
+    for (status, progress, at) in [("queued", None, 2_000), ("queued", None, 2_100), ("running", Some(10), 2_200)] {
+        store.record_progress("video_a", status, progress, 1, at + 1_000, at).await.expect("progress");
+    }
+    store.record_progress("video_a", "running", Some(10), 3, 5_000, 2_300).await.expect("progress");
+    store.record_retry("video_a", "HTTP 503", 9_000, 2_400).await.expect("a retry");
+    assert!(store.record_final("video_a", WatchState::Failed, None, None, None, None, 3_000).await.expect("final"));
+    assert!(store.delete_watch("video_a", 4_000).await.expect("a delete"));
+    assert!(!store.delete_watch("video_a", 4_100).await.expect("a second delete"));
+
+    let page = store.events_page(0, EventFilter::default(), 100).await.expect("a page");
+    let kinds: Vec<&str> = page.events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(kinds, ["watch.created", "watch.progress", "watch.progress", "watch.failed", "watch.deleted"]);
+    let times: Vec<i64> = page.events.iter().map(|e| e.created_at).collect();
+    assert_eq!(times, [1_000, 2_000, 2_200, 3_000, 4_000]);
+    assert_eq!(page.events[2].payload["progress"], 10);
+    assert_eq!(page.events[2].payload["labels"]["team"], "video");
+    assert_eq!((page.scanned_through, page.latest, page.pruned_through), (5, 5, 0));
+    // A page is at most `limit` events; the next one starts after it.
+    let first = store.events_page(0, EventFilter::default(), 2).await.expect("a page");
+    assert_eq!((first.events.len(), first.scanned_through), (2, 2));
+    let filtered = EventFilter { job_id: Some("video_b".into()), label: None };
+    let none = store.events_page(0, filtered, 100).await.expect("a page");
+    assert!(none.events.is_empty());
+    assert_eq!(none.scanned_through, 5, "a filtered page still moves the cursor");
+
+    // Keep the newest 2: the ids go on, and the gap is remembered.
+    assert_eq!(store.prune_events(0, 2).await.expect("a prune"), 3);
+    let bounds = store.event_bounds().await.expect("bounds");
+    assert_eq!((bounds.pruned_through, bounds.latest), (3, 5));
+    assert_eq!(store.prune_events(3_500, 100).await.expect("a prune by age"), 1);
+    store.insert_watch(new_watch("video_c"), 5_000).await.expect("an insert");
+    let page = store.events_page(0, EventFilter::default(), 100).await.expect("a page");
+    let ids: Vec<i64> = page.events.iter().map(|e| e.id).collect();
+    assert_eq!((ids, page.pruned_through), (vec![5, 6], 4));
+    assert_eq!(store.stats().await.expect("stats").events_written, 6);
 }
