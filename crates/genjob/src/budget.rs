@@ -64,6 +64,34 @@ enum Lane {
     Files,
 }
 
+impl Lane {
+    fn as_str(self) -> &'static str {
+        match self {
+            Lane::Api => "api",
+            Lane::Files => "files",
+        }
+    }
+}
+
+/// A request pace kept together with other processes: the replicas of a service that watch jobs of
+/// one provider account share its documented limit, so each takes its turns from one place (a
+/// database row, say) as well as from its own budget.
+///
+/// A turn it cannot reserve (the database is away) must not stop watching: return no wait, and the
+/// process's own pace still holds.
+#[async_trait::async_trait]
+pub trait SharedPace: Send + Sync + std::fmt::Debug {
+    /// Reserves the next turn of `provider`'s `lane` (`api` or `files`) for one request, `spacing`
+    /// after the turn before it (whichever process took that), and says how long to wait for it.
+    async fn turn(&self, provider: Provider, lane: &'static str, spacing: Duration) -> Duration;
+
+    /// No API request of `provider`, from any process, before `until` (a server asked for a pause).
+    async fn pause(&self, provider: Provider, until: Timestamp);
+}
+
+/// The longest wait for a shared turn believed: a pause longer than this is taken in several turns.
+const MAX_SHARED_WAIT: Duration = Duration::from_secs(300);
+
 /// Whether a request may start now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
@@ -90,11 +118,15 @@ impl Lanes {
         if opens > now {
             return Err(Slot::At(opens));
         }
-        let spacing = if rate.is_finite() && rate > 0.0 { secs(1.0 / rate) } else { secs(1000.0) };
-        self.next_slot = Some(after(now, spacing));
+        self.next_slot = Some(after(now, spacing(rate)));
         self.in_flight += 1;
         Ok(())
     }
+}
+
+/// The time between two requests of one lane at `rate` per second.
+fn spacing(rate: f64) -> Duration {
+    if rate.is_finite() && rate > 0.0 { secs(1.0 / rate) } else { secs(1000.0) }
 }
 
 /// The pace every request of a provider keeps: `rate` per second and `max_in_flight` at once, per lane.
@@ -114,6 +146,10 @@ pub struct RequestBudget {
 struct Shared {
     lanes: Mutex<HashMap<(Provider, Lane), Lanes>>,
     sent: Mutex<HashMap<(Provider, RequestKind), Arc<AtomicU64>>>,
+    /// The pace shared with other processes, when there is one.
+    fleet: Option<Arc<dyn SharedPace>>,
+    /// Pauses a server asked for that the shared pace has not been told yet.
+    pauses: Mutex<HashMap<Provider, Timestamp>>,
 }
 
 /// A slot taken from the budget; the request it allowed counts as in flight until this is dropped.
@@ -121,6 +157,23 @@ struct Shared {
 pub(crate) struct Permit {
     budget: RequestBudget,
     key: (Provider, Lane),
+    spacing: Duration,
+}
+
+impl Permit {
+    /// Waits for the request's turn in the pace shared with other processes (none: at once).
+    pub(crate) async fn shared_turn(&self, env: &Arc<dyn Environment>) {
+        let Some(fleet) = &self.budget.inner.fleet else { return };
+        let (provider, lane) = self.key;
+        let pause = self.budget.inner.pauses.lock().unwrap_or_else(|p| p.into_inner()).remove(&provider);
+        if let Some(until) = pause {
+            fleet.pause(provider, until).await;
+        }
+        let wait = fleet.turn(provider, lane.as_str(), self.spacing).await.min(MAX_SHARED_WAIT);
+        if !wait.is_zero() {
+            env.sleep(wait).await;
+        }
+    }
 }
 
 impl Drop for Permit {
@@ -136,6 +189,12 @@ impl RequestBudget {
     /// A budget of its own (not shared with any other watcher).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A budget whose requests also take turns from `pace`, shared with other processes: every
+    /// replica of a service keeps the provider's documented pace together, not each on its own.
+    pub fn shared(pace: Arc<dyn SharedPace>) -> Self {
+        Self { inner: Arc::new(Shared { fleet: Some(pace), ..Shared::default() }) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Provider, Lane), Lanes>> {
@@ -159,12 +218,13 @@ impl RequestBudget {
     ) -> Result<Permit, Slot> {
         let key = (provider, kind.lane());
         self.lock().entry(key).or_default().take(now, pace.rate, pace.max_in_flight)?;
+        let spacing = spacing(pace.rate);
         let counter = {
             let mut sent = self.inner.sent.lock().unwrap_or_else(|p| p.into_inner());
             sent.entry((provider, kind)).or_default().clone()
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        Ok(Permit { budget: self.clone(), key })
+        Ok(Permit { budget: self.clone(), key, spacing })
     }
 
     /// Waits (in the environment's time) for a slot; `None` when `deadline` comes first.
@@ -182,7 +242,10 @@ impl RequestBudget {
                 return None;
             }
             let wake = match self.try_take(provider, kind, now, pace) {
-                Ok(permit) => return Some(permit),
+                Ok(permit) => {
+                    permit.shared_turn(env).await;
+                    return Some(permit).filter(|_| deadline.is_none_or(|d| env.now() < d));
+                }
                 Err(Slot::At(at)) => at,
                 // Slots are given back by whoever holds them, in any task: look again shortly.
                 Err(Slot::WhenOneFinishes) => after(now, RECHECK),
@@ -198,6 +261,11 @@ impl RequestBudget {
         let mut lanes = self.lock();
         let lane = lanes.entry((provider, Lane::Api)).or_default();
         lane.paused_until = lane.paused_until.max(Some(until));
+        if self.inner.fleet.is_some() {
+            let mut pauses = self.inner.pauses.lock().unwrap_or_else(|p| p.into_inner());
+            let pause = pauses.entry(provider).or_insert(until);
+            *pause = (*pause).max(until);
+        }
     }
 }
 

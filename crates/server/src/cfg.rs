@@ -24,8 +24,10 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// A `--db` this version cannot use.
-    #[error("--db `{0}`: give `sqlite://FILE` (or a plain file path); Postgres is not supported yet")]
+    /// A `--db` this version cannot use (the text is shown without any password).
+    #[error(
+        "--db `{0}`: give `sqlite://FILE` (or a plain file path), or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`"
+    )]
     UnsupportedDb(String),
     /// The API token is missing or too short.
     #[error(
@@ -101,8 +103,8 @@ impl fmt::Debug for CallbackSecret {
 pub struct ServerConfig {
     /// Where the API listens (port 0: any free port).
     pub listen: SocketAddr,
-    /// The SQLite database file.
-    pub db_path: PathBuf,
+    /// The database: a SQLite file, or PostgreSQL shared by several replicas.
+    pub db: DbUrl,
     /// The API's Bearer token.
     pub token: ServerToken,
     /// The webhook signing secret; `None`: one is generated at first start and kept in the database.
@@ -122,7 +124,13 @@ pub struct ServerConfig {
     pub download_timeout: Duration,
     /// How long the event log (`GET /v1/events`) keeps events.
     pub event_retention: EventRetention,
+    /// PostgreSQL: how long a replica's hold on a watch lasts unrenewed (renewed every third of
+    /// it); the watches of a replica that died are taken over by the others within this time.
+    pub lease: Duration,
 }
+
+/// The default lease of a replica on its watches.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 /// How long the event log keeps events: a stream resuming from before the oldest kept one is
 /// sent a `reset` event.
@@ -149,10 +157,10 @@ impl Default for EventRetention {
 
 impl ServerConfig {
     /// A configuration with the defaults for everything but the address, database and token.
-    pub fn new(listen: SocketAddr, db_path: PathBuf, token: ServerToken) -> ServerConfig {
+    pub fn new(listen: SocketAddr, db: impl Into<DbUrl>, token: ServerToken) -> ServerConfig {
         ServerConfig {
             listen,
-            db_path,
+            db: db.into(),
             token,
             webhook_secret: None,
             body_limit: DEFAULT_BODY_LIMIT,
@@ -162,28 +170,109 @@ impl ServerConfig {
             download_retries: RetrySchedule::downloads(),
             download_timeout: DEFAULT_DOWNLOAD_TIMEOUT,
             event_retention: EventRetention::default(),
+            lease: DEFAULT_LEASE,
         }
     }
 }
 
-/// Reads `--db`: `sqlite://FILE`, `sqlite:FILE` or a plain path; anything else (Postgres) is refused.
+/// Where the store is: a SQLite file (one process) or a PostgreSQL database (several replicas).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DbUrl {
+    /// A SQLite database file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://…`); `Debug` hides its password.
+    Postgres(PostgresUrl),
+}
+
+impl From<PathBuf> for DbUrl {
+    fn from(path: PathBuf) -> Self {
+        DbUrl::Sqlite(path)
+    }
+}
+
+impl From<&PathBuf> for DbUrl {
+    fn from(path: &PathBuf) -> Self {
+        DbUrl::Sqlite(path.clone())
+    }
+}
+
+impl From<&std::path::Path> for DbUrl {
+    fn from(path: &std::path::Path) -> Self {
+        DbUrl::Sqlite(path.to_owned())
+    }
+}
+
+impl From<&DbUrl> for DbUrl {
+    fn from(url: &DbUrl) -> Self {
+        url.clone()
+    }
+}
+
+impl fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbUrl::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            DbUrl::Postgres(url) => f.debug_tuple("Postgres").field(url).finish(),
+        }
+    }
+}
+
+/// A PostgreSQL URL; it may hold a password, so only [`PostgresUrl::expose`] gives it whole.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    /// The URL, password included: for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostgresUrl({})", redact_password(&self.0))
+    }
+}
+
+/// `postgres://user:***@host/db`: the URL as it may be shown.
+fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "(not a URL)".to_owned(),
+    }
+}
+
+/// Reads `--db`: `sqlite://FILE`, `sqlite:FILE` or a plain path; `postgres://…` or `postgresql://…`.
 ///
 /// ```
-/// use genjob_server::cfg::parse_db;
-/// assert_eq!(parse_db("sqlite://genjob.db")?, std::path::PathBuf::from("genjob.db"));
-/// assert_eq!(parse_db("/var/lib/genjob/watches.db")?, std::path::PathBuf::from("/var/lib/genjob/watches.db"));
-/// assert!(parse_db("postgres://localhost/genjob").is_err());
+/// use genjob_server::cfg::{DbUrl, parse_db};
+/// assert_eq!(parse_db("sqlite://genjob.db")?, DbUrl::Sqlite("genjob.db".into()));
+/// assert_eq!(parse_db("/var/lib/genjob/watches.db")?, DbUrl::Sqlite("/var/lib/genjob/watches.db".into()));
+/// assert!(matches!(parse_db("postgres://genjob:pw@127.0.0.1/genjob")?, DbUrl::Postgres(_)));
+/// assert!(parse_db("mysql://localhost/genjob").is_err());
 /// # Ok::<(), genjob_server::cfg::ConfigError>(())
 /// ```
-pub fn parse_db(db: &str) -> Result<PathBuf, ConfigError> {
+pub fn parse_db(db: &str) -> Result<DbUrl, ConfigError> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        let parsed = url::Url::parse(db).map_err(|_| ConfigError::UnsupportedDb(redact_password(db)))?;
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(ConfigError::UnsupportedDb(redact_password(db)));
+        }
+        return Ok(DbUrl::Postgres(PostgresUrl(db.to_owned())));
+    }
     let path = match db.strip_prefix("sqlite://").or_else(|| db.strip_prefix("sqlite:")) {
         Some(path) => path,
-        None if db.contains("://") => return Err(ConfigError::UnsupportedDb(db.to_owned())),
+        None if db.contains("://") => return Err(ConfigError::UnsupportedDb(redact_password(db))),
         None => db,
     };
     // SQLite's own `:memory:` would lose every watch at exit: the store must outlive the process.
     if path.is_empty() || path.starts_with(':') || path.contains('?') {
         return Err(ConfigError::UnsupportedDb(db.to_owned()));
     }
-    Ok(PathBuf::from(path))
+    Ok(DbUrl::Sqlite(PathBuf::from(path)))
 }

@@ -32,13 +32,13 @@ use cfg::{CallbackSecret, EventRetention, ServerConfig};
 use db::{DbError, Store};
 use genjob::Watcher;
 use genjob::models::webhook::WebhookSecret;
-use rand::RngCore;
+use rand::{Rng, RngCore};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use worker::{Keeping, Worker};
+use worker::{Keeping, Leasing, Worker};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +81,9 @@ pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// The shortest lease taken: renewals every third of it must fit a database round trip.
+const MIN_LEASE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A `genjob serve` instance: [`Server::start`] it, then [`RunningServer::shutdown`] it.
 #[derive(Debug)]
 pub struct Server;
@@ -95,6 +98,7 @@ pub struct RunningServer {
     http: JoinHandle<()>,
     sender: JoinHandle<()>,
     pruner: JoinHandle<()>,
+    leases: JoinHandle<()>,
     worker: Worker,
     resumed: usize,
 }
@@ -104,7 +108,7 @@ impl Server {
     /// and serves the API. All requests to providers go through `watcher` (its one budget), with
     /// batch watching through listings turned off (each job is watched on its own for now).
     pub async fn start(config: ServerConfig, watcher: Watcher) -> Result<RunningServer, ServerError> {
-        let store = Store::open(&config.db_path).await?;
+        let store = Store::open(&config.db).await?;
         let secret = match config.webhook_secret {
             Some(secret) => secret,
             None => {
@@ -150,8 +154,21 @@ impl Server {
         let watcher = watcher.clone().with_options(options);
         let shutdown = CancellationToken::new();
         let deliveries = Arc::new(Notify::new());
-        let worker = Worker::new(store.clone(), watcher.clone(), keeping, deliveries.clone(), shutdown.clone());
+        // Replicas over one database keep the providers' pace together, and each runs the watches
+        // it leases.
+        let (watcher, leasing) = match store.shared_pace() {
+            Some(pace) => {
+                let replica: String =
+                    rand::rng().sample_iter(rand::distr::Alphanumeric).take(12).map(char::from).collect();
+                let leasing = Leasing { replica: format!("replica-{replica}"), lease: config.lease.max(MIN_LEASE) };
+                (watcher.with_budget(genjob::RequestBudget::shared(pace)), Some(leasing))
+            }
+            None => (watcher, None),
+        };
+        let worker =
+            Worker::new(store.clone(), watcher.clone(), keeping, leasing, deliveries.clone(), shutdown.clone());
         let resumed = worker.resume_all().await?;
+        let leases = tokio::spawn(worker.clone().hold_leases());
 
         let sender = webhook::Sender {
             store: store.clone(),
@@ -180,7 +197,7 @@ impl Server {
                 tracing::error!("the API server stopped: {e}");
             }
         });
-        Ok(RunningServer { addr, secret, callback_secret, shutdown, http, sender, pruner, worker, resumed })
+        Ok(RunningServer { addr, secret, callback_secret, shutdown, http, sender, pruner, leases, worker, resumed })
     }
 }
 
@@ -223,6 +240,8 @@ impl RunningServer {
         }
         let _ = self.sender.await;
         let _ = self.pruner.await;
+        // Joins the watches, then (shared store) gives up this replica's leases.
+        let _ = self.leases.await;
         self.worker.join().await;
     }
 }

@@ -15,6 +15,10 @@ use tokio_util::sync::CancellationToken;
 /// How long one attempt may take before it counts as failed.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long a due delivery is this replica's to attempt: past it (the replica died mid-attempt)
+/// another replica sends it again.
+const CLAIM: Duration = Duration::from_secs(60);
+
 /// The longest the sender sleeps without looking at the outbox (a safety net; inserts wake it).
 const MAX_IDLE: Duration = Duration::from_secs(30);
 
@@ -115,7 +119,7 @@ impl Sender {
     pub(crate) async fn run(self, cancel: CancellationToken) {
         loop {
             let now = crate::now_ms();
-            match self.store.due_deliveries(now, 32).await {
+            match self.store.due_deliveries(now, 32, CLAIM).await {
                 Ok(due) if !due.is_empty() => {
                     let sends = due.into_iter().map(|d| self.attempt(d));
                     tokio::select! {

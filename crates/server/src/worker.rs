@@ -4,6 +4,10 @@
 //!
 //! SQLite's lease rule is one process per database file (the store's lock), so every unfinished
 //! row belongs to this process: at start all are picked up again, files still to be kept included.
+//! On a shared store (PostgreSQL) a replica runs only the watches it holds a lease on: it renews
+//! them every third of a lease, takes unheld ones up to its fair share, gives up its surplus, and
+//! stops a watch the moment its lease is gone (deleted, finished, or taken after a stall). A
+//! replica killed mid-run leaves leases that run out within one lease time; then others take them.
 
 use crate::db::{DbError, DownloadState, KeptFile, NewDelivery, Store, WatchRow, WatchState};
 use crate::webhook::{FilesOutcome, RetrySchedule, delivery_for};
@@ -24,6 +28,19 @@ const RETRY_LATER: Duration = Duration::from_secs(60);
 
 /// Wake-ups that may wait for one job's watch: it reads at most once per interval however many come.
 const WAKE_CAPACITY: usize = 4;
+
+/// Watches a replica may take beyond its fair share before the next balance (so a watch added
+/// through its API starts at once), and holds beyond it before giving some up.
+const SHARE_SLACK: usize = 16;
+
+/// How a replica of a shared store holds its watches.
+#[derive(Debug, Clone)]
+pub(crate) struct Leasing {
+    /// This replica's id in the store (random per start).
+    pub(crate) replica: String,
+    /// How long a lease lasts without renewal.
+    pub(crate) lease: Duration,
+}
 
 /// Where and how the files of `download: true` watches are kept.
 #[derive(Debug, Clone)]
@@ -47,6 +64,10 @@ struct Inner {
     store: Store,
     watcher: Watcher,
     keeping: Keeping,
+    /// Set on a shared store: this replica runs only the watches it leases.
+    leasing: Option<Leasing>,
+    /// The fair share of watches at the last balance (shared store).
+    share: std::sync::atomic::AtomicUsize,
     /// Wakes the webhook sender when a final state wrote a delivery.
     deliveries: Arc<Notify>,
     shutdown: CancellationToken,
@@ -89,21 +110,113 @@ impl Worker {
         store: Store,
         watcher: Watcher,
         keeping: Keeping,
+        leasing: Option<Leasing>,
         deliveries: Arc<Notify>,
         shutdown: CancellationToken,
     ) -> Worker {
-        Worker { inner: Arc::new(Inner { store, watcher, keeping, deliveries, shutdown, running: Mutex::default() }) }
+        let share = std::sync::atomic::AtomicUsize::new(0);
+        let running = Mutex::default();
+        Worker { inner: Arc::new(Inner { store, watcher, keeping, leasing, share, deliveries, shutdown, running }) }
     }
 
     /// Picks up every unfinished watch and every watch whose files are still to be kept (at
-    /// start); returns how many.
+    /// start; on a shared store, this replica's fair share of those no replica holds); returns how many.
     pub(crate) async fn resume_all(&self) -> Result<usize, DbError> {
+        if let Some(leasing) = &self.inner.leasing {
+            return self.balance(leasing).await;
+        }
         let mut rows = self.inner.store.unfinished().await?;
         rows.extend(self.inner.store.files_pending().await?);
         for row in &rows {
             self.start(row);
         }
         Ok(rows.len())
+    }
+
+    /// A watch was added through the API: start it here, unless on a shared store this replica
+    /// already holds more than its share (then a balance gives it to whichever replica has room).
+    pub(crate) fn added(&self, row: &WatchRow) {
+        let Some(leasing) = self.inner.leasing.clone() else { return self.start(row) };
+        let share = self.inner.share.load(std::sync::atomic::Ordering::Relaxed);
+        if self.inner.running().by_job.len() >= share.saturating_add(SHARE_SLACK) {
+            return;
+        }
+        let (worker, job_id) = (self.clone(), row.new.job_id.clone());
+        tokio::spawn(async move {
+            let claimed = worker.inner.store.claim(&leasing.replica, crate::now_ms(), leasing.lease, 1, Some(&job_id));
+            match claimed.await {
+                Ok(rows) => rows.iter().for_each(|row| worker.start(row)),
+                // The next balance takes it (here or elsewhere).
+                Err(e) => tracing::warn!("{job_id}: cannot take its lease now: {e}"),
+            }
+        });
+    }
+
+    /// Shared store: balances every third of a lease until shutdown, then gives every lease up so
+    /// the other replicas take the watches at once.
+    pub(crate) async fn hold_leases(self) {
+        let Some(leasing) = self.inner.leasing.clone() else { return };
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(leasing.lease / 3) => {}
+                () = self.inner.shutdown.cancelled() => break,
+            }
+            if let Err(e) = self.balance(&leasing).await {
+                // The leases run out if this lasts: the watches then go to a replica that can write.
+                tracing::error!("cannot renew this replica's leases: {e}");
+            }
+        }
+        self.join().await;
+        if let Err(e) = self.inner.store.release(&leasing.replica, None).await {
+            tracing::warn!(
+                "cannot give up this replica's leases at shutdown (they run out within {:?}): {e}",
+                leasing.lease
+            );
+        }
+    }
+
+    /// Renews this replica's leases, stops what it no longer holds, wakes what a callback at another
+    /// replica woke, and takes or gives up watches toward its fair share. Returns how many it took.
+    async fn balance(&self, leasing: &Leasing) -> Result<usize, DbError> {
+        let store = &self.inner.store;
+        let (replica, lease) = (leasing.replica.as_str(), leasing.lease);
+        let held = store.renew(replica, crate::now_ms(), lease).await?;
+        let held_ids: std::collections::HashSet<&str> = held.iter().map(|h| h.job_id.as_str()).collect();
+        let running: Vec<String> = self.inner.running().by_job.keys().cloned().collect();
+        // A lease gone means another replica may run the job now: stop at once.
+        for job_id in running.iter().filter(|id| !held_ids.contains(id.as_str())) {
+            self.stop(job_id);
+        }
+        let running: std::collections::HashSet<String> = self.inner.running().by_job.keys().cloned().collect();
+        // Held but not running here (its task ended without a final state): let it be taken again.
+        let idle: Vec<String> =
+            held.iter().filter(|h| !running.contains(&h.job_id)).map(|h| h.job_id.clone()).collect();
+        for h in held.iter().filter(|h| h.woken) {
+            if let Ok(id) = h.job_id.parse::<JobId>() {
+                self.wake(&id, JobStatus::Unknown);
+            }
+        }
+        let share = store.fair_share(crate::now_ms(), lease).await?;
+        self.inner.share.store(share, std::sync::atomic::Ordering::Relaxed);
+        let holding = held.len() - idle.len();
+        let mut surplus: Vec<String> = Vec::new();
+        if holding > share.saturating_add(SHARE_SLACK) {
+            surplus = held.iter().filter(|h| running.contains(&h.job_id)).map(|h| h.job_id.clone()).collect();
+            surplus.truncate(holding - share);
+            for job_id in &surplus {
+                self.stop(job_id);
+            }
+        }
+        let released: Vec<String> = idle.into_iter().chain(surplus).collect();
+        if !released.is_empty() {
+            store.release(replica, Some(released)).await?;
+        }
+        let room = share.saturating_sub(holding);
+        let claimed = store.claim(replica, crate::now_ms(), lease, room, None).await?;
+        for row in &claimed {
+            self.start(row);
+        }
+        Ok(claimed.len())
     }
 
     /// Starts watching a row's job (or keeping its files), unless that already runs or is done.

@@ -11,10 +11,10 @@ use genjob_server::{Server, ServerError};
 
 /// Runs the server until Ctrl-C, SIGTERM or SIGHUP; every watch stays in the store for the next start.
 pub async fn run(args: ServeArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> {
-    let db_path = parse_db(&args.db).map_err(|e| CliError::usage(e.to_string()))?;
+    let db = parse_db(&args.db).map_err(|e| CliError::usage(e.to_string()))?;
     let token = lookup("GENJOB_SERVER_TOKEN").unwrap_or_default();
     let token = ServerToken::new(&token).map_err(|e| CliError::usage(e.to_string()))?;
-    let mut config = ServerConfig::new(args.listen, db_path, token);
+    let mut config = ServerConfig::new(args.listen, db, token);
     if let Some(secret) = lookup("GENJOB_WEBHOOK_SECRET").filter(|s| !s.trim().is_empty()) {
         let secret =
             WebhookSecret::parse(&secret).map_err(|e| CliError::usage(format!("GENJOB_WEBHOOK_SECRET: {e}")))?;

@@ -356,7 +356,11 @@ impl Watch {
         let env = self.watcher.env.clone();
         let timeout = self.watcher.request_timeout(now, self.deadline);
         self.in_flight.push(Box::pin(async move {
-            let result = bounded(&env, timeout, source.fetch(&id)).await;
+            let fetch = async {
+                permit.shared_turn(&env).await;
+                source.fetch(&id).await
+            };
+            let result = bounded(&env, timeout, fetch).await;
             drop::<Permit>(permit);
             Completion::Record { index, result: Box::new(result) }
         }));

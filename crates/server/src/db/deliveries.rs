@@ -1,7 +1,9 @@
 //! The webhook outbox: deliveries written with the final state, taken when due, marked when done.
 
-use super::{DbError, Store};
+use super::DbError;
+use super::sqlite::Sqlite;
 use rusqlite::{Connection, OptionalExtension, params};
+use std::time::Duration;
 
 /// A delivery to add (with the final state that causes it).
 #[derive(Debug, Clone)]
@@ -35,9 +37,9 @@ pub(super) fn insert_delivery(conn: &Connection, watch_id: i64, d: &NewDelivery,
     Ok(())
 }
 
-impl Store {
+impl Sqlite {
     /// Deliveries due at `now_ms`, oldest first.
-    pub async fn due_deliveries(&self, now_ms: i64, limit: u32) -> Result<Vec<DueDelivery>, DbError> {
+    pub async fn due_deliveries(&self, now_ms: i64, limit: u32, _claim: Duration) -> Result<Vec<DueDelivery>, DbError> {
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, url, payload, attempts FROM deliveries

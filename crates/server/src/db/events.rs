@@ -1,17 +1,18 @@
 //! The event log behind `GET /v1/events`: rows written in the transaction of the change they
 //! report (see the watch writes), read in pages after a cursor, pruned by age and count.
 
+use super::DbError;
+use super::sqlite::Sqlite;
 use super::watches::{WatchRow, WatchState};
-use super::{DbError, Store};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
 /// The setting that remembers the newest pruned event id: a resume from before it has a gap.
-const PRUNED_THROUGH: &str = "events_pruned_through";
+pub(super) const PRUNED_THROUGH: &str = "events_pruned_through";
 
 /// At most this many event ids are examined by one page read, so a filter that matches rarely
 /// never holds the connection for a scan of the whole log.
-const SCAN_WINDOW: i64 = 10_000;
+pub(super) const SCAN_WINDOW: i64 = 10_000;
 
 /// What an event reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +159,12 @@ fn pruned_through(conn: &Connection) -> Result<i64, DbError> {
     value.map_or(Ok(0), |v| v.parse().map_err(|_| DbError::Corrupt(format!("{PRUNED_THROUGH} `{v}`"))))
 }
 
-impl Store {
+impl Sqlite {
+    /// The newest event id ever written.
+    pub async fn latest_event(&self) -> Result<i64, DbError> {
+        self.call(|conn| latest_event_id(conn)).await
+    }
+
     /// Up to `limit` events after `after` that pass `filter`, in id order.
     pub async fn events_page(&self, after: i64, filter: EventFilter, limit: u32) -> Result<EventPage, DbError> {
         self.call(move |conn| {

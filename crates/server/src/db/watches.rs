@@ -1,8 +1,9 @@
 //! Watch rows: insert (unique on the job id), read, list by state and label, and the worker's writes.
 
+use super::DbError;
 use super::deliveries::{NewDelivery, insert_delivery};
 use super::events::{EventType, insert_event};
-use super::{DbError, Store};
+use super::sqlite::Sqlite;
 use genjob::{Job, Provider};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
@@ -173,6 +174,35 @@ pub struct WatchFilter {
 const COLUMNS: &str = "id, job_id, provider, webhook_url, download, state, job_status, progress, polls, job, error, \
                        next_check_at, created_at, updated_at, download_state, download_attempts, download_error";
 
+/// A stored provider name, read back (both backends).
+pub(super) fn parse_provider(text: &str) -> Result<Provider, DbError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| DbError::Corrupt(format!("provider `{text}`")))
+}
+
+/// A stored state, read back (both backends).
+pub(super) fn parse_state(text: &str) -> Result<WatchState, DbError> {
+    WatchState::parse(text).ok_or_else(|| DbError::Corrupt(format!("state `{text}`")))
+}
+
+/// A stored download state, read back (both backends).
+pub(super) fn parse_download_state(text: &str) -> Result<DownloadState, DbError> {
+    DownloadState::parse(text).ok_or_else(|| DbError::Corrupt(format!("download state `{text}`")))
+}
+
+/// A stored normalized job, read back (both backends).
+pub(super) fn parse_job(text: &str) -> Result<serde_json::Value, DbError> {
+    serde_json::from_str(text).map_err(|e| DbError::Corrupt(format!("job JSON: {e}")))
+}
+
+/// The word an output's kind is stored as (both backends).
+pub(super) fn output_kind(output: &genjob::Output) -> String {
+    serde_json::to_value(output.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 type RawRow = (WatchRow, String, String, Option<String>, Option<String>);
 
 fn read_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
@@ -207,15 +237,10 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
 
 fn complete(conn: &Connection, raw: RawRow) -> Result<WatchRow, DbError> {
     let (mut watch, provider, state, job, download_state) = raw;
-    watch.download_state = download_state
-        .map(|word| DownloadState::parse(&word).ok_or_else(|| DbError::Corrupt(format!("download state `{word}`"))))
-        .transpose()?;
-    watch.new.provider = serde_json::from_value(serde_json::Value::String(provider.clone()))
-        .map_err(|_| DbError::Corrupt(format!("provider `{provider}`")))?;
-    watch.state = WatchState::parse(&state).ok_or_else(|| DbError::Corrupt(format!("state `{state}`")))?;
-    watch.job = job
-        .map(|text| serde_json::from_str(&text).map_err(|e| DbError::Corrupt(format!("job JSON: {e}"))))
-        .transpose()?;
+    watch.download_state = download_state.as_deref().map(parse_download_state).transpose()?;
+    watch.new.provider = parse_provider(&provider)?;
+    watch.state = parse_state(&state)?;
+    watch.job = job.as_deref().map(parse_job).transpose()?;
     let mut labels = conn.prepare_cached("SELECT key, value FROM watch_labels WHERE watch_id = ?1 ORDER BY key")?;
     watch.new.labels =
         labels.query_map([watch.id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
@@ -237,10 +262,10 @@ fn by_job_id(conn: &Connection, job_id: &str) -> Result<Option<WatchRow>, DbErro
     raw.map(|raw| complete(conn, raw)).transpose()
 }
 
-impl Store {
+impl Sqlite {
     /// Adds a watch, or returns the existing one for the same job id (the unique constraint decides).
-    pub async fn insert_watch(&self, new: NewWatch, now_ms: i64) -> Result<Inserted, DbError> {
-        self.call_emitting(move |conn| {
+    pub async fn insert_watch(&self, new: NewWatch, now_ms: i64) -> Result<(Inserted, Option<i64>), DbError> {
+        self.call(move |conn| {
             let tx = conn.transaction()?;
             let inserted = tx.execute(
                 "INSERT INTO watches (job_id, provider, webhook_url, download, next_check_at, created_at, updated_at)
@@ -292,9 +317,9 @@ impl Store {
     }
 
     /// Removes a watch, its labels, outputs and pending deliveries; false when there was none.
-    pub async fn delete_watch(&self, job_id: &str, now_ms: i64) -> Result<bool, DbError> {
+    pub async fn delete_watch(&self, job_id: &str, now_ms: i64) -> Result<(bool, Option<i64>), DbError> {
         let job_id = job_id.to_owned();
-        self.call_emitting(move |conn| {
+        self.call(move |conn| {
             let tx = conn.transaction()?;
             // Read first: the event tells the watch's labels and state, gone once the row is.
             let Some(row) = by_job_id(&tx, &job_id)? else { return Ok((false, None)) };
@@ -304,19 +329,6 @@ impl Store {
             Ok((true, Some(event)))
         })
         .await
-    }
-
-    /// Every watch still being watched, oldest first: what a starting server picks up again.
-    pub async fn unfinished(&self) -> Result<Vec<WatchRow>, DbError> {
-        let mut all = Vec::new();
-        let mut after = None;
-        loop {
-            let filter = WatchFilter { state: Some(WatchState::Watching), label: None, after, limit: 500 };
-            let page = self.list_watches(filter).await?;
-            let Some(last) = page.last() else { return Ok(all) };
-            after = Some(last.id);
-            all.extend(page);
-        }
     }
 
     /// A record was read and the job is not final: its status, progress and next check (and a
@@ -329,9 +341,9 @@ impl Store {
         polls: u32,
         next_check_at: i64,
         now_ms: i64,
-    ) -> Result<(), DbError> {
+    ) -> Result<((), Option<i64>), DbError> {
         let (job_id, job_status) = (job_id.to_owned(), job_status.to_owned());
-        self.call_emitting(move |conn| {
+        self.call(move |conn| {
             let tx = conn.transaction()?;
             let before: Option<(Option<String>, Option<i64>)> = tx
                 .query_row(
@@ -396,9 +408,9 @@ impl Store {
         download: Option<DownloadState>,
         delivery: Option<NewDelivery>,
         now_ms: i64,
-    ) -> Result<bool, DbError> {
+    ) -> Result<(bool, Option<i64>), DbError> {
         let job_id = job_id.to_owned();
-        self.call_emitting(move |conn| {
+        self.call(move |conn| {
             let tx = conn.transaction()?;
             let Some(id) = tx
                 .query_row("SELECT id FROM watches WHERE job_id = ?1 AND state = 'watching'", [&job_id], |r| {
@@ -424,10 +436,9 @@ impl Store {
                 ],
             )?;
             for (position, output) in job.iter().flat_map(|j| j.outputs.iter()).enumerate() {
-                let kind = serde_json::to_value(output.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
                 tx.execute(
                     "INSERT OR REPLACE INTO outputs (watch_id, position, kind, url) VALUES (?1, ?2, ?3, ?4)",
-                    params![id, position as i64, kind.unwrap_or_else(|| "unknown".into()), output.url],
+                    params![id, position as i64, output_kind(output), output.url],
                 )?;
             }
             if let Some(delivery) = delivery {

@@ -173,7 +173,7 @@ pub(super) async fn create(
     let new = validate(&state, parse_create(&body)?)?;
     match state.store.insert_watch(new.clone(), crate::now_ms()).await.map_err(ApiError::store)? {
         Inserted::Created(row) => {
-            state.worker.start(&row);
+            state.worker.added(&row);
             Ok((StatusCode::CREATED, Json(view(&row))).into_response())
         }
         Inserted::Existing(row) if row.new == new => Ok((StatusCode::OK, Json(view(&row))).into_response()),

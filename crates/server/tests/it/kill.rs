@@ -28,7 +28,11 @@ async fn child_server(db: String, base: String) {
     let watcher = genjob::Watcher::from_lookup(&lookup)
         .expect("sources")
         .with_policy(Arc::new(FixedInterval(Duration::from_secs(1))));
-    let config = ServerConfig::new(([127, 0, 0, 1], 0).into(), db.into(), ServerToken::new(API_TOKEN).expect("token"));
+    let config = ServerConfig::new(
+        ([127, 0, 0, 1], 0).into(),
+        std::path::PathBuf::from(db),
+        ServerToken::new(API_TOKEN).expect("token"),
+    );
     let server = Server::start(config, watcher).await.expect("the child server starts");
     println!("LISTENING {}", server.addr());
     std::future::pending::<()>().await;

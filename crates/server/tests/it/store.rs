@@ -1,5 +1,6 @@
 //! The store on its own: migrations at open, a newer database refused, writes that must not happen.
 
+use crate::backends::all;
 use genjob::Provider;
 use genjob_server::db::{DbError, Inserted, NewWatch, Store, WatchState};
 use std::collections::BTreeMap;
@@ -38,8 +39,12 @@ async fn migrations_apply_once_and_a_newer_database_is_refused() {
 
 #[tokio::test]
 async fn a_final_state_is_written_once_and_never_for_a_deleted_watch() {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let store = Store::open(&dir.path().join("genjob.db")).await.expect("the store");
+    for db in all("a_final_state_is_written_once_and_never_for_a_deleted_watch").await {
+        final_once(Store::open(&db.url).await.expect("the store")).await;
+    }
+}
+
+async fn final_once(store: Store) {
     store.insert_watch(new_watch("video_a"), 1_000).await.expect("an insert");
     store.insert_watch(new_watch("video_b"), 1_000).await.expect("an insert");
     let again = store.insert_watch(new_watch("video_a"), 2_000).await.expect("an insert");
@@ -59,9 +64,13 @@ async fn a_final_state_is_written_once_and_never_for_a_deleted_watch() {
 
 #[tokio::test]
 async fn each_write_appends_its_event_and_pruning_remembers_the_gap() {
+    for db in all("each_write_appends_its_event_and_pruning_remembers_the_gap").await {
+        events_and_pruning(Store::open(&db.url).await.expect("the store")).await;
+    }
+}
+
+async fn events_and_pruning(store: Store) {
     use genjob_server::db::EventFilter;
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let store = Store::open(&dir.path().join("genjob.db")).await.expect("the store");
     let wake = store.subscribe_events();
     store.insert_watch(new_watch("video_a"), 1_000).await.expect("an insert");
     assert!(wake.has_changed().expect("the store lives"), "a write wakes the streams");
