@@ -168,7 +168,8 @@ pub struct ServeArgs {
     /// Address the API listens on.
     #[arg(long, default_value = "127.0.0.1:8780", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// The store: `sqlite://FILE` (or a plain path); created with its migrations if missing.
+    /// The store: `sqlite://FILE` (or a plain path), or `postgres://USER:PASSWORD@HOST/DB` shared by
+    /// several replicas; created with its migrations if missing.
     #[arg(long, default_value = genjob_server::cfg::DEFAULT_DB, value_name = "URL")]
     pub db: String,
     /// Where the outputs of `download: true` watches are kept (created when first needed).

@@ -161,15 +161,19 @@ pub(crate) struct Permit {
 }
 
 impl Permit {
-    /// Waits for the request's turn in the pace shared with other processes (none: at once).
-    pub(crate) async fn shared_turn(&self, env: &Arc<dyn Environment>) {
+    /// Waits for the request's turn in the pace shared with other processes (none: at once), but
+    /// never past `deadline`.
+    pub(crate) async fn shared_turn(&self, env: &Arc<dyn Environment>, deadline: Option<Timestamp>) {
         let Some(fleet) = &self.budget.inner.fleet else { return };
         let (provider, lane) = self.key;
         let pause = self.budget.inner.pauses.lock().unwrap_or_else(|p| p.into_inner()).remove(&provider);
         if let Some(until) = pause {
             fleet.pause(provider, until).await;
         }
-        let wait = fleet.turn(provider, lane.as_str(), self.spacing).await.min(MAX_SHARED_WAIT);
+        let mut wait = fleet.turn(provider, lane.as_str(), self.spacing).await.min(MAX_SHARED_WAIT);
+        if let Some(deadline) = deadline {
+            wait = wait.min(since(deadline, env.now()));
+        }
         if !wait.is_zero() {
             env.sleep(wait).await;
         }
@@ -243,7 +247,7 @@ impl RequestBudget {
             }
             let wake = match self.try_take(provider, kind, now, pace) {
                 Ok(permit) => {
-                    permit.shared_turn(env).await;
+                    permit.shared_turn(env, deadline).await;
                     return Some(permit).filter(|_| deadline.is_none_or(|d| env.now() < d));
                 }
                 Err(Slot::At(at)) => at,
@@ -275,6 +279,57 @@ pub(crate) const RECHECK: Duration = Duration::from_millis(50);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env::TokioEnvironment;
+
+    /// A shared pace that makes every request wait `wait` and remembers what it was asked.
+    #[derive(Debug, Default)]
+    struct Fleet {
+        wait: Duration,
+        turns: Mutex<Vec<(Provider, &'static str, Duration)>>,
+        pauses: Mutex<Vec<(Provider, Timestamp)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl SharedPace for Fleet {
+        async fn turn(&self, provider: Provider, lane: &'static str, spacing: Duration) -> Duration {
+            self.turns.lock().unwrap().push((provider, lane, spacing));
+            self.wait
+        }
+
+        async fn pause(&self, provider: Provider, until: Timestamp) {
+            self.pauses.lock().unwrap().push((provider, until));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shared_budget_waits_for_the_fleet_s_turn_and_tells_it_of_pauses() {
+        let fleet = Arc::new(Fleet { wait: Duration::from_millis(300), ..Fleet::default() });
+        let budget = RequestBudget::shared(fleet.clone());
+        let env: Arc<dyn Environment> = Arc::new(TokioEnvironment::new());
+        let pace = Pace { rate: 5.0, max_in_flight: 8 };
+        let p = Provider::Token360;
+        let start = env.now();
+        let permit = budget.acquire(p, RequestKind::Record, &env, pace, None).await;
+        assert!(permit.is_some());
+        assert!(since(env.now(), start) >= Duration::from_millis(300), "the fleet's turn was waited for");
+        assert_eq!(fleet.turns.lock().unwrap().as_slice(), [(p, "api", Duration::from_millis(200))]);
+        drop(permit);
+
+        // A pause a server asked for reaches the fleet with the next request.
+        let until = after(env.now(), Duration::from_secs(30));
+        budget.pause_until(p, until);
+        let deadline = after(env.now(), Duration::from_secs(40));
+        let download = budget.acquire(p, RequestKind::Download, &env, pace, Some(deadline)).await;
+        assert!(download.is_some(), "files are another lane: the API's pause does not hold them");
+        assert_eq!(fleet.pauses.lock().unwrap().as_slice(), [(p, until)]);
+        assert_eq!(fleet.turns.lock().unwrap().last(), Some(&(p, "files", Duration::from_millis(200))));
+
+        // A turn further away than the deadline is not waited for past it.
+        let deadline = after(env.now(), Duration::from_millis(100));
+        let late = budget.acquire(Provider::Dreamina, RequestKind::Record, &env, pace, Some(deadline)).await;
+        assert!(late.is_none());
+        assert!(env.now() <= after(deadline, Duration::from_millis(1)));
+    }
 
     #[test]
     fn rate_concurrency_and_pauses_are_all_honoured_and_lanes_are_apart() {

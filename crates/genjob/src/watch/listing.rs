@@ -87,7 +87,7 @@ impl Watch {
         state.listing.in_flight = true;
         self.in_flight.push(Box::pin(async move {
             let request = async {
-                permit.shared_turn(&env).await;
+                permit.shared_turn(&env, None).await;
                 match source.listing() {
                     Some(listing) => listing.list_page(&scope, cursor.as_deref()).await,
                     None => Err(TransportError::config("the source has no listing")),

@@ -357,7 +357,7 @@ impl Watch {
         let timeout = self.watcher.request_timeout(now, self.deadline);
         self.in_flight.push(Box::pin(async move {
             let fetch = async {
-                permit.shared_turn(&env).await;
+                permit.shared_turn(&env, None).await;
                 source.fetch(&id).await
             };
             let result = bounded(&env, timeout, fetch).await;
