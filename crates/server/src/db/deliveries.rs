@@ -37,8 +37,8 @@ pub(super) fn insert_delivery(conn: &Connection, watch_id: i64, d: &NewDelivery,
     Ok(())
 }
 
+// The SQLite side of the `Store` methods of the same names (documented there).
 impl Sqlite {
-    /// Deliveries due at `now_ms`, oldest first.
     pub async fn due_deliveries(&self, now_ms: i64, limit: u32, _claim: Duration) -> Result<Vec<DueDelivery>, DbError> {
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(
@@ -53,7 +53,6 @@ impl Sqlite {
         .await
     }
 
-    /// When the next pending attempt is due (Unix ms), if any is pending.
     pub async fn next_delivery_at(&self) -> Result<Option<i64>, DbError> {
         self.call(|conn| {
             let next: Option<Option<i64>> = conn
@@ -66,7 +65,6 @@ impl Sqlite {
         .await
     }
 
-    /// The receiver accepted the delivery.
     pub async fn delivery_succeeded(&self, id: &str, now_ms: i64) -> Result<(), DbError> {
         let id = id.to_owned();
         self.call(move |conn| {
@@ -80,7 +78,6 @@ impl Sqlite {
         .await
     }
 
-    /// An attempt failed: try again at `retry_at`, or give up when there is none.
     pub async fn delivery_failed(
         &self,
         id: &str,

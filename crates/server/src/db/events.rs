@@ -159,13 +159,12 @@ fn pruned_through(conn: &Connection) -> Result<i64, DbError> {
     value.map_or(Ok(0), |v| v.parse().map_err(|_| DbError::Corrupt(format!("{PRUNED_THROUGH} `{v}`"))))
 }
 
+// The SQLite side of the `Store` methods of the same names (documented there).
 impl Sqlite {
-    /// The newest event id ever written.
     pub async fn latest_event(&self) -> Result<i64, DbError> {
         self.call(|conn| latest_event_id(conn)).await
     }
 
-    /// Up to `limit` events after `after` that pass `filter`, in id order.
     pub async fn events_page(&self, after: i64, filter: EventFilter, limit: u32) -> Result<EventPage, DbError> {
         self.call(move |conn| {
             let latest = latest_event_id(conn)?;
@@ -202,14 +201,11 @@ impl Sqlite {
         .await
     }
 
-    /// Where the log stands (what was pruned, the newest id).
     pub async fn event_bounds(&self) -> Result<EventBounds, DbError> {
         self.call(|conn| Ok(EventBounds { pruned_through: pruned_through(conn)?, latest: latest_event_id(conn)? }))
             .await
     }
 
-    /// Deletes events older than `before_ms`, and beyond the newest `keep` ones; returns how many.
-    /// The newest pruned id is kept, so a stream resuming from before it is told of the gap.
     pub async fn prune_events(&self, before_ms: i64, keep: u64) -> Result<u64, DbError> {
         self.call(move |conn| {
             let tx = conn.transaction()?;

@@ -262,8 +262,8 @@ fn by_job_id(conn: &Connection, job_id: &str) -> Result<Option<WatchRow>, DbErro
     raw.map(|raw| complete(conn, raw)).transpose()
 }
 
+// The SQLite side of the `Store` methods of the same names (documented there).
 impl Sqlite {
-    /// Adds a watch, or returns the existing one for the same job id (the unique constraint decides).
     pub async fn insert_watch(&self, new: NewWatch, now_ms: i64) -> Result<(Inserted, Option<i64>), DbError> {
         self.call(move |conn| {
             let tx = conn.transaction()?;
@@ -289,13 +289,11 @@ impl Sqlite {
         .await
     }
 
-    /// The watch of a job, if there is one.
     pub async fn watch(&self, job_id: &str) -> Result<Option<WatchRow>, DbError> {
         let job_id = job_id.to_owned();
         self.call(move |conn| by_job_id(conn, &job_id)).await
     }
 
-    /// Watches in row order after the filter's cursor.
     pub async fn list_watches(&self, filter: WatchFilter) -> Result<Vec<WatchRow>, DbError> {
         self.call(move |conn| {
             let (key, value) = filter.label.clone().unzip();
@@ -316,7 +314,6 @@ impl Sqlite {
         .await
     }
 
-    /// Removes a watch, its labels, outputs and pending deliveries; false when there was none.
     pub async fn delete_watch(&self, job_id: &str, now_ms: i64) -> Result<(bool, Option<i64>), DbError> {
         let job_id = job_id.to_owned();
         self.call(move |conn| {
@@ -331,8 +328,6 @@ impl Sqlite {
         .await
     }
 
-    /// A record was read and the job is not final: its status, progress and next check (and a
-    /// `watch.progress` event when the status or progress changed).
     pub async fn record_progress(
         &self,
         job_id: &str,
@@ -372,7 +367,6 @@ impl Sqlite {
         .await
     }
 
-    /// Watching stopped for a while (requests kept failing): the trouble, and when to start again.
     pub async fn record_retry(
         &self,
         job_id: &str,
@@ -391,13 +385,6 @@ impl Sqlite {
         .await
     }
 
-    /// The final state, its job and outputs, and the webhook it owes, in one transaction: a crash
-    /// leaves either all of it or none (then the job is watched again and ends again).
-    ///
-    /// `download`: the watch's files are still to be kept (`download_state` becomes `pending`);
-    /// its webhook then waits for them and `delivery` is `None` (see [`Store::record_files`]).
-    ///
-    /// Returns false, writing nothing, when the watch is gone or already final.
     #[allow(clippy::too_many_arguments)] // one transaction's inputs, each named at the call
     pub async fn record_final(
         &self,
@@ -452,8 +439,6 @@ impl Sqlite {
         .await
     }
 
-    /// Every watch whose files are still to be kept, oldest first: what a starting server picks
-    /// up again besides the watching ones.
     pub async fn files_pending(&self) -> Result<Vec<WatchRow>, DbError> {
         self.call(|conn| {
             let sql = format!("SELECT {COLUMNS} FROM watches WHERE download_state = 'pending' ORDER BY id");
@@ -464,8 +449,6 @@ impl Sqlite {
         .await
     }
 
-    /// The files are kept: their paths, `download_state = kept`, and the webhook that carries them,
-    /// in one transaction. Returns false, writing nothing, when no files are pending for the job.
     pub async fn record_files(
         &self,
         job_id: &str,
@@ -498,10 +481,6 @@ impl Sqlite {
         .await
     }
 
-    /// A download attempt failed. With `give_up`, the files will not be kept: `download_state =
-    /// failed`, the reason, and the webhook saying so (`delivery`), in one transaction; otherwise
-    /// the attempt is counted, the files stay pending and `delivery` is ignored. Returns the failed
-    /// attempts so far, or `None` when no files are pending for the job.
     pub async fn record_download_failure(
         &self,
         job_id: &str,
@@ -530,8 +509,6 @@ impl Sqlite {
         .await
     }
 
-    /// A callback named the job: check it now (`next_check_at = now`), wherever it is watched.
-    /// Returns false when no watch of the job is watching (unknown, or final already).
     pub async fn wake(&self, job_id: &str, now_ms: i64) -> Result<bool, DbError> {
         let job_id = job_id.to_owned();
         self.call(move |conn| {

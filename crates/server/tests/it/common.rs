@@ -370,3 +370,57 @@ impl EventStream {
         }
     }
 }
+
+/// A server run as a child process: this test binary again, running only `test` (which sees
+/// `env` and becomes the server, printing `LISTENING <addr>`). Killed however the test ends.
+#[derive(Debug)]
+pub struct ChildServer {
+    child: std::process::Child,
+    /// The address it listens on.
+    pub addr: String,
+}
+
+impl ChildServer {
+    /// Starts the child and waits (at most a minute) for its address.
+    pub async fn start(test: &str, env: &[(&str, &str)]) -> ChildServer {
+        use std::io::{BufRead, BufReader};
+        let mut command = std::process::Command::new(std::env::current_exe().expect("the test binary"));
+        command.args([test, "--exact", "--nocapture", "--test-threads=1"]);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the child starts");
+        let stdout = child.stdout.take().expect("its stdout");
+        let mut server = ChildServer { child, addr: String::new() };
+        // libtest prints `test <name> ... ` before the line: look for the word anywhere.
+        let reading = tokio::task::spawn_blocking(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .find_map(|line| line.split_once("LISTENING ").map(|(_, addr)| addr.trim().to_owned()))
+        });
+        server.addr = tokio::time::timeout(Duration::from_secs(60), reading)
+            .await
+            .expect("the child starts within a minute")
+            .expect("reading the child")
+            .expect("the child prints its address");
+        server
+    }
+
+    /// SIGKILL: no shutdown, no flush; whatever the child had written is all there is.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("the child is gone");
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -8,7 +8,7 @@
 //! connections and leases.
 
 use crate::backends::postgres;
-use crate::common::{API_TOKEN, Api, PROVIDER_TOKEN, Receiver, sandbox};
+use crate::common::{API_TOKEN, Api, ChildServer, PROVIDER_TOKEN, Receiver, sandbox};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use genjob::{FixedInterval, Watcher};
@@ -17,8 +17,6 @@ use genjob_server::Server;
 use genjob_server::cfg::{ServerConfig, ServerToken, parse_db};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -115,27 +113,7 @@ async fn two_replicas_split_the_watches_keep_one_pace_and_lose_nothing_when_one_
     let mut receiver = Receiver::start(&[]).await;
 
     let replica_a = Server::start(config(&url), watcher(base_a)).await.expect("replica A starts");
-    let child = Command::new(std::env::current_exe().expect("the test binary"))
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DB, &url)
-        .env(CHILD_BASE, &base_b)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("replica B starts");
-    let mut child = KillOnDrop(child);
-    let stdout = child.0.stdout.take().expect("its stdout");
-    let reading = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.split_once("LISTENING ").map(|(_, addr)| addr.trim().to_owned()))
-    });
-    tokio::time::timeout(Duration::from_secs(60), reading)
-        .await
-        .expect("replica B starts within a minute")
-        .expect("reading replica B")
-        .expect("replica B prints its address");
+    let mut replica_b = ChildServer::start(test, &[(CHILD_DB, &url), (CHILD_BASE, &base_b)]).await;
 
     // 200 jobs of three providers, done 8 to 40 s from now; all added through replica A.
     let api = Api::new(&replica_a);
@@ -184,8 +162,7 @@ async fn two_replicas_split_the_watches_keep_one_pace_and_lose_nothing_when_one_
         assert!(reading.elapsed() < Duration::from_secs(60), "the replicas do not both read: A {a} B {b}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    child.0.kill().expect("kill -9");
-    child.0.wait().expect("replica B is gone");
+    replica_b.kill();
     let killed_at = Instant::now();
 
     // Every job ends, and every final state reaches the receiver, signed, at least once.
@@ -211,7 +188,7 @@ async fn two_replicas_split_the_watches_keep_one_pace_and_lose_nothing_when_one_
     }
 
     // Who read what when: the two replicas never read one job turn about; B read nothing after
-    // its death; together they kept each provider's pace (5 a second, one more for the window's edge).
+    // its death; together they kept each provider's pace (checked below).
     let (a, b) = (seen_a.lock().expect("log").clone(), seen_b.lock().expect("log").clone());
     assert!(b.iter().all(|(at, _)| *at <= killed_at), "a dead replica reads nothing");
     let mut reads: BTreeMap<String, Vec<(Instant, char)>> = BTreeMap::new();
@@ -230,24 +207,16 @@ async fn two_replicas_split_the_watches_keep_one_pace_and_lose_nothing_when_one_
         // At most: A, given to B by a rebalance, taken back when B died.
         assert!(runs <= 3, "{job} was read turn about by both replicas: {job_reads:?}");
     }
+    // As the library's own pacing test: the documented 5 a second holds over 10 s (51 with the
+    // window's edge), and no second sees more than 7 (a request sent late bunches with the next).
     for (provider, mut times) in by_provider {
         times.sort();
-        let busiest = times
-            .iter()
-            .enumerate()
-            .map(|(i, t)| times[i..].iter().take_while(|u| **u < *t + Duration::from_secs(1)).count())
-            .max();
-        assert!(busiest.unwrap_or(0) <= 6, "{provider}: {busiest:?} requests in one second from the fleet");
+        let busiest = |window: Duration| {
+            let in_window = |i: usize| times[i..].iter().take_while(|t| **t < times[i] + window).count();
+            (0..times.len()).map(in_window).max().unwrap_or(0)
+        };
+        let (second, ten) = (busiest(Duration::from_secs(1)), busiest(Duration::from_secs(10)));
+        assert!(second <= 7 && ten <= 51, "{provider}: the fleet sent {second} in a second, {ten} in 10 s");
     }
     replica_a.shutdown().await;
-}
-
-/// Kills the child however the test ends, so no replica outlives it.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -3,15 +3,13 @@
 //! The killed server is this test binary run again as a child process (the same test, told by its
 //! environment to be the server), so a real process dies with its connections, SQLite handle and lock.
 
-use crate::common::{API_TOKEN, Api, PROVIDER_TOKEN, Receiver, sandbox, server};
+use crate::common::{API_TOKEN, Api, ChildServer, PROVIDER_TOKEN, Receiver, sandbox, server};
 use genjob::FixedInterval;
 use genjob_sandbox::JobSpec;
 use genjob_server::Server;
 use genjob_server::cfg::{ServerConfig, ServerToken};
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,28 +47,10 @@ async fn a_killed_server_loses_nothing() {
     let db = dir.path().join("genjob.db");
     let mut receiver = Receiver::start(&[]).await;
 
-    let child = Command::new(std::env::current_exe().expect("the test binary"))
-        .args(["kill::a_killed_server_loses_nothing", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DB, &db)
-        .env(CHILD_SANDBOX, sandbox.base_url())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the child starts");
-    let mut child = KillOnDrop(child);
-    let stdout = child.0.stdout.take().expect("its stdout");
-    // libtest prints `test kill::a_killed_server_loses_nothing ... ` before the line: look for the word anywhere.
-    let reading = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.split_once("LISTENING ").map(|(_, addr)| addr.trim().to_owned()))
-    });
-    let addr = tokio::time::timeout(Duration::from_secs(60), reading)
-        .await
-        .expect("the child starts within a minute")
-        .expect("reading the child")
-        .expect("the child prints its address");
+    let test = "kill::a_killed_server_loses_nothing";
+    let db_text = db.to_string_lossy().into_owned();
+    let mut child = ChildServer::start(test, &[(CHILD_DB, &db_text), (CHILD_SANDBOX, &sandbox.base_url())]).await;
+    let addr = child.addr.clone();
 
     // Done long ago, done in ~10 s, and one done long ago without a webhook.
     let jobs = [
@@ -87,9 +67,7 @@ async fn a_killed_server_loses_nothing() {
         201
     );
     assert_eq!(api.post(json!({"job_id": jobs[1], "webhook_url": receiver.url})).await.status, 201);
-    // SIGKILL: no shutdown, no flush; whatever the child had written is all there is.
-    child.0.kill().expect("kill -9");
-    child.0.wait().expect("the child is gone");
+    child.kill();
 
     let restarted = server(&db, &sandbox).await;
     let api = Api::new(&restarted);
@@ -104,14 +82,4 @@ async fn a_killed_server_loses_nothing() {
         assert_eq!(api.wait_final(job).await["status"], "completed");
     }
     restarted.shutdown().await;
-}
-
-/// Kills the child however the test ends, so no server outlives it.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
