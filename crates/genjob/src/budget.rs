@@ -161,6 +161,14 @@ pub(crate) struct Permit {
 }
 
 impl Permit {
+    /// The request this permit allowed was not sent after all: it is not counted.
+    fn not_sent(&self, kind: RequestKind) {
+        let sent = self.budget.inner.sent.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(counter) = sent.get(&(self.key.0, kind)) {
+            counter.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     /// Waits for the request's turn in the pace shared with other processes (none: at once), but
     /// never past `deadline`.
     pub(crate) async fn shared_turn(&self, env: &Arc<dyn Environment>, deadline: Option<Timestamp>) {
@@ -246,9 +254,15 @@ impl RequestBudget {
                 return None;
             }
             let wake = match self.try_take(provider, kind, now, pace) {
+                Ok(permit) if self.inner.fleet.is_none() => return Some(permit),
                 Ok(permit) => {
                     permit.shared_turn(env, deadline).await;
-                    return Some(permit).filter(|_| deadline.is_none_or(|d| env.now() < d));
+                    if deadline.is_some_and(|d| env.now() >= d) {
+                        // Its turn came too late: the request is not sent, so it does not count.
+                        permit.not_sent(kind);
+                        return None;
+                    }
+                    return Some(permit);
                 }
                 Err(Slot::At(at)) => at,
                 // Slots are given back by whoever holds them, in any task: look again shortly.

@@ -125,6 +125,7 @@ impl Watch {
                 polls: 0,
                 failures: Failures::default(),
                 last_read: now,
+                read_sent: None,
                 server_hint: None,
                 hint: None,
                 last_woken: None,
@@ -351,6 +352,7 @@ impl Watch {
         let Some(source) = self.watcher.sources.get(&provider).cloned() else { return };
         let t = &mut self.jobs[index];
         t.phase = Phase::Reading;
+        t.read_sent = Some(now);
         t.polls = t.polls.saturating_add(1);
         let id = t.tracker.id().clone();
         let env = self.watcher.env.clone();
@@ -540,7 +542,8 @@ impl Watch {
         self.events.push_back(WatchEvent::Ended(Box::new(JobEnded { index, id, result })));
     }
 
-    /// Ends every unfinished job and download: the deadline passed, or the watch was cancelled.
+    /// Ends every unfinished job and download: the deadline passed (a read still in flight then is
+    /// its last failure: it got no answer in time), or the watch was cancelled.
     fn end_all(&mut self, now: Timestamp, cancelled: bool) {
         // Dropping the futures cuts their requests and removes half-written downloads.
         self.in_flight = FuturesUnordered::new();
@@ -559,7 +562,7 @@ impl Watch {
                     elapsed: since(now, self.started),
                     polls: t.polls,
                     last: t.tracker.job().cloned().map(Box::new),
-                    last_error: t.failures.last.clone().map(Box::new),
+                    last_error: in_flight_error(t, now).or_else(|| t.failures.last.clone()).map(Box::new),
                 }
             };
             self.finish(index, Err(error));
@@ -610,3 +613,9 @@ const _: fn() = || {
     fn assert_send<T: Send>() {}
     assert_send::<Watch>();
 };
+
+/// The failure of a record read the deadline cut: no response within the time it had.
+fn in_flight_error(t: &TrackedJob, now: Timestamp) -> Option<TransportError> {
+    let sent = t.read_sent.filter(|_| t.phase == Phase::Reading)?;
+    Some(TransportError::timeout(since(now, sent)).with_attempts(1))
+}
