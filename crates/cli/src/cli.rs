@@ -168,13 +168,17 @@ pub struct ServeArgs {
     /// Address the API listens on.
     #[arg(long, default_value = "127.0.0.1:8780", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// The store: `sqlite://FILE` (or a plain path), or `postgres://USER:PASSWORD@HOST/DB` shared by
-    /// several replicas; created with its migrations if missing.
+    /// The store: `sqlite://FILE` (or a plain path), created with its migrations if missing; or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`, shared by several replicas.
     #[arg(long, default_value = genjob_server::cfg::DEFAULT_DB, value_name = "URL")]
     pub db: String,
     /// Where the outputs of `download: true` watches are kept (created when first needed).
     #[arg(long, default_value = genjob_server::cfg::DEFAULT_OUTPUT_DIR, value_name = "DIR")]
     pub outputs: PathBuf,
+    /// PostgreSQL: how long a replica holds a watch unrenewed (renewed every third of it); the
+    /// watches of a replica that dies are taken over within this time (at least 1s).
+    #[arg(long, value_parser = parse_duration, value_name = "DUR", default_value = "30s")]
+    pub lease: Duration,
 }
 
 /// Arguments of `genjob demo`.

@@ -127,7 +127,13 @@ pub struct ServerConfig {
     /// PostgreSQL: how long a replica's hold on a watch lasts unrenewed (renewed every third of
     /// it); the watches of a replica that died are taken over by the others within this time.
     pub lease: Duration,
+    /// How often what this server learned of job durations is merged into the store's (and the
+    /// merged result taken back: replicas learn from each other); also at start and at shutdown.
+    pub learn_every: Duration,
 }
+
+/// The default time between merges of the learned job durations into the store.
+pub const DEFAULT_LEARN_EVERY: Duration = Duration::from_secs(30);
 
 /// The default lease of a replica on its watches.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
@@ -171,6 +177,7 @@ impl ServerConfig {
             download_timeout: DEFAULT_DOWNLOAD_TIMEOUT,
             event_retention: EventRetention::default(),
             lease: DEFAULT_LEASE,
+            learn_every: DEFAULT_LEARN_EVERY,
         }
     }
 }

@@ -99,8 +99,18 @@ pub struct RunningServer {
     sender: JoinHandle<()>,
     pruner: JoinHandle<()>,
     leases: JoinHandle<()>,
+    learning: Option<Learning>,
     worker: Worker,
     resumed: usize,
+}
+
+/// The learned job durations kept in the store: the watcher's estimates, and the task that merges
+/// them into the store's now and then.
+#[derive(Debug)]
+struct Learning {
+    store: Store,
+    estimates: genjob::SharedEstimates,
+    task: JoinHandle<()>,
 }
 
 impl Server {
@@ -165,10 +175,22 @@ impl Server {
             }
             None => (watcher, None),
         };
+        // What this server (or the fleet) learned before: the watches picked up below use it at once.
+        if let Some(estimates) = watcher.learning() {
+            match store.learned().await {
+                Ok(stored) => estimates.merge(&stored),
+                Err(e) => tracing::warn!("starting without the learned job durations of the store: {e}"),
+            }
+        }
         let worker =
             Worker::new(store.clone(), watcher.clone(), keeping, leasing, deliveries.clone(), shutdown.clone());
         let resumed = worker.resume_all().await?;
         let leases = tokio::spawn(worker.clone().hold_leases());
+        let learning = watcher.learning().cloned().map(|estimates| {
+            let task =
+                tokio::spawn(keep_learning(store.clone(), estimates.clone(), config.learn_every, shutdown.clone()));
+            Learning { store: store.clone(), estimates, task }
+        });
 
         let sender = webhook::Sender {
             store: store.clone(),
@@ -197,7 +219,19 @@ impl Server {
                 tracing::error!("the API server stopped: {e}");
             }
         });
-        Ok(RunningServer { addr, secret, callback_secret, shutdown, http, sender, pruner, leases, worker, resumed })
+        Ok(RunningServer {
+            addr,
+            secret,
+            callback_secret,
+            shutdown,
+            http,
+            sender,
+            pruner,
+            leases,
+            learning,
+            worker,
+            resumed,
+        })
     }
 }
 
@@ -243,6 +277,11 @@ impl RunningServer {
         // Joins the watches, then (shared store) gives up this replica's leases.
         let _ = self.leases.await;
         self.worker.join().await;
+        // Last, when no watch learns any more: what this run learned outlives it.
+        if let Some(learning) = self.learning {
+            let _ = learning.task.await;
+            save_learned(&learning.store, &learning.estimates).await;
+        }
     }
 }
 
@@ -260,5 +299,33 @@ async fn prune_events(store: Store, retention: EventRetention, stop: Cancellatio
             () = tokio::time::sleep(retention.every.max(std::time::Duration::from_millis(100))) => {}
             () = stop.cancelled() => return,
         }
+    }
+}
+
+/// Merges what the watcher learned into the store every `every`, and takes the merged result
+/// (what other replicas learned too) back, until the server stops (its last save is at shutdown).
+async fn keep_learning(
+    store: Store,
+    estimates: genjob::SharedEstimates,
+    every: std::time::Duration,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            // Never a busy loop, whatever the setting.
+            () = tokio::time::sleep(every.max(std::time::Duration::from_millis(100))) => {}
+            () = stop.cancelled() => return,
+        }
+        save_learned(&store, &estimates).await;
+    }
+}
+
+/// One merge of the learned durations into the store, and the result taken back. Merging (not
+/// replacing) keeps what the watches learned meanwhile; samples are per job, so none counts twice.
+async fn save_learned(store: &Store, estimates: &genjob::SharedEstimates) {
+    match store.merge_learned(estimates.snapshot(), now_ms()).await {
+        Ok(merged) => estimates.merge(&merged),
+        // Only learning is lost meanwhile: the next merge carries it.
+        Err(e) => tracing::warn!("cannot save the learned job durations: {e}"),
     }
 }

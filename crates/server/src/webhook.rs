@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// How long a due delivery is this replica's to attempt: past it (the replica died mid-attempt)
-/// another replica sends it again.
-const CLAIM: Duration = Duration::from_secs(60);
+/// another replica sends it again. An attempt ends within its timeout, so a live replica is never
+/// overtaken.
+const CLAIM: Duration = ATTEMPT_TIMEOUT.saturating_add(Duration::from_secs(5));
 
 /// The longest the sender sleeps without looking at the outbox (a safety net; inserts wake it).
 const MAX_IDLE: Duration = Duration::from_secs(30);

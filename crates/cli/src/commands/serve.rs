@@ -24,6 +24,7 @@ pub async fn run(args: ServeArgs, lookup: Lookup<'_>) -> Result<Exit, CliError> 
         config.callback_secret = Some(CallbackSecret::new(secret.trim()).map_err(|e| CliError::usage(e.to_string()))?);
     }
     config.output_dir = args.outputs;
+    config.lease = args.lease;
     let watcher = Watcher::from_lookup(lookup).map_err(|e| CliError::usage(e.to_string()))?;
     let server = Server::start(config, watcher).await.map_err(|e| {
         let exit = match e {

@@ -3,7 +3,8 @@
 //! Three watches added over HTTP (one per provider, outputs kept) end in three correctly signed
 //! webhooks carrying the kept files, which are on disk and complete; a restarted server (SIGTERM,
 //! then started again on the same database) still has every watch; a forged provider callback
-//! does not finish a job still running.
+//! does not finish a job still running. Two replicas over one PostgreSQL schema (when
+//! `GENJOB_TEST_POSTGRES_URL` names a server) lose nothing when one is killed mid-run.
 
 use crate::common::{TOKEN, env_for, sandbox};
 use axum::extract::State;
@@ -44,11 +45,17 @@ impl Serve {
     /// Starts `genjob serve` on a free port over `dir`'s database and outputs; reads the address it prints.
     async fn start(dir: &Path, env: &[(String, String)]) -> Serve {
         let db = format!("sqlite://{}", dir.join("genjob.db").display());
+        Serve::start_with(dir, &db, &[], "serve.stderr", env).await
+    }
+
+    /// Starts `genjob serve --db DB ARGS…` on a free port with `dir`'s outputs, its stderr in `dir/log`.
+    async fn start_with(dir: &Path, db: &str, args: &[&str], log: &str, env: &[(String, String)]) -> Serve {
         let outputs = dir.join("outputs");
-        let stderr =
-            std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.stderr")).expect("a log file");
+        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(log)).expect("a log file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_genjob"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", &db, "--outputs"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", db])
+            .args(args)
+            .arg("--outputs")
             .arg(&outputs)
             .env_clear()
             .envs(env.iter().cloned())
@@ -73,7 +80,7 @@ impl Serve {
         let base = tokio::time::timeout(Duration::from_secs(30), reading).await;
         let base = base.ok().and_then(Result::ok).flatten();
         let Some((base, banner)) = base else {
-            let log = std::fs::read_to_string(dir.join("serve.stderr")).unwrap_or_default();
+            let log = std::fs::read_to_string(dir.join(log)).unwrap_or_default();
             panic!("genjob serve printed no address; its stderr:\n{log}");
         };
         serve.base = base;
@@ -288,5 +295,112 @@ async fn serve_keeps_outputs_signs_webhooks_survives_a_restart_and_ignores_forge
     assert_ne!(after["job_status"], "completed", "{after}");
 
     serve.stop().await;
+    receiver_task.abort();
+}
+
+/// The variable naming the PostgreSQL server the tests may use (a role that may create schemas).
+const POSTGRES_URL: &str = "GENJOB_TEST_POSTGRES_URL";
+
+/// A fresh schema of the test PostgreSQL server; the URL whose connections work in it only.
+async fn postgres_schema(base: &str) -> String {
+    let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_URL} is set but PostgreSQL does not answer: {e}"));
+    let connection = tokio::spawn(connection);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let schema = format!("cli_fleet_{}_{nanos:x}", std::process::id());
+    client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("a schema of its own");
+    drop(client);
+    let _ = connection.await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-csearch_path%3D{schema}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_fleet_of_two_binaries_loses_no_watch_and_no_webhook_when_one_is_killed() {
+    let Ok(base) = std::env::var(POSTGRES_URL) else {
+        eprintln!("serve postgres fleet test skipped: {POSTGRES_URL} is not set (.ci/run starts a server and sets it)");
+        return;
+    };
+    const JOBS: usize = 30;
+    let db = postgres_schema(&base).await;
+    // Real time: the server's clock must not fall behind the ids' creation times.
+    let sandbox = sandbox(1.0).await;
+    let env = env_for(&sandbox.base_url(), TOKEN);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (url, mut deliveries, receiver_task) = receiver().await;
+    // A short lease: the survivor takes the killed replica's watches over within 3 s.
+    let args = ["--lease", "3s"];
+    let a = Serve::start_with(dir.path(), &db, &args, "a.stderr", &env).await;
+    let b = Serve::start_with(dir.path(), &db, &args, "b.stderr", &env).await;
+    // Both sign with the one secret the first start kept in the store.
+    let secret = a.get("/v1/webhook-secret").await["secret"].as_str().expect("a secret").to_owned();
+    assert_eq!(b.get("/v1/webhook-secret").await["secret"], secret.as_str());
+    let secret = WebhookSecret::parse(&secret).expect("a webhook secret");
+
+    // Videos of three providers inside their documented window, done 5 to 24 s from now; all
+    // added through replica A.
+    let mut jobs = Vec::new();
+    for i in 0..JOBS {
+        let spec = match i % 3 {
+            0 => JobSpec::dreamina_video(),
+            1 => JobSpec::google_flow_video(),
+            _ => JobSpec::token360_video(),
+        };
+        let duration = Duration::from_secs(95 + (i as u64 * 7) % 20);
+        let id = sandbox.add_job(spec.with_duration(duration).with_age(Duration::from_secs(90)));
+        let mut body = json!({"job_id": id, "webhook_url": url});
+        if i % 3 == 2 {
+            body["provider"] = json!("token360");
+        }
+        let (status, watch) = a.request(reqwest::Method::POST, "/v1/watches", Some(body)).await;
+        assert_eq!(status, 201, "{watch}");
+        jobs.push(id);
+    }
+
+    // Kill B (SIGKILL) mid-run: once some jobs completed while both replicas hold running ones.
+    let (client, connection) = tokio_postgres::connect(&db, tokio_postgres::NoTls).await.expect("PostgreSQL");
+    let connection = tokio::spawn(connection);
+    let started = std::time::Instant::now();
+    loop {
+        let row = client
+            .query_one(
+                "SELECT (SELECT count(DISTINCT leased_by) FROM watches WHERE state = 'watching'),
+                        (SELECT count(*) FROM watches WHERE state = 'completed')",
+                &[],
+            )
+            .await
+            .expect("the leases");
+        let (holders, completed): (i64, i64) = (row.get(0), row.get(1));
+        if holders == 2 && completed >= 1 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no mid-run moment: {holders} holders, {completed} done");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(b); // kills it with SIGKILL and reaps it
+    drop(client);
+    let _ = connection.await;
+
+    // Every job ends completed, and every final state reaches the receiver, signed, at least once
+    // (a delivery the killed replica had taken is due again after its one-minute claim).
+    let mut delivered: BTreeMap<String, usize> = BTreeMap::new();
+    while delivered.len() < JOBS {
+        let delivery = tokio::time::timeout(Duration::from_secs(120), deliveries.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {JOBS} webhooks within two minutes", delivered.len()))
+            .expect("the receiver runs");
+        let payload = delivery.verified(&secret);
+        assert_eq!(payload["type"], "job.completed", "{payload}");
+        *delivered.entry(payload["data"]["job_id"].as_str().expect("a job id").to_owned()).or_default() += 1;
+    }
+    let expected: std::collections::BTreeSet<&String> = jobs.iter().collect();
+    assert_eq!(delivered.keys().collect::<std::collections::BTreeSet<_>>(), expected);
+    for id in &jobs {
+        assert_eq!(a.get(&watch_path(id)).await["status"], "completed", "{id}");
+    }
+    let duplicates: usize = delivered.values().map(|n| n - 1).sum();
+    eprintln!("serve postgres fleet: {JOBS} jobs, every one delivered ({duplicates} duplicates)");
+    a.stop().await;
     receiver_task.abort();
 }

@@ -33,6 +33,13 @@ impl SharedEstimates {
         self.lock().clone()
     }
 
+    /// Adds what `other` holds ([`DurationEstimates::merge`]): how a process takes in what others
+    /// learned (a shared store's merged estimates) without losing what it learned meanwhile, and
+    /// without counting a job twice.
+    pub fn merge(&self, other: &DurationEstimates) {
+        self.lock().merge(other);
+    }
+
     /// Runs `f` on the estimates, holding the lock.
     pub fn update<R>(&self, f: impl FnOnce(&mut DurationEstimates) -> R) -> R {
         f(&mut self.lock())
@@ -61,5 +68,29 @@ impl SharedEstimates {
     fn lock(&self) -> MutexGuard<'_, DurationEstimates> {
         // A poisoned lock only means a panic elsewhere mid-update; the rings are still well formed.
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genjob_models::{JobKind, Provider};
+
+    #[test]
+    fn merging_back_a_store_s_merge_keeps_what_was_learned_meanwhile_and_counts_each_job_once() {
+        let key = DurationKey::for_kind(Provider::Dreamina, Some(JobKind::Video));
+        let shared = SharedEstimates::default();
+        shared.record_finished(&key, "mine", Duration::from_secs(90));
+        // A store merges a snapshot into what another process saved …
+        let mut stored = DurationEstimates::new();
+        stored.record_finished(&key, "theirs", Duration::from_secs(100));
+        stored.merge(&shared.snapshot());
+        // … while this process learns more.
+        shared.record_finished(&key, "meanwhile", Duration::from_secs(80));
+        shared.merge(&stored);
+        assert_eq!(shared.snapshot().samples(&key), (3, 0));
+        // Taking the same back again adds nothing.
+        shared.merge(&stored);
+        assert_eq!(shared.snapshot().samples(&key), (3, 0));
     }
 }

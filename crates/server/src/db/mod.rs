@@ -4,6 +4,7 @@
 
 mod deliveries;
 mod events;
+mod learned;
 mod postgres;
 mod sqlite;
 mod watches;
@@ -14,6 +15,7 @@ pub use watches::{DownloadState, Inserted, KeptFile, NewWatch, OutputRow, WatchF
 
 use crate::cfg::DbUrl;
 use genjob::Job;
+use genjob::learn::DurationEstimates;
 use postgres::Postgres;
 use sqlite::Sqlite;
 use std::path::PathBuf;
@@ -332,6 +334,20 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), DbError> {
         dispatch!(self.delivery_failed(id, error, retry_at, now_ms))
+    }
+
+    /// What the store holds of learned job durations: empty when nothing was saved yet, an error
+    /// ([`DbError::Corrupt`]) when what is saved cannot be used (the next merge replaces it).
+    pub async fn learned(&self) -> Result<DurationEstimates, DbError> {
+        dispatch!(self.learned())
+    }
+
+    /// Merges `ours` into the learned job durations the store holds and returns the result, in one
+    /// transaction (PostgreSQL: with the row locked, so replicas merging at once lose nothing).
+    /// Samples belong to job ids: merging again what was taken back counts no job twice. What the
+    /// store holds but cannot use is replaced.
+    pub async fn merge_learned(&self, ours: DurationEstimates, now_ms: i64) -> Result<DurationEstimates, DbError> {
+        dispatch!(self.merge_learned(ours, now_ms))
     }
 
     /// Shared store only: this replica's heartbeat, the leases of the watches it holds renewed until

@@ -724,6 +724,29 @@ impl Postgres {
         Ok(())
     }
 
+    pub(crate) async fn learned(&self) -> Result<genjob::learn::DurationEstimates, DbError> {
+        let row = self.client().await?.query_one("SELECT estimates FROM learned WHERE id = 1", &[]).await?;
+        let text: Option<String> = row.try_get(0)?;
+        super::learned::parse_learned(text.as_deref())
+    }
+
+    pub(crate) async fn merge_learned(
+        &self,
+        ours: genjob::learn::DurationEstimates,
+        now_ms: i64,
+    ) -> Result<genjob::learn::DurationEstimates, DbError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // The row is locked until the commit: a replica merging at the same time waits and then
+        // merges into this one's result, so neither loses the other's samples.
+        let row = tx.query_one("SELECT estimates FROM learned WHERE id = 1 FOR UPDATE", &[]).await?;
+        let stored: Option<String> = row.try_get(0)?;
+        let (merged, text) = super::learned::merged(stored.as_deref(), &ours)?;
+        tx.execute("UPDATE learned SET estimates = $1, updated_at = $2 WHERE id = 1", &[&text, &now_ms]).await?;
+        tx.commit().await?;
+        Ok(merged)
+    }
+
     async fn try_turn(&self, lane: &str, spacing: Duration) -> Result<Duration, DbError> {
         let client = self.client().await?;
         let statement = client

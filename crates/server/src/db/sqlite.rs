@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_watches.sql"),
     include_str!("../../migrations/0002_kept_outputs.sql"),
     include_str!("../../migrations/0003_events.sql"),
+    include_str!("../../migrations/0004_learned.sql"),
 ];
 
 /// The SQLite store: cheap to clone.

@@ -9,6 +9,7 @@ mod events;
 mod fleet;
 mod hooks;
 mod kill;
+mod learned;
 mod metrics;
 mod openapi;
 mod outputs;

@@ -112,3 +112,74 @@ async fn events_and_pruning(store: Store) {
     assert_eq!((ids, page.pruned_through), (vec![5, 6], 4));
     assert_eq!(store.stats().await.expect("stats").events_written, 6);
 }
+
+/// `n` finished jobs `prefix0…` of one key, 60 s each.
+fn learned_jobs(key: &genjob::learn::DurationKey, prefix: &str, n: usize) -> genjob::learn::DurationEstimates {
+    let mut learned = genjob::learn::DurationEstimates::new();
+    for i in 0..n {
+        learned.record_finished(key, &format!("{prefix}{i}"), std::time::Duration::from_secs(60));
+    }
+    learned
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learned_durations_merge_into_the_store_once_per_job_and_concurrent_merges_lose_nothing() {
+    let test = "learned_durations_merge_into_the_store_once_per_job_and_concurrent_merges_lose_nothing";
+    for db in all(test).await {
+        let store = Store::open(&db.url).await.expect("the store");
+        // Another connection (PostgreSQL: another replica's store); SQLite has one process per file.
+        let other = if store.is_shared() { Store::open(&db.url).await.expect("a second store") } else { store.clone() };
+        learned_merges(&store, &other).await;
+    }
+}
+
+async fn learned_merges(store: &Store, other: &Store) {
+    use genjob::learn::DurationKey;
+    let key = DurationKey::for_kind(Provider::Token360, Some(genjob::JobKind::Video));
+    assert!(store.learned().await.expect("a read").is_empty(), "nothing learned yet");
+
+    let a = learned_jobs(&key, "a", 3);
+    let merged = store.merge_learned(a.clone(), 1_000).await.expect("a merge");
+    assert_eq!(merged.samples(&key), (3, 0));
+    // B saw a0 finish too (the same job), and two of its own.
+    let mut b = learned_jobs(&key, "b", 2);
+    b.record_finished(&key, "a0", std::time::Duration::from_secs(60));
+    let merged = other.merge_learned(b, 2_000).await.expect("a merge");
+    assert_eq!(merged.samples(&key), (5, 0), "a0 counts once");
+    // A merges again what it holds, and what it took back: no job counts twice.
+    let mut a_now = a;
+    a_now.merge(&merged);
+    let again = store.merge_learned(a_now.clone(), 3_000).await.expect("a merge");
+    assert_eq!(again.samples(&key), (5, 0));
+    a_now.merge(&again);
+    assert_eq!(a_now.samples(&key), (5, 0), "taking the merge back counts no job twice");
+    assert_eq!(store.learned().await.expect("a read"), again);
+
+    // Eight merges at once (PostgreSQL: from two connections): the row lock keeps every sample.
+    let merges = (0..8).map(|i| {
+        let store = if i % 2 == 0 { store.clone() } else { other.clone() };
+        let learned = learned_jobs(&key, &format!("c{i}-"), 10);
+        async move { store.merge_learned(learned, 4_000).await }
+    });
+    for merged in futures::future::join_all(merges).await {
+        merged.expect("a merge");
+    }
+    assert_eq!(store.learned().await.expect("a read").samples(&key), (85, 0));
+}
+
+#[tokio::test]
+async fn unusable_learned_durations_are_reported_and_replaced_by_the_next_merge() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("genjob.db");
+    drop(Store::open(&path).await.expect("a new database"));
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    let future = r#"{"format": "genjob-learned-durations", "version": 99, "keys": []}"#;
+    conn.execute("UPDATE learned SET estimates = ?1", [future]).expect("a newer value");
+    drop(conn);
+    let store = Store::open(&path).await.expect("the database opens");
+    assert!(matches!(store.learned().await, Err(DbError::Corrupt(_))));
+    let key = genjob::learn::DurationKey::for_kind(Provider::Dreamina, None);
+    let merged = store.merge_learned(learned_jobs(&key, "d", 2), 1_000).await.expect("a merge replaces it");
+    assert_eq!(merged.samples(&key), (2, 0));
+    assert_eq!(store.learned().await.expect("a read"), merged);
+}
