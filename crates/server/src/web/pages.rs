@@ -4,7 +4,11 @@
 use crate::db::dashboard::{DeliveryRow, HistoryRow, Overview, StateCounts};
 use crate::db::{WatchRow, WatchState};
 use maud::{DOCTYPE, Markup, html};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// What is escaped in a job id put in a path: all but `-`, `_`, `~` and alphanumerics (a `.` too,
+/// so an id `..` cannot become a relative path).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
 
 /// What the overview shows of one learned duration key.
 #[derive(Debug, Clone)]
@@ -30,7 +34,7 @@ pub(crate) const BINS: usize = 24;
 
 /// The path of a job's page.
 pub(crate) fn job_href(job_id: &str) -> String {
-    format!("/jobs/{}", utf8_percent_encode(job_id, NON_ALPHANUMERIC))
+    format!("/jobs/{}", utf8_percent_encode(job_id, SEGMENT))
 }
 
 /// A Unix-ms time as `2026-12-03 10:48:13 UTC`.

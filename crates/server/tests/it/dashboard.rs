@@ -320,3 +320,65 @@ async fn dashboard_render_ms() {
     drop(driver);
     server.shutdown().await;
 }
+
+/// Signs in with a plain HTTP client (no redirects followed): the session cookie's `name=value`.
+async fn session_cookie(http: &reqwest::Client, base: &str) -> String {
+    let login = http.post(format!("{base}/login")).form(&[("token", API_TOKEN)]).send().await.expect("an answer");
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"].to_str().expect("a cookie");
+    cookie.split(';').next().expect("name=value").to_owned()
+}
+
+/// Without a browser: a kept file is served only with a session and only from the output
+/// directory, the job's page previews it, and what the watcher learned is drawn with its median.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_files_and_learned_durations_on_the_pages() {
+    use genjob::{DurationEstimates, DurationKey, JobKind, Provider, SharedEstimates};
+
+    let sandbox = sandbox().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let learning = SharedEstimates::new(DurationEstimates::new());
+    let key = DurationKey::for_kind(Provider::Token360, Some(JobKind::Video));
+    for i in 0..40u64 {
+        learning.record_finished(&key, &format!("video_learned_{i}"), Duration::from_secs(60 + i * 3));
+    }
+    let watcher = crate::common::watcher(&sandbox).with_learning(learning);
+    let schedule = genjob_server::webhook::RetrySchedule::new(vec![Duration::from_millis(300); 3]);
+    let server = crate::common::server_watching(&dir.path().join("genjob.db"), watcher, schedule).await;
+    let api = Api::new(&server);
+    let base = format!("http://{}", server.addr());
+
+    let job = sandbox
+        .add_job(JobSpec::token360_video().with_duration(Duration::from_secs(30)).with_age(Duration::from_secs(600)));
+    assert_eq!(api.post(json!({"job_id": job, "provider": "token360", "download": true})).await.status, 201);
+    let watch = api.wait_until(&job, |w| w["download_state"] == "kept").await;
+    let kept = watch["outputs"][0]["path"].as_str().expect("a kept file").to_owned();
+
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
+    let session = session_cookie(&http, &base).await;
+    let file = format!("{base}/jobs/{job}/files/0");
+    assert_eq!(http.get(&file).send().await.expect("an answer").status(), 401, "files need a session too");
+    let served = http.get(&file).header("cookie", &session).send().await.expect("an answer");
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "video/mp4");
+    let bytes = served.bytes().await.expect("the file");
+    assert_eq!(bytes.as_ref(), std::fs::read(&kept).expect("the kept file").as_slice());
+    for missing in ["1", "x", "99999999999999999999999"] {
+        let answer = http.get(format!("{base}/jobs/{job}/files/{missing}")).header("cookie", &session).send().await;
+        assert_eq!(answer.expect("an answer").status(), 404, "{missing}");
+    }
+    let page = http.get(format!("{base}/jobs/{job}")).header("cookie", &session).send().await.expect("an answer");
+    let html = page.text().await.expect("the page");
+    assert!(html.contains(&format!(r#"<video src="/jobs/{job}/files/0""#)), "a video preview of the kept file");
+
+    let overview = http.get(format!("{base}/")).header("cookie", &session).send().await.expect("an answer");
+    let html = overview.text().await.expect("the page");
+    assert!(html.contains("token360 · video"), "the learned key is named");
+    assert!(html.contains(r#"<svg class="histogram""#) && html.contains(r#"<line class="median""#), "drawn");
+    assert!(!html.contains("median <span class=\"median\">—"), "the median is known");
+
+    // A forged or expired cookie is no session.
+    let forged = http.get(format!("{base}/")).header("cookie", "genjob_session=99999999999.00").send().await;
+    assert_eq!(forged.expect("an answer").status(), 401);
+    server.shutdown().await;
+}
