@@ -112,10 +112,17 @@ pub(crate) async fn app_css() -> Response {
 /// What was learned of each provider/model: the distribution drawn in bins, its median and p90.
 fn learned(state: &AppState) -> Vec<Learned> {
     let Some(learning) = state.watcher.learning() else { return Vec::new() };
-    let keys = learning.update(|estimates| estimates.keys().into_iter().cloned().collect::<Vec<_>>());
+    // Each key with the finished samples it holds itself.
+    let keys = learning.update(|estimates| {
+        estimates.keys().into_iter().map(|k| (k.clone(), estimates.samples(k).0)).collect::<Vec<_>>()
+    });
     let mut out = Vec::new();
-    for key in keys {
+    for (key, own) in keys {
         let Some(estimate) = learning.estimate(&key) else { continue };
+        // A key with too few samples is estimated from a coarser one: that one is drawn already.
+        if usize::try_from(estimate.finished()).unwrap_or(usize::MAX) > own {
+            continue;
+        }
         let horizon = estimate.horizon().as_secs_f64();
         let width = horizon / pages::BINS as f64;
         let bins = (0..pages::BINS)
@@ -123,7 +130,18 @@ fn learned(state: &AppState) -> Vec<Learned> {
             .collect();
         let word = |v: Option<serde_json::Value>| v.and_then(|v| v.as_str().map(str::to_owned));
         let kind = word(key.kind.and_then(|k| serde_json::to_value(k).ok()));
-        let name = [Some(key.provider.as_str().to_owned()), kind, key.model.clone()]
+        // The request's size (`duration_s=8 resolution=720p`), when the key has one.
+        let profile = serde_json::to_value(&key.profile)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .filter(|p| !p.is_empty());
+        let name = [Some(key.provider.as_str().to_owned()), kind, key.model.clone(), profile]
             .into_iter()
             .flatten()
             .collect::<Vec<_>>()

@@ -88,6 +88,19 @@ async fn script(client: &Client, js: &str) -> Value {
     client.execute(js, Vec::new()).await.unwrap_or_else(|e| panic!("{js}: {e}"))
 }
 
+/// Estimates as if 60 token360 videos had finished, in 1 to 4 minutes (most near 2).
+fn learned_videos() -> genjob::SharedEstimates {
+    use genjob::{DurationEstimates, DurationKey, JobKind, Provider, SharedEstimates};
+    let learning = SharedEstimates::new(DurationEstimates::new());
+    let key = DurationKey::for_kind(Provider::Token360, Some(JobKind::Video));
+    for i in 0..60u64 {
+        // A spread with a peak: the sum of three even spreads.
+        let took = 70 + (i * 37) % 41 + (i * 53) % 43 + (i * 71) % 47;
+        learning.record_finished(&key, &format!("video_learned_{i}"), Duration::from_secs(took));
+    }
+    learning
+}
+
 /// Where the screenshot goes: `<target dir>/dashboard/overview.png`.
 fn screenshot_path() -> PathBuf {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -107,7 +120,10 @@ async fn the_dashboard_in_a_real_browser() {
 
     let sandbox = sandbox().await;
     let dir = tempfile::tempdir().expect("a temp dir");
-    let server = server(&dir.path().join("genjob.db"), &sandbox).await;
+    // What an earlier day taught the watcher, so the overview draws a distribution.
+    let watcher = crate::common::watcher(&sandbox).with_learning(learned_videos());
+    let schedule = genjob_server::webhook::RetrySchedule::new(vec![Duration::from_millis(300); 3]);
+    let server = crate::common::server_watching(&dir.path().join("genjob.db"), watcher, schedule).await;
     let api = Api::new(&server);
     let base = format!("http://{}", server.addr());
 
@@ -333,16 +349,9 @@ async fn session_cookie(http: &reqwest::Client, base: &str) -> String {
 /// directory, the job's page previews it, and what the watcher learned is drawn with its median.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kept_files_and_learned_durations_on_the_pages() {
-    use genjob::{DurationEstimates, DurationKey, JobKind, Provider, SharedEstimates};
-
     let sandbox = sandbox().await;
     let dir = tempfile::tempdir().expect("a temp dir");
-    let learning = SharedEstimates::new(DurationEstimates::new());
-    let key = DurationKey::for_kind(Provider::Token360, Some(JobKind::Video));
-    for i in 0..40u64 {
-        learning.record_finished(&key, &format!("video_learned_{i}"), Duration::from_secs(60 + i * 3));
-    }
-    let watcher = crate::common::watcher(&sandbox).with_learning(learning);
+    let watcher = crate::common::watcher(&sandbox).with_learning(learned_videos());
     let schedule = genjob_server::webhook::RetrySchedule::new(vec![Duration::from_millis(300); 3]);
     let server = crate::common::server_watching(&dir.path().join("genjob.db"), watcher, schedule).await;
     let api = Api::new(&server);
