@@ -23,6 +23,7 @@
 pub mod cfg;
 pub mod db;
 mod v1;
+mod web;
 pub mod webhook;
 mod worker;
 
@@ -149,6 +150,7 @@ impl Server {
         if let Ok(removed @ 1..) = removed {
             tracing::info!("removed {removed} unfinished downloads left by an earlier run");
         }
+        let outputs = Arc::new(output_dir.clone());
         let keeping =
             Keeping { dir: output_dir, retries: config.download_retries.clone(), timeout: config.download_timeout };
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -209,6 +211,7 @@ impl Server {
             token: config.token,
             secret: secret.clone(),
             callback_secret: callback_secret.clone(),
+            outputs,
             shutdown: shutdown.clone(),
         };
         let app = v1::router(state, config.body_limit);

@@ -2,6 +2,7 @@
 //! one [`Store`]: SQLite (embedded, one process per file, the default) and PostgreSQL (several
 //! replicas, each holding the watches it runs under a lease). Migrations are applied at open.
 
+pub mod dashboard;
 mod deliveries;
 mod events;
 mod learned;
@@ -307,6 +308,22 @@ impl Store {
     /// The newest pruned id is kept, so a stream resuming from before it is told of the gap.
     pub async fn prune_events(&self, before_ms: i64, keep: u64) -> Result<u64, DbError> {
         dispatch!(self.prune_events(before_ms, keep))
+    }
+
+    /// The dashboard's overview: counts, labels, failure reasons, next checks (aggregated by the
+    /// database, bounded whatever the number of watches).
+    pub async fn overview(&self) -> Result<dashboard::Overview, DbError> {
+        dispatch!(self.overview())
+    }
+
+    /// A job's history of changes (its events, oldest first, bounded).
+    pub async fn job_history(&self, job_id: &str) -> Result<Vec<dashboard::HistoryRow>, DbError> {
+        dispatch!(self.job_history(job_id))
+    }
+
+    /// The webhook deliveries of a job's watch and their answers, oldest first (bounded).
+    pub async fn job_deliveries(&self, job_id: &str) -> Result<Vec<dashboard::DeliveryRow>, DbError> {
+        dispatch!(self.job_deliveries(job_id))
     }
 
     /// Deliveries due at `now_ms`, oldest first. On a shared store each is taken for a while

@@ -2,6 +2,9 @@
 //! migrations applied at open under an advisory lock (replicas starting together migrate once), and
 //! what the replicas share: each watch's lease, their heartbeats, and the fleet's request pace.
 
+use super::dashboard::{
+    self, DeliveryRow, FailureGroup, HistoryRow, LabelProgress, NextCheck, Overview, ProviderChecks, StateCounts,
+};
 use super::deliveries::{DueDelivery, NewDelivery};
 use super::events::{EventBounds, EventFilter, EventPage, EventRow, EventType, PRUNED_THROUGH, SCAN_WINDOW, payload};
 use super::watches::{
@@ -642,7 +645,7 @@ impl Postgres {
             .await?
             .execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3,
-                 given_up_at = CASE WHEN $3::bigint IS NULL THEN $4 END WHERE id = $1",
+                 given_up_at = CASE WHEN $3::bigint IS NULL THEN $4::bigint END WHERE id = $1",
                 &[&id, &error, &retry_at, &now_ms],
             )
             .await?;
@@ -792,5 +795,106 @@ impl SharedPace for Postgres {
         if let Err(e) = paused.await {
             tracing::warn!("cannot tell the fleet about a pause of {provider}: {e}");
         }
+    }
+}
+
+/// The dashboard's reads (see `db/dashboard.rs`, which holds the SQL both backends share).
+impl Postgres {
+    pub(crate) async fn overview(&self) -> Result<Overview, DbError> {
+        let client = self.client().await?;
+        let mut overview = Overview::default();
+        for row in client.query(dashboard::sql::COUNTS, &[]).await? {
+            let (state, status): (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+            overview.counts.add(&state, status.as_deref(), count(row.try_get(2)?));
+        }
+        let limit = i64::from(dashboard::MAX_LABELS) + 1;
+        for row in client.query(dashboard::sql::LABELS, &[&limit]).await? {
+            let n = |i| row.try_get::<_, i64>(i).map(count);
+            overview.labels.push(LabelProgress {
+                key: row.try_get(0)?,
+                value: row.try_get(1)?,
+                counts: StateCounts { running: n(2)?, queued: n(3)?, completed: n(4)?, failed: n(5)?, error: n(6)? },
+            });
+        }
+        let max_labels = usize::try_from(dashboard::MAX_LABELS).unwrap_or(usize::MAX);
+        overview.more_labels = overview.labels.len() > max_labels;
+        overview.labels.truncate(max_labels);
+
+        let (groups, ids) = dashboard::postgres_reasons();
+        for row in client.query(&groups, &[&i64::from(dashboard::MAX_REASONS)]).await? {
+            overview.failures.push(FailureGroup {
+                state: row.try_get(0)?,
+                code: row.try_get(1)?,
+                message: row.try_get(2)?,
+                detail: row.try_get(3)?,
+                count: count(row.try_get(4)?),
+                job_ids: Vec::new(),
+            });
+        }
+        let mut found = Vec::new();
+        for row in client.query(&ids, &[&i64::from(dashboard::IDS_PER_REASON)]).await? {
+            found.push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?));
+        }
+        dashboard::attach_ids(&mut overview.failures, found);
+
+        for row in client.query(dashboard::sql::PROVIDERS, &[]).await? {
+            overview.providers.push(ProviderChecks {
+                provider: row.try_get(0)?,
+                watching: count(row.try_get(1)?),
+                next_check_at: row.try_get(2)?,
+            });
+        }
+        for row in client.query(dashboard::sql::NEXT_CHECKS, &[&i64::from(dashboard::MAX_NEXT_CHECKS)]).await? {
+            overview.next_checks.push(NextCheck {
+                job_id: row.try_get(0)?,
+                provider: row.try_get(1)?,
+                job_status: row.try_get(2)?,
+                next_check_at: row.try_get(3)?,
+            });
+        }
+        Ok(overview)
+    }
+
+    pub(crate) async fn job_history(&self, job_id: &str) -> Result<Vec<HistoryRow>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT id, type, payload, created_at FROM events WHERE job_id = $1 ORDER BY id LIMIT $2",
+                &[&job_id, &i64::from(dashboard::MAX_JOB_EVENTS)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let payload: String = r.try_get(2)?;
+                Ok(dashboard::history_row(r.try_get(0)?, r.try_get(1)?, &payload, r.try_get(3)?))
+            })
+            .collect()
+    }
+
+    pub(crate) async fn job_deliveries(&self, job_id: &str) -> Result<Vec<DeliveryRow>, DbError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT d.id, d.url, d.attempts, d.last_error, d.delivered_at, d.given_up_at, d.next_attempt_at,
+                        d.created_at
+                 FROM deliveries d JOIN watches w ON w.id = d.watch_id WHERE w.job_id = $1
+                 ORDER BY d.created_at, d.id LIMIT $2",
+                &[&job_id, &i64::from(dashboard::MAX_JOB_DELIVERIES)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeliveryRow {
+                    id: r.try_get(0)?,
+                    url: r.try_get(1)?,
+                    attempts: u32::try_from(r.try_get::<_, i32>(2)?).unwrap_or(0),
+                    last_error: r.try_get(3)?,
+                    delivered_at: r.try_get(4)?,
+                    given_up_at: r.try_get(5)?,
+                    next_attempt_at: r.try_get(6)?,
+                    created_at: r.try_get(7)?,
+                })
+            })
+            .collect()
     }
 }

@@ -8,6 +8,7 @@ mod watches;
 
 use crate::cfg::{CallbackSecret, ServerToken};
 use crate::db::Store;
+use crate::web;
 use crate::worker::Worker;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{StatusCode, header};
@@ -35,6 +36,8 @@ pub(crate) struct AppState {
     pub(crate) token: ServerToken,
     pub(crate) secret: Arc<WebhookSecret>,
     pub(crate) callback_secret: Arc<CallbackSecret>,
+    /// Where kept files are (the only directory the dashboard serves files from).
+    pub(crate) outputs: Arc<std::path::PathBuf>,
     /// Ends the event streams when the server stops (they would hold its graceful shutdown).
     pub(crate) shutdown: CancellationToken,
 }
@@ -48,6 +51,9 @@ pub enum Access {
     Token,
     /// Only with the callback secret as a path segment (providers cannot send a token).
     CallbackSecret,
+    /// The dashboard's pages: only with the session cookie `POST /login` sets (browsers cannot
+    /// send a Bearer header when following a link); refused with the sign-in page (401).
+    Session,
 }
 
 /// One method on one path the server serves.
@@ -80,6 +86,19 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/events", access: Access::Token, handler: || get(events::stream) },
     Route { method: "GET", path: "/v1/webhook-secret", access: Access::Token, handler: || get(webhook_secret) },
     Route { method: "GET", path: "/v1/callback-secret", access: Access::Token, handler: || get(callback_secret) },
+    Route { method: "GET", path: "/", access: Access::Session, handler: || get(web::overview) },
+    Route { method: "GET", path: "/jobs/{job_id}", access: Access::Session, handler: || get(web::job) },
+    Route {
+        method: "GET",
+        path: "/jobs/{job_id}/files/{position}",
+        access: Access::Session,
+        handler: || get(web::file),
+    },
+    Route { method: "GET", path: "/login", access: Access::Open, handler: || get(web::login_form) },
+    Route { method: "POST", path: "/login", access: Access::Open, handler: || post(web::login) },
+    Route { method: "POST", path: "/logout", access: Access::Open, handler: || post(web::logout) },
+    Route { method: "GET", path: "/assets/app.js", access: Access::Open, handler: || get(web::app_js) },
+    Route { method: "GET", path: "/assets/app.css", access: Access::Open, handler: || get(web::app_css) },
     Route { method: "POST", path: "/hooks/{secret}", access: Access::CallbackSecret, handler: hooks::route },
     Route { method: "POST", path: "/hooks/{secret}/{rest}", access: Access::CallbackSecret, handler: hooks::route },
 ];
@@ -87,16 +106,19 @@ pub const ROUTES: &[Route] = &[
 /// The whole router, from [`ROUTES`]: open routes, the rest behind the token, JSON errors for
 /// anything else.
 pub(crate) fn router(state: AppState, body_limit: usize) -> Router {
-    let (mut open, mut guarded) = (Router::new(), Router::new());
+    let (mut open, mut guarded, mut pages) = (Router::new(), Router::new(), Router::new());
     for route in ROUTES {
         // Routing a path twice merges its methods.
         match route.access {
             Access::Open | Access::CallbackSecret => open = open.route(&axum_path(route.path), (route.handler)()),
             Access::Token => guarded = guarded.route(route.path, (route.handler)()),
+            Access::Session => pages = pages.route(route.path, (route.handler)()),
         }
     }
     let guarded = guarded.route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    let pages = pages.route_layer(middleware::from_fn_with_state(state.clone(), crate::web::require_session));
     open.merge(guarded)
+        .merge(pages)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

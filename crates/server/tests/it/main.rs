@@ -4,6 +4,8 @@
 mod backends;
 mod bad_input;
 mod common;
+mod dashboard;
+mod dashboard_store;
 mod deliveries;
 mod events;
 mod fleet;

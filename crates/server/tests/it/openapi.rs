@@ -45,9 +45,14 @@ async fn the_openapi_document_covers_every_route_and_no_other() {
             documented.insert((method.clone(), path.clone()));
             let route = ROUTES.iter().find(|r| r.path == path && r.method.eq_ignore_ascii_case(method));
             let Some(route) = route else { continue };
-            // An open route says so; a guarded one inherits the document's Bearer requirement.
-            let open_in_doc = operation.get("security").is_some_and(|s| s.as_array().is_some_and(Vec::is_empty));
-            assert_eq!(open_in_doc, route.access != Access::Token, "{method} {path}");
+            // An open route says so; a page names the session cookie; a guarded one inherits the
+            // document's Bearer requirement.
+            let expected = match route.access {
+                Access::Open | Access::CallbackSecret => Some(serde_json::json!([])),
+                Access::Session => Some(serde_json::json!([{"session": []}])),
+                Access::Token => None,
+            };
+            assert_eq!(operation.get("security"), expected.as_ref(), "{method} {path}");
             assert!(operation["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
         }
     }
