@@ -93,6 +93,7 @@ pub fn replica_from_env() -> Option<ExitCode> {
     })
 }
 
+/// A variable of a replica's environment.
 fn var(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))
 }
@@ -221,11 +222,11 @@ impl Drop for TempDir {
     }
 }
 
-/// API requests the proxy forwarded, per provider, with their times; and file requests.
+/// API requests the proxy forwarded, per provider, with their times (file downloads go to the
+/// URLs the records give, the sandbox itself, not through the proxy).
 #[derive(Debug, Default)]
 struct Traffic {
     api: BTreeMap<&'static str, Vec<Instant>>,
-    files: u64,
 }
 
 /// The provider (its budget) an API path belongs to; `None`: a file.
@@ -252,9 +253,8 @@ async fn recording_proxy(
         let path = request.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
         {
             let mut log = traffic.lock().unwrap_or_else(|p| p.into_inner());
-            match provider_of(request.uri().path()) {
-                Some(provider) => log.api.entry(provider).or_default().push(Instant::now()),
-                None => log.files += 1,
+            if let Some(provider) = provider_of(request.uri().path()) {
+                log.api.entry(provider).or_default().push(Instant::now());
             }
         }
         let mut outgoing = http.get(format!("{upstream}{path}"));
@@ -331,6 +331,7 @@ struct ReceiverState {
     inbox: Mutex<Inbox>,
 }
 
+/// The webhook receiver: verifies the signature, then accepts (or, while down, refuses) the delivery.
 async fn receive(State(state): State<Arc<ReceiverState>>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
     let at = Instant::now();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
@@ -463,8 +464,6 @@ struct RunResult {
     jobs: usize,
     /// API requests of every replica (records; no listing: the server reads each job on its own).
     requests: u64,
-    /// File requests (downloads).
-    file_requests: u64,
     /// Per provider, the most API requests in any 1 s, and in any 10 s divided by 10.
     busiest_1s: BTreeMap<&'static str, usize>,
     busiest_10s: BTreeMap<&'static str, f64>,
@@ -520,6 +519,7 @@ fn job_spec(i: usize) -> (JobSpec, Option<&'static str>) {
     }
 }
 
+/// One run on a sandbox, proxy and receiver of its own; everything it started is stopped.
 async fn run(spec: RunSpec, postgres: Option<&str>) -> Result<RunResult, String> {
     let started = Instant::now();
     let config = SandboxConfig {
@@ -742,7 +742,6 @@ async fn drive(
     Ok(RunResult {
         jobs: spec.jobs,
         requests: traffic.api.values().map(|t| t.len() as u64).sum(),
-        file_requests: traffic.files,
         busiest_1s: traffic.api.iter().map(|(p, t)| (*p, busiest(t, Duration::from_secs(1)))).collect(),
         busiest_10s: traffic.api.iter().map(|(p, t)| (*p, busiest(t, Duration::from_secs(10)) as f64 / 10.0)).collect(),
         tightest: traffic.api.iter().filter_map(|(p, t)| Some((*p, tightest(t)?))).collect(),
@@ -762,6 +761,7 @@ async fn drive(
     })
 }
 
+/// One run in a line of the progress log.
 fn describe(run: &RunResult) -> String {
     format!(
         "{} API requests, {:.3} req/job, latency mean {:.2} s, busiest 1 s {} req ({:.1} s real)",
@@ -923,7 +923,6 @@ pub async fn section() -> Result<(Vec<Line>, Value), String> {
         "bytes_per_watch_postgres": round(fleet.store_bytes as f64 / fleet.jobs.max(1) as f64, 1),
         "post_per_s": round(single.post_per_s, 1),
         "post_per_s_postgres": round(fleet.post_per_s, 1),
-        "file_requests_chaos": chaos.file_requests,
     });
     Ok((lines, json))
 }
