@@ -104,6 +104,12 @@ fn run_replica(db: &str) -> Result<(), String> {
     let base = var(REPLICA_BASE)?;
     let secret = WebhookSecret::parse(&var(REPLICA_SECRET)?).map_err(|e| format!("{REPLICA_SECRET}: {e}"))?;
     let outputs = PathBuf::from(var(REPLICA_OUTPUTS)?);
+    // What a replica warns about (the fleet's pace unavailable, a delivery failing) reaches the
+    // bench's stderr, as `genjob serve` would print it.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
