@@ -1,5 +1,5 @@
-//! `cargo xtask bench`: poll efficiency, batch scale, pushed callbacks, client overhead, parse speed
-//! and many watched jobs.
+//! `cargo xtask bench`: poll efficiency, batch scale, pushed callbacks, client overhead, parse speed,
+//! many watched jobs and `genjob serve` replicas.
 //!
 //! Prints one table and writes `target/bench/results.json`. A debug build re-runs itself in release
 //! (`cargo run --release -p xtask -- bench`), because timings of unoptimised code mean nothing.
@@ -10,6 +10,7 @@ mod oracle;
 mod parse;
 mod poll;
 mod push;
+mod serve;
 mod sim;
 mod source;
 
@@ -19,12 +20,13 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 /// The usage line shown by `cargo xtask --help`.
-pub const USAGE: &str = "  bench [--only poll,batch,push,overhead,parse,scale] [--jobs FILE] [--debug-build]\n      \
+pub const USAGE: &str = "  bench [--only poll,batch,push,overhead,parse,scale,serve] [--jobs FILE] [--debug-build]\n      \
      run the benchmarks (release build), print a table, write target/bench/results.json;\n      \
-     --jobs FILE runs the poll section on the job families in FILE (alone, unless --only says more)\n";
+     --jobs FILE runs the poll section on the job families in FILE (alone, unless --only says more);\n      \
+     serve needs GENJOB_TEST_POSTGRES_URL (skipped without it)\n";
 
 /// Sections, in run order.
-const SECTIONS: [&str; 6] = ["poll", "batch", "push", "overhead", "parse", "scale"];
+const SECTIONS: [&str; 7] = ["poll", "batch", "push", "overhead", "parse", "scale", "serve"];
 
 /// Batch scale: jobs, sandbox clock speed.
 const BATCH_JOBS: usize = 1_000;
@@ -75,6 +77,10 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 
 /// Entry point of `cargo xtask bench`.
 pub fn main(args: &[String]) -> ExitCode {
+    // The serve section runs its replicas as this binary again.
+    if let Some(code) = serve::replica_from_env() {
+        return code;
+    }
     let parsed = match parse_args(args) {
         Ok(a) => a,
         Err(e) => {
@@ -276,6 +282,12 @@ async fn run(args: &Args) -> Result<(), String> {
                 "cpu_per_poll_ratio": round(ratio, 3),
             }),
         );
+    }
+
+    if on("serve") {
+        let (serve_lines, json) = serve::section().await?;
+        lines.extend(serve_lines);
+        results.insert("serve".into(), json);
     }
 
     print!("{}", render_table(&lines));
