@@ -81,8 +81,11 @@ impl Lane {
 /// process's own pace still holds.
 #[async_trait::async_trait]
 pub trait SharedPace: Send + Sync + std::fmt::Debug {
-    /// Reserves the next turn of `provider`'s `lane` (`api` or `files`) for one request, `spacing`
-    /// after the turn before it (whichever process took that), and says how long to wait for it.
+    /// Takes the turn of `provider`'s `lane` (`api` or `files`) for one request going now, when the
+    /// last one (whichever process sent it) went at least `spacing` ago: then answers zero and the
+    /// request goes at once. Otherwise takes nothing and answers how long until a turn may be free;
+    /// the caller asks again then. Turns are taken at the moment of sending, never booked ahead,
+    /// so a process that wakes late cannot send in a crowd with those that woke on time.
     async fn turn(&self, provider: Provider, lane: &'static str, spacing: Duration) -> Duration;
 
     /// No API request of `provider`, from any process, before `until` (a server asked for a pause).
@@ -170,7 +173,7 @@ impl Permit {
     }
 
     /// Waits for the request's turn in the pace shared with other processes (none: at once), but
-    /// never past `deadline`.
+    /// never past `deadline` (then the caller sees the deadline passed).
     pub(crate) async fn shared_turn(&self, env: &Arc<dyn Environment>, deadline: Option<Timestamp>) {
         let Some(fleet) = &self.budget.inner.fleet else { return };
         let (provider, lane) = self.key;
@@ -178,11 +181,18 @@ impl Permit {
         if let Some(until) = pause {
             fleet.pause(provider, until).await;
         }
-        let mut wait = fleet.turn(provider, lane.as_str(), self.spacing).await.min(MAX_SHARED_WAIT);
-        if let Some(deadline) = deadline {
-            wait = wait.min(since(deadline, env.now()));
-        }
-        if !wait.is_zero() {
+        loop {
+            let mut wait = fleet.turn(provider, lane.as_str(), self.spacing).await.min(MAX_SHARED_WAIT);
+            if wait.is_zero() {
+                return;
+            }
+            if let Some(deadline) = deadline {
+                let left = since(deadline, env.now());
+                if left.is_zero() {
+                    return;
+                }
+                wait = wait.min(left);
+            }
             env.sleep(wait).await;
         }
     }
@@ -295,7 +305,8 @@ mod tests {
     use super::*;
     use crate::env::TokioEnvironment;
 
-    /// A shared pace that makes every request wait `wait` and remembers what it was asked.
+    /// A shared pace that answers "not yet, ask in `wait`" to every other ask (so each request
+    /// asks twice) and remembers what it was asked.
     #[derive(Debug, Default)]
     struct Fleet {
         wait: Duration,
@@ -306,8 +317,9 @@ mod tests {
     #[async_trait::async_trait]
     impl SharedPace for Fleet {
         async fn turn(&self, provider: Provider, lane: &'static str, spacing: Duration) -> Duration {
-            self.turns.lock().unwrap().push((provider, lane, spacing));
-            self.wait
+            let mut turns = self.turns.lock().unwrap();
+            turns.push((provider, lane, spacing));
+            if turns.len() % 2 == 1 { self.wait } else { Duration::ZERO }
         }
 
         async fn pause(&self, provider: Provider, until: Timestamp) {
@@ -326,7 +338,8 @@ mod tests {
         let permit = budget.acquire(p, RequestKind::Record, &env, pace, None).await;
         assert!(permit.is_some());
         assert!(since(env.now(), start) >= Duration::from_millis(300), "the fleet's turn was waited for");
-        assert_eq!(fleet.turns.lock().unwrap().as_slice(), [(p, "api", Duration::from_millis(200))]);
+        let asked = (p, "api", Duration::from_millis(200));
+        assert_eq!(fleet.turns.lock().unwrap().as_slice(), [asked, asked], "asked again when told to");
         drop(permit);
 
         // A pause a server asked for reaches the fleet with the next request.

@@ -752,20 +752,29 @@ impl Postgres {
 
     async fn try_turn(&self, lane: &str, spacing: Duration) -> Result<Duration, DbError> {
         let client = self.client().await?;
-        let statement = client
+        // The turn is taken only when it is free now (by the database's clock), so requests are
+        // spaced at the moment they go, whoever sends them; a row updated by nothing returns nothing.
+        let take = client
             .prepare_cached(&format!(
                 "INSERT INTO request_pace (lane, next_at) VALUES ($1, {DB_NOW_MS} + $2::bigint)
-                 ON CONFLICT (lane) DO UPDATE SET next_at = GREATEST(request_pace.next_at, {DB_NOW_MS}) + $2::bigint
-                 RETURNING next_at - $2::bigint - {DB_NOW_MS}"
+                 ON CONFLICT (lane) DO UPDATE SET next_at = {DB_NOW_MS} + $2::bigint
+                 WHERE request_pace.next_at <= {DB_NOW_MS} RETURNING 0::bigint"
             ))
             .await?;
-        let wait: i64 = client.query_one(&statement, &[&lane, &millis(spacing)]).await?.try_get(0)?;
-        Ok(Duration::from_millis(u64::try_from(wait).unwrap_or(0)))
+        if client.query_opt(&take, &[&lane, &millis(spacing)]).await?.is_some() {
+            return Ok(Duration::ZERO);
+        }
+        let wait =
+            client.prepare_cached(&format!("SELECT next_at - {DB_NOW_MS} FROM request_pace WHERE lane = $1")).await?;
+        let wait: Option<i64> = client.query_opt(&wait, &[&lane]).await?.map(|r| r.try_get(0)).transpose()?;
+        // At least a millisecond: "not now" must never read as "go".
+        Ok(Duration::from_millis(u64::try_from(wait.unwrap_or(1)).unwrap_or(0).max(1)))
     }
 }
 
-/// The fleet's pace: one row per provider lane holds the time the next request may go, and each
-/// request of any replica moves it on by the spacing, so the fleet together keeps the pace.
+/// The fleet's pace: one row per provider lane holds the time the next request may go; a request of
+/// any replica goes only once that time has come, and moves it on by the spacing as it goes, so the
+/// fleet together keeps the pace at the moment of sending.
 #[async_trait::async_trait]
 impl SharedPace for Postgres {
     async fn turn(&self, provider: Provider, lane: &'static str, spacing: Duration) -> Duration {
