@@ -70,15 +70,25 @@ pub enum DbError {
     /// The blocking task running the query was lost (the runtime is shutting down).
     #[error("the database task ended early")]
     TaskLost,
-    /// A PostgreSQL query or connection failed.
+    /// A PostgreSQL query or connection failed (the server's own message when it sent one: the
+    /// driver's text alone says only "db error").
     #[error("PostgreSQL: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    Postgres(String),
     /// No PostgreSQL connection could be had from the pool.
     #[error("PostgreSQL: no connection: {0}; check that the server in --db is up and the role may log in")]
     Pool(String),
     /// Applying the PostgreSQL migrations failed.
     #[error("cannot migrate the PostgreSQL database: {0}")]
     PostgresMigrate(String),
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        DbError::Postgres(match e.as_db_error() {
+            Some(db) => format!("{} ({}: {})", e, db.code().code(), db.message()),
+            None => e.to_string(),
+        })
+    }
 }
 
 /// A watch held by this replica, as the lease renewal sees it.
