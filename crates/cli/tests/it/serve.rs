@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -133,10 +135,11 @@ impl Serve {
     }
 }
 
-/// One delivery as the receiver saw it.
+/// One delivery as the receiver saw it, and what it answered.
 struct Delivery {
     headers: HeaderMap,
     body: Vec<u8>,
+    answered: u16,
 }
 
 impl Delivery {
@@ -153,19 +156,25 @@ impl Delivery {
     }
 }
 
-async fn receive(
-    State(tx): State<mpsc::UnboundedSender<Delivery>>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> StatusCode {
-    let _ = tx.send(Delivery { headers, body: body.to_vec() });
-    StatusCode::OK
+type ReceiverState = (mpsc::UnboundedSender<Delivery>, Arc<AtomicUsize>);
+
+async fn receive(State((tx, fail)): State<ReceiverState>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
+    // The first `fail` deliveries are answered 500, as a receiver that is having trouble.
+    let failing = fail.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
+    let answer = if failing { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
+    let _ = tx.send(Delivery { headers, body: body.to_vec(), answered: answer.as_u16() });
+    answer
 }
 
 /// A webhook receiver on 127.0.0.1: its URL, the deliveries, and its task (aborted at the end).
 async fn receiver() -> (String, mpsc::UnboundedReceiver<Delivery>, tokio::task::JoinHandle<()>) {
+    receiver_failing(0).await
+}
+
+/// A receiver that answers its first `fail` deliveries with 500.
+async fn receiver_failing(fail: usize) -> (String, mpsc::UnboundedReceiver<Delivery>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let app = axum::Router::new().route("/hook", post(receive)).with_state(tx);
+    let app = axum::Router::new().route("/hook", post(receive)).with_state((tx, Arc::new(AtomicUsize::new(fail))));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
     let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
     let task = tokio::spawn(async move {
@@ -201,7 +210,8 @@ async fn serve_keeps_outputs_signs_webhooks_survives_a_restart_and_ignores_forge
     let sandbox = sandbox(60.0).await;
     let env = env_for(&sandbox.base_url(), TOKEN);
     let dir = tempfile::tempdir().expect("a temp dir");
-    let (url, mut deliveries, receiver_task) = receiver().await;
+    // The receiver answers the first delivery 500: the server tries it again, with the same id.
+    let (url, mut deliveries, receiver_task) = receiver_failing(1).await;
     let jobs = [
         (sandbox.add_job(JobSpec::dreamina_video().with_age(DONE)), "dreamina"),
         (sandbox.add_job(JobSpec::google_flow_video().with_age(DONE)), "google-flow"),
@@ -223,13 +233,43 @@ async fn serve_keeps_outputs_signs_webhooks_survives_a_restart_and_ignores_forge
     let (status, watch) = serve.request(reqwest::Method::POST, "/v1/watches", Some(json!({"job_id": running}))).await;
     assert_eq!(status, 201, "{watch}");
 
-    // Three signed webhooks, each after its files were kept.
+    // Bad input gets a 4xx with a JSON error naming what was wrong, never a 5xx.
+    let bad = [
+        (json!({"job_id": 5}), 400, Some("job_id")),
+        (json!({"job_id": jobs[0].0, "download": "yes"}), 400, Some("download")),
+        (json!({"job_id": "../../etc/passwd"}), 400, Some("job_id")),
+        (json!({"job_id": jobs[0].0, "labels": {"k": 1}}), 400, Some("labels.k")),
+    ];
+    for (body, want, field) in bad {
+        let (status, answer) = serve.request(reqwest::Method::POST, "/v1/watches", Some(body.clone())).await;
+        assert_eq!(status, want, "{body}: {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+        if let Some(field) = field {
+            assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
+        }
+    }
+    let huge = json!({"job_id": jobs[0].0, "labels": {"k": "x".repeat(200_000)}});
+    let (status, answer) = serve.request(reqwest::Method::POST, "/v1/watches", Some(huge)).await;
+    assert_eq!(status, 413, "{answer}");
+    let anonymous = reqwest::get(format!("{}/v1/watches", serve.base)).await.expect("an answer");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let answer: Value = serde_json::from_slice(&anonymous.bytes().await.expect("a body")).expect("a JSON error");
+    assert!(answer["error"]["message"].is_string(), "{answer}");
+
+    // Three signed webhooks, each after its files were kept; the one refused with 500 comes again.
     let mut files = BTreeMap::new();
-    for _ in 0..3 {
+    let mut refused = Vec::new();
+    while files.len() < 3 {
         let delivery = tokio::time::timeout(Duration::from_secs(60), deliveries.recv())
             .await
             .expect("a webhook within a minute")
             .expect("the receiver runs");
+        let webhook_id = delivery.headers.get("webhook-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        if delivery.answered != 200 {
+            refused.push(webhook_id.expect("a webhook-id"));
+            continue;
+        }
+        refused.retain(|id| Some(id) != webhook_id.as_ref());
         let payload = delivery.verified(&secret);
         assert_eq!(payload["type"], "job.completed", "{payload}");
         assert_eq!(payload["data"]["download_error"], Value::Null, "{payload}");
@@ -247,6 +287,7 @@ async fn serve_keeps_outputs_signs_webhooks_survives_a_restart_and_ignores_forge
         }
         files.insert(id, paths);
     }
+    assert!(refused.is_empty(), "the delivery answered 500 arrived again, with its id: {refused:?}");
     assert_eq!(files.keys().collect::<Vec<_>>().len(), 3, "one webhook per job: {files:?}");
     for (id, _) in &jobs {
         let watch = serve.get(&watch_path(id)).await;
