@@ -761,7 +761,11 @@ impl Postgres {
                  WHERE request_pace.next_at <= {DB_NOW_MS} RETURNING 0::bigint"
             ))
             .await?;
-        if client.query_opt(&take, &[&lane, &millis(spacing)]).await?.is_some() {
+        // A request crosses the database and the network between its turn and the provider, a few
+        // milliseconds that vary: 5 % more than the spacing keeps that jitter from bringing a sixth
+        // request into a provider's second (measured: 6 within 986 ms without it).
+        let spacing = millis(spacing).saturating_add(millis(spacing) / 20);
+        if client.query_opt(&take, &[&lane, &spacing]).await?.is_some() {
             return Ok(Duration::ZERO);
         }
         let wait =
