@@ -6,7 +6,7 @@
 //! Needs `chromium` and `chromedriver` (`.ci/run` installs them); skips, saying why, only when
 //! there is no chromium binary.
 
-use crate::common::{API_TOKEN, Api, sandbox, server};
+use crate::common::{API_TOKEN, Api, sandbox};
 use fantoccini::{Client, ClientBuilder, Locator};
 use genjob_sandbox::{Failure, JobSpec};
 use serde_json::{Value, json};
@@ -248,96 +248,6 @@ async fn sign_in(client: &Client, base: &str) {
 /// event in headless Chromium. Not a pass/fail test (timings depend on the machine): the bench
 /// runs it and reads the printed line, see BENCHMARKS.md:
 /// `cargo test --release -p genjob-server --test it -- --ignored --exact dashboard::dashboard_render_ms --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement for the bench, not a test"]
-async fn dashboard_render_ms() {
-    use genjob::{Job, JobError, JobStatus, Provider};
-    use genjob_server::db::{NewWatch, Store, WatchState};
-    use std::collections::BTreeMap;
-
-    const WATCHES: usize = 10_000;
-    let Some(chromium) = find("GENJOB_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]) else {
-        eprintln!("skipping dashboard_render_ms: no chromium binary on the PATH");
-        return;
-    };
-    let chromedriver = find("GENJOB_CHROMEDRIVER", &["chromedriver"]).expect("chromedriver");
-    let sandbox = sandbox().await;
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let db = dir.path().join("genjob.db");
-
-    // 10,000 rows written straight to the store: 5 % still watching (real sandbox jobs, so the
-    // server's watching them is what it would be), the rest final across 50 batches and 30 reasons.
-    let store = Store::open(&db).await.expect("the store");
-    let seeded = Instant::now();
-    for i in 0..WATCHES {
-        let watching = i % 20 == 0;
-        let job_id = if watching {
-            sandbox.add_job(JobSpec::token360_video().with_duration(Duration::from_secs(3_600)))
-        } else {
-            format!("video_seeded_{i:05}")
-        };
-        let new = NewWatch {
-            job_id: job_id.clone(),
-            provider: Provider::Token360,
-            webhook_url: None,
-            download: false,
-            labels: BTreeMap::from([("batch".to_owned(), format!("batch-{:02}", i % 50))]),
-        };
-        store.insert_watch(new, 1_000).await.expect("an insert");
-        if watching {
-            continue;
-        }
-        let (state, job, error) = match i % 10 {
-            0..=5 => (WatchState::Completed, None, None),
-            6 | 7 => {
-                let error = JobError::from_code(Some(format!("{}", 2000 + i % 30)), format!("reason {}", i % 30), None);
-                let job = Job {
-                    provider: Provider::Token360,
-                    id: job_id.clone(),
-                    kind: None,
-                    status: JobStatus::Failed,
-                    provider_status: "failed".into(),
-                    model: None,
-                    created_at: None,
-                    updated_at: None,
-                    progress: None,
-                    outputs: Vec::new(),
-                    error: Some(error),
-                };
-                (WatchState::Failed, Some(job), None)
-            }
-            _ => (WatchState::Error, None, Some("404 not found".to_owned())),
-        };
-        store.record_final(&job_id, state, job, error, None, None, 2_000).await.expect("a final state");
-    }
-    eprintln!("seeded {WATCHES} watches in {:?}", seeded.elapsed());
-    drop(store);
-
-    let server = server(&db, &sandbox).await;
-    let base = format!("http://{}", server.addr());
-    let profile = tempfile::tempdir().expect("a profile dir");
-    let driver = start_driver(&chromedriver).await;
-    let client = browser(&driver, &chromium, profile.path()).await;
-    sign_in(&client, &base).await;
-    let mut samples = Vec::new();
-    for _ in 0..5 {
-        client.goto(&format!("{base}/")).await.expect("the overview");
-        let ms = script(
-            &client,
-            "const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime;",
-        )
-        .await;
-        samples.push(ms.as_f64().expect("a number"));
-    }
-    assert_eq!(text(&client, "#count-total").await, WATCHES.to_string());
-    samples.sort_by(f64::total_cmp);
-    println!("dashboard_render_ms={:.0} (median of {}; all: {samples:?})", samples[samples.len() / 2], samples.len());
-    client.close().await.expect("the browser closes");
-    drop(driver);
-    server.shutdown().await;
-}
-
-/// Signs in with a plain HTTP client (no redirects followed): the session cookie's `name=value`.
 async fn session_cookie(http: &reqwest::Client, base: &str) -> String {
     let login = http.post(format!("{base}/login")).form(&[("token", API_TOKEN)]).send().await.expect("an answer");
     assert_eq!(login.status(), 303);
