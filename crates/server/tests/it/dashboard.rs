@@ -244,10 +244,7 @@ async fn sign_in(client: &Client, base: &str) {
     client.wait().for_element(Locator::Id("count-total")).await.expect("the overview");
 }
 
-/// `dashboard_render_ms`: the overview over 10,000 watches, from navigation start to the load
-/// event in headless Chromium. Not a pass/fail test (timings depend on the machine): the bench
-/// runs it and reads the printed line, see BENCHMARKS.md:
-/// `cargo test --release -p genjob-server --test it -- --ignored --exact dashboard::dashboard_render_ms --nocapture`.
+/// Signs in through the form without a browser; returns the session cookie (`name=value`).
 async fn session_cookie(http: &reqwest::Client, base: &str) -> String {
     let login = http.post(format!("{base}/login")).form(&[("token", API_TOKEN)]).send().await.expect("an answer");
     assert_eq!(login.status(), 303);
