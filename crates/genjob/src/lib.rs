@@ -58,7 +58,7 @@ mod time;
 mod watch;
 mod watcher;
 
-pub use budget::{RequestBudget, RequestKind, SharedPace};
+pub use budget::{PACE_HEADROOM, RequestBudget, RequestKind, SharedPace};
 pub use download::{DownloadError, DownloadPlan, Interruption, output_stem};
 pub use env::{Environment, ScaledEnvironment, TokioEnvironment};
 pub use error_policy::{ErrorContext, ErrorDecision, ErrorPolicy, RetryTransient};

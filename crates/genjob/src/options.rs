@@ -17,7 +17,8 @@ use std::time::Duration;
 pub struct WatchOptions {
     /// Requests in flight at once, per provider.
     pub max_in_flight: usize,
-    /// Requests per second, per provider, shared by every watched job of that provider.
+    /// Requests per second, per provider, shared by every watched job of that provider: the
+    /// provider's limit; requests are spaced [`PACE_HEADROOM`](crate::PACE_HEADROOM) wider than it.
     pub requests_per_second: f64,
     /// Use the provider's job listing as a hint (one request per tick for many jobs), where it has one.
     pub batch: bool,

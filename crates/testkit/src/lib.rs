@@ -1,6 +1,10 @@
 //! Test helpers the adapter crates share: the documented fixtures, and a wiremock server to serve them.
 //!
 //! Only what every adapter test needs lives here; what an adapter does differently stays in its tests.
+//! With the `browser` feature, [`browser`] starts headless Chromium for the dashboard's tests and the bench.
+
+#[cfg(feature = "browser")]
+pub mod browser;
 
 use genjob_transport::{EnvNames, TransportConfig, TransportError};
 use std::error::Error;

@@ -7,6 +7,7 @@
 mod families;
 mod live;
 mod oracle;
+mod page;
 mod parse;
 mod poll;
 mod push;

@@ -17,6 +17,7 @@
 //! the webhook receiver refuses every delivery for a while.
 
 use super::live::uniform_durations;
+use super::page;
 use super::{Line, SEED, goal, line, round};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -80,6 +81,8 @@ const POST_CONCURRENCY: usize = 8;
 /// The goals of issue 19.
 const MAX_REQUESTS_RATIO: f64 = 1.05;
 const MAX_LATENCY_RATIO: f64 = 1.10;
+/// The goal of issue 20: the overview of the batch renders within a second.
+const DASHBOARD_RENDER_MS: f64 = 1_000.0;
 
 /// Runs a replica when this process was started as one, and says how it ended.
 pub fn replica_from_env() -> Option<ExitCode> {
@@ -211,10 +214,10 @@ impl Drop for Replica {
 }
 
 /// A directory removed when dropped.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(pub(super) PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> Result<TempDir, String> {
+    pub(super) fn new(name: &str) -> Result<TempDir, String> {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let path = std::env::temp_dir().join(format!("genjob-bench-{name}-{}-{nanos:x}", std::process::id()));
         std::fs::create_dir_all(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
@@ -460,7 +463,9 @@ struct RunSpec {
     name: &'static str,
     jobs: usize,
     replicas: usize,
-    /// Replicas killed every 30 simulated seconds, the receiver down for a while, some downloads.
+    /// Replicas killed every 30 simulated seconds, the receiver down for a while, some downloads,
+    /// and the dashboard's requests made all along; without chaos, the overview's render time is
+    /// measured once half the batch was delivered.
     chaos: bool,
 }
 
@@ -495,6 +500,10 @@ struct RunResult {
     store_bytes: u64,
     post_per_s: f64,
     real: Duration,
+    /// The overview's load times in headless Chromium (ms), or why they were not measured.
+    dashboard_loads: Option<Result<Vec<f64>, String>>,
+    /// What the dashboard's requests got under chaos.
+    page_visits: Option<page::PageVisits>,
 }
 
 impl RunResult {
@@ -641,6 +650,15 @@ async fn drive(
     let mut next_kill = Instant::now() + kill_every;
     let (mut killed, mut down_since, mut up_at) = (0usize, None::<Instant>, None::<Instant>);
     let deadline = Instant::now() + RUN_LIMIT;
+    // The dashboard: under chaos its requests are made to every replica all along (a killed one's
+    // successor taking its place in the list); otherwise its render time is measured mid-batch.
+    let bases = Arc::new(Mutex::new(replicas.iter().map(|r| r.base.clone()).collect::<Vec<_>>()));
+    let stop_visits = Arc::new(AtomicBool::new(false));
+    let visitor = spec.chaos.then(|| {
+        let jobs: Vec<String> = downloads.iter().chain(ends.keys()).cloned().collect();
+        tokio::spawn(page::visit(bases.clone(), jobs, API_TOKEN.to_owned(), stop_visits.clone()))
+    });
+    let mut render = None;
     loop {
         let delivered: BTreeSet<String> = {
             let inbox = state.inbox.lock().unwrap_or_else(|p| p.into_inner());
@@ -649,12 +667,17 @@ async fn drive(
         if delivered.len() >= spec.jobs || Instant::now() >= deadline {
             break;
         }
+        if !spec.chaos && render.is_none() && delivered.len() * 2 >= spec.jobs {
+            let base = replicas.first().map(|r| r.base.clone()).unwrap_or_default();
+            render = Some(tokio::spawn(async move { page::render_ms(&base, API_TOKEN).await }));
+        }
         if spec.chaos {
             if Instant::now() >= next_kill {
                 let victim = killed % replicas.len();
                 replicas[victim].kill();
                 killed += 1;
                 replicas[victim] = Replica::spawn(&db_url, proxy_base, secret, outputs).await?;
+                bases.lock().unwrap_or_else(|p| p.into_inner())[victim] = replicas[victim].base.clone();
                 next_kill += kill_every;
             }
             match (down_since, up_at) {
@@ -673,6 +696,15 @@ async fn drive(
     }
     // Late duplicates (a delivery retried because its answer was lost with a killed replica).
     tokio::time::sleep(Duration::from_secs(3)).await;
+    stop_visits.store(true, Ordering::SeqCst);
+    let page_visits = match visitor {
+        Some(visits) => Some(visits.await.map_err(|e| format!("the dashboard's visitor: {e}"))?),
+        None => None,
+    };
+    let dashboard_loads = match render {
+        Some(loads) => Some(loads.await.map_err(|e| format!("the dashboard's render measurement: {e}"))?),
+        None => None,
+    };
 
     // Watches not final, read from a replica that is up.
     let statuses: Vec<Result<String, String>> = futures::stream::iter(ends.keys().cloned())
@@ -764,6 +796,8 @@ async fn drive(
         store_bytes,
         post_per_s,
         real: Duration::ZERO,
+        dashboard_loads,
+        page_visits,
     })
 }
 
@@ -811,6 +845,17 @@ pub async fn section() -> Result<(Vec<Line>, Value), String> {
         run(RunSpec { name: "chaos", jobs: chaos_jobs, replicas: REPLICAS, chaos: true }, Some(&postgres)).await?;
     eprintln!("bench: serve: chaos: {}", describe(&chaos));
 
+    let render = |run: &RunResult| match &run.dashboard_loads {
+        Some(Ok(loads)) => Ok(page::median(loads)),
+        Some(Err(why)) => Err(why.clone()),
+        None => Err("the batch never reached half delivered".to_owned()),
+    };
+    let (render_fleet, render_single) = (render(&fleet), render(&single));
+    let loads = |run: &RunResult| match &run.dashboard_loads {
+        Some(Ok(loads)) => loads.iter().map(|ms| format!("{ms:.0}")).collect::<Vec<_>>().join(", "),
+        _ => "none".to_owned(),
+    };
+    let visits = chaos.page_visits.clone().unwrap_or_default();
     let rpj_ratio = fleet.requests_per_job() / single.requests_per_job().max(1e-9);
     let latency_ratio = fleet.mean_latency_s / single.mean_latency_s.max(1e-9);
     let unfinished = |run: &RunResult| run.jobs_lost + run.webhooks_lost;
@@ -887,6 +932,43 @@ pub async fn section() -> Result<(Vec<Line>, Value), String> {
             "all delivered after",
             chaos.refused > 0 && chaos.refused_not_delivered_after == 0,
         ),
+        goal(
+            line(
+                "serve",
+                format!("dashboard: overview of {jobs} watches in headless Chromium"),
+                match (&render_fleet, &render_single) {
+                    (Ok(fleet_ms), single_ms) => format!(
+                        "median {fleet_ms:.0} ms of {} loads on the PostgreSQL fleet (loads {} ms); one SQLite process {}",
+                        fleet.dashboard_loads.as_ref().and_then(|l| l.as_ref().ok()).map_or(0, Vec::len),
+                        loads(&fleet),
+                        single_ms
+                            .as_ref()
+                            .map_or_else(|why| format!("not measured: {why}"), |ms| format!("{ms:.0} ms"))
+                    ),
+                    (Err(why), _) => format!("not measured: {why}"),
+                },
+            ),
+            format!("< {DASHBOARD_RENDER_MS} ms"),
+            render_fleet.as_ref().is_ok_and(|ms| *ms < DASHBOARD_RENDER_MS)
+                && render_single.as_ref().is_ok_and(|ms| *ms < DASHBOARD_RENDER_MS),
+        ),
+        goal(
+            line(
+                "serve",
+                "dashboard under chaos: its requests to every replica",
+                format!(
+                    "{} answered, {} with a 5xx{}, {} hung over {} s; {} found their replica killed",
+                    visits.answered,
+                    visits.server_errors,
+                    visits.first_error.as_ref().map_or_else(String::new, |e| format!(" (first: {e})")),
+                    visits.hung,
+                    page::PAGE_TIMEOUT.as_secs(),
+                    visits.unreachable
+                ),
+            ),
+            "0 5xx, 0 hung",
+            visits.answered > 0 && visits.server_errors == 0 && visits.hung == 0,
+        ),
         line(
             "serve",
             "store cost",
@@ -929,6 +1011,13 @@ pub async fn section() -> Result<(Vec<Line>, Value), String> {
         "bytes_per_watch_postgres": round(fleet.store_bytes as f64 / fleet.jobs.max(1) as f64, 1),
         "post_per_s": round(single.post_per_s, 1),
         "post_per_s_postgres": round(fleet.post_per_s, 1),
+        "dashboard_render_ms": render_fleet.as_ref().ok().map(|ms| round(*ms, 1)),
+        "dashboard_render_ms_sqlite": render_single.as_ref().ok().map(|ms| round(*ms, 1)),
+        "dashboard_not_measured": render_fleet.as_ref().err().or(render_single.as_ref().err()),
+        "dashboard_chaos_requests": visits.answered,
+        "dashboard_chaos_5xx": visits.server_errors,
+        "dashboard_chaos_hung": visits.hung,
+        "dashboard_chaos_unreachable": visits.unreachable,
     });
     Ok((lines, json))
 }

@@ -160,11 +160,16 @@ async fn a_5000_job_watch_keeps_the_pace_for_every_kind_of_request() {
         let sent: u64 =
             RequestKind::ALL.iter().filter(|k| **k != RequestKind::Download).map(|k| budget.sent(provider, *k)).sum();
         assert_eq!(times.len() as u64, sent, "{provider}: the proxy saw every API request the budget granted");
-        // At 5 per second: at most 51 in any 10 s (the requests at both ends count), and no burst
-        // in any one second beyond what a few milliseconds of real-time jitter (× the speed) can add.
+        // At 5 per second, spaced 15 % wider (230 ms): 44 fit in 10 s, one more for jitter at the
+        // window's ends; no burst in any one second beyond what a few milliseconds of real-time
+        // jitter (× the speed) can add.
         let ten = busiest(&times, Duration::from_secs(10));
         let one = busiest(&times, Duration::from_secs(1));
-        assert!(ten <= 51, "{provider}: {ten} API requests in 10 s, over 5 per second ({} in all)", times.len());
+        assert!(
+            ten <= 46,
+            "{provider}: {ten} API requests in 10 s, over 5 per second less the headroom ({} in all)",
+            times.len()
+        );
         assert!(one <= 7, "{provider}: {one} API requests in one second, over 5 per second");
     }
 }

@@ -761,10 +761,8 @@ impl Postgres {
                  WHERE request_pace.next_at <= {DB_NOW_MS} RETURNING 0::bigint"
             ))
             .await?;
-        // A request crosses the database and the network between its turn and the provider, a few
-        // milliseconds that vary: 5 % more than the spacing keeps that jitter from bringing a sixth
-        // request into a provider's second (measured: 6 within 986 ms without it).
-        let spacing = millis(spacing).saturating_add(millis(spacing) / 20);
+        // The spacing carries the budget's headroom for the jitter between a turn and the provider.
+        let spacing = millis(spacing);
         if client.query_opt(&take, &[&lane, &spacing]).await?.is_some() {
             return Ok(Duration::ZERO);
         }

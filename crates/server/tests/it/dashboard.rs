@@ -7,78 +7,16 @@
 //! there is no chromium binary.
 
 use crate::common::{API_TOKEN, Api, sandbox};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use genjob_sandbox::{Failure, JobSpec};
+use genjob_testkit::browser::{self, Driver};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A label and an error message carrying markup: they must show as text.
 const HTML_LABEL: &str = "<i>night</i> & <script>window.pwned=1</script>";
 const HTML_ERROR: &str = "<b>risky</b> <img src=x onerror=\"window.pwned=2\">";
-
-/// The first of `names` found on the PATH (or in `GENJOB_CHROMIUM` / `GENJOB_CHROMEDRIVER`).
-fn find(env: &str, names: &[&str]) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(env).map(PathBuf::from).filter(|p| p.is_file()) {
-        return Some(path);
-    }
-    let paths = std::env::var_os("PATH")?;
-    std::env::split_paths(&paths)
-        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
-        .find(|candidate| candidate.is_file())
-}
-
-/// chromedriver on a free port, stopped when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_driver(chromedriver: &Path) -> Driver {
-    let port =
-        std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("an address").port();
-    let child = Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let driver = Driver { child, url: format!("http://127.0.0.1:{port}") };
-    for _ in 0..100 {
-        if reqwest::get(format!("{}/status", driver.url)).await.is_ok_and(|r| r.status().is_success()) {
-            return driver;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not answer within 10 s");
-}
-
-async fn browser(driver: &Driver, chromium: &Path, profile: &Path) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            // As root the sandbox must be off; the rest keeps Chromium from calling hosts this
-            // closed network refuses.
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=1280,1100", format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a browser session")
-}
 
 async fn text(client: &Client, css: &str) -> String {
     client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.expect("its text")
@@ -109,14 +47,12 @@ fn screenshot_path() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_in_a_real_browser() {
-    let Some(chromium) = find("GENJOB_CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]) else {
-        eprintln!(
-            "skipping the browser test: no chromium binary on the PATH (.ci/run installs it: apt-get install chromium chromium-driver)"
-        );
+    let Some(chromium) = browser::chromium() else {
+        eprintln!("skipping the browser test: no chromium binary on the PATH ({})", browser::INSTALL_HINT);
         return;
     };
-    let chromedriver = find("GENJOB_CHROMEDRIVER", &["chromedriver"])
-        .expect("chromium is installed but chromedriver is not: apt-get install chromium-driver");
+    let chromedriver = browser::chromedriver()
+        .unwrap_or_else(|| panic!("chromium is installed but chromedriver is not: {}", browser::INSTALL_HINT));
 
     let sandbox = sandbox().await;
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -175,8 +111,8 @@ async fn the_dashboard_in_a_real_browser() {
 
     // In the browser: sign in through the form, which also keeps the token for the live stream.
     let profile = tempfile::tempdir().expect("a profile dir");
-    let driver = start_driver(&chromedriver).await;
-    let client = browser(&driver, &chromium, profile.path()).await;
+    let driver = Driver::start(&chromedriver).await.expect("chromedriver");
+    let client = driver.browser(&chromium, profile.path()).await.expect("a browser session");
     sign_in(&client, &base).await;
     assert_eq!(text(&client, "#count-total").await, "3");
     assert_eq!(text(&client, "#count-completed").await, "1");

@@ -332,7 +332,9 @@ fn check_budget(options: &OptionsSpec, report: &Report) -> Result<(), String> {
             ));
         }
     }
-    let spacing = Duration::from_secs_f64(1.0 / options.requests_per_second);
+    // The budget spaces requests wider than the rate by its headroom (jitter on the way to the
+    // provider must not crowd a second), and that is what is checked.
+    let spacing = Duration::from_secs_f64(genjob::PACE_HEADROOM / options.requests_per_second);
     for provider in [Provider::Dreamina, Provider::Token360] {
         let starts: Vec<Timestamp> =
             report.calls.iter().filter(|c| c.provider == provider).map(|c| c.started).collect();
