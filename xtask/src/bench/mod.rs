@@ -21,9 +21,10 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 /// The usage line shown by `cargo xtask --help`.
-pub const USAGE: &str = "  bench [--only poll,batch,push,overhead,parse,scale,serve] [--jobs FILE] [--debug-build]\n      \
+pub const USAGE: &str = "  bench [--only poll,batch,push,overhead,parse,scale,serve] [--jobs FILE] [--seed N] [--debug-build]\n      \
      run the benchmarks (release build), print a table, write target/bench/results.json;\n      \
      --jobs FILE runs the poll section on the job families in FILE (alone, unless --only says more);\n      \
+     --seed N runs it on six families of unseen shapes drawn from N (with FILE's, if given);\n      \
      serve needs GENJOB_TEST_POSTGRES_URL (skipped without it)\n";
 
 /// Sections, in run order.
@@ -49,10 +50,13 @@ struct Args {
     debug_build: bool,
     /// Job families for the poll section, instead of the built-in ones.
     jobs: Option<PathBuf>,
+    /// Families of unseen shapes drawn from this seed, instead of the built-in ones.
+    seed: Option<u64>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut parsed = Args { only: SECTIONS.iter().map(|s| (*s).to_owned()).collect(), debug_build: false, jobs: None };
+    let mut parsed =
+        Args { only: SECTIONS.iter().map(|s| (*s).to_owned()).collect(), debug_build: false, jobs: None, seed: None };
     let mut only_given = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -66,11 +70,15 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
                 only_given = true;
             }
             "--jobs" => parsed.jobs = Some(PathBuf::from(it.next().ok_or("--jobs needs a JSON file")?)),
+            "--seed" => {
+                let seed = it.next().ok_or("--seed needs a number")?;
+                parsed.seed = Some(seed.parse().map_err(|_| format!("--seed needs a whole number, not `{seed}`"))?);
+            }
             "--debug-build" => parsed.debug_build = true,
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
         }
     }
-    if parsed.jobs.is_some() && !only_given {
+    if (parsed.jobs.is_some() || parsed.seed.is_some()) && !only_given {
         parsed.only = vec!["poll".to_owned()];
     }
     Ok(parsed)
@@ -153,10 +161,12 @@ async fn run(args: &Args) -> Result<(), String> {
     let mut results = serde_json::Map::new();
 
     if on("poll") {
-        let families = match &args.jobs {
+        let mut families = match &args.jobs {
             Some(path) => families::from_file(path)?,
+            None if args.seed.is_some() => Vec::new(),
             None => families::builtin(),
         };
+        families.extend(args.seed.map(families::unseen).unwrap_or_default());
         eprintln!(
             "bench: poll efficiency ({} families, watched as pipelines by the real watcher in simulated time)…",
             families.len()
@@ -403,6 +413,10 @@ mod tests {
         let both = parse_args(&["--jobs".into(), "f.json".into(), "--only".into(), "poll,parse".into()])?;
         assert_eq!(both.only, ["poll", "parse"]);
         assert!(parse_args(&["--jobs".into()]).is_err());
+        // A seed does the same with the families it draws.
+        let seeded = parse_args(&["--seed".into(), "42".into()])?;
+        assert_eq!((seeded.only, seeded.seed), (vec!["poll".to_owned()], Some(42)));
+        assert!(parse_args(&["--seed".into(), "x".into()]).is_err());
         Ok(())
     }
 

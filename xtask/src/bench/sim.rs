@@ -234,18 +234,8 @@ mod tests {
 
     fn family(reports: Reports, provider: Provider, jobs: Vec<SimJob>) -> Family {
         let truth = jobs.iter().map(SimJob::duration_s).collect();
-        Family {
-            name: "test".into(),
-            provider,
-            kind: JobKind::Video,
-            model: "seedance-2.0".into(),
-            profile: RequestProfile::default(),
-            reports,
-            jobs,
-            truth,
-            has_process: false,
-            documented: false,
-        }
+        let spec = ("test", provider, JobKind::Video, "seedance-2.0", RequestProfile::default(), reports);
+        Family { has_process: false, ..crate::bench::families::family(spec, jobs, truth) }
     }
 
     fn one(run_s: f64) -> Vec<SimJob> {

@@ -326,18 +326,8 @@ mod tests {
 
     fn family(provider: Provider, kind: JobKind, reports: Reports, profile: RequestProfile) -> Family {
         let jobs = vec![SimJob { submit_s: 12.3456, queue_s: 10.0, run_s: 90.0 }];
-        Family {
-            name: "t".into(),
-            provider,
-            kind,
-            model: "m-1".into(),
-            profile,
-            reports,
-            truth: vec![100.0],
-            jobs,
-            has_process: false,
-            documented: false,
-        }
+        let spec = ("t", provider, kind, "m-1", profile, reports);
+        Family { has_process: false, ..crate::bench::families::family(spec, jobs, vec![100.0]) }
     }
 
     #[tokio::test(start_paused = true)]

@@ -207,8 +207,9 @@ async fn two_replicas_split_the_watches_keep_one_pace_and_lose_nothing_when_one_
         // At most: A, given to B by a rebalance, taken back when B died.
         assert!(runs <= 3, "{job} was read turn about by both replicas: {job_reads:?}");
     }
-    // As the library's own pacing test: the documented 5 a second holds over 10 s (51 with the
-    // window's edge), and no second sees more than 7 (a request sent late bunches with the next).
+    // As the library's own pacing test: 5 a second less the budget's headroom holds over 10 s (44
+    // fit, one more for the window's edges), and no second sees more than 7 (a request sent late
+    // bunches with the next; the bench measures the busiest second on a quiet fleet).
     for (provider, mut times) in by_provider {
         times.sort();
         let busiest = |window: Duration| {
@@ -216,7 +217,7 @@ async fn two_replicas_split_the_watches_keep_one_pace_and_lose_nothing_when_one_
             (0..times.len()).map(in_window).max().unwrap_or(0)
         };
         let (second, ten) = (busiest(Duration::from_secs(1)), busiest(Duration::from_secs(10)));
-        assert!(second <= 7 && ten <= 51, "{provider}: the fleet sent {second} in a second, {ten} in 10 s");
+        assert!(second <= 7 && ten <= 46, "{provider}: the fleet sent {second} in a second, {ten} in 10 s");
     }
     replica_a.shutdown().await;
 }

@@ -14,6 +14,7 @@ mod kill;
 mod learned;
 mod metrics;
 mod openapi;
+mod outage;
 mod outputs;
 mod restart;
 mod store;
