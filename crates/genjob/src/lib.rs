@@ -80,6 +80,7 @@ pub use outcome::{
 };
 pub use policy::{AdaptiveSchedule, FixedInterval, PollPolicy};
 pub use providers::ConfigError;
+#[cfg(any(feature = "dreamina", feature = "google-flow", feature = "token360"))]
 pub use providers::adapters::*;
 pub use requests::RequestFailure;
 pub use target::{TargetError, WatchTarget};
