@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use genjob::models::webhook::{WebhookHeaders, WebhookSecret};
 use genjob::{FixedInterval, Watcher};
-use genjob_sandbox::{Sandbox, SandboxConfig};
+use genjob_sandbox::{JobSpec, Sandbox, SandboxConfig};
 use genjob_server::cfg::{ServerConfig, ServerToken};
 use genjob_server::webhook::RetrySchedule;
 use genjob_server::{RunningServer, Server};
@@ -38,6 +38,22 @@ pub fn watcher(sandbox: &Sandbox) -> Watcher {
     Watcher::from_lookup(&lookup)
         .expect("sources for the sandbox")
         .with_policy(Arc::new(FixedInterval(Duration::from_secs(1))))
+}
+
+/// Creates the `i`th video of a batch of three providers in turn (token360, Dreamina, Google Flow)
+/// ending `duration` from now; returns its id and the body that watches it, delivering to `webhook_url`.
+pub fn video_of_three(sandbox: &Sandbox, i: usize, duration: Duration, webhook_url: &str) -> (String, Value) {
+    let (spec, provider) = match i % 3 {
+        0 => (JobSpec::token360_video(), Some("token360")),
+        1 => (JobSpec::dreamina_video(), None),
+        _ => (JobSpec::google_flow_video(), None),
+    };
+    let id = sandbox.add_job(spec.with_duration(duration));
+    let mut body = serde_json::json!({"job_id": id, "webhook_url": webhook_url});
+    if let Some(provider) = provider {
+        body["provider"] = serde_json::json!(provider);
+    }
+    (id, body)
 }
 
 /// A server on a free port over the database `db`, retrying deliveries 3 times, 300 ms apart.

@@ -8,11 +8,10 @@
 //! connections and leases.
 
 use crate::backends::postgres;
-use crate::common::{API_TOKEN, Api, ChildServer, PROVIDER_TOKEN, Receiver, sandbox};
+use crate::common::{API_TOKEN, Api, ChildServer, PROVIDER_TOKEN, Receiver, sandbox, video_of_three};
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use genjob::{FixedInterval, Watcher};
-use genjob_sandbox::JobSpec;
 use genjob_server::Server;
 use genjob_server::cfg::{ServerConfig, ServerToken, parse_db};
 use serde_json::json;
@@ -120,16 +119,8 @@ async fn two_replicas_split_the_watches_keep_one_pace_and_lose_nothing_when_one_
     let mut jobs = Vec::new();
     for i in 0..JOBS {
         let duration = Duration::from_secs(8 + (i as u64 * 7) % 33);
-        let (spec, provider) = match i % 3 {
-            0 => (JobSpec::token360_video(), Some("token360")),
-            1 => (JobSpec::dreamina_video(), None),
-            _ => (JobSpec::google_flow_video(), None),
-        };
-        let id = sandbox.add_job(spec.with_duration(duration));
-        let mut body = json!({"job_id": id, "webhook_url": receiver.url, "labels": {"batch": "fleet"}});
-        if let Some(provider) = provider {
-            body["provider"] = json!(provider);
-        }
+        let (id, mut body) = video_of_three(&sandbox, i, duration, &receiver.url);
+        body["labels"] = json!({"batch": "fleet"});
         assert_eq!(api.post(body).await.status, 201);
         jobs.push(id);
     }

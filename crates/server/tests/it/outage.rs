@@ -4,8 +4,7 @@
 //! store is back, every job ends, every final state is delivered, signed, and the server is healthy.
 
 use crate::backends::postgres;
-use crate::common::{API_TOKEN, Api, Receiver, sandbox, watch_path, watcher};
-use genjob_sandbox::JobSpec;
+use crate::common::{API_TOKEN, Api, Receiver, sandbox, video_of_three, watch_path, watcher};
 use genjob_server::Server;
 use genjob_server::cfg::{DbUrl, ServerConfig, ServerToken, parse_db};
 use serde_json::json;
@@ -89,17 +88,7 @@ async fn the_store_going_away_mid_run_loses_nothing() {
     // Jobs of three providers finishing 3 to 14 s from now: most of them while the store is away.
     let mut jobs = BTreeSet::new();
     for i in 0..JOBS {
-        let duration = Duration::from_secs(3 + (i as u64 * 5) % 12);
-        let (spec, provider) = match i % 3 {
-            0 => (JobSpec::token360_video(), Some("token360")),
-            1 => (JobSpec::dreamina_video(), None),
-            _ => (JobSpec::google_flow_video(), None),
-        };
-        let id = sandbox.add_job(spec.with_duration(duration));
-        let mut body = json!({"job_id": id, "webhook_url": receiver.url});
-        if let Some(provider) = provider {
-            body["provider"] = json!(provider);
-        }
+        let (id, body) = video_of_three(&sandbox, i, Duration::from_secs(3 + (i as u64 * 5) % 12), &receiver.url);
         assert_eq!(api.post(body).await.status, 201);
         jobs.insert(id);
     }
