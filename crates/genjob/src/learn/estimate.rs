@@ -19,6 +19,13 @@ const MIN_HALF_WIDTH: f64 = 0.5;
 
 /// More distinct finish times than this are thinned to as many quantiles (a large reference sample).
 const MAX_KNOTS: usize = 512;
+/// A prior is contradicted at an age where more than this many times the share of jobs it leaves
+/// running are still running.
+const PRIOR_CONTRADICTED: f64 = 2.0;
+/// The share of the running jobs that must still be at risk where Kaplan–Meier is read (measured
+/// on a queued burst of 1,000: a half, 65.8 requests a job; a quarter, 67.3; a tenth, 72.2; none,
+/// 107; the built-in families' latency moves by at most 4 % with a quarter).
+const RUNNING_AT_RISK: f64 = 0.25;
 
 /// A finish time is spread at most this fraction of itself either way.
 const MAX_RELATIVE_SPREAD: f64 = 0.5;
@@ -95,11 +102,20 @@ impl DurationEstimate {
             return None;
         }
         let mut at_risk = events.len() as f64;
+        // Kaplan–Meier is read only while a quarter of the running jobs (and three jobs) are at
+        // risk: a batch's running jobs share nearly one age, and past it a few finishes against a
+        // shrinking risk set would say most of the batch ends within seconds (measured on a queued
+        // burst: 31 % of all jobs in 20 s, where 1.4 % did). What is left there is the tail.
+        let still_running = (events.len() - finished_count) as f64;
+        let min_at_risk = if still_running > 0.0 { (still_running * RUNNING_AT_RISK).max(3.0) } else { 0.0 };
         let mut survival = 1.0f64;
         // (distinct finish time, fraction finished by it)
         let mut steps: Vec<(f64, f64)> = Vec::new();
         let mut i = 0;
         while i < events.len() {
+            if at_risk < min_at_risk {
+                break;
+            }
             let t = events[i].0;
             let (mut done, mut left) = (0.0f64, 0.0f64);
             while i < events.len() && events[i].0 == t {
@@ -114,6 +130,9 @@ impl DurationEstimate {
                 steps.push((t, (1.0 - survival).clamp(0.0, 1.0)));
             }
             at_risk -= left;
+        }
+        if steps.is_empty() {
+            return None;
         }
         let steps = thin(steps);
         let knots = spread(&steps);
@@ -231,6 +250,13 @@ impl DurationEstimate {
         let tail = self.tail_mass();
         let prior_left = 1.0 - prior.cdf(horizon);
         let mut knots = self.knots.clone();
+        // The prior says how the jobs still running finish only while it is not contradicted: when
+        // far more are still running than it allows at this age (a queue the documents do not
+        // count, a slower model), packing them all before its end would read them every few
+        // seconds there.
+        if tail > PRIOR_CONTRADICTED * prior_left {
+            return Self::with_knots(knots, self.finished, self.censored);
+        }
         if tail > 0.0 && prior_left > 0.0 {
             let before = 1.0 - tail;
             let below = 1.0 - prior_left;
@@ -304,19 +330,27 @@ mod tests {
 
     #[test]
     fn kaplan_meier_with_censoring_matches_a_hand_computed_example() {
-        // Finished at 10, 20, 40; still running at 15 and 30 (a textbook example).
-        // At 10: 5 at risk, 1 done → S = 4/5. At 20: 3 at risk (10 and 15 gone) → S = 4/5 · 2/3 = 8/15.
-        // At 40: 1 at risk (30 gone) → S = 0.
-        let e = DurationEstimate::from_samples(&[10.0, 20.0, 40.0], &[15.0, 30.0]).unwrap_or_else(|| panic!());
-        assert_eq!((e.finished(), e.censored()), (3, 2));
+        // Finished at 10, 20, 40; still running at 15, 30, 100 and 100 (a textbook example).
+        // At 10: 7 at risk, 1 done → S = 6/7. At 20: 5 at risk (10 and 15 gone) → S = 6/7 · 4/5 = 24/35.
+        // At 40: 3 at risk (30 gone) → S = 24/35 · 2/3 = 16/35, left to the two still running.
+        let e = DurationEstimate::from_samples(&[10.0, 20.0, 40.0], &[15.0, 30.0, 100.0, 100.0])
+            .unwrap_or_else(|| panic!());
+        assert_eq!((e.finished(), e.censored()), (3, 4));
         // Knot ages: the midpoints 15 and 30, and the mirrored half gaps (5 and 10) outside each end.
-        let expected = [(0.0, 0.0), (5.0, 0.0), (15.0, 0.2), (30.0, 7.0 / 15.0), (50.0, 1.0)];
+        let expected = [(0.0, 0.0), (5.0, 0.0), (15.0, 1.0 / 7.0), (30.0, 11.0 / 35.0), (50.0, 19.0 / 35.0)];
         assert_eq!(e.knots.len(), expected.len(), "{:?}", e.knots);
         for ((t, f), (et, ef)) in e.knots.iter().zip(expected) {
             assert!(close(*t, et) && close(*f, ef), "{:?}", e.knots);
         }
-        assert!(close(e.cdf(10.0), 0.1) && close(e.cdf(60.0), 1.0) && close(e.cdf(1.0), 0.0));
-        assert!(close(e.tail_mass(), 0.0));
+        assert!(close(e.cdf(10.0), 1.0 / 14.0) && close(e.cdf(1.0), 0.0));
+        assert!(close(e.tail_mass(), 16.0 / 35.0));
+        // Without the two long runners only one job is at risk at 40 (fewer than three): that
+        // finish is not read as the end of everything; what is left is the tail.
+        let cut = DurationEstimate::from_samples(&[10.0, 20.0, 40.0], &[15.0, 30.0]).unwrap_or_else(|| panic!());
+        assert!(close(cut.tail_mass(), 8.0 / 15.0), "{:?}", cut.knots);
+        // With nothing running, every finish counts, to the last.
+        let done = DurationEstimate::from_samples(&[10.0, 20.0, 40.0], &[]).unwrap_or_else(|| panic!());
+        assert!(close(done.tail_mass(), 0.0));
     }
 
     #[test]
@@ -371,6 +405,12 @@ mod tests {
         // Nothing left past the horizon: nothing changes.
         let done = DurationEstimate::from_samples(&[60.0, 61.0], &[]).unwrap_or_else(|| panic!());
         assert_eq!(done.continued_by(&prior), done);
+        // Contradicted: by 150 s the prior has a quarter of the jobs running, and 40 of 44 are (a
+        // queue it does not count). It does not pack them into its last 30 s.
+        let queued =
+            DurationEstimate::from_samples(&[100.0, 120.0, 140.0, 150.0], &[155.0; 40]).unwrap_or_else(|| panic!());
+        assert!(queued.tail_mass() > 0.8, "{queued:?}");
+        assert_eq!(queued.continued_by(&prior), queued);
     }
 
     #[test]

@@ -11,8 +11,12 @@ use std::time::Duration;
 pub const MIN_FINISHED: usize = 20;
 /// Keys kept; the least recently used one goes first.
 pub const MAX_KEYS: usize = 64;
-/// Finished samples kept per key (the newest), and as many running ones.
+/// Finished samples kept per key (the newest).
 pub const MAX_SAMPLES: usize = 256;
+/// Running samples kept per key (the newest). Kaplan–Meier weighs each finish against every job
+/// at risk at its age, so keeping fewer running jobs than run at once would inflate how soon jobs
+/// finish: a batch of 1,000 queued jobs, 256 of them kept, read 3.5× too soon a finish.
+pub const MAX_RUNNING: usize = 4_096;
 /// New finished samples after which a key's estimate is computed again.
 const REESTIMATE_EVERY: u32 = 8;
 /// A job running this many times longer than the estimate's horizon makes it stale.
@@ -136,7 +140,7 @@ impl DurationEstimates {
             state.running.retain(|s| s.1 != id);
             match state.finished.iter_mut().find(|s| s.1 == id) {
                 Some(sample) => sample.0 = secs,
-                None => push_bounded(&mut state.finished, (secs, id)),
+                None => push_bounded(&mut state.finished, (secs, id), MAX_SAMPLES),
             }
             state.fresh = state.fresh.saturating_add(1);
         }
@@ -150,7 +154,7 @@ impl DurationEstimates {
             let state = self.state(level);
             match state.running.iter_mut().find(|s| s.1 == id) {
                 Some(sample) => sample.0 = sample.0.max(secs),
-                None => push_bounded(&mut state.running, (secs, id)),
+                None => push_bounded(&mut state.running, (secs, id), MAX_RUNNING),
             }
             // A job outliving the estimate by far says the tail is heavier than it thinks.
             if let Some(estimate) = &state.estimate {
@@ -215,7 +219,7 @@ impl DurationEstimates {
                 match state.finished.iter_mut().find(|s| s.1 == id) {
                     Some(sample) => sample.0 = secs,
                     None => {
-                        push_bounded(&mut state.finished, (secs, id));
+                        push_bounded(&mut state.finished, (secs, id), MAX_SAMPLES);
                         added = added.saturating_add(1);
                     }
                 }
@@ -226,7 +230,7 @@ impl DurationEstimates {
                 }
                 match state.running.iter_mut().find(|s| s.1 == id) {
                     Some(sample) => sample.0 = sample.0.max(secs),
-                    None => push_bounded(&mut state.running, (secs, id)),
+                    None => push_bounded(&mut state.running, (secs, id), MAX_RUNNING),
                 }
             }
             state.fresh = state.fresh.saturating_add(added);
@@ -289,20 +293,20 @@ impl DurationEstimates {
         // The newest keys come last; keep the last MAX_KEYS, and the newest samples of each.
         let skip = stored.keys.len().saturating_sub(MAX_KEYS);
         for stored_key in stored.keys.into_iter().skip(skip) {
-            let clean = |samples: Vec<Sample>| -> VecDeque<Sample> {
+            let clean = |samples: Vec<Sample>, cap: usize| -> VecDeque<Sample> {
                 let valid: Vec<Sample> = samples
                     .into_iter()
                     .filter(|s| s.0.is_finite() && s.0 > 0.0 && f64::from(s.0) <= MAX_SAMPLE.as_secs_f64())
                     .collect();
-                valid[valid.len().saturating_sub(MAX_SAMPLES)..].iter().copied().collect()
+                valid[valid.len().saturating_sub(cap)..].iter().copied().collect()
             };
             let key = stored_key.key.sanitized();
             if learned.keys.iter().any(|s| s.key == key) {
                 continue;
             }
             let state = learned.state(key);
-            state.finished = clean(stored_key.finished);
-            state.running = clean(stored_key.running);
+            state.finished = clean(stored_key.finished, MAX_SAMPLES);
+            state.running = clean(stored_key.running, MAX_RUNNING);
         }
         Ok(learned)
     }
@@ -343,8 +347,8 @@ fn sample_secs(d: Duration) -> Option<f32> {
     (secs > 0.0 && d <= MAX_SAMPLE).then(|| ((secs * 10.0).round() / 10.0).max(0.1) as f32)
 }
 
-fn push_bounded(ring: &mut VecDeque<Sample>, sample: Sample) {
-    if ring.len() >= MAX_SAMPLES {
+fn push_bounded(ring: &mut VecDeque<Sample>, sample: Sample, cap: usize) {
+    if ring.len() >= cap {
         ring.pop_front();
     }
     ring.push_back(sample);
@@ -420,9 +424,15 @@ mod tests {
             }
         }
         assert_eq!(learned.len(), MAX_KEYS);
-        assert!(learned.keys.iter().all(|s| s.finished.len() <= MAX_SAMPLES && s.running.len() <= MAX_SAMPLES));
+        assert!(learned.keys.iter().all(|s| s.finished.len() <= MAX_SAMPLES && s.running.len() <= MAX_RUNNING));
         // The provider-wide key is used by every model, so it is never the one evicted.
         assert!(learned.samples(&DurationKey::for_kind(Provider::Token360, None)).0 == MAX_SAMPLES);
+        // Running jobs are kept up to their own, larger bound: as many as a large batch runs at once.
+        let key = video(None, None);
+        for i in 0..(MAX_RUNNING + 5) {
+            learned.record_running(&key, &format!("batch-{i}"), Duration::from_secs(5));
+        }
+        assert_eq!(learned.samples(&key).1, MAX_RUNNING);
     }
 
     #[test]
