@@ -1,10 +1,13 @@
 //! Test helpers the adapter crates share: the documented fixtures, and a wiremock server to serve them.
 //!
 //! Only what every adapter test needs lives here; what an adapter does differently stays in its tests.
-//! With the `browser` feature, [`browser`] starts headless Chromium for the dashboard's tests and the bench.
+//! With the `browser` feature, [`browser`] starts headless Chromium for the dashboard's tests and the bench;
+//! with `relay`, [`relay`] puts a server a test can cut off behind a TCP relay.
 
 #[cfg(feature = "browser")]
 pub mod browser;
+#[cfg(feature = "relay")]
+pub mod relay;
 
 use genjob_transport::{EnvNames, TransportConfig, TransportError};
 use std::error::Error;

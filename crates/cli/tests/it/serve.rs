@@ -445,3 +445,75 @@ async fn a_postgres_fleet_of_two_binaries_loses_no_watch_and_no_webhook_when_one
     a.stop().await;
     receiver_task.abort();
 }
+
+/// The built binary with its shipped defaults (30 s lease, the adaptive schedule) on PostgreSQL
+/// reached through a relay the test cuts for 8 s while jobs finish: the API answers 503 while the
+/// store is away, never a 500, and once it is back every job ends and every webhook arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_its_defaults_loses_nothing_when_postgres_goes_away_mid_run() {
+    let Ok(base) = std::env::var(POSTGRES_URL) else {
+        eprintln!(
+            "serve postgres outage test skipped: {POSTGRES_URL} is not set (.ci/run starts a server and sets it)"
+        );
+        return;
+    };
+    const JOBS: usize = 12;
+    let db = postgres_schema(&base).await;
+    let (relay, relayed) = genjob_testkit::relay::Relay::in_front_of(&db).await.expect("a relay");
+    let sandbox = sandbox(1.0).await;
+    let env = env_for(&sandbox.base_url(), TOKEN);
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (url, mut deliveries, receiver_task) = receiver().await;
+    let serve = Serve::start_with(dir.path(), &relayed, &[], "serve.stderr", &env).await;
+    let secret = serve.get("/v1/webhook-secret").await["secret"].as_str().expect("a secret").to_owned();
+    let secret = WebhookSecret::parse(&secret).expect("a webhook secret");
+
+    // Videos of three providers inside their documented window, done 4 to 15 s from now.
+    let mut jobs = Vec::new();
+    for i in 0..JOBS {
+        let spec = match i % 3 {
+            0 => JobSpec::dreamina_video(),
+            1 => JobSpec::google_flow_video(),
+            _ => JobSpec::token360_video(),
+        };
+        let duration = Duration::from_secs(94 + (i as u64 * 5) % 12);
+        let id = sandbox.add_job(spec.with_duration(duration).with_age(Duration::from_secs(90)));
+        let mut body = json!({"job_id": id, "webhook_url": url});
+        if i % 3 == 2 {
+            body["provider"] = json!("token360");
+        }
+        let (status, watch) = serve.request(reqwest::Method::POST, "/v1/watches", Some(body)).await;
+        assert_eq!(status, 201, "{watch}");
+        jobs.push(id);
+    }
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    relay.cut();
+    let cut_at = std::time::Instant::now();
+    while cut_at.elapsed() < Duration::from_secs(8) {
+        for path in ["/healthz".to_owned(), watch_path(&jobs[0])] {
+            let (status, body) = serve.request(reqwest::Method::GET, &path, None).await;
+            assert!(
+                status == 503 && body["error"]["code"] == "store_unavailable",
+                "{path} while the store is away: {status} {body}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    relay.restore();
+
+    let mut delivered = std::collections::BTreeSet::new();
+    while delivered.len() < JOBS {
+        let delivery = tokio::time::timeout(Duration::from_secs(120), deliveries.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {JOBS} webhooks within two minutes", delivered.len()))
+            .expect("the receiver runs");
+        let payload = delivery.verified(&secret);
+        assert_eq!(payload["type"], "job.completed", "{payload}");
+        delivered.insert(payload["data"]["job_id"].as_str().expect("a job id").to_owned());
+    }
+    assert_eq!(delivered, jobs.iter().cloned().collect());
+    assert_eq!(serve.get("/healthz").await["status"], "ok");
+    serve.stop().await;
+    receiver_task.abort();
+}

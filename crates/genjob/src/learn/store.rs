@@ -3,7 +3,7 @@
 use super::estimate::{DurationEstimate, MAX_SAMPLE};
 use super::key::DurationKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -215,7 +215,6 @@ impl DurationEstimates {
             let state = self.state(their.key.clone());
             let mut added = 0u32;
             for &(secs, id) in &their.finished {
-                state.running.retain(|s| s.1 != id);
                 match state.finished.iter_mut().find(|s| s.1 == id) {
                     Some(sample) => sample.0 = secs,
                     None => {
@@ -224,14 +223,25 @@ impl DurationEstimates {
                     }
                 }
             }
-            for &(secs, id) in &their.running {
-                if state.finished.iter().any(|s| s.1 == id) {
-                    continue;
+            // Running rings hold up to MAX_RUNNING samples each: matched by id through sets and a
+            // map, not ring against ring (4,096 × 4,096 comparisons a key at every merge).
+            let finished: HashSet<u32> = state.finished.iter().map(|s| s.1).collect();
+            state.running.retain(|s| !finished.contains(&s.1));
+            let ours: HashMap<u32, usize> = state.running.iter().enumerate().map(|(i, s)| (s.1, i)).collect();
+            // A file read from disk may hold an id twice: the larger age wins there too.
+            let (mut new, mut new_at): (Vec<Sample>, HashMap<u32, usize>) = (Vec::new(), HashMap::new());
+            for &(secs, id) in their.running.iter().filter(|s| !finished.contains(&s.1)) {
+                if let Some(&i) = ours.get(&id) {
+                    state.running[i].0 = state.running[i].0.max(secs);
+                } else if let Some(&j) = new_at.get(&id) {
+                    new[j].0 = new[j].0.max(secs);
+                } else {
+                    new_at.insert(id, new.len());
+                    new.push((secs, id));
                 }
-                match state.running.iter_mut().find(|s| s.1 == id) {
-                    Some(sample) => sample.0 = sample.0.max(secs),
-                    None => push_bounded(&mut state.running, (secs, id), MAX_RUNNING),
-                }
+            }
+            for sample in new {
+                push_bounded(&mut state.running, sample, MAX_RUNNING);
             }
             state.fresh = state.fresh.saturating_add(added);
             if !their.running.is_empty() {

@@ -182,6 +182,16 @@ pub(super) mod sql {
     /// The soonest planned checks.
     pub const NEXT_CHECKS: &str = "SELECT job_id, provider, job_status, next_check_at FROM watches
          WHERE state = 'watching' ORDER BY next_check_at, id LIMIT $1";
+
+    /// A job's events, oldest first.
+    pub const JOB_HISTORY: &str =
+        "SELECT id, type, payload, created_at FROM events WHERE job_id = $1 ORDER BY id LIMIT $2";
+
+    /// The webhook deliveries of a job's watch, oldest first.
+    pub const JOB_DELIVERIES: &str =
+        "SELECT d.id, d.url, d.attempts, d.last_error, d.delivered_at, d.given_up_at, d.next_attempt_at, d.created_at
+         FROM deliveries d JOIN watches w ON w.id = d.watch_id WHERE w.job_id = $1
+         ORDER BY d.created_at, d.id LIMIT $2";
 }
 
 /// The reason columns of a failed watch for a backend: code, message, detail from the job's
@@ -342,9 +352,7 @@ impl Sqlite {
     pub async fn job_history(&self, job_id: &str) -> Result<Vec<HistoryRow>, DbError> {
         let job_id = job_id.to_owned();
         self.call(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, type, payload, created_at FROM events WHERE job_id = ?1 ORDER BY id LIMIT ?2",
-            )?;
+            let mut stmt = conn.prepare_cached(sql::JOB_HISTORY)?;
             let rows = stmt.query_map(params![job_id, MAX_JOB_EVENTS], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
             })?;
@@ -358,12 +366,7 @@ impl Sqlite {
     pub async fn job_deliveries(&self, job_id: &str) -> Result<Vec<DeliveryRow>, DbError> {
         let job_id = job_id.to_owned();
         self.call(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT d.id, d.url, d.attempts, d.last_error, d.delivered_at, d.given_up_at, d.next_attempt_at,
-                        d.created_at
-                 FROM deliveries d JOIN watches w ON w.id = d.watch_id WHERE w.job_id = ?1
-                 ORDER BY d.created_at, d.id LIMIT ?2",
-            )?;
+            let mut stmt = conn.prepare_cached(sql::JOB_DELIVERIES)?;
             let rows = stmt.query_map(params![job_id, MAX_JOB_DELIVERIES], |r| {
                 Ok(DeliveryRow {
                     id: r.get(0)?,

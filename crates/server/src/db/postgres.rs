@@ -868,12 +868,7 @@ impl Postgres {
 
     pub(crate) async fn job_history(&self, job_id: &str) -> Result<Vec<HistoryRow>, DbError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT id, type, payload, created_at FROM events WHERE job_id = $1 ORDER BY id LIMIT $2",
-                &[&job_id, &i64::from(dashboard::MAX_JOB_EVENTS)],
-            )
-            .await?;
+        let rows = client.query(dashboard::sql::JOB_HISTORY, &[&job_id, &i64::from(dashboard::MAX_JOB_EVENTS)]).await?;
         rows.iter()
             .map(|r| {
                 let payload: String = r.try_get(2)?;
@@ -884,15 +879,8 @@ impl Postgres {
 
     pub(crate) async fn job_deliveries(&self, job_id: &str) -> Result<Vec<DeliveryRow>, DbError> {
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "SELECT d.id, d.url, d.attempts, d.last_error, d.delivered_at, d.given_up_at, d.next_attempt_at,
-                        d.created_at
-                 FROM deliveries d JOIN watches w ON w.id = d.watch_id WHERE w.job_id = $1
-                 ORDER BY d.created_at, d.id LIMIT $2",
-                &[&job_id, &i64::from(dashboard::MAX_JOB_DELIVERIES)],
-            )
-            .await?;
+        let rows =
+            client.query(dashboard::sql::JOB_DELIVERIES, &[&job_id, &i64::from(dashboard::MAX_JOB_DELIVERIES)]).await?;
         rows.iter()
             .map(|r| {
                 Ok(DeliveryRow {

@@ -8,7 +8,8 @@
 
 use crate::common::{API_TOKEN, Api, sandbox};
 use fantoccini::{Client, Locator};
-use genjob_sandbox::{Failure, JobSpec};
+use genjob_sandbox::{Failure, JobSpec, Sandbox};
+use genjob_server::RunningServer;
 use genjob_testkit::browser::{self, Driver};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -18,8 +19,21 @@ use std::time::{Duration, Instant};
 const HTML_LABEL: &str = "<i>night</i> & <script>window.pwned=1</script>";
 const HTML_ERROR: &str = "<b>risky</b> <img src=x onerror=\"window.pwned=2\">";
 
+/// The text of the first element matching `css`. The live script replaces the page's live part
+/// as events arrive, so an element found may be gone before its text is read: find it again.
 async fn text(client: &Client, css: &str) -> String {
-    client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.expect("its text")
+    let mut last = String::new();
+    for _ in 0..20 {
+        match client.find(Locator::Css(css)).await {
+            Ok(element) => match element.text().await {
+                Ok(text) => return text,
+                Err(e) => last = e.to_string(),
+            },
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{css}: {last}")
 }
 
 async fn script(client: &Client, js: &str) -> Value {
@@ -39,6 +53,14 @@ fn learned_videos() -> genjob::SharedEstimates {
     learning
 }
 
+/// A server over a SQLite file in `dir` watching `sandbox`, with what an earlier day taught its
+/// watcher, so the overview draws a distribution.
+async fn server_that_learned(sandbox: &Sandbox, dir: &Path) -> RunningServer {
+    let watcher = crate::common::watcher(sandbox).with_learning(learned_videos());
+    let schedule = genjob_server::webhook::RetrySchedule::new(vec![Duration::from_millis(300); 3]);
+    crate::common::server_watching(&dir.join("genjob.db"), watcher, schedule).await
+}
+
 /// Where the screenshot goes: `<target dir>/dashboard/overview.png`.
 fn screenshot_path() -> PathBuf {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -56,10 +78,7 @@ async fn the_dashboard_in_a_real_browser() {
 
     let sandbox = sandbox().await;
     let dir = tempfile::tempdir().expect("a temp dir");
-    // What an earlier day taught the watcher, so the overview draws a distribution.
-    let watcher = crate::common::watcher(&sandbox).with_learning(learned_videos());
-    let schedule = genjob_server::webhook::RetrySchedule::new(vec![Duration::from_millis(300); 3]);
-    let server = crate::common::server_watching(&dir.path().join("genjob.db"), watcher, schedule).await;
+    let server = server_that_learned(&sandbox, dir.path()).await;
     let api = Api::new(&server);
     let base = format!("http://{}", server.addr());
 
@@ -194,9 +213,7 @@ async fn session_cookie(http: &reqwest::Client, base: &str) -> String {
 async fn kept_files_and_learned_durations_on_the_pages() {
     let sandbox = sandbox().await;
     let dir = tempfile::tempdir().expect("a temp dir");
-    let watcher = crate::common::watcher(&sandbox).with_learning(learned_videos());
-    let schedule = genjob_server::webhook::RetrySchedule::new(vec![Duration::from_millis(300); 3]);
-    let server = crate::common::server_watching(&dir.path().join("genjob.db"), watcher, schedule).await;
+    let server = server_that_learned(&sandbox, dir.path()).await;
     let api = Api::new(&server);
     let base = format!("http://{}", server.addr());
 

@@ -7,75 +7,21 @@ use crate::backends::postgres;
 use crate::common::{API_TOKEN, Api, Receiver, sandbox, video_of_three, watch_path, watcher};
 use genjob_server::Server;
 use genjob_server::cfg::{DbUrl, ServerConfig, ServerToken, parse_db};
+use genjob_testkit::relay::Relay;
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 
 const JOBS: usize = 24;
 /// The lease is shorter than the outage: the server's leases run out while it cannot renew them.
 const LEASE: Duration = Duration::from_secs(3);
 const OUTAGE: Duration = Duration::from_secs(8);
 
-/// A TCP relay in front of `target` that can be cut and restored.
-struct Relay {
-    addr: std::net::SocketAddr,
-    up: Arc<watch::Sender<bool>>,
-}
-
-impl Relay {
-    async fn start(target: String) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
-        let addr = listener.local_addr().expect("an address");
-        let up = Arc::new(watch::Sender::new(true));
-        let state = up.clone();
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let mut cut = state.subscribe();
-                if !*cut.borrow() {
-                    continue;
-                }
-                let target = target.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        Relay { addr, up }
-    }
-
-    fn cut(&self) {
-        self.up.send_replace(false);
-    }
-
-    fn restore(&self) {
-        self.up.send_replace(true);
-    }
-}
-
-/// `url`'s `host:port` (5432 when it names none), and `url` with `relay` in its place.
-fn through(url: &str, relay: std::net::SocketAddr) -> (String, String) {
-    let start = url.find("://").expect("a URL") + 3;
-    let end = url[start..].find(['/', '?']).map_or(url.len(), |i| start + i);
-    let host_start = url[start..end].rfind('@').map_or(start, |i| start + i + 1);
-    let host = &url[host_start..end];
-    let target = if host.contains(':') { host.to_owned() } else { format!("{host}:5432") };
-    (target, format!("{}{relay}{}", &url[..host_start], &url[end..]))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_going_away_mid_run_loses_nothing() {
     let Some(db) = postgres("outage::the_store_going_away_mid_run_loses_nothing").await else { return };
     let DbUrl::Postgres(url) = &db.url else { unreachable!("a PostgreSQL database") };
-    let (target, _) = through(url.expose(), "127.0.0.1:1".parse().expect("an address"));
-    let relay = Relay::start(target).await;
-    let (_, relayed) = through(url.expose(), relay.addr);
+    let (relay, relayed) = Relay::in_front_of(url.expose()).await.expect("a relay");
 
     let sandbox = sandbox().await;
     let mut receiver = Receiver::start(&[]).await;
