@@ -81,7 +81,22 @@ pub struct Family {
     pub documented: bool,
     /// The most the default schedule's mean latency may be over the oracle's at equal requests.
     pub latency_goal: f64,
+    /// Where the family's distribution changes, if it does (the drifting family).
+    pub change: Option<Change>,
 }
+
+/// A change in a family's distribution: from `at_s` on, jobs take another time.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// When it happens, in seconds since the family's start: jobs submitted from then on are the new kind.
+    pub at_s: f64,
+    /// Draws of the distribution after it (what an optimum that knows each half plans on there).
+    pub truth_after: Vec<f64>,
+}
+
+/// The most the default's latency over the jobs after a change may be over the optimum that knows
+/// each half's distribution (issue 21).
+pub const AFTER_CHANGE_GOAL: f64 = 1.3;
 
 /// How a generated family draws one job submitted at `t`.
 type Draw = Box<dyn Fn(&mut StdRng, f64) -> (f64, f64)>;
@@ -146,6 +161,7 @@ pub fn family(
         has_process: true,
         documented: false,
         latency_goal: BUILTIN_LATENCY_GOAL,
+        change: None,
     }
 }
 
@@ -262,14 +278,18 @@ pub fn unseen(seed: u64) -> Vec<Family> {
 
     let (lo, width) = (uniform(&mut p, 40.0, 80.0), uniform(&mut p, 60.0, 120.0));
     let halfway = JOBS_PER_FAMILY as f64 * MEAN_GAP_S / 2.0;
-    families.push(generated(
+    let mut drift = generated(
         video("drift-2x-halfway"),
         jobs_seed(1),
         Box::new(move |rng, t| {
             let slower = if t >= halfway { 2.0 } else { 1.0 };
             (0.0, slower * uniform(rng, lo, lo + width))
         }),
-    ));
+    );
+    let mut after_rng = StdRng::seed_from_u64(jobs_seed(1) ^ 0x0061_6674_6572);
+    let truth_after = (0..TRUTH_SAMPLES).map(|_| 2.0 * uniform(&mut after_rng, lo, lo + width)).collect();
+    drift.change = Some(Change { at_s: halfway, truth_after });
+    families.push(drift);
 
     let (scale, alpha) = (uniform(&mut p, 30.0, 60.0), uniform(&mut p, 1.6, 2.5));
     families.push(generated(
@@ -447,6 +467,7 @@ fn parse_family(f: &Value) -> Result<Family, String> {
         has_process,
         documented: false,
         latency_goal: BUILTIN_LATENCY_GOAL,
+        change: None,
     })
 }
 

@@ -6,9 +6,10 @@
 //! (`oracle-sample`), and is scored on the family's jobs.
 
 use super::families::Family;
-use super::sim::{JobOutcome, Summary, bisect, run, summarize, warm};
+use super::sim::{JobOutcome, Summary, WARM_UP, bisect, run, summarize};
 use genjob::learn::{DurationEstimate, PollPlan};
 use genjob::policy::{PollContext, PollPolicy};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,19 +48,33 @@ pub struct OracleRow {
 /// plans around the target, each job watched with one of them, in the proportion that spends the
 /// target — the best latency any schedule knowing the distribution reaches at that count.
 pub fn oracle(family: &Family, target: f64, tail: Duration, draws: &[f64]) -> Result<Option<OracleRow>, String> {
+    oracle_over(family, WARM_UP..family.jobs.len(), target, tail, draws)
+}
+
+/// [`oracle`] scored on the jobs in `scored` only (the jobs after a change, planned on draws of the
+/// distribution after it), at their mean request count `target`.
+pub fn oracle_over(
+    family: &Family,
+    scored: Range<usize>,
+    target: f64,
+    tail: Duration,
+    draws: &[f64],
+) -> Result<Option<OracleRow>, String> {
     let Some(truth) = DurationEstimate::from_samples(draws, &[]) else { return Ok(None) };
-    let outcomes =
-        |log_lambda: f64| run(family, Arc::new(Oracle(PollPlan::for_cost(&truth, log_lambda.exp(), tail))), None, 0);
-    let (lo, hi) = bisect(1e-4f64.ln(), 1e4f64.ln(), target, |x| Ok(summarize(warm(&outcomes(x)?)).mean_requests))?;
+    let outcomes = |log_lambda: f64| -> Result<Vec<JobOutcome>, String> {
+        let all = run(family, Arc::new(Oracle(PollPlan::for_cost(&truth, log_lambda.exp(), tail))), None, 0)?;
+        Ok(all.get(scored.clone()).unwrap_or_default().to_vec())
+    };
+    let (lo, hi) = bisect(1e-4f64.ln(), 1e4f64.ln(), target, |x| Ok(summarize(&outcomes(x)?).mean_requests))?;
     let (costly, cheap) = (outcomes(lo)?, outcomes(hi)?);
-    let (rc, rs) = (summarize(warm(&costly)).mean_requests, summarize(warm(&cheap)).mean_requests);
+    let (rc, rs) = (summarize(&costly).mean_requests, summarize(&cheap).mean_requests);
     let mix = if rc > rs { ((target - rs) / (rc - rs)).clamp(0.0, 1.0) } else { 1.0 };
     // A low-discrepancy choice per job, so that the costlier plan's share is `mix` in every stretch.
     let golden = (5f64.sqrt() - 1.0) / 2.0;
     let mixed: Vec<JobOutcome> = (0..costly.len())
-        .map(|i| if ((i as f64 + 1.0) * golden).fract() < mix { costly[i] } else { cheap[i] })
+        .map(|i| if (((scored.start + i) as f64 + 1.0) * golden).fract() < mix { costly[i] } else { cheap[i] })
         .collect();
-    Ok(Some(OracleRow { summary: summarize(warm(&mixed)), lambdas: (hi.exp(), lo.exp()), mix }))
+    Ok(Some(OracleRow { summary: summarize(&mixed), lambdas: (hi.exp(), lo.exp()), mix }))
 }
 
 #[cfg(test)]
@@ -121,8 +136,10 @@ mod tests {
 
     #[test]
     fn the_programme_finds_what_exhaustive_search_finds_on_small_distributions() -> Result<(), String> {
+        // Finish times whose spread steps (a tenth of each either way, or half the gap to a
+        // neighbour) start and end on half seconds, so that the search's grid can reach them.
         let distributions: [&[f64]; 3] =
-            [&[6.0, 10.0, 13.5, 20.5, 27.5], &[15.0, 15.5, 16.5, 19.0, 30.0, 30.5], &[2.5, 4.5, 7.0, 11.0, 20.0]];
+            [&[5.0, 10.0, 15.0, 20.0, 30.0], &[5.0, 10.0, 20.0, 25.0, 30.0], &[5.0, 15.0, 20.0, 30.0]];
         for draws in distributions {
             let estimate = DurationEstimate::from_samples(draws, &[]).ok_or("no estimate")?;
             let horizon = estimate.horizon().as_secs_f64();

@@ -1,7 +1,7 @@
 //! The poll section's table lines and `results.json` rows: every strategy on every family, with goals.
 
-use super::families::Family;
-use super::sim::{self, Extra};
+use super::families::{AFTER_CHANGE_GOAL, Family};
+use super::sim::{self, Extra, TRANSITION_JOBS};
 use super::{Line, SEED, goal, line, round};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,6 +45,9 @@ pub fn section(families: &[Family]) -> Result<(Vec<Line>, Vec<Value>), String> {
         let find = |strategy: &str| rows.iter().find(|r| r.0 == strategy).map(|r| r.1);
         let (default, fixed, oracle) = (find("default"), find("fixed-10s"), find("oracle"));
         let ratio = default.zip(oracle).map(|(d, o)| d.mean_latency_s / o.mean_latency_s.max(1e-9));
+        let (after, after_fixed) = (find("after-change default"), find("after-change fixed-10s"));
+        let after_ratio =
+            after.zip(find("after-change oracle")).map(|(d, o)| d.mean_latency_s / o.mean_latency_s.max(1e-9));
         for (strategy, s, param) in &rows {
             let mut result = format!(
                 "{:6.2} req/job, latency mean {:5.2} s, p95 {:6.2} s ({} jobs)",
@@ -55,9 +58,42 @@ pub fn section(families: &[Family]) -> Result<(Vec<Line>, Vec<Value>), String> {
                 Extra::Oracle { lambdas, mix } => {
                     result.push_str(&format!(", λ {:.3} s, mix {:.0} %", lambdas.0, 100.0 * mix));
                 }
+                Extra::Followed(f) => {
+                    match f.finishes {
+                        Some(n) => result.push_str(&format!(", followed after {n} new finishes")),
+                        None => result.push_str(", never followed"),
+                    }
+                    if f.early > 0 {
+                        result.push_str(&format!(" ({} changes seen before it)", f.early));
+                    }
+                }
                 Extra::None => {}
             }
             let mut l = line("poll", format!("{} {strategy}", family.name), result);
+            if let (Extra::Followed(f), Some(loop_)) = (param, after_fixed) {
+                let (mine, fixed) = f.transition_requests;
+                l = goal(
+                    l,
+                    format!(
+                        "req ≤ {:.2} (fixed-10s), first {TRANSITION_JOBS}: {mine:.2} ≤ {fixed:.2}",
+                        loop_.mean_requests
+                    ),
+                    s.mean_requests <= loop_.mean_requests && mine <= fixed && f.finishes.is_some(),
+                );
+            }
+            if *strategy == "after-change oracle"
+                && let (Some(d), Some(r)) = (after, after_ratio)
+            {
+                l = goal(
+                    l,
+                    format!(
+                        "default {:.2} s ≤ {AFTER_CHANGE_GOAL}× this, per half ({:.2} s): ratio {r:.2}",
+                        d.mean_latency_s,
+                        AFTER_CHANGE_GOAL * s.mean_latency_s
+                    ),
+                    r <= AFTER_CHANGE_GOAL,
+                );
+            }
             if *strategy == "default"
                 && let Some(f) = fixed
             {
@@ -98,6 +134,14 @@ pub fn section(families: &[Family]) -> Result<(Vec<Line>, Vec<Value>), String> {
                 (_, Extra::Oracle { lambdas, mix }, Some(o)) => {
                     o.insert("lambda_s".into(), json!([round(lambdas.0, 4), round(lambdas.1, 4)]));
                     o.insert("costlier_plan_share".into(), json!(round(*mix, 3)));
+                }
+                (_, Extra::Followed(f), Some(o)) => {
+                    o.insert("followed_after_finishes".into(), json!(f.finishes));
+                    o.insert("changes_before".into(), json!(f.early));
+                    o.insert("transition_jobs".into(), json!(TRANSITION_JOBS));
+                    o.insert("transition_requests".into(), json!(round(f.transition_requests.0, 3)));
+                    o.insert("transition_requests_fixed".into(), json!(round(f.transition_requests.1, 3)));
+                    o.insert("latency_ratio_to_oracle".into(), json!(after_ratio.map(|r| round(r, 3))));
                 }
                 ("default", _, Some(o)) => {
                     o.insert("latency_ratio_to_oracle".into(), json!(ratio.map(|r| round(r, 3))));

@@ -13,7 +13,7 @@ use super::families::{Family, SimJob};
 use super::oracle;
 use super::source::{EPOCH, FamilySource};
 use futures::StreamExt;
-use genjob::learn::SharedEstimates;
+use genjob::learn::{DurationKey, SharedEstimates};
 use genjob::policy::PollPolicy;
 use genjob::{
     AdaptiveSchedule, Environment, FixedInterval, RequestBudget, TokioEnvironment, WatchEvent, WatchOptions, Watcher,
@@ -190,7 +190,25 @@ pub enum Extra {
     Interval(f64),
     /// The oracle's plans.
     Oracle { lambdas: (f64, f64), mix: f64 },
+    /// How the learned schedule followed a change ([`follow`]).
+    Followed(Followed),
 }
+
+/// How the learned schedule followed a family's change.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Followed {
+    /// Finishes of jobs submitted after the change that were seen before the estimate followed it
+    /// (`None`: it never did).
+    pub finishes: Option<usize>,
+    /// Changes followed before the change happened (an unchanged distribution mistaken for one).
+    pub early: usize,
+    /// Mean requests of the first [`TRANSITION_JOBS`] jobs after the change: the learned schedule's,
+    /// and the fixed 10-second loop's.
+    pub transition_requests: (f64, f64),
+}
+
+/// The jobs after a change whose requests are compared with the fixed loop's while it is followed.
+pub const TRANSITION_JOBS: usize = 100;
 
 /// One strategy's row: its name, its figures, and what else it has to say.
 pub type Row = (&'static str, Summary, Extra);
@@ -198,7 +216,8 @@ pub type Row = (&'static str, Summary, Extra);
 /// Every strategy on one family, each watched by the real watcher.
 pub fn strategies(family: &Family, seed: u64) -> Result<Vec<Row>, String> {
     let schedule = Arc::new(AdaptiveSchedule::default());
-    let learned = run(family, schedule.clone(), Some(&SharedEstimates::default()), seed)?;
+    let learning = SharedEstimates::default();
+    let learned = run(family, schedule.clone(), Some(&learning), seed)?;
     let default = summarize(warm(&learned));
     let mut rows = vec![("default", default, Extra::None), ("default-cold", summarize(cold(&learned)), Extra::None)];
     let unlearned = run(family, schedule.clone(), None, seed)?;
@@ -221,7 +240,42 @@ pub fn strategies(family: &Family, seed: u64) -> Result<Vec<Row>, String> {
             }
         }
     }
+    if let Some(change) = &family.change {
+        let after = family.jobs.partition_point(|j| j.submit_s < change.at_s)..family.jobs.len();
+        let (mine, loop_) = (&learned[after.clone()], &fixed[after.clone()]);
+        let key = DurationKey::new(family.provider, Some(family.kind), Some(&family.model), family.profile.clone());
+        let followed = follow(family, &learned, change.at_s, &learning.changes(&key));
+        let transition = |o: &[JobOutcome]| summarize(&o[..TRANSITION_JOBS.min(o.len())]).mean_requests;
+        let followed = Followed { transition_requests: (transition(mine), transition(loop_)), ..followed };
+        let mine = summarize(mine);
+        rows.push(("after-change default", mine, Extra::Followed(followed)));
+        rows.push(("after-change fixed-10s", summarize(loop_), Extra::None));
+        let tail = schedule.budget().tail_interval();
+        if let Some(o) = oracle::oracle_over(family, after, mine.mean_requests, tail, &change.truth_after)? {
+            rows.push(("after-change oracle", o.summary, Extra::Oracle { lambdas: o.lambdas, mix: o.mix }));
+        }
+    }
     Ok(rows)
+}
+
+/// When the learned estimate followed the change at `at_s`, from the finish counts at which its
+/// key followed one ([`SharedEstimates::changes`]): the `k`-th count is the `k`-th finish the
+/// watcher saw, so the jobs seen finished by then are known from each job's finish and latency.
+fn follow(family: &Family, outcomes: &[JobOutcome], at_s: f64, changes: &[u64]) -> Followed {
+    let mut seen: Vec<(f64, bool)> = family
+        .jobs
+        .iter()
+        .zip(outcomes)
+        .map(|(j, o)| (j.submit_s + j.duration_s() + o.latency_s, j.submit_s >= at_s))
+        .collect();
+    seen.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let at = |k: u64| usize::try_from(k).ok().and_then(|k| seen.get(k.checked_sub(1)?)).map(|s| s.0);
+    let early = changes.iter().filter(|&&k| at(k).is_some_and(|t| t < at_s)).count();
+    let finishes = changes.iter().find(|&&k| at(k).is_some_and(|t| t >= at_s)).map(|&k| {
+        let k = usize::try_from(k).unwrap_or(usize::MAX).min(seen.len());
+        seen[..k].iter().filter(|s| s.1).count()
+    });
+    Followed { finishes, early, transition_requests: (0.0, 0.0) }
 }
 
 #[cfg(test)]
@@ -328,6 +382,24 @@ mod tests {
         assert!((best.mean_requests - fixed.mean_requests).abs() / fixed.mean_requests < 0.01, "{best:?}");
         assert!(best.mean_latency_s < 0.7 * fixed.mean_latency_s, "{best:?} vs {fixed:?}");
         Ok(())
+    }
+
+    #[test]
+    fn a_change_is_placed_among_the_finishes_the_watcher_saw() {
+        // Ten jobs 10 s apart, each done in 5 s and seen at once; the change comes at 50 s.
+        let jobs: Vec<SimJob> =
+            (0..10).map(|i| SimJob { submit_s: f64::from(i) * 10.0, queue_s: 0.0, run_s: 5.0 }).collect();
+        let f = family(Reports::Nothing, Provider::Dreamina, jobs);
+        let seen = vec![JobOutcome { requests: 2, latency_s: 0.0 }; 10];
+        // Followed at the 8th finish: jobs 5, 6 and 7 were after the change; the 3rd was before it.
+        let followed = follow(&f, &seen, 50.0, &[3, 8]);
+        assert_eq!((followed.finishes, followed.early), (Some(3), 1));
+        // Never followed after it.
+        assert_eq!(follow(&f, &seen, 50.0, &[3]).finishes, None);
+        // A job seen late counts where it was seen: job 4, seen at 95 s, is the last finish seen.
+        let mut late = seen.clone();
+        late[4].latency_s = 50.0;
+        assert_eq!(follow(&f, &late, 40.0, &[5]).finishes, Some(1));
     }
 
     #[test]

@@ -28,7 +28,13 @@ const PRIOR_CONTRADICTED: f64 = 2.0;
 const RUNNING_AT_RISK: f64 = 0.25;
 
 /// A finish time is spread at most this fraction of itself either way.
-const MAX_RELATIVE_SPREAD: f64 = 0.5;
+///
+/// Narrow, so that the edges of what was seen stay sharp: spread by half the gap to a neighbour
+/// (up to half of itself), the last fast job of two models under one key smeared a share of the
+/// jobs into the empty stretch between them, and the plan spent checks there and fewer where jobs
+/// finish (measured: mixed-models 1.26 → 1.20 × the oracle's latency on seed 1, 1.34 → 1.32 on seed 2;
+/// the built-in families' worst ratio 1.17 → 1.14, queueing 1.13 → 0.97, busy-hours 1.17 → 1.05).
+const MAX_RELATIVE_SPREAD: f64 = 0.1;
 
 /// What a cached plan was computed for: a budget, and the knots of the distribution that continued
 /// the estimate past its horizon, if any.
@@ -336,8 +342,16 @@ mod tests {
         let e = DurationEstimate::from_samples(&[10.0, 20.0, 40.0], &[15.0, 30.0, 100.0, 100.0])
             .unwrap_or_else(|| panic!());
         assert_eq!((e.finished(), e.censored()), (3, 4));
-        // Knot ages: the midpoints 15 and 30, and the mirrored half gaps (5 and 10) outside each end.
-        let expected = [(0.0, 0.0), (5.0, 0.0), (15.0, 1.0 / 7.0), (30.0, 11.0 / 35.0), (50.0, 19.0 / 35.0)];
+        // Each finish spread by the half gap to its neighbours, at most a tenth of itself either way.
+        let expected = [
+            (0.0, 0.0),
+            (9.0, 0.0),
+            (11.0, 1.0 / 7.0),
+            (18.0, 1.0 / 7.0),
+            (22.0, 11.0 / 35.0),
+            (36.0, 11.0 / 35.0),
+            (44.0, 19.0 / 35.0),
+        ];
         assert_eq!(e.knots.len(), expected.len(), "{:?}", e.knots);
         for ((t, f), (et, ef)) in e.knots.iter().zip(expected) {
             assert!(close(*t, et) && close(*f, ef), "{:?}", e.knots);
@@ -358,9 +372,9 @@ mod tests {
         let e = DurationEstimate::from_samples(&[10.0, 20.0], &[100.0, 100.0]).unwrap_or_else(|| panic!());
         // 4 at risk at 10 → 3/4; 3 at risk at 20 → 2/4: half the jobs finish beyond the horizon.
         assert!(close(e.tail_mass(), 0.5), "{:?}", e.knots);
-        assert!(close(e.horizon_secs(), 25.0));
+        assert!(close(e.horizon_secs(), 22.0));
         assert_eq!(e.quantile(0.75), None);
-        assert!(close(e.quantile(0.25).unwrap_or(f64::NAN), 15.0));
+        assert!(close(e.quantile(0.25).unwrap_or(f64::NAN), 11.0));
     }
 
     #[test]
@@ -379,7 +393,7 @@ mod tests {
         finished.push(855.0);
         let e = DurationEstimate::from_samples(&finished, &[]).unwrap_or_else(|| panic!());
         assert!(close(e.cdf(1.5), 0.95) && close(e.cdf(427.5), 0.95), "{:?}", e.knots);
-        assert!(close(e.horizon_secs(), 855.0 + 427.0));
+        assert!(close(e.horizon_secs(), 855.0 + 85.5));
     }
 
     #[test]

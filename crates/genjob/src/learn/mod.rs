@@ -2,7 +2,8 @@
 //!
 //! Every finished record says exactly how long its job took (`created` → finish time); every read of
 //! a running job says its time is longer than its age. Per [`DurationKey`] (provider, kind, model,
-//! request size) [`DurationEstimates`] keeps a bounded ring of both; [`DurationEstimate`] turns them
+//! request size) [`DurationEstimates`] keeps a bounded ring of both (and lets the older finishes go
+//! when the newest say that jobs take another time now); [`DurationEstimate`] turns them
 //! into a distribution of time-to-finish (Kaplan–Meier, so running jobs count too); [`PollPlan`]
 //! computes from it the checks that give the least expected latency for the request budget of the
 //! documented 10-second loop (a dynamic programme: checks come dense where jobs finish, sparse
@@ -28,7 +29,7 @@ pub use key::DurationKey;
 pub use persist::{LearnedStore, StoreError};
 pub use plan::{PlanBudget, PollPlan};
 pub use shared::SharedEstimates;
-pub use store::{DurationEstimates, MAX_KEYS, MAX_RUNNING, MAX_SAMPLES, MIN_FINISHED};
+pub use store::{CHANGE_WINDOW, DurationEstimates, MAX_KEYS, MAX_RUNNING, MAX_SAMPLES, MIN_FINISHED};
 
 use crate::time::positive;
 use genjob_models::{JobStatus, Provider, ProviderRecord, StatusTracker};

@@ -65,6 +65,11 @@ impl SharedEstimates {
         self.lock().estimate(key)
     }
 
+    /// See [`DurationEstimates::changes`].
+    pub fn changes(&self, key: &DurationKey) -> Vec<u64> {
+        self.lock().changes(key)
+    }
+
     fn lock(&self) -> MutexGuard<'_, DurationEstimates> {
         // A poisoned lock only means a panic elsewhere mid-update; the rings are still well formed.
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

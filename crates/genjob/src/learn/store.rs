@@ -21,6 +21,17 @@ pub const MAX_RUNNING: usize = 4_096;
 const REESTIMATE_EVERY: u32 = 8;
 /// A job running this many times longer than the estimate's horizon makes it stale.
 const OUTGROWN: f64 = 1.2;
+/// The newest finishes tested against what came before for a change in how long jobs take (a
+/// model update, a busy day), and kept when one is found.
+pub const CHANGE_WINDOW: usize = MIN_FINISHED;
+/// A newest finish is out of place when the estimate of what came before leaves less than this
+/// share of jobs beyond it (or before it).
+const OUT_OF_PLACE: f64 = 0.1;
+/// Out-of-place finishes among the newest [`CHANGE_WINDOW`], on one side, that mean a change: ten of
+/// twenty, where an unchanged distribution puts two (ten or more: about 7 in a million).
+const CHANGED_AT: usize = 10;
+/// Changes whose finish counts a key remembers (for reports).
+const CHANGES_KEPT: usize = 16;
 /// The `format` tag of the serialized form; anything else is another program's file.
 const FORMAT: &str = "genjob-learned-durations";
 /// The serialized form's version.
@@ -45,6 +56,12 @@ struct KeyState {
     outgrown_at: f64,
     /// The estimate, while it is fresh enough.
     estimate: Option<Arc<DurationEstimate>>,
+    /// Finished samples ever added (the count a change is reported at).
+    added: u64,
+    /// The counts of finished samples at which a change was followed, oldest first.
+    changes: VecDeque<u64>,
+    /// The jobs whose finishes were let go at the last change: a merge does not bring them back.
+    let_go: HashSet<u32>,
 }
 
 impl KeyState {
@@ -57,7 +74,44 @@ impl KeyState {
             fresh: 0,
             outgrown_at: 0.0,
             estimate: None,
+            added: 0,
+            changes: VecDeque::new(),
+            let_go: HashSet::new(),
         }
+    }
+}
+
+impl KeyState {
+    /// Lets the older finishes go when the newest say that jobs take another time now.
+    ///
+    /// Each of the newest [`CHANGE_WINDOW`] finishes is read against the estimate of everything
+    /// else (older finishes and the jobs still running, so that a batch finishing in order of
+    /// length is not a change): when [`CHANGED_AT`] of them lie where that estimate leaves less
+    /// than [`OUT_OF_PLACE`] of the jobs later (or of the finished ones sooner), on the same side,
+    /// the estimate is following a past that is gone. Planned on it, slower jobs would be read densely where they do not finish
+    /// (measured: 1.42× the 10-second loop's requests on the jobs of a change to twice as slow);
+    /// from the newest finishes and the running jobs, the next estimate follows what jobs do now.
+    fn follow_change(&mut self) {
+        let n = self.finished.len();
+        if n < 2 * CHANGE_WINDOW {
+            return;
+        }
+        let older: Vec<f64> = self.finished.iter().take(n - CHANGE_WINDOW).map(|s| f64::from(s.0)).collect();
+        let running: Vec<f64> = self.running.iter().map(|s| f64::from(s.0)).collect();
+        let Some(before) = DurationEstimate::from_samples(&older, &running) else { return };
+        // Sooner is read among the jobs that finished within the horizon: in a batch most are still
+        // running, and every finish comes before nearly all of them.
+        let within = (1.0 - before.tail_mass()).max(f64::EPSILON);
+        let newest = self.finished.iter().skip(n - CHANGE_WINDOW).map(|s| before.cdf(f64::from(s.0)));
+        let (later, sooner) = newest.fold((0, 0), |(later, sooner), f| {
+            (later + usize::from(1.0 - f < OUT_OF_PLACE), sooner + usize::from(f / within < OUT_OF_PLACE))
+        });
+        if later.max(sooner) < CHANGED_AT {
+            return;
+        }
+
+        self.let_go = self.finished.drain(..n - CHANGE_WINDOW).map(|s| s.1).collect();
+        push_bounded(&mut self.changes, self.added, CHANGES_KEPT);
     }
 }
 
@@ -128,6 +182,15 @@ impl DurationEstimates {
         self.keys.iter().find(|s| &s.key == key).map_or((0, 0), |s| (s.finished.len(), s.running.len()))
     }
 
+    /// When the estimate for exactly `key` followed a change: the counts of finished samples added
+    /// under it by then (the 300th finish, …), oldest first, the last 16.
+    ///
+    /// At each, the newest finishes said that jobs take another time now (a model update, a busy
+    /// day), and the older ones were let go.
+    pub fn changes(&self, key: &DurationKey) -> Vec<u64> {
+        self.keys.iter().find(|s| &s.key == key).map_or_else(Vec::new, |s| s.changes.iter().copied().collect())
+    }
+
     /// A job under `key` finished `took` after its creation (from its record's own timestamps).
     ///
     /// Counted once per job id; its running sample, if any, is replaced. Durations that are zero or
@@ -140,9 +203,20 @@ impl DurationEstimates {
             state.running.retain(|s| s.1 != id);
             match state.finished.iter_mut().find(|s| s.1 == id) {
                 Some(sample) => sample.0 = secs,
-                None => push_bounded(&mut state.finished, (secs, id), MAX_SAMPLES),
+                None => {
+                    push_bounded(&mut state.finished, (secs, id), MAX_SAMPLES);
+                    state.added = state.added.saturating_add(1);
+                }
             }
             state.fresh = state.fresh.saturating_add(1);
+            // A finish where the estimate leaves few jobs is tested for a change at once, not
+            // after the next few finishes: jobs planned on a gone past overspend meanwhile.
+            if let Some(estimate) = &state.estimate {
+                let f = estimate.cdf(f64::from(secs));
+                if 1.0 - f < OUT_OF_PLACE || f < OUT_OF_PLACE * (1.0 - estimate.tail_mass()) {
+                    state.fresh = REESTIMATE_EVERY;
+                }
+            }
         }
     }
 
@@ -193,6 +267,7 @@ impl DurationEstimates {
             }
             state.last_used = now;
             if state.estimate.is_none() || state.fresh >= REESTIMATE_EVERY {
+                state.follow_change();
                 let finished: Vec<f64> = state.finished.iter().map(|s| f64::from(s.0)).collect();
                 let running: Vec<f64> = state.running.iter().map(|s| f64::from(s.0)).collect();
                 state.estimate = DurationEstimate::from_samples(&finished, &running).map(Arc::new);
@@ -214,12 +289,13 @@ impl DurationEstimates {
         for their in theirs {
             let state = self.state(their.key.clone());
             let mut added = 0u32;
-            for &(secs, id) in &their.finished {
+            for &(secs, id) in their.finished.iter().filter(|s| !state.let_go.contains(&s.1)) {
                 match state.finished.iter_mut().find(|s| s.1 == id) {
                     Some(sample) => sample.0 = secs,
                     None => {
                         push_bounded(&mut state.finished, (secs, id), MAX_SAMPLES);
                         added = added.saturating_add(1);
+                        state.added = state.added.saturating_add(1);
                     }
                 }
             }
@@ -357,7 +433,7 @@ fn sample_secs(d: Duration) -> Option<f32> {
     (secs > 0.0 && d <= MAX_SAMPLE).then(|| ((secs * 10.0).round() / 10.0).max(0.1) as f32)
 }
 
-fn push_bounded(ring: &mut VecDeque<Sample>, sample: Sample, cap: usize) {
+fn push_bounded<T>(ring: &mut VecDeque<T>, sample: T, cap: usize) {
     if ring.len() >= cap {
         ring.pop_front();
     }
@@ -453,12 +529,17 @@ mod tests {
             learned.record_finished(&key, &format!("{i}"), Duration::from_secs(100));
         }
         let first = learned.estimate(&key).unwrap_or_else(|| panic!());
-        learned.record_finished(&key, "new", Duration::from_secs(120));
+        learned.record_finished(&key, "new", Duration::from_secs(100));
         assert!(Arc::ptr_eq(&first, &learned.estimate(&key).unwrap_or_else(|| panic!())));
+        // A finish where the estimate leaves almost no job is read at once (it may be a change).
+        learned.record_finished(&key, "late", Duration::from_secs(120));
+        let late = learned.estimate(&key).unwrap_or_else(|| panic!());
+        assert!(!Arc::ptr_eq(&first, &late));
+        assert_eq!(late.finished(), 22);
         // A job running far past the horizon makes it stale at once.
         learned.record_running(&key, "slow", Duration::from_secs(1000));
         let second = learned.estimate(&key).unwrap_or_else(|| panic!());
-        assert!(!Arc::ptr_eq(&first, &second));
+        assert!(!Arc::ptr_eq(&late, &second));
         assert_eq!(second.censored(), 1);
     }
 
@@ -518,6 +599,73 @@ mod tests {
         let mut reverse = two;
         reverse.merge(&one);
         assert_eq!(reverse.samples(&key), (4, 0));
+    }
+
+    /// A pipeline's finishes, one job at a time: `jobs` jobs of `took(i)` seconds each.
+    fn finish(
+        learned: &mut DurationEstimates,
+        key: &DurationKey,
+        from: usize,
+        took: impl Fn(usize) -> f64,
+        jobs: usize,
+    ) {
+        for i in from..from + jobs {
+            learned.record_finished(key, &format!("job-{i}"), Duration::from_secs_f64(took(i)));
+            // The watcher asks for the estimate before every poll.
+            let _ = learned.estimate(key);
+        }
+    }
+
+    #[test]
+    fn a_change_to_slower_jobs_is_followed_within_a_bounded_number_of_finishes() {
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(21);
+        let mut draws = |lo: f64, hi: f64, n: usize| -> Vec<f64> { (0..n).map(|_| rng.random_range(lo..hi)).collect() };
+        let (fast, slow) = (draws(60.0, 150.0, 300), draws(120.0, 300.0, 300));
+        let key = video(None, None);
+        let mut learned = DurationEstimates::new();
+        finish(&mut learned, &key, 0, |i| fast[i], 300);
+        // 300 finishes of an unchanged distribution, in random order: no change.
+        assert!(learned.changes(&key).is_empty());
+        let before = learned.estimate(&key).unwrap_or_else(|| panic!());
+        assert!(before.cdf(150.0) > 0.95, "{before:?}");
+        finish(&mut learned, &key, 300, |i| slow[i - 300], 300);
+        // Followed within the first two dozen slower finishes, and once.
+        let changes = learned.changes(&key);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert!((310..=324).contains(&changes[0]), "{changes:?}");
+        // What it follows now is the slower model: most of its jobs are still running at 150 s.
+        let after = learned.estimate(&key).unwrap_or_else(|| panic!());
+        assert!(after.cdf(150.0) < 0.4, "{after:?}");
+        // Merging back a copy from before the change does not bring the let-go finishes back.
+        let mut stale = DurationEstimates::new();
+        finish(&mut stale, &key, 0, |i| fast[i], 300);
+        let held = learned.samples(&key).0;
+        learned.merge(&stale);
+        assert_eq!(learned.samples(&key).0, held);
+    }
+
+    #[test]
+    fn a_batch_finishing_in_order_of_length_is_not_a_change() {
+        // 1,000 jobs created together: they finish shortest first, so every newest finish is the
+        // longest yet. The jobs still running (all older than any finish) say that is expected.
+        let key = video(None, None);
+        let mut learned = DurationEstimates::new();
+        for i in 0..1_000 {
+            learned.record_running(&key, &format!("job-{i}"), Duration::from_secs(60));
+        }
+        for i in 0..600 {
+            let took = 60.0 + f64::from(i) * 0.2;
+            learned.record_finished(&key, &format!("job-{i}"), Duration::from_secs_f64(took));
+            for j in i + 1..1_000 {
+                if j % 50 == i % 50 {
+                    learned.record_running(&key, &format!("job-{j}"), Duration::from_secs_f64(took + 1.0));
+                }
+            }
+            let _ = learned.estimate(&key);
+        }
+        assert!(learned.changes(&key).is_empty(), "{:?}", learned.changes(&key));
+        assert_eq!(learned.samples(&key).0, MAX_SAMPLES);
     }
 
     #[test]
