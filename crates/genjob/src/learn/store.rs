@@ -88,9 +88,10 @@ impl KeyState {
     /// else (older finishes and the jobs still running, so that a batch finishing in order of
     /// length is not a change): when [`CHANGED_AT`] of them lie where that estimate leaves less
     /// than [`OUT_OF_PLACE`] of the jobs later (or of the finished ones sooner), on the same side,
-    /// the estimate is following a past that is gone. Planned on it, slower jobs would be read densely where they do not finish
-    /// (measured: 1.42× the 10-second loop's requests on the jobs of a change to twice as slow);
-    /// from the newest finishes and the running jobs, the next estimate follows what jobs do now.
+    /// the estimate is following a past that is gone. Planned on it, slower jobs would be read
+    /// densely where they do not finish (measured: 1.42× the 10-second loop's requests on the jobs
+    /// of a change to twice as slow); from the newest finishes and the running jobs, the next
+    /// estimate follows what jobs do now.
     fn follow_change(&mut self) {
         let n = self.finished.len();
         if n < 2 * CHANGE_WINDOW {
@@ -109,7 +110,6 @@ impl KeyState {
         if later.max(sooner) < CHANGED_AT {
             return;
         }
-
         self.let_go = self.finished.drain(..n - CHANGE_WINDOW).map(|s| s.1).collect();
         push_bounded(&mut self.changes, self.added, CHANGES_KEPT);
     }
