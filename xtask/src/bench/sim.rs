@@ -244,9 +244,9 @@ pub fn strategies(family: &Family, seed: u64) -> Result<Vec<Row>, String> {
         let after = family.jobs.partition_point(|j| j.submit_s < change.at_s)..family.jobs.len();
         let (mine, loop_) = (&learned[after.clone()], &fixed[after.clone()]);
         let key = DurationKey::new(family.provider, Some(family.kind), Some(&family.model), family.profile.clone());
-        let followed = follow(family, &learned, change.at_s, &learning.changes(&key));
+        let (finishes, early) = follow(family, &learned, change.at_s, &learning.changes(&key));
         let transition = |o: &[JobOutcome]| summarize(&o[..TRANSITION_JOBS.min(o.len())]).mean_requests;
-        let followed = Followed { transition_requests: (transition(mine), transition(loop_)), ..followed };
+        let followed = Followed { finishes, early, transition_requests: (transition(mine), transition(loop_)) };
         let mine = summarize(mine);
         rows.push(("after-change default", mine, Extra::Followed(followed)));
         rows.push(("after-change fixed-10s", summarize(loop_), Extra::None));
@@ -261,7 +261,8 @@ pub fn strategies(family: &Family, seed: u64) -> Result<Vec<Row>, String> {
 /// When the learned estimate followed the change at `at_s`, from the finish counts at which its
 /// key followed one ([`SharedEstimates::changes`]): the `k`-th count is the `k`-th finish the
 /// watcher saw, so the jobs seen finished by then are known from each job's finish and latency.
-fn follow(family: &Family, outcomes: &[JobOutcome], at_s: f64, changes: &[u64]) -> Followed {
+/// Returns [`Followed::finishes`] and [`Followed::early`].
+fn follow(family: &Family, outcomes: &[JobOutcome], at_s: f64, changes: &[u64]) -> (Option<usize>, usize) {
     let mut seen: Vec<(f64, bool)> = family
         .jobs
         .iter()
@@ -275,7 +276,7 @@ fn follow(family: &Family, outcomes: &[JobOutcome], at_s: f64, changes: &[u64]) 
         let k = usize::try_from(k).unwrap_or(usize::MAX).min(seen.len());
         seen[..k].iter().filter(|s| s.1).count()
     });
-    Followed { finishes, early, transition_requests: (0.0, 0.0) }
+    (finishes, early)
 }
 
 #[cfg(test)]
@@ -392,14 +393,13 @@ mod tests {
         let f = family(Reports::Nothing, Provider::Dreamina, jobs);
         let seen = vec![JobOutcome { requests: 2, latency_s: 0.0 }; 10];
         // Followed at the 8th finish: jobs 5, 6 and 7 were after the change; the 3rd was before it.
-        let followed = follow(&f, &seen, 50.0, &[3, 8]);
-        assert_eq!((followed.finishes, followed.early), (Some(3), 1));
+        assert_eq!(follow(&f, &seen, 50.0, &[3, 8]), (Some(3), 1));
         // Never followed after it.
-        assert_eq!(follow(&f, &seen, 50.0, &[3]).finishes, None);
+        assert_eq!(follow(&f, &seen, 50.0, &[3]).0, None);
         // A job seen late counts where it was seen: job 4, seen at 95 s, is the last finish seen.
         let mut late = seen.clone();
         late[4].latency_s = 50.0;
-        assert_eq!(follow(&f, &late, 40.0, &[5]).finishes, Some(1));
+        assert_eq!(follow(&f, &late, 40.0, &[5]).0, Some(1));
     }
 
     #[test]

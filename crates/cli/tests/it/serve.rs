@@ -342,6 +342,53 @@ async fn serve_keeps_outputs_signs_webhooks_survives_a_restart_and_ignores_forge
 /// The variable naming the PostgreSQL server the tests may use (a role that may create schemas).
 const POSTGRES_URL: &str = "GENJOB_TEST_POSTGRES_URL";
 
+/// Adds one video a job of Dreamina, Google Flow and token360 in turn (created 90 s ago, done after
+/// each of `durations`) to `sandbox`, watched through `serve` with webhooks to `url`: their ids.
+async fn watch_videos_of_three(
+    sandbox: &genjob_sandbox::Sandbox,
+    serve: &Serve,
+    url: &str,
+    durations: impl IntoIterator<Item = Duration>,
+) -> Vec<String> {
+    let mut jobs = Vec::new();
+    for (i, duration) in durations.into_iter().enumerate() {
+        let spec = match i % 3 {
+            0 => JobSpec::dreamina_video(),
+            1 => JobSpec::google_flow_video(),
+            _ => JobSpec::token360_video(),
+        };
+        let id = sandbox.add_job(spec.with_duration(duration).with_age(Duration::from_secs(90)));
+        let mut body = json!({"job_id": id, "webhook_url": url});
+        if i % 3 == 2 {
+            body["provider"] = json!("token360");
+        }
+        let (status, watch) = serve.request(reqwest::Method::POST, "/v1/watches", Some(body)).await;
+        assert_eq!(status, 201, "{watch}");
+        jobs.push(id);
+    }
+    jobs
+}
+
+/// Receives signed `job.completed` webhooks until `jobs` distinct jobs have one (two minutes at
+/// most between two): how many each job got.
+async fn completed_webhooks(
+    deliveries: &mut mpsc::UnboundedReceiver<Delivery>,
+    secret: &WebhookSecret,
+    jobs: usize,
+) -> BTreeMap<String, usize> {
+    let mut delivered: BTreeMap<String, usize> = BTreeMap::new();
+    while delivered.len() < jobs {
+        let delivery = tokio::time::timeout(Duration::from_secs(120), deliveries.recv())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {jobs} webhooks within two minutes", delivered.len()))
+            .expect("the receiver runs");
+        let payload = delivery.verified(secret);
+        assert_eq!(payload["type"], "job.completed", "{payload}");
+        *delivered.entry(payload["data"]["job_id"].as_str().expect("a job id").to_owned()).or_default() += 1;
+    }
+    delivered
+}
+
 /// A fresh schema of the test PostgreSQL server; the URL whose connections work in it only.
 async fn postgres_schema(base: &str) -> String {
     let (client, connection) = tokio_postgres::connect(base, tokio_postgres::NoTls)
@@ -381,23 +428,8 @@ async fn a_postgres_fleet_of_two_binaries_loses_no_watch_and_no_webhook_when_one
 
     // Videos of three providers inside their documented window, done 5 to 24 s from now; all
     // added through replica A.
-    let mut jobs = Vec::new();
-    for i in 0..JOBS {
-        let spec = match i % 3 {
-            0 => JobSpec::dreamina_video(),
-            1 => JobSpec::google_flow_video(),
-            _ => JobSpec::token360_video(),
-        };
-        let duration = Duration::from_secs(95 + (i as u64 * 7) % 20);
-        let id = sandbox.add_job(spec.with_duration(duration).with_age(Duration::from_secs(90)));
-        let mut body = json!({"job_id": id, "webhook_url": url});
-        if i % 3 == 2 {
-            body["provider"] = json!("token360");
-        }
-        let (status, watch) = a.request(reqwest::Method::POST, "/v1/watches", Some(body)).await;
-        assert_eq!(status, 201, "{watch}");
-        jobs.push(id);
-    }
+    let durations = (0..JOBS).map(|i| Duration::from_secs(95 + (i as u64 * 7) % 20));
+    let jobs = watch_videos_of_three(&sandbox, &a, &url, durations).await;
 
     // Kill B (SIGKILL) mid-run: once some jobs completed while both replicas hold running ones.
     let (client, connection) = tokio_postgres::connect(&db, tokio_postgres::NoTls).await.expect("PostgreSQL");
@@ -425,16 +457,7 @@ async fn a_postgres_fleet_of_two_binaries_loses_no_watch_and_no_webhook_when_one
 
     // Every job ends completed, and every final state reaches the receiver, signed, at least once
     // (a delivery the killed replica had taken is due again after its one-minute claim).
-    let mut delivered: BTreeMap<String, usize> = BTreeMap::new();
-    while delivered.len() < JOBS {
-        let delivery = tokio::time::timeout(Duration::from_secs(120), deliveries.recv())
-            .await
-            .unwrap_or_else(|_| panic!("only {} of {JOBS} webhooks within two minutes", delivered.len()))
-            .expect("the receiver runs");
-        let payload = delivery.verified(&secret);
-        assert_eq!(payload["type"], "job.completed", "{payload}");
-        *delivered.entry(payload["data"]["job_id"].as_str().expect("a job id").to_owned()).or_default() += 1;
-    }
+    let delivered = completed_webhooks(&mut deliveries, &secret, JOBS).await;
     let expected: std::collections::BTreeSet<&String> = jobs.iter().collect();
     assert_eq!(delivered.keys().collect::<std::collections::BTreeSet<_>>(), expected);
     for id in &jobs {
@@ -469,23 +492,8 @@ async fn serve_with_its_defaults_loses_nothing_when_postgres_goes_away_mid_run()
     let secret = WebhookSecret::parse(&secret).expect("a webhook secret");
 
     // Videos of three providers inside their documented window, done 4 to 15 s from now.
-    let mut jobs = Vec::new();
-    for i in 0..JOBS {
-        let spec = match i % 3 {
-            0 => JobSpec::dreamina_video(),
-            1 => JobSpec::google_flow_video(),
-            _ => JobSpec::token360_video(),
-        };
-        let duration = Duration::from_secs(94 + (i as u64 * 5) % 12);
-        let id = sandbox.add_job(spec.with_duration(duration).with_age(Duration::from_secs(90)));
-        let mut body = json!({"job_id": id, "webhook_url": url});
-        if i % 3 == 2 {
-            body["provider"] = json!("token360");
-        }
-        let (status, watch) = serve.request(reqwest::Method::POST, "/v1/watches", Some(body)).await;
-        assert_eq!(status, 201, "{watch}");
-        jobs.push(id);
-    }
+    let durations = (0..JOBS).map(|i| Duration::from_secs(94 + (i as u64 * 5) % 12));
+    let jobs = watch_videos_of_three(&sandbox, &serve, &url, durations).await;
 
     tokio::time::sleep(Duration::from_secs(2)).await;
     relay.cut();
@@ -502,17 +510,8 @@ async fn serve_with_its_defaults_loses_nothing_when_postgres_goes_away_mid_run()
     }
     relay.restore();
 
-    let mut delivered = std::collections::BTreeSet::new();
-    while delivered.len() < JOBS {
-        let delivery = tokio::time::timeout(Duration::from_secs(120), deliveries.recv())
-            .await
-            .unwrap_or_else(|_| panic!("only {} of {JOBS} webhooks within two minutes", delivered.len()))
-            .expect("the receiver runs");
-        let payload = delivery.verified(&secret);
-        assert_eq!(payload["type"], "job.completed", "{payload}");
-        delivered.insert(payload["data"]["job_id"].as_str().expect("a job id").to_owned());
-    }
-    assert_eq!(delivered, jobs.iter().cloned().collect());
+    let delivered = completed_webhooks(&mut deliveries, &secret, JOBS).await;
+    assert_eq!(delivered.into_keys().collect::<std::collections::BTreeSet<_>>(), jobs.iter().cloned().collect());
     assert_eq!(serve.get("/healthz").await["status"], "ok");
     serve.stop().await;
     receiver_task.abort();

@@ -2,7 +2,9 @@
 //! from the records it reads (in the sandbox, over HTTP, in accelerated time).
 
 use crate::NO_LIMIT;
-use genjob::learn::{DurationEstimate, DurationEstimates, DurationKey, MAX_KEYS, MAX_SAMPLES, PlanBudget};
+use genjob::learn::{
+    CHANGE_WINDOW, DurationEstimate, DurationEstimates, DurationKey, MAX_KEYS, MAX_SAMPLES, MIN_FINISHED, PlanBudget,
+};
 use genjob::policy::{AdaptiveSchedule, PollContext, PollPolicy};
 use genjob::{
     JobId, JobKind, JobStatus, Provider, ScaledEnvironment, SharedEstimates, WatchOptions, WatchTarget, Watcher,
@@ -72,6 +74,33 @@ proptest! {
         // At most the budget, and within one check of it: adding a check costs at most one.
         prop_assert!(plan.expected_checks() <= allowed + 1e-9, "{} > {allowed}", plan.expected_checks());
         prop_assert!(plan.expected_checks() > allowed - 1.0, "{} ≪ {allowed}", plan.expected_checks());
+    }
+
+    #[test]
+    fn a_provider_lying_about_durations_cannot_empty_the_estimate(
+        ops in prop::collection::vec((0u8..3, 0u32..2_000, seconds()), 0..600),
+    ) {
+        // Whatever a hostile provider's records say (wild swings between tiny and huge times, the
+        // same job twice), following a change keeps the newest finishes: the estimate never falls
+        // back to nothing once it had enough, and the changes it reports are ordered and bounded.
+        let key = DurationKey::for_kind(Provider::Dreamina, Some(JobKind::Video));
+        let mut learned = DurationEstimates::new();
+        for (op, job, secs) in ops {
+            let took = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+            let job = format!("job-{job}");
+            match op {
+                0 => learned.record_finished(&key, &job, took),
+                1 => learned.record_running(&key, &job, took),
+                _ => { learned.estimate(&key); }
+            }
+            let changes = learned.changes(&key);
+            let finished = learned.samples(&key).0;
+            prop_assert!(changes.len() <= 16 && changes.windows(2).all(|w| w[0] < w[1]), "{changes:?}");
+            prop_assert!(changes.is_empty() || finished >= CHANGE_WINDOW, "{finished} after {changes:?}");
+            if finished >= MIN_FINISHED {
+                prop_assert!(learned.estimate(&key).is_some());
+            }
+        }
     }
 
     #[test]
