@@ -41,7 +41,9 @@ pub struct FileStore {
 impl FileStore {
     /// The file's name inside the `genjob` cache directory.
     pub const FILE_NAME: &'static str = "learned-durations.json";
-    /// A file larger than this is not one genjob wrote (its own stay far below a megabyte).
+    /// A file larger than this is not one genjob wrote: its own hold at most
+    /// [`MAX_KEYS`](crate::learn::MAX_KEYS) keys of [`MAX_SAMPLES`](crate::learn::MAX_SAMPLES)
+    /// finished and [`MAX_RUNNING`](crate::learn::MAX_RUNNING) running samples, under 7 MB.
     pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
     /// Keeps learned durations in the file at `path` (its directory is created on the first save).
