@@ -161,8 +161,8 @@ impl DurationEstimate {
         let steps = thin(steps);
         let knots = spread(&steps);
         let censored = events.len() - finished_count;
-        let mut ages: Vec<f64> = running.iter().copied().filter(valid).collect();
-        ages.sort_by(f64::total_cmp);
+        // The running ages, in order: the events are sorted already.
+        let ages: Vec<f64> = events.iter().filter(|e| !e.1).map(|e| e.0).collect();
         let mut estimate = Self::with_knots(knots, count(finished_count), count(censored));
         estimate.batch = started_together(&ages, MIN_BATCH);
         Some(estimate)

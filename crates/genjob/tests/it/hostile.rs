@@ -183,7 +183,9 @@ async fn an_absurd_retry_after_is_capped_not_obeyed() {
     let finished = watcher(&sandbox, options).wait(target(&id), NO_LIMIT).await.unwrap();
     assert!(finished.is_completed());
     let waited = sim_since(&sandbox, start);
-    assert!((120.0..130.0).contains(&waited), "waited {waited:.1} s; the cap is 120 s");
+    // Obeyed, it would be billions of years. The sandbox runs 200× fast, so a 65 ms stall of a
+    // loaded machine is 13 s here (a CI run with a benchmark beside it waited 133.2 s).
+    assert!((120.0..180.0).contains(&waited), "waited {waited:.1} s; the cap is 120 s");
 }
 
 #[tokio::test]
