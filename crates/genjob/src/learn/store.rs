@@ -85,9 +85,7 @@ impl KeyState {
             let_go: HashSet::new(),
         }
     }
-}
 
-impl KeyState {
     /// Lets the older finishes go when the newest say that jobs take another time now.
     ///
     /// Each of the newest [`CHANGE_WINDOW`] finishes is read against the estimate of everything
@@ -326,19 +324,26 @@ impl DurationEstimates {
         theirs.sort_by_key(|s| s.last_used);
         for their in theirs {
             let state = self.state(their.key.clone());
-            let mut added = 0u32;
+            // Rings of up to MAX_SAMPLES finished and MAX_RUNNING running samples: matched by id
+            // through sets and maps, not ring against ring (1,024 × 1,024 and 4,096 × 4,096
+            // comparisons a key at every merge, which `serve` makes every 30 s).
+            let ours: HashMap<u32, usize> = state.finished.iter().enumerate().map(|(i, s)| (s.1, i)).collect();
+            let (mut new, mut new_at): (Vec<Sample>, HashMap<u32, usize>) = (Vec::new(), HashMap::new());
             for &(secs, id) in their.finished.iter().filter(|s| !state.let_go.contains(&s.1)) {
-                match state.finished.iter_mut().find(|s| s.1 == id) {
-                    Some(sample) => sample.0 = secs,
-                    None => {
-                        push_bounded(&mut state.finished, (secs, id), MAX_SAMPLES);
-                        added = added.saturating_add(1);
-                        state.added = state.added.saturating_add(1);
-                    }
+                if let Some(&i) = ours.get(&id) {
+                    state.finished[i].0 = secs;
+                } else if let Some(&j) = new_at.get(&id) {
+                    new[j].0 = secs;
+                } else {
+                    new_at.insert(id, new.len());
+                    new.push((secs, id));
                 }
             }
-            // Running rings hold up to MAX_RUNNING samples each: matched by id through sets and a
-            // map, not ring against ring (4,096 × 4,096 comparisons a key at every merge).
+            let added = u32::try_from(new.len()).unwrap_or(u32::MAX);
+            state.added = state.added.saturating_add(u64::from(added));
+            for sample in new {
+                push_bounded(&mut state.finished, sample, MAX_SAMPLES);
+            }
             let finished: HashSet<u32> = state.finished.iter().map(|s| s.1).collect();
             state.running.retain(|s| !finished.contains(&s.1));
             let ours: HashMap<u32, usize> = state.running.iter().enumerate().map(|(i, s)| (s.1, i)).collect();

@@ -28,6 +28,20 @@ fn seconds() -> impl Strategy<Value = f64> {
     ]
 }
 
+/// What one record of `job` told the store (`op` 0: it finished after `secs`; 1: it ran at
+/// `secs`), or, for any other `op`, the watcher asking for the estimate before a poll.
+fn record(learned: &mut DurationEstimates, key: &DurationKey, op: u8, job: u32, secs: f64) {
+    let took = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
+    let job = format!("job-{job}");
+    match op {
+        0 => learned.record_finished(key, &job, took),
+        1 => learned.record_running(key, &job, took),
+        _ => {
+            learned.estimate(key);
+        }
+    }
+}
+
 fn age() -> impl Strategy<Value = Duration> {
     prop_oneof![
         (0u64..3_600_000).prop_map(Duration::from_millis),
@@ -87,13 +101,7 @@ proptest! {
         let key = DurationKey::for_kind(Provider::Dreamina, Some(JobKind::Video));
         let mut learned = DurationEstimates::new();
         for (op, job, secs) in ops {
-            let took = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
-            let job = format!("job-{job}");
-            match op {
-                0 => learned.record_finished(&key, &job, took),
-                1 => learned.record_running(&key, &job, took),
-                _ => { learned.estimate(&key); }
-            }
+            record(&mut learned, &key, op, job, secs);
             let changes = learned.changes(&key);
             let finished = learned.samples(&key).0;
             prop_assert!(changes.len() <= 16 && changes.windows(2).all(|w| w[0] < w[1]), "{changes:?}");
@@ -112,13 +120,7 @@ proptest! {
         let mut learned = DurationEstimates::new();
         for (op, model, job, secs) in ops {
             let key = DurationKey::new(Provider::Token360, Some(JobKind::Video), Some(&format!("m{model}")), RequestProfile::default());
-            let took = Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX);
-            let job = format!("job-{job}");
-            match op {
-                0 => learned.record_finished(&key, &job, took),
-                1 => learned.record_running(&key, &job, took),
-                _ => { learned.estimate(&key); }
-            }
+            record(&mut learned, &key, op, job, secs);
         }
         prop_assert!(learned.len() <= MAX_KEYS);
         for key in learned.keys() {
