@@ -190,6 +190,11 @@ impl DurationEstimate {
         Self { knots, finished, censored, batch: false, plans: Mutex::new(Vec::new()) }
     }
 
+    /// Whether the running jobs behind the estimate were started together (a batch of at least 20).
+    pub fn started_together(&self) -> bool {
+        self.batch
+    }
+
     /// Finished samples behind the estimate (zero for a documented window).
     pub fn finished(&self) -> u32 {
         self.finished
