@@ -221,8 +221,9 @@ pub struct AdaptiveSchedule {
     ///
     /// Plans (learned or documented) are not capped: a gap where no job finishes is the point of them.
     pub max_interval: Duration,
-    /// Relative jitter applied to the delays that no plan places (unknown timing, progress
-    /// predictions, the tail without an age): 0.1 = ±10 %.
+    /// Relative jitter: 0.1 = ±10 % on the delays that no plan places (unknown timing, progress
+    /// predictions, the tail without an age), and up to 10 % late on a planned check of jobs that
+    /// may be in lockstep (a documented window, a batch). A learned stream's plan is followed exactly.
     pub jitter: f64,
     /// First delay when nothing is known about the job's timing.
     pub unknown_initial: Duration,
@@ -247,7 +248,7 @@ impl AdaptiveSchedule {
         Self::default()
     }
 
-    /// Sets the relative jitter of unplanned delays (0 makes every delay predictable; clamped to 0..=1).
+    /// Sets the relative jitter ([`AdaptiveSchedule::jitter`]; 0 makes every delay predictable; clamped to 0..=1).
     pub fn with_jitter(mut self, jitter: f64) -> Self {
         self.jitter = jitter;
         self
