@@ -159,7 +159,15 @@ async fn a_5000_job_watch_keeps_the_pace_for_every_kind_of_request() {
         times.sort();
         let sent: u64 =
             RequestKind::ALL.iter().filter(|k| **k != RequestKind::Download).map(|k| budget.sent(provider, *k)).sum();
-        assert_eq!(times.len() as u64, sent, "{provider}: the proxy saw every API request the budget granted");
+        // Nothing reaches the provider without a slot. A slot granted may not reach it: the watch
+        // ends at its timeout with requests in flight, and those are dropped (measured: 608 seen of
+        // 609 granted once in CI), at most the in-flight limit of them.
+        let arrived = times.len() as u64;
+        let in_flight = WatchOptions::new().max_in_flight as u64;
+        assert!(
+            arrived <= sent && sent - arrived <= in_flight,
+            "{provider}: the proxy saw {arrived} API requests where the budget granted {sent} (at most {in_flight} may be dropped in flight at the end)"
+        );
         // At 5 per second, spaced 15 % wider (230 ms): 44 fit in 10 s, one more for jitter at the
         // window's ends; no burst in any one second beyond what a few milliseconds of real-time
         // jitter (× the speed) can add.
