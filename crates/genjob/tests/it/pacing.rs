@@ -116,11 +116,13 @@ async fn a_5000_job_watch_keeps_the_pace_for_every_kind_of_request() {
 
     let config = || TransportConfig::new(base.parse().unwrap(), ApiToken::new(TOKEN).unwrap());
     let clock = sandbox.clock();
+    let options = WatchOptions::new().with_requests_per_second(RATE);
+    let in_flight = options.max_in_flight as u64;
     let watcher = Watcher::new()
         .with_source(Arc::new(Token360Client::new(config()).unwrap()))
         .with_source(Arc::new(DreaminaClient::new(config()).unwrap()))
         .with_environment(Arc::new(ScaledEnvironment::new(clock.speed(), 11, move || clock.now())))
-        .with_options(WatchOptions::new().with_requests_per_second(RATE));
+        .with_options(options);
     let dir = tempfile::tempdir().unwrap();
     let watch = watcher
         .watch(targets)
@@ -163,7 +165,6 @@ async fn a_5000_job_watch_keeps_the_pace_for_every_kind_of_request() {
         // ends at its timeout with requests in flight, and those are dropped (measured: 608 seen of
         // 609 granted once in CI), at most the in-flight limit of them.
         let arrived = times.len() as u64;
-        let in_flight = WatchOptions::new().max_in_flight as u64;
         assert!(
             arrived <= sent && sent - arrived <= in_flight,
             "{provider}: the proxy saw {arrived} API requests where the budget granted {sent} (at most {in_flight} may be dropped in flight at the end)"
