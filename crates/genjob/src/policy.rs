@@ -277,6 +277,8 @@ impl AdaptiveSchedule {
         let budget = self.budget();
         let window = ctx.window;
         match ctx.estimate {
+            // A provisional estimate is only a correction of the documents: without them, nothing.
+            Some(estimate) if estimate.trust() < 1.0 && window.is_none() => None,
             Some(estimate) => Some(estimate.plan_continued(&budget, window.map(|w| w.prior()).as_ref())),
             None => window.map(|w| self.window_plans.get(w, &budget)),
         }
