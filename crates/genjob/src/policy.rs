@@ -49,7 +49,8 @@ pub struct PollContext<'a> {
     /// the running time, so it extrapolates from this rather than from the age.
     pub running_for: Option<Duration>,
     /// How long jobs like this one took, learned from earlier records, when enough finished
-    /// ([`MIN_FINISHED`](crate::learn::MIN_FINISHED)); `None` means "plan on the documents".
+    /// ([`MIN_FINISHED`](crate::learn::MIN_FINISHED)), or a provisional one from fewer; `None`
+    /// means "plan on the documents".
     pub estimate: Option<&'a DurationEstimate>,
     /// The provider's documented time to finish for this kind of job (its adapter declares it:
     /// [`JobSource::documented_window`](genjob_transport::JobSource::documented_window)), if any.
