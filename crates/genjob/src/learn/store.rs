@@ -89,6 +89,13 @@ impl KeyState {
         }
     }
 
+    /// Kaplan–Meier over the finishes and running ages kept now.
+    fn computed(&self) -> Option<DurationEstimate> {
+        let finished: Vec<f64> = self.finished.iter().map(|s| f64::from(s.0)).collect();
+        let running: Vec<f64> = self.running.iter().map(|s| f64::from(s.0)).collect();
+        DurationEstimate::from_samples(&finished, &running)
+    }
+
     /// Lets the older finishes go when the newest say that jobs take another time now.
     ///
     /// Each of the newest [`CHANGE_WINDOW`] finishes is read against the estimate of everything
@@ -310,9 +317,7 @@ impl DurationEstimates {
             let provisional = state.estimate.as_ref().is_some_and(|e| e.trust() < 1.0);
             if state.estimate.is_none() || state.fresh >= REESTIMATE_EVERY || provisional {
                 state.follow_change();
-                let finished: Vec<f64> = state.finished.iter().map(|s| f64::from(s.0)).collect();
-                let running: Vec<f64> = state.running.iter().map(|s| f64::from(s.0)).collect();
-                state.estimate = DurationEstimate::from_samples(&finished, &running).map(Arc::new);
+                state.estimate = state.computed().map(Arc::new);
                 state.fresh = 0;
             }
             return state.estimate.clone();
@@ -327,11 +332,8 @@ impl DurationEstimates {
             }
             state.last_used = now;
             if state.estimate.is_none() || state.fresh > 0 {
-                let finished: Vec<f64> = state.finished.iter().map(|s| f64::from(s.0)).collect();
-                let running: Vec<f64> = state.running.iter().map(|s| f64::from(s.0)).collect();
                 let trust = k as f64 / MIN_FINISHED as f64;
-                state.estimate =
-                    DurationEstimate::from_samples(&finished, &running).map(|e| Arc::new(e.provisional(trust)));
+                state.estimate = state.computed().map(|e| Arc::new(e.provisional(trust)));
                 state.fresh = 0;
             }
             // A batch's first finishes are its shortest jobs, not a sample of all: its documents
