@@ -776,9 +776,10 @@ mod tests {
         assert!(state.finished.iter().all(|s| slow.contains(&s.1) && s.0 > 140.0), "{:?}", state.finished);
         let kept = state.finished.len();
         // It plans on them at once, and none of the old model's times is left in what it plans on
-        // (where nine in ten jobs had finished by 140 s).
+        // (where nine in ten jobs had finished by 140 s; a finish after 140 s is spread at most a
+        // tenth of itself, to 126 s).
         let after = learned.estimate(&key).unwrap_or_else(|| panic!());
-        assert!(after.finished() as usize == kept && after.cdf(140.0) == 0.0, "{after:?}");
+        assert!(after.finished() as usize == kept && after.cdf(126.0) == 0.0, "{after:?}");
     }
 
     #[test]
