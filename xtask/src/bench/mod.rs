@@ -1,5 +1,5 @@
-//! `cargo xtask bench`: poll efficiency, batch scale, pushed callbacks, client overhead, parse speed,
-//! many watched jobs and `genjob serve` replicas.
+//! `cargo xtask bench`: poll efficiency, the cost of planning on a sample, batch scale, pushed
+//! callbacks, client overhead, parse speed, many watched jobs and `genjob serve` replicas.
 //!
 //! Prints one table and writes `target/bench/results.json`. A debug build re-runs itself in release
 //! (`cargo run --release -p xtask -- bench`), because timings of unoptimised code mean nothing.
@@ -11,6 +11,7 @@ mod page;
 mod parse;
 mod poll;
 mod push;
+mod sample;
 mod serve;
 mod sim;
 mod source;
@@ -21,14 +22,16 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 /// The usage line shown by `cargo xtask --help`.
-pub const USAGE: &str = "  bench [--only poll,batch,push,overhead,parse,scale,serve] [--jobs FILE] [--seed N] [--debug-build]\n      \
+pub const USAGE: &str = "  bench [--only poll,sample,batch,push,overhead,parse,scale,serve] [--jobs FILE] [--seed N] [--debug-build]\n      \
      run the benchmarks (release build), print a table, write target/bench/results.json;\n      \
      --jobs FILE runs the poll section on the job families in FILE (alone, unless --only says more);\n      \
-     --seed N runs it on six families of unseen shapes drawn from N (with FILE's, if given);\n      \
+     --seed N runs it on six families of unseen shapes drawn from N (with FILE's, if given), and the\n      \
+     sample section (plans on n draws against the plan that knows the distribution) on N's families\n      \
+     instead of seeds 1 and 2 (poll and sample alone, unless --only says more);\n      \
      serve needs GENJOB_TEST_POSTGRES_URL (skipped without it)\n";
 
 /// Sections, in run order.
-const SECTIONS: [&str; 7] = ["poll", "batch", "push", "overhead", "parse", "scale", "serve"];
+const SECTIONS: [&str; 8] = ["poll", "sample", "batch", "push", "overhead", "parse", "scale", "serve"];
 
 /// Batch scale: jobs, sandbox clock speed.
 const BATCH_JOBS: usize = 1_000;
@@ -78,7 +81,9 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
             other => return Err(format!("unknown option `{other}`\n\n{USAGE}")),
         }
     }
-    if (parsed.jobs.is_some() || parsed.seed.is_some()) && !only_given {
+    if !only_given && parsed.seed.is_some() {
+        parsed.only = vec!["poll".to_owned(), "sample".to_owned()];
+    } else if !only_given && parsed.jobs.is_some() {
         parsed.only = vec!["poll".to_owned()];
     }
     Ok(parsed)
@@ -176,6 +181,21 @@ async fn run(args: &Args) -> Result<(), String> {
         eprintln!("bench: poll section took {:.1} s", poll_started.elapsed().as_secs_f64());
         lines.extend(poll_lines);
         results.insert("poll_efficiency".into(), Value::Array(json_rows));
+    }
+
+    if on("sample") {
+        let seeds = args.seed.map_or_else(|| sample::DEFAULT_SEEDS.to_vec(), |s| vec![s]);
+        let families = sample::families(&seeds);
+        eprintln!(
+            "bench: sample cost ({} families of seeds {seeds:?}; plans on {:?} draws scored on the truth)…",
+            families.len(),
+            sample::SIZES
+        );
+        let sample_started = Instant::now();
+        let (sample_lines, json_rows) = sample::section(&families)?;
+        eprintln!("bench: sample section took {:.1} s", sample_started.elapsed().as_secs_f64());
+        lines.extend(sample_lines);
+        results.insert("sample_cost".into(), Value::Array(json_rows));
     }
 
     if on("batch") {
@@ -413,9 +433,13 @@ mod tests {
         let both = parse_args(&["--jobs".into(), "f.json".into(), "--only".into(), "poll,parse".into()])?;
         assert_eq!(both.only, ["poll", "parse"]);
         assert!(parse_args(&["--jobs".into()]).is_err());
-        // A seed does the same with the families it draws.
+        // A seed runs the poll and sample sections on the families it draws, unless --only says more.
         let seeded = parse_args(&["--seed".into(), "42".into()])?;
-        assert_eq!((seeded.only, seeded.seed), (vec!["poll".to_owned()], Some(42)));
+        assert_eq!((seeded.only, seeded.seed), (vec!["poll".to_owned(), "sample".to_owned()], Some(42)));
+        let seeded_file = parse_args(&["--jobs".into(), "f.json".into(), "--seed".into(), "42".into()])?;
+        assert_eq!(seeded_file.only, ["poll", "sample"]);
+        let seeded_only = parse_args(&["--seed".into(), "42".into(), "--only".into(), "sample".into()])?;
+        assert_eq!(seeded_only.only, ["sample"]);
         assert!(parse_args(&["--seed".into(), "x".into()]).is_err());
         Ok(())
     }

@@ -44,11 +44,11 @@ const RUNNING_AT_RISK: f64 = 0.25;
 /// The plan puts its checks where the estimate's density is, so that density must not be as uneven
 /// as the gaps between a few draws. Spread to its neighbours only, a finish made the density
 /// between two draws the inverse of their gap, and plans on few finishes followed those gaps.
-/// Measured offline (plans on n draws of issue 21's families, seeds 1–9, scored on each family's
-/// true distribution against the plan on it, at equal checks), with 1 → 4 finishes a side: two
-/// models under one key 1.20 → 1.15× at 100 draws, 1.09 → 1.08× at 400 and 1.049 → 1.044× at
-/// 1,000; drifting jobs 1.16 → 1.07× at 100; a queue before running 1.27 → 1.24× at 100; very
-/// short jobs 1.05 → 1.04×; no family and no sample size worse beyond 20 draws. Eight a side
+/// Measured by `cargo xtask bench --only sample` (plans on n draws of issue 21's families, scored on
+/// each family's true distribution against the plans on it at equal checks; mean of seeds 1–9),
+/// 1 → 4 finishes a side: two models under one key 1.20 → 1.15× at 100 draws, 1.10 → 1.08× at 400,
+/// 1.05 → 1.04× at 1,000; drifting jobs 1.15 → 1.06× at 100; a queue before running 1.27 → 1.24×;
+/// very short jobs 1.05 → 1.04×; from 50 draws on, none is worse by more than 0.001. Eight a side
 /// blurs the edges of two models (1.07× at 1,000).
 const SPREAD_FINISHES: usize = 4;
 
