@@ -368,6 +368,39 @@ fn batch_rows(
     Ok((rows, json))
 }
 
+/// `work` on every family, each on a thread of its own (as many at once as there are cores), results
+/// in family order. Each simulation builds its own paused runtimes, so this may be called from
+/// within the bench's runtime.
+fn per_family<T: Send>(
+    families: &[families::Family],
+    work: impl Fn(usize, &families::Family) -> T + Sync,
+) -> Result<Vec<T>, String> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(families.len()).max(1);
+    let done = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(family) = families.get(i) else { break mine };
+                        mine.push((i, work(i, family)));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().map_err(|_| "a family's thread panicked".to_owned())).collect::<Vec<_>>()
+    });
+    let mut results: Vec<Option<T>> = families.iter().map(|_| None).collect();
+    for worker in done {
+        for (i, result) in worker? {
+            results[i] = Some(result);
+        }
+    }
+    results.into_iter().map(|r| r.ok_or_else(|| "a family was left out".to_owned())).collect()
+}
+
 fn round(v: f64, digits: i32) -> f64 {
     let f = 10f64.powi(digits);
     (v * f).round() / f

@@ -2,40 +2,12 @@
 
 use super::families::{AFTER_CHANGE_GOAL, Family};
 use super::sim::{self, Extra, TRANSITION_JOBS};
-use super::{Line, SEED, goal, line, round};
+use super::{Line, SEED, goal, line, per_family, round};
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Every strategy on every family, each family on a thread of its own (as many at once as there are
-/// cores): each builds its own paused runtimes, so this may be called from within the bench's runtime.
+/// Every strategy on every family, each family on a thread of its own.
 fn all_strategies(families: &[Family]) -> Result<Vec<Vec<sim::Row>>, String> {
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(families.len()).max(1);
-    let mut results: Vec<Option<Result<Vec<sim::Row>, String>>> = families.iter().map(|_| None).collect();
-    let done = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(family) = families.get(i) else { break mine };
-                        mine.push((i, sim::strategies(family, SEED ^ i as u64)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().map_err(|_| "a poll simulation thread panicked".to_owned()))
-            .collect::<Vec<_>>()
-    });
-    for worker in done {
-        for (i, rows) in worker? {
-            results[i] = Some(rows);
-        }
-    }
-    results.into_iter().map(|r| r.unwrap_or_else(|| Err("a family was not simulated".to_owned()))).collect()
+    per_family(families, |i, family| sim::strategies(family, SEED ^ i as u64))?.into_iter().collect()
 }
 
 /// Every strategy on every family, as table lines and `results.json` rows.

@@ -9,10 +9,9 @@
 //! knowing the distribution.
 
 use super::families::{self, Family};
-use super::{Line, line, round};
+use super::{Line, line, per_family, round};
 use genjob::learn::{DurationEstimate, PlanBudget, PollPlan};
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Sample sizes planned on.
@@ -153,35 +152,9 @@ fn family_ratios(family: &Family) -> Vec<Option<f64>> {
         .collect()
 }
 
-/// Every family's ratios, each family on a thread of its own (as many at once as there are cores).
+/// Every family's ratios, each family on a thread of its own.
 fn all_ratios(families: &[Family]) -> Result<Vec<Vec<Option<f64>>>, String> {
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(families.len()).max(1);
-    let mut results: Vec<Option<Vec<Option<f64>>>> = vec![None; families.len()];
-    let done = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(family) = families.get(i) else { break mine };
-                        mine.push((i, family_ratios(family)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().map_err(|_| "a sample-cost thread panicked".to_owned()))
-            .collect::<Vec<_>>()
-    });
-    for worker in done {
-        for (i, ratios) in worker? {
-            results[i] = Some(ratios);
-        }
-    }
-    results.into_iter().map(|r| r.ok_or_else(|| "a family was not measured".to_owned())).collect()
+    per_family(families, |_, family| family_ratios(family))
 }
 
 /// The section's table lines (one per family) and `results.json` rows (one per family and size).
