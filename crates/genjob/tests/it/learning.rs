@@ -207,9 +207,10 @@ async fn the_watcher_learns_each_job_from_its_own_record_not_from_when_it_looked
     assert_eq!(learned.samples(&kind), (25, 0), "every job finished, none is left running");
     let estimate = learning.estimate(&kind).unwrap();
     // The record's timestamps give 25–49 s (whatever the id's millisecond rounding adds), never the 3000 s
-    // age at which half of them were first seen.
-    assert!(estimate.horizon() < Duration::from_secs(51), "{estimate:?}");
-    assert!(estimate.cdf(24.0) < 0.01 && estimate.cdf(37.5) > 0.4 && estimate.cdf(37.5) < 0.6, "{estimate:?}");
+    // age at which half of them were first seen. Each finish is spread half way to its fourth
+    // neighbour on each side: about 2 s here.
+    assert!(estimate.horizon() < Duration::from_secs(53), "{estimate:?}");
+    assert!(estimate.cdf(22.0) < 0.01 && estimate.cdf(37.5) > 0.4 && estimate.cdf(37.5) < 0.6, "{estimate:?}");
 }
 
 #[tokio::test]
