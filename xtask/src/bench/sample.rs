@@ -26,8 +26,6 @@ const LIMIT_PLANS: usize = 160;
 /// The range of `λ` (seconds of latency per check) of those plans: from a check at nearly every grid
 /// age to a handful of checks.
 const LAMBDA_RANGE: (f64, f64) = (1e-3, 1e3);
-/// The longest step (seconds) of the numerical integral of the latency.
-const STEP: f64 = 0.05;
 
 /// Families with independent draws of their generating process, from `families::unseen` of each seed.
 pub fn families(seeds: &[u64]) -> Vec<Family> {
@@ -39,56 +37,6 @@ pub fn families(seeds: &[u64]) -> Vec<Family> {
 /// stretch of a queue, not a sample.
 fn independent_draws(family: &Family) -> bool {
     family.has_process && !family.name.contains("burst-of-1000")
-}
-
-/// Expected checks and latency (seconds) of checking at `checks` a job whose time-to-finish follows `truth`.
-///
-/// The job is watched from age 0; `checks` are ascending ages (seconds), continued every `tail`
-/// seconds past the last one until past the truth's horizon. The check at `c` is made while the job
-/// runs at the check before (`prev`, 0 for the first): it counts `S(prev)`, and a job finishing in
-/// `(prev, c]` waits `∫ (F(x) − F(prev)) dx` over it.
-pub fn score(checks: &[f64], truth: &DurationEstimate, tail: f64) -> (f64, f64) {
-    let horizon = truth.horizon().as_secs_f64();
-    // A tail too short to pass the horizon in reasonable time is no schedule a budget allows.
-    let tail = tail.max(STEP);
-    let mut ages = checks.to_vec();
-    let mut last = ages.last().copied().unwrap_or(0.0);
-    while last < horizon {
-        last += tail;
-        ages.push(last);
-    }
-    let (mut prev, mut count, mut latency) = (0.0f64, 0.0, 0.0);
-    for t in ages {
-        if t <= prev {
-            continue;
-        }
-        count += 1.0 - truth.cdf(prev);
-        latency += waited(truth, prev, t, horizon);
-        prev = t;
-    }
-    (count, latency)
-}
-
-/// `∫ₐᵇ (F(x) − F(a)) dx`: by trapezoids of at most [`STEP`] within the horizon, exactly past it
-/// (where `F` no longer changes).
-fn waited(truth: &DurationEstimate, a: f64, b: f64, horizon: f64) -> f64 {
-    let base = truth.cdf(a);
-    let inside = b.min(horizon);
-    let mut total = 0.0;
-    if inside > a {
-        let steps = ((inside - a) / STEP).ceil().max(1.0);
-        let h = (inside - a) / steps;
-        let mut left = 0.0;
-        for k in 1..=steps as usize {
-            let right = truth.cdf(a + k as f64 * h) - base;
-            total += (left + right) / 2.0 * h;
-            left = right;
-        }
-    }
-    if b > horizon {
-        total += (b - a.max(horizon)) * (truth.cdf(horizon) - base);
-    }
-    total
 }
 
 /// The seconds of a plan's checks.
@@ -103,7 +51,7 @@ fn limit_points(truth: &DurationEstimate, tail: Duration) -> Vec<(f64, f64)> {
     (0..LIMIT_PLANS)
         .map(|i| {
             let lambda = (lo + (hi - lo) * i as f64 / (LIMIT_PLANS - 1) as f64).exp();
-            score(&ages(&PollPlan::for_cost(truth, lambda, tail)), truth, tail.as_secs_f64())
+            truth.cost_of_checks(&ages(&PollPlan::for_cost(truth, lambda, tail)), tail.as_secs_f64())
         })
         .collect()
 }
@@ -123,7 +71,7 @@ fn limit_at(points: &[(f64, f64)], checks: f64) -> Option<f64> {
 
 /// A plan's latency on the truth over the limit's at the plan's expected checks on the truth.
 fn ratio(plan: &PollPlan, truth: &DurationEstimate, tail: Duration, limit: &[(f64, f64)]) -> Option<f64> {
-    let (checks, latency) = score(&ages(plan), truth, tail.as_secs_f64());
+    let (checks, latency) = truth.cost_of_checks(&ages(plan), tail.as_secs_f64());
     limit_at(limit, checks).filter(|l| *l > 0.0).map(|l| latency / l)
 }
 
@@ -197,13 +145,13 @@ mod tests {
         let checks = ages(&plan);
         // The plan's account stops at the horizon, and so do its checks: the last one is there.
         assert_eq!(checks.last().copied(), Some(e.horizon().as_secs_f64()));
-        let (count, latency) = score(&checks, &e, tail().as_secs_f64());
+        let (count, latency) = e.cost_of_checks(&checks, tail().as_secs_f64());
         let close = |a: f64, b: f64| (a - b).abs() <= 0.01 * b;
         assert!(close(count, plan.expected_checks()), "{count} vs {plan:?}");
         assert!(close(latency, plan.expected_latency()), "{latency} vs {plan:?}");
         // Checks that stop short of the horizon are continued at the tail, which costs latency.
         let short = &checks[..checks.len() / 2];
-        let (short_count, short_latency) = score(short, &e, tail().as_secs_f64());
+        let (short_count, short_latency) = e.cost_of_checks(short, tail().as_secs_f64());
         assert!(short_count > 1.0 && short_latency > latency, "{short_count} {short_latency}");
         Ok(())
     }

@@ -280,6 +280,43 @@ impl DurationEstimate {
         }
     }
 
+    /// Expected checks and expected latency (seconds) of checking at `checks` (ascending ages,
+    /// seconds; then every `tail` past the last until past the horizon) a job watched from age 0
+    /// that finishes as this estimate says: how a schedule made on another distribution does here.
+    ///
+    /// The check at `c` is made while the job runs at the check before (`p`, 0 for the first): it
+    /// counts `S(p)`, and a job finishing in `(p, c]` waits `∫ₚᶜ (F(x) − F(p)) dx`, exact for the
+    /// piecewise-linear `F`.
+    pub fn cost_of_checks(&self, checks: &[f64], tail: f64) -> (f64, f64) {
+        let horizon = self.horizon_secs();
+        // A tail too short to pass the horizon in reasonable time is no schedule a budget allows.
+        let tail = tail.max(MIN_HALF_WIDTH);
+        let mut ages: Vec<f64> = checks.iter().copied().filter(|c| c.is_finite()).collect();
+        let mut last = ages.last().copied().unwrap_or(0.0);
+        while last < horizon {
+            last += tail;
+            ages.push(last);
+        }
+        let (mut previous, mut count, mut latency) = (0.0f64, 0.0, 0.0);
+        for at in ages {
+            if at <= previous {
+                continue;
+            }
+            let base = self.cdf(previous);
+            count += 1.0 - base;
+            latency += self.integral(previous, at) - base * (at - previous);
+            previous = at;
+        }
+        (count, latency)
+    }
+
+    /// `∫ₐᵇ F(x) dx`, exact: `F` is linear between knots and constant past the last.
+    fn integral(&self, a: f64, b: f64) -> f64 {
+        let inside = self.knots.iter().map(|k| k.0).filter(|&t| t > a && t < b);
+        let points: Vec<f64> = std::iter::once(a).chain(inside).chain(std::iter::once(b)).collect();
+        points.windows(2).map(|w| (self.cdf(w[0]) + self.cdf(w[1])) / 2.0 * (w[1] - w[0])).sum()
+    }
+
     /// The fraction of jobs that finish beyond the horizon.
     pub fn tail_mass(&self) -> f64 {
         (1.0 - self.knots.last().map_or(0.0, |k| k.1)).clamp(0.0, 1.0)

@@ -500,27 +500,12 @@ mod tests {
         assert!(plan.first_delay(Duration::ZERO) > Duration::from_secs(60));
     }
 
-    /// Expected latency + `lambda` × expected checks of checking at `checks` (then every `tail`),
-    /// for jobs that finish as `truth` says: how a plan made on an estimate does on the truth.
-    fn cost_under(truth: &DurationEstimate, checks: &[Duration], lambda: f64, tail: f64) -> f64 {
-        const STEP: f64 = 0.01;
-        let mut ages: Vec<f64> = checks.iter().map(Duration::as_secs_f64).collect();
-        while ages.last().is_none_or(|&a| a < truth.horizon_secs()) {
-            ages.push(ages.last().copied().unwrap_or(0.0) + tail);
-        }
-        let (mut total, mut previous) = (0.0, 0.0);
-        for &at in &ages {
-            let before = truth.cdf(previous);
-            let steps = ((at - previous) / STEP).ceil().max(1.0);
-            let width = (at - previous) / steps;
-            // A job finishing at x in (previous, at] waits at − x: ∫ (F(x) − F(previous)) dx.
-            let waited: f64 =
-                (0..steps as usize).map(|k| truth.cdf(previous + (k as f64 + 0.5) * width) - before).sum::<f64>()
-                    * width;
-            total += lambda * (1.0 - before) + waited;
-            previous = at;
-        }
-        total
+    /// Expected latency + `lambda` × expected checks of `plan`'s checks for jobs that finish as
+    /// `truth` says: how a plan made on an estimate does on the truth.
+    fn cost_under(truth: &DurationEstimate, plan: &PollPlan, lambda: f64) -> f64 {
+        let checks: Vec<f64> = plan.checks().iter().map(Duration::as_secs_f64).collect();
+        let (count, latency) = truth.cost_of_checks(&checks, plan.tail);
+        latency + lambda * count
     }
 
     #[test]
@@ -540,8 +525,8 @@ mod tests {
                 .collect();
             let sample = DurationEstimate::from_samples(&draws, &[]).unwrap_or_else(|| panic!("an estimate"));
             for lambda in [0.5, 2.0] {
-                let best = cost_under(&truth, &PollPlan::for_cost(&truth, lambda, tail).checks(), lambda, 10.5);
-                let made = cost_under(&truth, &PollPlan::for_cost(&sample, lambda, tail).checks(), lambda, 10.5);
+                let best = cost_under(&truth, &PollPlan::for_cost(&truth, lambda, tail), lambda);
+                let made = cost_under(&truth, &PollPlan::for_cost(&sample, lambda, tail), lambda);
                 ratios.push(made / best);
             }
         }
