@@ -7,6 +7,15 @@ use rusqlite_migration::{M, Migrations};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long opening waits for the lock before saying the database is in use.
+///
+/// A server stopped in this process lets the lock go when its last task has dropped the store,
+/// which can come a moment after `shutdown` returns (a connection's task still ending). A restart
+/// in place must not read that as a second server (seen once in CI, on a loaded machine); a second
+/// server holds the lock for good, and is still refused.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
 
 /// The versioned migrations, in order; a released one is never edited, only followed by a new one.
 const MIGRATIONS: &[&str] = &[
@@ -41,8 +50,12 @@ impl Sqlite {
             .write(true)
             .open(&lock_path)
             .map_err(|source| DbError::Lock { path: lock_path.clone(), source })?;
-        if lock.try_lock().is_err() {
-            return Err(DbError::InUse { path: path.to_owned(), lock: lock_path });
+        let asked = Instant::now();
+        while lock.try_lock().is_err() {
+            if asked.elapsed() >= LOCK_PATIENCE {
+                return Err(DbError::InUse { path: path.to_owned(), lock: lock_path });
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
         let mut conn = Connection::open(path).map_err(|source| DbError::Open { path: path.to_owned(), source })?;
         // WAL: readers never wait for the writer; NORMAL sync is durable across a process crash.
