@@ -111,6 +111,8 @@ pub struct DurationEstimate {
     batch: bool,
     /// The share of the truth it is taken for (1 once enough jobs finished); the documents are the rest.
     trust: f64,
+    /// Whether it was made while following a change ([`DurationEstimate::following_change`]).
+    following: bool,
     /// Plans computed from this estimate, one per budget and continuation.
     plans: Mutex<Vec<(PlanKey, Arc<PollPlan>)>>,
 }
@@ -123,6 +125,7 @@ impl std::fmt::Debug for DurationEstimate {
             .field("censored", &self.censored)
             .field("tail_mass", &self.tail_mass())
             .field("batch", &self.batch)
+            .field("following", &self.following)
             .field("knots", &self.knots)
             .finish_non_exhaustive()
     }
@@ -136,6 +139,7 @@ impl PartialEq for DurationEstimate {
             && self.censored == other.censored
             && self.batch == other.batch
             && self.trust == other.trust
+            && self.following == other.following
     }
 }
 
@@ -225,7 +229,7 @@ impl DurationEstimate {
     }
 
     fn with_knots(knots: Vec<(f64, f64)>, finished: u32, censored: u32) -> Self {
-        Self { knots, finished, censored, batch: false, trust: 1.0, plans: Mutex::new(Vec::new()) }
+        Self { knots, finished, censored, batch: false, trust: 1.0, following: false, plans: Mutex::new(Vec::new()) }
     }
 
     /// This estimate taken for only `trust` (in 0..=1) of the truth: its plans mix it with the
@@ -243,6 +247,20 @@ impl DurationEstimate {
     /// The share of the truth the estimate is taken for: below 1 while it rests on few finishes.
     pub fn trust(&self) -> f64 {
         self.trust
+    }
+
+    /// This estimate marked as made while following a change in how long jobs take (the store
+    /// marks it for the first [`REPAY_FINISHES`](crate::learn::REPAY_FINISHES) finishes after
+    /// one): the schedule plans on it with a smaller budget
+    /// ([`FOLLOWING_SHARE`](crate::policy::FOLLOWING_SHARE)).
+    pub fn following_change(mut self, following: bool) -> Self {
+        self.following = following;
+        self
+    }
+
+    /// Whether the estimate was made while following a change ([`DurationEstimate::following_change`]).
+    pub fn is_following_change(&self) -> bool {
+        self.following
     }
 
     /// `weight` of this distribution and the rest of `other`, each with its own tail.

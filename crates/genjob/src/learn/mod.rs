@@ -29,7 +29,9 @@ pub use key::DurationKey;
 pub use persist::{LearnedStore, StoreError};
 pub use plan::{PlanBudget, PollPlan};
 pub use shared::SharedEstimates;
-pub use store::{CHANGE_WINDOW, DurationEstimates, EARLY_FINISHED, MAX_KEYS, MAX_RUNNING, MAX_SAMPLES, MIN_FINISHED};
+pub use store::{
+    CHANGE_WINDOW, DurationEstimates, EARLY_FINISHED, MAX_KEYS, MAX_RUNNING, MAX_SAMPLES, MIN_FINISHED, REPAY_FINISHES,
+};
 
 use crate::time::positive;
 use genjob_models::{JobStatus, Provider, ProviderRecord, StatusTracker};
