@@ -48,6 +48,7 @@ mod download;
 mod env;
 mod error_policy;
 pub mod learn;
+mod lock;
 mod options;
 mod outcome;
 pub mod policy;
@@ -74,6 +75,7 @@ pub use genjob_transport::{
     ListingEntry, ListingPage, ListingScope, TransportError,
 };
 pub use learn::{DurationEstimates, DurationKey, FileStore, LearnedStore, SharedEstimates, StoreError};
+pub use lock::lock_within;
 pub use options::WatchOptions;
 pub use outcome::{
     FinishedJob, JobDownloaded, JobEnded, JobProgress, JobSnapshot, WaitError, WatchEvent, failure_summary,

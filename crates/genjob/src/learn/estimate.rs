@@ -505,24 +505,18 @@ fn spread(steps: &[(f64, f64)], k: usize) -> Vec<(f64, f64)> {
         // How far a side may reach when the other reaches `other`: past the edge's cap only
         // as far as the other side is wide.
         let cap = |other: f64| edge.max((TAIL_ASYMMETRY * other).min(TAIL_SPREAD * t));
-        let (left, right) = match (i.checked_sub(k), (i + k < n).then_some(i + k)) {
-            (Some(l), Some(r)) => {
-                let (l, r) = (half_way(l), half_way(r));
-                (l.min(cap(r)), r.min(cap(l)))
-            }
-            (Some(l), None) => {
-                let h = half_way(l).min(cap(half_way(l)));
-                (h, h.max(MIN_HALF_WIDTH))
-            }
-            (None, Some(r)) => {
-                let h = half_way(r).min(cap(half_way(r)));
-                (h.max(MIN_HALF_WIDTH), h)
-            }
-            (None, None) => {
+        let (l, r) = (i.checked_sub(k), (i + k < n).then_some(i + k));
+        // A side without a k-th neighbour mirrors the other; with neither, half the way to the
+        // farther end of the sample, kept to the edge's cap.
+        let (left, right) = match (l.or(r).map(half_way), r.or(l).map(half_way)) {
+            (Some(left), Some(right)) => (left.min(cap(right)), right.min(cap(left))),
+            _ => {
                 let h = half_way(0).max(half_way(n - 1)).clamp(MIN_HALF_WIDTH, edge);
                 (h, h)
             }
         };
+        let mirrored = |side: Option<usize>, h: f64| if side.is_some() { h } else { h.max(MIN_HALF_WIDTH) };
+        let (left, right) = (mirrored(l, left), mirrored(r, right));
         boxes.push(((t - left).max(0.0), t + right, f - before));
         before = f;
     }

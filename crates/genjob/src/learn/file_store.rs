@@ -6,7 +6,7 @@ use super::store::DurationEstimates;
 use std::fs::{File, FileType, Metadata, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a save waits for another run's save (each takes milliseconds) before giving up.
 const LOCK_PATIENCE: Duration = Duration::from_secs(2);
@@ -176,19 +176,10 @@ fn open_lock(path: &Path) -> Result<File, String> {
 /// Takes the lock, waiting at most `patience`: a stopped process holding it must not keep this run
 /// from ending (its learning is then lost with a warning, its results are not).
 fn lock_within(lock: &File, patience: Duration) -> Result<(), String> {
-    let started = Instant::now();
-    loop {
-        match lock.try_lock() {
-            Ok(()) => return Ok(()),
-            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < patience => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(format!("another genjob held its lock for more than {patience:?}"));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(format!("cannot lock it: {e}")),
-        }
-    }
+    crate::lock_within(lock, patience).map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => format!("another genjob held its lock for more than {patience:?}"),
+        std::fs::TryLockError::Error(e) => format!("cannot lock it: {e}"),
+    })
 }
 
 /// `Ok` for a regular file, else what it is instead.
@@ -256,6 +247,7 @@ fn nonblocking(options: &mut OpenOptions) -> &mut OpenOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn the_lock_file_is_beside_the_file_with_its_own_name() {

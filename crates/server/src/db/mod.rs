@@ -47,8 +47,8 @@ pub enum DbError {
         /// The lock file.
         lock: PathBuf,
     },
-    /// The lock file beside the database could not be created.
-    #[error("cannot create the lock file {path}: {source}")]
+    /// The lock file beside the database could not be created or locked.
+    #[error("cannot create or lock the lock file {path}: {source}")]
     Lock {
         /// The lock file.
         path: PathBuf,

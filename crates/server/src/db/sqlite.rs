@@ -7,7 +7,7 @@ use rusqlite_migration::{M, Migrations};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long opening waits for the lock before saying the database is in use.
 ///
@@ -50,12 +50,12 @@ impl Sqlite {
             .write(true)
             .open(&lock_path)
             .map_err(|source| DbError::Lock { path: lock_path.clone(), source })?;
-        let asked = Instant::now();
-        while lock.try_lock().is_err() {
-            if asked.elapsed() >= LOCK_PATIENCE {
+        match genjob::lock_within(&lock, LOCK_PATIENCE) {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(DbError::InUse { path: path.to_owned(), lock: lock_path });
             }
-            std::thread::sleep(Duration::from_millis(20));
+            Err(std::fs::TryLockError::Error(source)) => return Err(DbError::Lock { path: lock_path, source }),
         }
         let mut conn = Connection::open(path).map_err(|source| DbError::Open { path: path.to_owned(), source })?;
         // WAL: readers never wait for the writer; NORMAL sync is durable across a process crash.
