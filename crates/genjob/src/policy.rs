@@ -483,9 +483,10 @@ mod tests {
         let usual_plan = s.plan(&c).unwrap_or_else(|| panic!());
         c.estimate = Some(&following);
         let following_plan = s.plan(&c).unwrap_or_else(|| panic!());
-        // The same distribution, FOLLOWING_SHARE of the checks, and a sparser loop past it.
+        // The same distribution, FOLLOWING_SHARE of the checks (each plan is the largest under its
+        // allowance, so within a plan's step of it), and a sparser loop past it.
         let ratio = following_plan.expected_checks() / usual_plan.expected_checks();
-        assert!(ratio <= FOLLOWING_SHARE + 0.01 && ratio > FOLLOWING_SHARE - 0.1, "{ratio}");
+        assert!(ratio <= FOLLOWING_SHARE + 0.03 && ratio > FOLLOWING_SHARE - 0.1, "{ratio}");
         assert!(following_plan.tail_interval() > usual_plan.tail_interval());
         c.age = Some(Duration::from_secs(300));
         assert_eq!(s.next_delay(&c, 0.5), secs(10.0 / (BUDGET_SHARE * FOLLOWING_SHARE)));

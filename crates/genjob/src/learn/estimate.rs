@@ -50,7 +50,36 @@ const RUNNING_AT_RISK: f64 = 0.25;
 /// 1.05 → 1.04× at 1,000; drifting jobs 1.15 → 1.06× at 100; a queue before running 1.27 → 1.24×;
 /// very short jobs 1.05 → 1.04×; from 50 draws on, none is worse by more than 0.001. Eight a side
 /// blurs the edges of two models (1.07× at 1,000).
+///
+/// That is the least: from 16 finishes on, a finish is spread over √n a side (at most
+/// [`MAX_SPREAD_FINISHES`]), except near an edge ([`reach_counts`]).
 const SPREAD_FINISHES: usize = 4;
+/// The most finishes on each side over which one finish is spread: √n up to it.
+///
+/// Four a side leave the density as uneven as four draws, however many there are, and the plan
+/// follows that unevenness: on one uniform window, 1,000 draws planned at 1.037× the plan on the
+/// truth. √n a side (32 at the 1,024 finishes the store keeps) makes the density's noise shrink as
+/// finishes come in. Measured by `cargo xtask bench --only sample` with 32 samples a size (mean of
+/// seeds 1–12), 4 → √n with the edges kept ([`reach_counts`]), at 100 / 400 / 1,000 draws: drifting
+/// jobs 1.061 / 1.052 / 1.037 → 1.051 / 1.030 / 1.025×; two models under one key 1.153 / 1.079 /
+/// 1.043 → 1.138 / 1.049 / 1.024×; a Pareto tail 1.334 / 1.151 / 1.124 → 1.259 / 1.095 / 1.076×;
+/// a queue before running 1.088 / 1.052 / 1.041 → 1.058 / 1.027 / 1.022×. A large reference sample
+/// (thinned to [`MAX_KNOTS`] steps) is still spread to its neighbours only.
+///
+/// Not for a batch (running jobs started together, [`started_together`]): its finishes are the
+/// first of a queue read against the running jobs, and spread wide they cost a burst of 1,000
+/// queuing jobs (seed 2) 1.02 → 1.11× the optimum, its latency over the fixed loop's; kept at
+/// four a side, 1.01×. Why was not traced.
+const MAX_SPREAD_FINISHES: usize = 32;
+/// A gap between two finish times more than this many times the mean gap of the
+/// [`BREAK_WINDOW`] on each side of it (the larger) is a break: an empty stretch between two
+/// kinds of job, which a finish is not spread across by more than [`SPREAD_FINISHES`].
+///
+/// Measured as above: 16 took a Pareto tail's uneven gaps for breaks (1.110 → 1.095× at 400 draws
+/// with 32); 64 missed some breaks between two models at 50–100 draws (1.138 → 1.146× at 100).
+const BREAK_GAP: f64 = 32.0;
+/// The gaps on each side of a gap that say how wide gaps are around it.
+const BREAK_WINDOW: usize = 4;
 
 /// A finish time is spread at most this fraction of itself towards an empty side (an edge).
 ///
@@ -200,13 +229,17 @@ impl DurationEstimate {
         let steps = thin(steps);
         // A step of a thinned reference sample holds many finishes already: it is spread to its
         // neighbours only, and the reference keeps its edges.
-        let neighbours = (SPREAD_FINISHES * steps.len()).div_ceil(finished_count.max(1)).max(1);
-        let knots = spread(&steps, neighbours);
-        let censored = events.len() - finished_count;
         // The running ages, in order: the events are sorted already.
         let ages: Vec<f64> = events.iter().filter(|e| !e.1).map(|e| e.0).collect();
+        let batch = started_together(&ages, MIN_BATCH);
+        let in_steps = |finishes: usize| (finishes * steps.len()).div_ceil(finished_count.max(1)).max(1);
+        // A batch's finishes are spread narrowly: see MAX_SPREAD_FINISHES.
+        let wide = if batch { SPREAD_FINISHES } else { (finished_count as f64).sqrt().round() as usize };
+        let wide = wide.clamp(SPREAD_FINISHES, MAX_SPREAD_FINISHES);
+        let knots = spread(&steps, &reach_counts(&steps, in_steps(SPREAD_FINISHES), in_steps(wide)));
+        let censored = events.len() - finished_count;
         let mut estimate = Self::with_knots(knots, count(finished_count), count(censored));
-        estimate.batch = started_together(&ages, MIN_BATCH);
+        estimate.batch = batch;
         Some(estimate)
     }
 
@@ -486,16 +519,46 @@ fn thin(steps: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
     (0..MAX_KNOTS).map(|i| steps[i * last / (MAX_KNOTS - 1)]).collect()
 }
 
+/// For each step, over how many neighbours on each side it is spread: `wide`, but no more than its
+/// distance in steps from the first step or from a break ([`BREAK_GAP`]) on either side, and at
+/// least `narrow`.
+///
+/// Near an edge a wide spread carries many finishes past it: the last `k` before an empty side
+/// each reach into it (up to [`MAX_RELATIVE_SPREAD`] of their time), and the plan checks where
+/// no job finishes. Spread over √n everywhere, two models under one key planned on 1,000 draws at
+/// 1.107× the plan on the truth, where four a side planned at 1.043×. The slowest finishes keep
+/// the wide spread: they are often a tail, where wide pays (a Pareto tail at 1,000 draws: 1.076×
+/// kept wide, 1.111× narrowed towards the slowest).
+fn reach_counts(steps: &[(f64, f64)], narrow: usize, wide: usize) -> Vec<usize> {
+    let gaps: Vec<f64> = steps.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    let mean = |from: usize, to: usize| (from < to).then(|| gaps[from..to].iter().sum::<f64>() / (to - from) as f64);
+    let is_break = |j: usize| {
+        let before = mean(j.saturating_sub(BREAK_WINDOW), j);
+        let after = mean(j + 1, (j + 1 + BREAK_WINDOW).min(gaps.len()));
+        before.into_iter().chain(after).reduce(f64::max).is_some_and(|around| gaps[j] > BREAK_GAP * around)
+    };
+    let breaks: Vec<usize> = (0..gaps.len()).filter(|&j| is_break(j)).collect();
+    (0..steps.len())
+        .map(|i| {
+            // The gap j lies between steps j and j + 1.
+            let start = breaks.iter().rev().find(|&&j| j < i).map_or(0, |&j| j + 1);
+            let to_next = breaks.iter().find(|&&j| j >= i).map_or(usize::MAX, |&j| j - i);
+            (i - start).min(to_next).clamp(narrow, wide.max(narrow))
+        })
+        .collect()
+}
+
 /// Spreads each Kaplan–Meier step evenly from half way to its `k`-th neighbour on the left to
-/// half way to its `k`-th on the right (with `k` = 1, the half gaps to its neighbours).
+/// half way to its `k`-th on the right (with `k` = 1, the half gaps to its neighbours), `k` being
+/// the step's entry in `reach`.
 ///
 /// A step with no `k`-th neighbour on one side mirrors the other side's (with neither, half the
 /// way to the farther end of the sample). Each side is at most [`MAX_RELATIVE_SPREAD`] of the time
 /// itself, so that a lone slow job does not smear the bulk of fast ones over the gap between them,
 /// unless the other side is wide too (a tail: [`TAIL_SPREAD`], [`TAIL_ASYMMETRY`]); a mirrored side
 /// is at least [`MIN_HALF_WIDTH`].
-fn spread(steps: &[(f64, f64)], k: usize) -> Vec<(f64, f64)> {
-    let (n, k) = (steps.len(), k.max(1));
+fn spread(steps: &[(f64, f64)], reach: &[usize]) -> Vec<(f64, f64)> {
+    let n = steps.len();
     // (start, end, mass) of each step.
     let mut boxes: Vec<(f64, f64, f64)> = Vec::with_capacity(n);
     let mut before = 0.0;
@@ -505,6 +568,7 @@ fn spread(steps: &[(f64, f64)], k: usize) -> Vec<(f64, f64)> {
         // How far a side may reach when the other reaches `other`: past the edge's cap only
         // as far as the other side is wide.
         let cap = |other: f64| edge.max((TAIL_ASYMMETRY * other).min(TAIL_SPREAD * t));
+        let k = reach.get(i).copied().unwrap_or(SPREAD_FINISHES).max(1);
         let (l, r) = (i.checked_sub(k), (i + k < n).then_some(i + k));
         // A side without a k-th neighbour mirrors the other; with neither, half the way to the
         // farther end of the sample, kept to the edge's cap.
@@ -569,15 +633,54 @@ mod tests {
         assert!(reference.cdf(99.5) == 0.0 && reference.cdf(100.5) > 0.0, "{reference:?}");
         assert!((reference.cdf(150.0) - 0.5).abs() < 0.01 && reference.horizon_secs() < 200.5);
         // Forty finishes 1 s apart and one 10 s later: the lone one is spread towards the others
-        // (half way to its fourth neighbour on the left, mirrored to the right) …
+        // (half way to its sixth neighbour on the left, √41 ≈ 6, mirrored to the right) …
         let few: Vec<f64> = (0..40).map(|i| 100.0 + f64::from(i)).chain([149.0]).collect();
         let e = DurationEstimate::from_samples(&few, &[]).unwrap_or_else(|| panic!());
-        assert!(close(e.cdf(142.5), 40.0 / 41.0) && close(e.cdf(149.0), 40.5 / 41.0), "{e:?}");
-        assert!(close(e.horizon_secs(), 155.5) && e.cdf(142.0) < 40.0 / 41.0, "{e:?}");
-        // … and the density among the forty is even: each second holds a forty-first.
-        for t in [104.0, 118.0, 132.0] {
+        assert!(close(e.cdf(142.0), 40.0 / 41.0 + 0.5 / 41.0 / 15.0) && close(e.cdf(149.0), 40.5 / 41.0), "{e:?}");
+        assert!(close(e.horizon_secs(), 156.5) && e.cdf(141.5) < 40.0 / 41.0, "{e:?}");
+        // … and the density among the forty is even away from their edges: each second holds a
+        // forty-first.
+        for t in [110.0, 118.0, 126.0] {
             assert!((e.cdf(t + 1.0) - e.cdf(t) - 1.0 / 41.0).abs() < 1e-9, "{t}: {e:?}");
         }
+    }
+
+    #[test]
+    fn many_finishes_are_spread_wide_inside_and_narrow_at_an_edge() {
+        // 400 draws of two models under one key: 200 uniform in 20–40 s, 200 in 150–250 s.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut uniform = |lo: f64, hi: f64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            lo + (hi - lo) * (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let draws: Vec<f64> =
+            (0..400).map(|i| if i % 2 == 0 { uniform(20.0, 40.0) } else { uniform(150.0, 250.0) }).collect();
+        let e = DurationEstimate::from_samples(&draws, &[]).unwrap_or_else(|| panic!());
+        let steps: Vec<(f64, f64)> = {
+            let mut sorted = draws.clone();
+            sorted.sort_by(f64::total_cmp);
+            sorted.iter().enumerate().map(|(i, &t)| (t, (i + 1) as f64 / 400.0)).collect()
+        };
+        let everywhere = |k: usize| DurationEstimate::with_knots(spread(&steps, &vec![k; steps.len()]), 400, 0);
+        let (narrow, wide) = (everywhere(SPREAD_FINISHES), everywhere(20));
+        // Inside the slow model the density is nearer the truth's (1/200 a second) than four a
+        // side make it: the squared error over 1 s bins is less than half of theirs.
+        let error = |d: &DurationEstimate| -> f64 {
+            (160..240).map(f64::from).map(|t| (d.cdf(t + 1.0) - d.cdf(t) - 1.0 / 200.0).powi(2)).sum()
+        };
+        assert!(error(&e) < 0.5 * error(&narrow), "{} vs {}", error(&e), error(&narrow));
+        // Past the fast model's last finish (a break: the next is 110 s later) no more finishes
+        // spill than four a side spill, where twenty a side everywhere spill several times that.
+        let fast_last = draws.iter().copied().filter(|&t| t < 100.0).fold(0.0, f64::max);
+        let spill = |d: &DurationEstimate| 0.5 - d.cdf(fast_last);
+        assert!(spill(&e) <= spill(&narrow) + 1e-9 && spill(&wide) > 3.0 * spill(&e), "{} {}", spill(&e), spill(&wide));
+        // And before the first finish as little as four a side put there, less than twenty a side
+        // put (by more than a finish's half).
+        let first = draws.iter().copied().fold(f64::INFINITY, f64::min);
+        let before = |d: &DurationEstimate| d.cdf(first);
+        assert!(before(&e) <= before(&narrow) + 1e-9 && before(&wide) > before(&e) + 0.5 / 400.0);
     }
 
     #[test]
