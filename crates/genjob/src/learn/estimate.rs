@@ -51,8 +51,8 @@ const RUNNING_AT_RISK: f64 = 0.25;
 /// very short jobs 1.05 → 1.04×; from 50 draws on, none is worse by more than 0.001. Eight a side
 /// blurs the edges of two models (1.07× at 1,000).
 ///
-/// That is the least: from 16 finishes on, a finish is spread over √n a side (at most
-/// [`MAX_SPREAD_FINISHES`]), except near an edge ([`reach_counts`]).
+/// That is the least: from 21 finishes on (√n rounds above 4), a finish is spread over √n a side
+/// (at most [`MAX_SPREAD_FINISHES`]), except near an edge ([`reach_counts`]).
 const SPREAD_FINISHES: usize = 4;
 /// The most finishes on each side over which one finish is spread: √n up to it.
 ///
@@ -69,7 +69,7 @@ const SPREAD_FINISHES: usize = 4;
 /// Not for a batch (running jobs started together, [`started_together`]): its finishes are the
 /// first of a queue read against the running jobs, and spread wide they cost a burst of 1,000
 /// queuing jobs (seed 2) 1.02 → 1.11× the optimum, its latency over the fixed loop's; kept at
-/// four a side, 1.01×. Why was not traced.
+/// four a side, 1.00×. Why was not traced.
 const MAX_SPREAD_FINISHES: usize = 32;
 /// A gap between two finish times more than this many times the mean gap of the
 /// [`BREAK_WINDOW`] on each side of it (the larger) is a break: an empty stretch between two
@@ -227,11 +227,11 @@ impl DurationEstimate {
             return None;
         }
         let steps = thin(steps);
-        // A step of a thinned reference sample holds many finishes already: it is spread to its
-        // neighbours only, and the reference keeps its edges.
         // The running ages, in order: the events are sorted already.
         let ages: Vec<f64> = events.iter().filter(|e| !e.1).map(|e| e.0).collect();
         let batch = started_together(&ages, MIN_BATCH);
+        // A step of a thinned reference sample holds many finishes already: it is spread to its
+        // neighbours only, and the reference keeps its edges.
         let in_steps = |finishes: usize| (finishes * steps.len()).div_ceil(finished_count.max(1)).max(1);
         // A batch's finishes are spread narrowly: see MAX_SPREAD_FINISHES.
         let wide = if batch { SPREAD_FINISHES } else { (finished_count as f64).sqrt().round() as usize };
