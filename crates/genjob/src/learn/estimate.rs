@@ -236,7 +236,7 @@ impl DurationEstimate {
         // A batch's finishes are spread narrowly: see MAX_SPREAD_FINISHES.
         let wide = if batch { SPREAD_FINISHES } else { (finished_count as f64).sqrt().round() as usize };
         let wide = wide.clamp(SPREAD_FINISHES, MAX_SPREAD_FINISHES);
-        let knots = spread(&steps, &reach_counts(&steps, in_steps(SPREAD_FINISHES), in_steps(wide)));
+        let knots = spread(&steps, in_steps(SPREAD_FINISHES), in_steps(wide));
         let censored = events.len() - finished_count;
         let mut estimate = Self::with_knots(knots, count(finished_count), count(censored));
         estimate.batch = batch;
@@ -540,9 +540,10 @@ fn reach_counts(steps: &[(f64, f64)], narrow: usize, wide: usize) -> Vec<usize> 
     let breaks: Vec<usize> = (0..gaps.len()).filter(|&j| is_break(j)).collect();
     (0..steps.len())
         .map(|i| {
-            // The gap j lies between steps j and j + 1.
-            let start = breaks.iter().rev().find(|&&j| j < i).map_or(0, |&j| j + 1);
-            let to_next = breaks.iter().find(|&&j| j >= i).map_or(usize::MAX, |&j| j - i);
+            // The gap j lies between steps j and j + 1: the first break at or after step i.
+            let next = breaks.partition_point(|&j| j < i);
+            let start = next.checked_sub(1).map_or(0, |b| breaks[b] + 1);
+            let to_next = breaks.get(next).map_or(usize::MAX, |&j| j - i);
             (i - start).min(to_next).clamp(narrow, wide.max(narrow))
         })
         .collect()
@@ -550,15 +551,16 @@ fn reach_counts(steps: &[(f64, f64)], narrow: usize, wide: usize) -> Vec<usize> 
 
 /// Spreads each Kaplan–Meier step evenly from half way to its `k`-th neighbour on the left to
 /// half way to its `k`-th on the right (with `k` = 1, the half gaps to its neighbours), `k` being
-/// the step's entry in `reach`.
+/// between `narrow` and `wide` as [`reach_counts`] says.
 ///
 /// A step with no `k`-th neighbour on one side mirrors the other side's (with neither, half the
 /// way to the farther end of the sample). Each side is at most [`MAX_RELATIVE_SPREAD`] of the time
 /// itself, so that a lone slow job does not smear the bulk of fast ones over the gap between them,
 /// unless the other side is wide too (a tail: [`TAIL_SPREAD`], [`TAIL_ASYMMETRY`]); a mirrored side
 /// is at least [`MIN_HALF_WIDTH`].
-fn spread(steps: &[(f64, f64)], reach: &[usize]) -> Vec<(f64, f64)> {
+fn spread(steps: &[(f64, f64)], narrow: usize, wide: usize) -> Vec<(f64, f64)> {
     let n = steps.len();
+    let reach = reach_counts(steps, narrow, wide);
     // (start, end, mass) of each step.
     let mut boxes: Vec<(f64, f64, f64)> = Vec::with_capacity(n);
     let mut before = 0.0;
@@ -568,7 +570,7 @@ fn spread(steps: &[(f64, f64)], reach: &[usize]) -> Vec<(f64, f64)> {
         // How far a side may reach when the other reaches `other`: past the edge's cap only
         // as far as the other side is wide.
         let cap = |other: f64| edge.max((TAIL_ASYMMETRY * other).min(TAIL_SPREAD * t));
-        let k = reach.get(i).copied().unwrap_or(SPREAD_FINISHES).max(1);
+        let k = reach[i].max(1);
         let (l, r) = (i.checked_sub(k), (i + k < n).then_some(i + k));
         // A side without a k-th neighbour mirrors the other; with neither, half the way to the
         // farther end of the sample, kept to the edge's cap.
@@ -648,22 +650,18 @@ mod tests {
     #[test]
     fn many_finishes_are_spread_wide_inside_and_narrow_at_an_edge() {
         // 400 draws of two models under one key: 200 uniform in 20–40 s, 200 in 150–250 s.
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut uniform = |lo: f64, hi: f64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            lo + (hi - lo) * (state >> 11) as f64 / (1u64 << 53) as f64
-        };
-        let draws: Vec<f64> =
-            (0..400).map(|i| if i % 2 == 0 { uniform(20.0, 40.0) } else { uniform(150.0, 250.0) }).collect();
+        use rand::{Rng, SeedableRng, rngs::StdRng};
+        let mut rng = StdRng::seed_from_u64(21);
+        let draws: Vec<f64> = (0..400)
+            .map(|i| if i % 2 == 0 { rng.random_range(20.0..40.0) } else { rng.random_range(150.0..250.0) })
+            .collect();
         let e = DurationEstimate::from_samples(&draws, &[]).unwrap_or_else(|| panic!());
         let steps: Vec<(f64, f64)> = {
             let mut sorted = draws.clone();
             sorted.sort_by(f64::total_cmp);
             sorted.iter().enumerate().map(|(i, &t)| (t, (i + 1) as f64 / 400.0)).collect()
         };
-        let everywhere = |k: usize| DurationEstimate::with_knots(spread(&steps, &vec![k; steps.len()]), 400, 0);
+        let everywhere = |k: usize| DurationEstimate::with_knots(spread(&steps, k, k), 400, 0);
         let (narrow, wide) = (everywhere(SPREAD_FINISHES), everywhere(20));
         // Inside the slow model the density is nearer the truth's (1/200 a second) than four a
         // side make it: the squared error over 1 s bins is less than half of theirs.
