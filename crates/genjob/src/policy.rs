@@ -8,7 +8,7 @@
 //! it polls at the fixed interval of the same budget. Planned checks may come a little late, never
 //! early. Progress reports beat both.
 
-use crate::learn::{DurationEstimate, PlanBudget, PollPlan};
+use crate::learn::{DurationEstimate, PlanBudget, PollPlan, Repayment};
 use crate::time::secs;
 use genjob_models::{JobKind, JobStatus, Provider};
 use genjob_transport::FinishWindow;
@@ -135,15 +135,36 @@ impl PollPolicy for FixedInterval {
 /// Slightly under one, so that jitter and rounding never make the schedule costlier than the loop it replaces.
 pub const BUDGET_SHARE: f64 = 0.95;
 
-/// The share of the usual budget spent on plans while the estimate follows a change
+/// The most of the usual budget spent on plans while the estimate follows a change
 /// ([`DurationEstimate::is_following_change`], the first
-/// [`REPAY_FINISHES`](crate::learn::REPAY_FINISHES) finishes after one).
+/// [`REPAY_FINISHES`](crate::learn::REPAY_FINISHES) finishes after one); less when what the jobs of
+/// the change cost asks for it ([`following_share`]).
 ///
 /// What the jobs in flight at the change overspent is repaid by the jobs after them (measured on
 /// issue 21's drift family, seeds 1–15: the first 100 jobs after the change spent 1.01–1.13× the
 /// fixed loop's requests, with this 0.88–0.99×; the latency after the change went from 1.04–1.18
 /// to 1.09–1.25× the optimum that knows each half. 0.7 cost more latency for little more).
 pub const FOLLOWING_SHARE: f64 = 0.8;
+
+/// The least share of the usual budget spent while repaying what the jobs of a change overspent:
+/// below it, the jobs after them would wait long for the sake of the ones before.
+pub const LEAST_FOLLOWING_SHARE: f64 = 0.5;
+
+/// The share of the usual budget to spend while following a change that has cost `cost` so far:
+/// what brings the jobs of the change back to the usual budget's share of the fixed loop's
+/// requests by the end of the following, if its finishes left spend it, within [`LEAST_FOLLOWING_SHARE`]…[`FOLLOWING_SHARE`].
+///
+/// The jobs in flight at a change overspend by how far the change moved them, not by a fixed
+/// amount (measured on issue 21's drift family, seed 20: the first 18 jobs after it made 837
+/// requests where the loop made 423; a fixed share repaid 248 of the 414 in the next 82).
+pub fn following_share(cost: &Repayment, reference: Duration) -> f64 {
+    let reference = reference.as_secs_f64();
+    let Some(per_job) = cost.loop_checks_per_job(reference) else { return FOLLOWING_SHARE };
+    let left = cost.finishes_left.max(1) as f64;
+    // Of the usual budget, itself BUDGET_SHARE of the loop's: the margin it keeps holds here too.
+    let spend = 1.0 - cost.excess(reference) / (left * per_job);
+    if spend.is_finite() { spend.clamp(LEAST_FOLLOWING_SHARE, FOLLOWING_SHARE) } else { FOLLOWING_SHARE }
+}
 
 /// The documented typical run time of a kind of job (what its adapter declares): most finish
 /// between `earliest` and `latest`.
@@ -282,13 +303,15 @@ impl AdaptiveSchedule {
         PlanBudget::new(self.reference_interval, BUDGET_SHARE)
     }
 
-    /// The budget of a plan on `estimate`: [`FOLLOWING_SHARE`] of the usual one while it follows
-    /// a change, else the usual one ([`AdaptiveSchedule::budget`]).
+    /// The budget of a plan on `estimate`: while it follows a change, [`FOLLOWING_SHARE`] of the
+    /// usual one, or less when the jobs of the change have cost more than the fixed loop by more
+    /// than that repays ([`following_share`]); else the usual one ([`AdaptiveSchedule::budget`]).
     pub fn budget_for(&self, estimate: Option<&DurationEstimate>) -> PlanBudget {
-        if estimate.is_some_and(DurationEstimate::is_following_change) {
-            PlanBudget::new(self.reference_interval, BUDGET_SHARE * FOLLOWING_SHARE)
-        } else {
-            self.budget()
+        match estimate.and_then(DurationEstimate::repayment) {
+            Some(cost) => {
+                PlanBudget::new(self.reference_interval, BUDGET_SHARE * following_share(cost, self.reference_interval))
+            }
+            None => self.budget(),
         }
     }
 
@@ -475,8 +498,9 @@ mod tests {
     fn an_estimate_following_a_change_is_planned_on_a_smaller_budget() {
         let samples: Vec<f64> = (0..40).map(|i| 30.0 + 0.75 * f64::from(i)).collect();
         let usual = DurationEstimate::from_samples(&samples, &[]).unwrap_or_else(|| panic!());
-        let following =
-            DurationEstimate::from_samples(&samples, &[]).unwrap_or_else(|| panic!()).following_change(true);
+        let following = DurationEstimate::from_samples(&samples, &[])
+            .unwrap_or_else(|| panic!())
+            .following_change(Repayment::default());
         let s = AdaptiveSchedule::new().with_jitter(0.0);
         let mut c = ctx(Provider::Dreamina, JobKind::Video, 0);
         c.estimate = Some(&usual);
@@ -490,6 +514,44 @@ mod tests {
         assert!(following_plan.tail_interval() > usual_plan.tail_interval());
         c.age = Some(Duration::from_secs(300));
         assert_eq!(s.next_delay(&c, 0.5), secs(10.0 / (BUDGET_SHARE * FOLLOWING_SHARE)));
+    }
+
+    #[test]
+    fn the_share_while_following_repays_what_the_jobs_of_the_change_overspent() {
+        let ten = Duration::from_secs(10);
+        // Twenty jobs watched 200 s each: a 10-second loop makes 21.5 checks a job on average.
+        let cost = |checks: u64, left: u64| Repayment { checks, watched_secs: 4_000.0, jobs: 20, finishes_left: left };
+        assert!((cost(430, 80).loop_checks_per_job(10.0).unwrap_or_default() - 21.5).abs() < 1e-9);
+        // Nothing counted yet, or no more than the loop spent: the usual following share.
+        assert_eq!(following_share(&Repayment { finishes_left: 80, ..Repayment::default() }, ten), FOLLOWING_SHARE);
+        assert_eq!(following_share(&cost(430, 80), ten), FOLLOWING_SHARE);
+        // Twice the loop's checks (430 over): the 80 finishes left spend 430 less than the loop,
+        // 1 − 430 / (80 × 21.5) = 0.75 of the usual budget.
+        assert!((following_share(&cost(860, 80), ten) - 0.75).abs() < 1e-9);
+        // The fewer finishes are left, the less each spends, but never under the least share.
+        assert!(following_share(&cost(860, 40), ten) < 0.75);
+        assert_eq!(following_share(&cost(860, 10), ten), LEAST_FOLLOWING_SHARE);
+        assert_eq!(following_share(&cost(u64::MAX, 0), ten), LEAST_FOLLOWING_SHARE);
+        // A loop of no interval counts nothing: the usual following share, no division by zero.
+        assert_eq!(following_share(&cost(860, 80), Duration::ZERO), FOLLOWING_SHARE);
+
+        // And the plans follow: the overspent change's plan makes fewer checks.
+        let samples: Vec<f64> = (0..40).map(|i| 30.0 + 0.75 * f64::from(i)).collect();
+        let estimate = |cost: Repayment| {
+            DurationEstimate::from_samples(&samples, &[]).unwrap_or_else(|| panic!()).following_change(cost)
+        };
+        let (even, overspent) = (estimate(cost(430, 80)), estimate(cost(860, 10)));
+        let s = AdaptiveSchedule::new().with_jitter(0.0);
+        let mut c = ctx(Provider::Dreamina, JobKind::Video, 0);
+        c.estimate = Some(&even);
+        let even_plan = s.plan(&c).unwrap_or_else(|| panic!());
+        c.estimate = Some(&overspent);
+        let overspent_plan = s.plan(&c).unwrap_or_else(|| panic!());
+        let ratio = overspent_plan.expected_checks() / even_plan.expected_checks();
+        let wanted = LEAST_FOLLOWING_SHARE / FOLLOWING_SHARE;
+        assert!(ratio <= wanted + 0.05 && ratio > wanted - 0.1, "{ratio}");
+        c.age = Some(Duration::from_secs(300));
+        assert_eq!(s.next_delay(&c, 0.5), secs(10.0 / (BUDGET_SHARE * LEAST_FOLLOWING_SHARE)));
     }
 
     #[test]

@@ -113,6 +113,41 @@ const TAIL_ASYMMETRY: f64 = 2.0;
 /// the estimate past its horizon, if any.
 type PlanKey = (PlanBudget, Option<Vec<(f64, f64)>>);
 
+/// What watching the jobs of a followed change has cost, and in how many finishes it is to be
+/// repaid: the schedule spends less while the jobs of the change have cost more than a fixed loop.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Repayment {
+    /// Checks made on the jobs counted.
+    pub checks: u64,
+    /// Seconds they were watched, each from its first check to its finish.
+    pub watched_secs: f64,
+    /// Jobs counted: the finishes that showed the change and those after it, as reported.
+    pub jobs: u32,
+    /// Finishes left before the change is no longer followed.
+    pub finishes_left: u64,
+}
+
+impl Repayment {
+    /// The checks a fixed loop polling every `reference` seconds makes on such a job, on average:
+    /// one at the start, one per interval, and the one that sees the finish half an interval late.
+    pub fn loop_checks_per_job(&self, reference: f64) -> Option<f64> {
+        (self.jobs > 0 && reference > 0.0).then(|| self.watched_secs / f64::from(self.jobs) / reference + 1.5)
+    }
+
+    /// Checks made beyond what that loop would have made on the same jobs (negative: fewer).
+    pub fn excess(&self, reference: f64) -> f64 {
+        let per_job = self.loop_checks_per_job(reference).unwrap_or(0.0);
+        self.checks as f64 - per_job * f64::from(self.jobs)
+    }
+
+    /// Adds one job's `checks` over `watched_secs`.
+    pub(crate) fn add(&mut self, checks: u32, watched_secs: f64) {
+        self.checks = self.checks.saturating_add(u64::from(checks));
+        self.watched_secs += watched_secs;
+        self.jobs = self.jobs.saturating_add(1);
+    }
+}
+
 /// The learned (or assumed) distribution of how long a kind of job takes to finish.
 ///
 /// Built from samples with [`DurationEstimate::from_samples`], or from a documented window with
@@ -140,8 +175,8 @@ pub struct DurationEstimate {
     batch: bool,
     /// The share of the truth it is taken for (1 once enough jobs finished); the documents are the rest.
     trust: f64,
-    /// Whether it was made while following a change ([`DurationEstimate::following_change`]).
-    following: bool,
+    /// What the jobs of a change it follows have cost so far ([`DurationEstimate::following_change`]).
+    following: Option<Repayment>,
     /// Plans computed from this estimate, one per budget and continuation.
     plans: Mutex<Vec<(PlanKey, Arc<PollPlan>)>>,
 }
@@ -262,7 +297,7 @@ impl DurationEstimate {
     }
 
     fn with_knots(knots: Vec<(f64, f64)>, finished: u32, censored: u32) -> Self {
-        Self { knots, finished, censored, batch: false, trust: 1.0, following: false, plans: Mutex::new(Vec::new()) }
+        Self { knots, finished, censored, batch: false, trust: 1.0, following: None, plans: Mutex::new(Vec::new()) }
     }
 
     /// This estimate taken for only `trust` (in 0..=1) of the truth: its plans mix it with the
@@ -282,18 +317,23 @@ impl DurationEstimate {
         self.trust
     }
 
-    /// This estimate marked as made while following a change in how long jobs take (the store
-    /// marks it for the first [`REPAY_FINISHES`](crate::learn::REPAY_FINISHES) finishes after
-    /// one): the schedule plans on it with a smaller budget
-    /// ([`FOLLOWING_SHARE`](crate::policy::FOLLOWING_SHARE)).
-    pub fn following_change(mut self, following: bool) -> Self {
-        self.following = following;
+    /// This estimate marked as made while following a change in how long jobs take, with what the
+    /// jobs of the change have cost so far (the store marks it for the first
+    /// [`REPAY_FINISHES`](crate::learn::REPAY_FINISHES) finishes after one): the schedule plans on
+    /// it with a smaller budget ([`AdaptiveSchedule::budget_for`](crate::policy::AdaptiveSchedule::budget_for)).
+    pub fn following_change(mut self, cost: Repayment) -> Self {
+        self.following = Some(cost);
         self
     }
 
     /// Whether the estimate was made while following a change ([`DurationEstimate::following_change`]).
     pub fn is_following_change(&self) -> bool {
-        self.following
+        self.following.is_some()
+    }
+
+    /// What the jobs of the change it follows have cost so far; `None` when it follows none.
+    pub fn repayment(&self) -> Option<&Repayment> {
+        self.following.as_ref()
     }
 
     /// `weight` of this distribution and the rest of `other`, each with its own tail.

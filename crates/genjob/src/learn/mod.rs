@@ -23,7 +23,7 @@ mod plan;
 mod shared;
 mod store;
 
-pub use estimate::{DurationEstimate, MAX_SAMPLE};
+pub use estimate::{DurationEstimate, MAX_SAMPLE, Repayment};
 pub use file_store::FileStore;
 pub use key::DurationKey;
 pub use persist::{LearnedStore, StoreError};
@@ -42,12 +42,14 @@ use std::sync::Arc;
 ///
 /// Returns the job's key and the estimate its next poll should use. The finish time is the
 /// record's own (`created` → finish), never the time the watcher noticed; a job the 1-hour rule
-/// failed locally, or the provider failed, gives no sample.
+/// failed locally, or the provider failed, gives no sample. A finish also reports what watching
+/// the job cost: `checks` reads since `watched_from`.
 pub(crate) fn observe_read(
     shared: &SharedEstimates,
     provider: Provider,
     tracker: &StatusTracker,
     record: &ProviderRecord,
+    (checks, watched_from): (u32, Timestamp),
     now: Timestamp,
 ) -> (Option<DurationKey>, Option<Arc<DurationEstimate>>) {
     let Some(job) = tracker.job() else { return (None, None) };
@@ -59,6 +61,7 @@ pub(crate) fn observe_read(
             let created = tracker.created_at(now);
             if let (Some(created), Some(finished)) = (created, record.finished_at()) {
                 shared.record_finished(&key, id, positive(finished.duration_since(created)));
+                shared.record_spent(&key, id, checks, positive(finished.duration_since(watched_from)));
             }
         }
         JobStatus::Failed => shared.forget(&key, id),

@@ -50,6 +50,11 @@ impl SharedEstimates {
         self.lock().record_finished(key, job, took);
     }
 
+    /// See [`DurationEstimates::record_spent`].
+    pub fn record_spent(&self, key: &DurationKey, job: &str, checks: u32, watched: Duration) {
+        self.lock().record_spent(key, job, checks, watched);
+    }
+
     /// See [`DurationEstimates::record_running`].
     pub fn record_running(&self, key: &DurationKey, job: &str, age: Duration) {
         self.lock().record_running(key, job, age);

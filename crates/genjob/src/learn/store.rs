@@ -1,6 +1,6 @@
 //! What a watcher has learned, per kind of job: bounded rings of finish times and running ages.
 
-use super::estimate::{BATCH_SPREAD, DurationEstimate, MAX_SAMPLE, started_together};
+use super::estimate::{BATCH_SPREAD, DurationEstimate, MAX_SAMPLE, Repayment, started_together};
 use super::key::DurationKey;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -38,7 +38,9 @@ const OUTGROWN: f64 = 1.2;
 /// (measured on the drift family, seed 7: the first ten jobs after the change paid 40.6 requests
 /// a job where the fixed loop paid 28.1, the next ten 56.8 where it paid 32.9). Those checks are
 /// spent before anything can tell that they are wasted; the jobs after them repay the excess, so
-/// that the jobs of the change as a whole cost no more than the loop.
+/// that the jobs of the change as a whole cost no more than the loop. What the jobs of the change
+/// cost is counted as the watcher reports it ([`DurationEstimates::record_spent`]), and the schedule
+/// sizes the repayment by it ([`following_share`](crate::policy::following_share)).
 pub const REPAY_FINISHES: u64 = 80;
 /// The newest finishes tested against what came before for a change in how long jobs take (a
 /// model update, a busy day), and kept when one is found.
@@ -81,6 +83,11 @@ struct KeyState {
     changes: VecDeque<u64>,
     /// The jobs whose finishes were let go at the last change: a merge does not bring them back.
     let_go: HashSet<u32>,
+    /// What watching the newest finished jobs cost, per job: (id, checks, seconds watched), the
+    /// newest [`CHANGE_WINDOW`] reported.
+    spent: VecDeque<(u32, u32, f32)>,
+    /// What the jobs of the last change have cost (the finishes that showed it and those after it).
+    repayment: Repayment,
 }
 
 impl KeyState {
@@ -96,6 +103,8 @@ impl KeyState {
             added: 0,
             changes: VecDeque::new(),
             let_go: HashSet::new(),
+            spent: VecDeque::new(),
+            repayment: Repayment::default(),
         }
     }
 
@@ -163,6 +172,13 @@ impl KeyState {
             } else {
                 self.let_go.insert(sample.1);
             }
+        }
+        // The finishes that showed the change are its first jobs, and they overspent the most:
+        // planned on the gone past. What they cost opens the account the next jobs repay.
+        let kept: HashSet<u32> = self.finished.iter().map(|s| s.1).collect();
+        self.repayment = Repayment::default();
+        for &(_, checks, secs) in self.spent.iter().filter(|s| kept.contains(&s.0)) {
+            self.repayment.add(checks, f64::from(secs));
         }
         push_bounded(&mut self.changes, self.added, CHANGES_KEPT);
     }
@@ -273,6 +289,29 @@ impl DurationEstimates {
         }
     }
 
+    /// Watching a job under `key` that finished took `checks` record reads over `watched` (from its
+    /// first check to its finish): while a change is followed, what its jobs cost is set against
+    /// what a fixed loop would have, and the schedule repays any excess ([`Repayment`]).
+    ///
+    /// Reported by the watcher after [`record_finished`](Self::record_finished), once a job; a
+    /// report repeating one of the newest [`CHANGE_WINDOW`] jobs is ignored. Not saved nor merged:
+    /// it is what this process spent. It can only lower the budget, by at most half: a server
+    /// lying about when a job finished cannot make the schedule spend more.
+    pub fn record_spent(&mut self, key: &DurationKey, job: &str, checks: u32, watched: Duration) {
+        let Some(secs) = sample_secs(watched).or(watched.is_zero().then_some(0.0)) else { return };
+        let id = id_hash(job);
+        for level in key.levels() {
+            let Some(state) = self.keys.iter_mut().find(|s| s.key == level) else { continue };
+            if state.spent.iter().any(|s| s.0 == id) {
+                continue;
+            }
+            push_bounded(&mut state.spent, (id, checks, secs), CHANGE_WINDOW);
+            if state.changes.back().is_some_and(|&at| state.added.saturating_sub(at) < REPAY_FINISHES) {
+                state.repayment.add(checks, f64::from(secs));
+            }
+        }
+    }
+
     /// A job under `key` was seen not finished at `age`: its time-to-finish is longer.
     pub fn record_running(&mut self, key: &DurationKey, job: &str, age: Duration) {
         let Some(secs) = sample_secs(age) else { return };
@@ -328,8 +367,10 @@ impl DurationEstimates {
             if state.estimate.is_none() || state.fresh >= REESTIMATE_EVERY || provisional {
                 state.follow_change();
                 let since = state.changes.back().map(|&at| state.added.saturating_sub(at));
-                let following = since.is_some_and(|n| n < REPAY_FINISHES);
-                state.estimate = state.computed().map(|e| Arc::new(e.following_change(following)));
+                let left = since.map_or(0, |n| REPAY_FINISHES.saturating_sub(n));
+                let repayment = Repayment { finishes_left: left, ..state.repayment };
+                state.estimate =
+                    state.computed().map(|e| Arc::new(if left > 0 { e.following_change(repayment) } else { e }));
                 state.fresh = 0;
             }
             return state.estimate.clone();
@@ -766,6 +807,60 @@ mod tests {
         let held = learned.samples(&key).0;
         learned.merge(&stale);
         assert_eq!(learned.samples(&key).0, held);
+    }
+
+    #[test]
+    fn what_the_jobs_of_a_change_cost_is_counted_from_the_finishes_that_showed_it() {
+        let key = video(None, None);
+        let mut learned = DurationEstimates::new();
+        // Each job reports its finish, then what watching it cost: the old jobs 10 checks, the
+        // jobs of the change 40 (planned on the gone past), the ones after they are followed 15.
+        let job = |learned: &mut DurationEstimates, i: usize, took: f64, checks: u32| {
+            let id = format!("job-{i}");
+            learned.record_finished(&key, &id, Duration::from_secs_f64(took));
+            learned.record_spent(&key, &id, checks, Duration::from_secs_f64(took - 5.0));
+            let _ = learned.estimate(&key);
+        };
+        for i in 0..300 {
+            job(&mut learned, i, 60.0 + 0.3 * ((i * 7_919) % 300) as f64, 10);
+        }
+        let mut i = 300;
+        while learned.changes(&key).is_empty() {
+            job(&mut learned, i, 200.0 + (i % 7) as f64, 40);
+            i += 1;
+            assert!(i < 340, "no change followed");
+        }
+        let showed = i - 300;
+        let at = learned.changes(&key)[0];
+        // The account opens with what the finishes that showed the change cost, not the old
+        // jobs among the newest twenty.
+        let opened = learned.estimate(&key).and_then(|e| e.repayment().copied()).unwrap_or_else(|| panic!());
+        assert_eq!(opened.jobs as usize, showed);
+        assert_eq!(opened.checks, 40 * showed as u64);
+        let mean_watched = opened.watched_secs / showed as f64;
+        assert!((195.0..=202.0).contains(&mean_watched), "{opened:?}");
+        assert_eq!(opened.finishes_left, REPAY_FINISHES);
+        // The jobs after it add theirs; a job reporting twice counts once. Eight finishes make a
+        // new estimate, which carries the account as it is then.
+        for _ in 0..8 {
+            job(&mut learned, i, 200.0, 15);
+            learned.record_spent(&key, &format!("job-{i}"), 15, Duration::from_secs(195));
+            i += 1;
+        }
+        let later = learned.estimate(&key).and_then(|e| e.repayment().copied()).unwrap_or_else(|| panic!());
+        assert_eq!((later.jobs as usize, later.checks), (showed + 8, 40 * showed as u64 + 8 * 15));
+        assert_eq!(later.finishes_left, REPAY_FINISHES - 8);
+        let excess = later.excess(10.0);
+        let expected = later.checks as f64 - (later.watched_secs / 10.0 + 1.5 * f64::from(later.jobs));
+        assert!((excess - expected).abs() < 1e-9 && excess > 0.0, "{later:?}");
+        // Once the following ends, estimates carry no account.
+        while learned.estimate(&key).is_some_and(|e| e.is_following_change()) {
+            job(&mut learned, i, 200.0, 15);
+            i += 1;
+            assert!(i < 600, "still following");
+        }
+        let state = learned.keys.iter().find(|s| s.key == key).unwrap_or_else(|| panic!());
+        assert!(state.added - at >= REPAY_FINISHES && state.added - at < REPAY_FINISHES + 8);
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub(crate) struct TrackedJob {
     pub failures: Failures,
     /// When its record was last read (or the watch started, before any read).
     pub last_read: Timestamp,
+    /// When the watch of it started: what a fixed loop would have spent on it is counted from here.
+    pub watched_from: Timestamp,
     /// When the read now in flight was sent.
     pub read_sent: Option<Timestamp>,
     /// The least delay the server asked for on its last answer.

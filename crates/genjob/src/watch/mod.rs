@@ -125,6 +125,7 @@ impl Watch {
                 polls: 0,
                 failures: Failures::default(),
                 last_read: now,
+                watched_from: now,
                 read_sent: None,
                 server_hint: None,
                 hint: None,
@@ -423,7 +424,8 @@ impl Watch {
         let observation = t.tracker.observe(fetched.job, now);
         if let Some(learning) = &self.watcher.learning {
             // The record teaches how long such jobs take: a finish time, or "still running at this age".
-            (t.key, t.estimate) = learn::observe_read(learning, t.provider, &t.tracker, &fetched.record, now);
+            let spent = (t.polls, t.watched_from);
+            (t.key, t.estimate) = learn::observe_read(learning, t.provider, &t.tracker, &fetched.record, spent, now);
         }
         if t.tracker.is_terminal() {
             let finished = self.finished_job(index, Some(fetched.record), now);

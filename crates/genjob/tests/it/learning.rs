@@ -232,6 +232,47 @@ async fn a_learned_estimate_brings_the_first_check_forward_for_a_faster_model() 
 }
 
 #[tokio::test]
+async fn the_watcher_reports_what_it_spent_on_the_jobs_of_a_change() {
+    // Slower than most: the jobs' order of finishing is what shows the change, and a busy machine
+    // must not blur it.
+    let sandbox = sandbox(50.0).await;
+    let key = DurationKey::for_kind(Provider::Dreamina, Some(JobKind::Video));
+    let mut learned = DurationEstimates::new();
+    for i in 0..300u64 {
+        learned.record_finished(&key, &format!("earlier-{i}"), Duration::from_secs(20 + (i * 7) % 10));
+    }
+    // Then the model takes 120–143 s: 24 jobs created 5 s apart (a stream, not a batch), the
+    // oldest 115 s old when the watch starts, so each is watched for 5 + 6·i s of its life.
+    let ids: Vec<String> = (0..24u64)
+        .map(|i| {
+            let spec = JobSpec::dreamina_video().with_duration(Duration::from_secs(120 + i));
+            sandbox.add_job(spec.with_age(Duration::from_secs(5 * (23 - i))))
+        })
+        .collect();
+    let learning = SharedEstimates::new(learned);
+    let results =
+        watcher(&sandbox, learning.clone()).wait_all(ids.iter().map(|id| target(id)).collect(), NO_LIMIT).await;
+    let finished: Vec<_> = results.into_iter().map(|r| r.unwrap()).collect();
+    assert!(finished.iter().all(|f| f.is_completed()));
+    let changes = learning.changes(&key);
+    assert_eq!(changes.len(), 1, "the slower jobs are one change: {changes:?}, {:?}", learning.snapshot());
+    // Eight more finishes make a new estimate, carrying the account as it stands.
+    for i in 0..8 {
+        learning.record_finished(&key, &format!("later-{i}"), Duration::from_secs(130));
+    }
+    let estimate = learning.estimate(&key).unwrap();
+    let cost = estimate.repayment().copied().unwrap_or_else(|| panic!("not following: {estimate:?}"));
+    // Every job of the change is counted, with the record reads the watcher made on it …
+    assert_eq!(cost.jobs, 24, "{cost:?}");
+    assert_eq!(cost.checks, finished.iter().map(|f| u64::from(f.polls)).sum::<u64>(), "{cost:?}");
+    // … over the time it watched each, to its record's finish: within what it waited for them,
+    // and nowhere near their 3,156 s from creation.
+    let waited: f64 = finished.iter().map(|f| f.elapsed.as_secs_f64()).sum();
+    assert!(cost.watched_secs <= waited + 24.0 && cost.watched_secs > 0.6 * waited, "{cost:?} waited {waited}");
+    assert!(cost.watched_secs < 2_200.0, "{cost:?}");
+}
+
+#[tokio::test]
 async fn without_learning_nothing_is_kept() {
     let sandbox = sandbox(400.0).await;
     let id = sandbox.add_job(JobSpec::dreamina_video().with_age(Duration::from_secs(600)));
