@@ -494,6 +494,16 @@ mod tests {
         assert_eq!(s.next_delay(&c, 0.5), tail());
     }
 
+    /// The default schedule's plans for a fresh video on each of two estimates.
+    fn video_plans(first: &DurationEstimate, second: &DurationEstimate) -> (Arc<PollPlan>, Arc<PollPlan>) {
+        let s = AdaptiveSchedule::new().with_jitter(0.0);
+        let mut c = ctx(Provider::Dreamina, JobKind::Video, 0);
+        c.estimate = Some(first);
+        let one = s.plan(&c).unwrap_or_else(|| panic!());
+        c.estimate = Some(second);
+        (one, s.plan(&c).unwrap_or_else(|| panic!()))
+    }
+
     #[test]
     fn an_estimate_following_a_change_is_planned_on_a_smaller_budget() {
         let samples: Vec<f64> = (0..40).map(|i| 30.0 + 0.75 * f64::from(i)).collect();
@@ -501,18 +511,15 @@ mod tests {
         let following = DurationEstimate::from_samples(&samples, &[])
             .unwrap_or_else(|| panic!())
             .following_change(Repayment::default());
-        let s = AdaptiveSchedule::new().with_jitter(0.0);
-        let mut c = ctx(Provider::Dreamina, JobKind::Video, 0);
-        c.estimate = Some(&usual);
-        let usual_plan = s.plan(&c).unwrap_or_else(|| panic!());
-        c.estimate = Some(&following);
-        let following_plan = s.plan(&c).unwrap_or_else(|| panic!());
+        let (usual_plan, following_plan) = video_plans(&usual, &following);
         // The same distribution, FOLLOWING_SHARE of the checks (each plan is the largest under its
         // allowance, so within a plan's step of it), and a sparser loop past it.
         let ratio = following_plan.expected_checks() / usual_plan.expected_checks();
         assert!(ratio <= FOLLOWING_SHARE + 0.03 && ratio > FOLLOWING_SHARE - 0.1, "{ratio}");
         assert!(following_plan.tail_interval() > usual_plan.tail_interval());
-        c.age = Some(Duration::from_secs(300));
+        let mut c = ctx(Provider::Dreamina, JobKind::Video, 0);
+        (c.estimate, c.age) = (Some(&following), Some(Duration::from_secs(300)));
+        let s = AdaptiveSchedule::new().with_jitter(0.0);
         assert_eq!(s.next_delay(&c, 0.5), secs(10.0 / (BUDGET_SHARE * FOLLOWING_SHARE)));
     }
 
@@ -541,16 +548,13 @@ mod tests {
             DurationEstimate::from_samples(&samples, &[]).unwrap_or_else(|| panic!()).following_change(cost)
         };
         let (even, overspent) = (estimate(cost(430, 80)), estimate(cost(860, 10)));
-        let s = AdaptiveSchedule::new().with_jitter(0.0);
-        let mut c = ctx(Provider::Dreamina, JobKind::Video, 0);
-        c.estimate = Some(&even);
-        let even_plan = s.plan(&c).unwrap_or_else(|| panic!());
-        c.estimate = Some(&overspent);
-        let overspent_plan = s.plan(&c).unwrap_or_else(|| panic!());
+        let (even_plan, overspent_plan) = video_plans(&even, &overspent);
         let ratio = overspent_plan.expected_checks() / even_plan.expected_checks();
         let wanted = LEAST_FOLLOWING_SHARE / FOLLOWING_SHARE;
         assert!(ratio <= wanted + 0.05 && ratio > wanted - 0.1, "{ratio}");
-        c.age = Some(Duration::from_secs(300));
+        let mut c = ctx(Provider::Dreamina, JobKind::Video, 0);
+        (c.estimate, c.age) = (Some(&overspent), Some(Duration::from_secs(300)));
+        let s = AdaptiveSchedule::new().with_jitter(0.0);
         assert_eq!(s.next_delay(&c, 0.5), secs(10.0 / (BUDGET_SHARE * LEAST_FOLLOWING_SHARE)));
     }
 
