@@ -152,7 +152,8 @@ pub const LEAST_FOLLOWING_SHARE: f64 = 0.5;
 
 /// The share of the usual budget to spend while following a change that has cost `cost` so far:
 /// what brings the jobs of the change back to the usual budget's share of the fixed loop's
-/// requests by the end of the following, if its finishes left spend it, within [`LEAST_FOLLOWING_SHARE`]…[`FOLLOWING_SHARE`].
+/// requests by the end of the following, if its finishes left spend it; within
+/// [`LEAST_FOLLOWING_SHARE`]…[`FOLLOWING_SHARE`].
 ///
 /// The jobs in flight at a change overspend by how far the change moved them, not by a fixed
 /// amount (measured on issue 21's drift family, seed 20: the first 18 jobs after it made 837
