@@ -150,7 +150,7 @@ pub const FOLLOWING_SHARE: f64 = 0.8;
 /// below it, the jobs after them would wait long for the sake of the ones before.
 pub const LEAST_FOLLOWING_SHARE: f64 = 0.5;
 
-/// The share of the usual budget to spend while following a change that has cost `cost` so far:
+/// The share of the `usual` budget to spend while following a change that has cost `cost` so far:
 /// what brings the jobs of the change back to the usual budget's share of the fixed loop's
 /// requests by the end of the following, if its finishes left spend it; within
 /// [`LEAST_FOLLOWING_SHARE`]…[`FOLLOWING_SHARE`].
@@ -158,8 +158,9 @@ pub const LEAST_FOLLOWING_SHARE: f64 = 0.5;
 /// The jobs in flight at a change overspend by how far the change moved them, not by a fixed
 /// amount (measured on issue 21's drift family, seed 20: the first 18 jobs after it made 837
 /// requests where the loop made 423; a fixed share repaid 248 of the 414 in the next 82).
-pub fn following_share(cost: &Repayment, reference: Duration) -> f64 {
-    let reference = reference.as_secs_f64();
+pub fn following_share(cost: &Repayment, usual: &PlanBudget) -> f64 {
+    // The loop the usual budget is a share of, at the interval its plans are made for.
+    let reference = usual.reference_secs();
     let Some(per_job) = cost.loop_checks_per_job(reference) else { return FOLLOWING_SHARE };
     let left = cost.finishes_left.max(1) as f64;
     // Of the usual budget, itself BUDGET_SHARE of the loop's: the margin it keeps holds here too.
@@ -310,7 +311,7 @@ impl AdaptiveSchedule {
     pub fn budget_for(&self, estimate: Option<&DurationEstimate>) -> PlanBudget {
         match estimate.and_then(DurationEstimate::repayment) {
             Some(cost) => {
-                PlanBudget::new(self.reference_interval, BUDGET_SHARE * following_share(cost, self.reference_interval))
+                PlanBudget::new(self.reference_interval, BUDGET_SHARE * following_share(cost, &self.budget()))
             }
             None => self.budget(),
         }
@@ -526,22 +527,24 @@ mod tests {
 
     #[test]
     fn the_share_while_following_repays_what_the_jobs_of_the_change_overspent() {
-        let ten = Duration::from_secs(10);
+        let ten = PlanBudget::default();
         // Twenty jobs watched 200 s each: a 10-second loop makes 21.5 checks a job on average.
         let cost = |checks: u64, left: u64| Repayment { checks, watched_secs: 4_000.0, jobs: 20, finishes_left: left };
         assert!((cost(430, 80).loop_checks_per_job(10.0).unwrap_or_default() - 21.5).abs() < 1e-9);
         // Nothing counted yet, or no more than the loop spent: the usual following share.
-        assert_eq!(following_share(&Repayment { finishes_left: 80, ..Repayment::default() }, ten), FOLLOWING_SHARE);
-        assert_eq!(following_share(&cost(430, 80), ten), FOLLOWING_SHARE);
+        assert_eq!(following_share(&Repayment { finishes_left: 80, ..Repayment::default() }, &ten), FOLLOWING_SHARE);
+        assert_eq!(following_share(&cost(430, 80), &ten), FOLLOWING_SHARE);
         // Twice the loop's checks (430 over): the 80 finishes left spend 430 less than the loop,
         // 1 − 430 / (80 × 21.5) = 0.75 of the usual budget.
-        assert!((following_share(&cost(860, 80), ten) - 0.75).abs() < 1e-9);
+        assert!((following_share(&cost(860, 80), &ten) - 0.75).abs() < 1e-9);
         // The fewer finishes are left, the less each spends, but never under the least share.
-        assert!(following_share(&cost(860, 40), ten) < 0.75);
-        assert_eq!(following_share(&cost(860, 10), ten), LEAST_FOLLOWING_SHARE);
-        assert_eq!(following_share(&cost(u64::MAX, 0), ten), LEAST_FOLLOWING_SHARE);
-        // A loop of no interval counts nothing: the usual following share, no division by zero.
-        assert_eq!(following_share(&cost(860, 80), Duration::ZERO), FOLLOWING_SHARE);
+        assert!(following_share(&cost(860, 40), &ten) < 0.75);
+        assert_eq!(following_share(&cost(860, 10), &ten), LEAST_FOLLOWING_SHARE);
+        assert_eq!(following_share(&cost(u64::MAX, 0), &ten), LEAST_FOLLOWING_SHARE);
+        // A loop of no interval is read at the least interval, as the budget reads it: such a
+        // loop would have made more checks than these jobs did, so no less than the usual share.
+        let zero = PlanBudget::new(Duration::ZERO, BUDGET_SHARE);
+        assert_eq!(following_share(&cost(860, 80), &zero), FOLLOWING_SHARE);
 
         // And the plans follow: the overspent change's plan makes fewer checks.
         let samples: Vec<f64> = (0..40).map(|i| 30.0 + 0.75 * f64::from(i)).collect();

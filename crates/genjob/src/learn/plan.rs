@@ -59,7 +59,8 @@ impl PlanBudget {
         Self { reference_interval, share }
     }
 
-    fn reference_secs(&self) -> f64 {
+    /// The reference loop's interval in seconds, never under [`MIN_INTERVAL`](crate::policy::MIN_INTERVAL).
+    pub(crate) fn reference_secs(&self) -> f64 {
         self.reference_interval.as_secs_f64().max(crate::policy::MIN_INTERVAL.as_secs_f64())
     }
 

@@ -60,8 +60,9 @@ const CHANGED_AT: usize = 10;
 /// running), seed 33: with 49 older finishes, ten of the newest twenty were past the 214 s where
 /// the estimate left 8 % of jobs, and read as a change at the 69th finish; planned on those ten
 /// slow ones, the fast jobs were checked late while the estimate caught up, and the family's
-/// latency went from 1.00 to 1.22× the optimum. The cost: a change within a key's first 120 finishes is
-/// not followed as one, and the estimate mixes both until the old finishes are outnumbered.
+/// latency went from 1.00 to 1.22× the optimum. The cost: a change within a key's first 120
+/// finishes is not followed as one, and the estimate mixes both until the old finishes are
+/// outnumbered.
 const LEAST_BEFORE: usize = 100;
 const _: () = assert!(LEAST_BEFORE as f64 * OUT_OF_PLACE >= CHANGED_AT as f64);
 /// Changes whose finish counts a key remembers (for reports).
@@ -119,6 +120,11 @@ impl KeyState {
             spent: VecDeque::new(),
             repayment: Repayment::default(),
         }
+    }
+
+    /// Finishes left before the last change is no longer followed (0: none is).
+    fn finishes_left(&self) -> u64 {
+        self.changes.back().map_or(0, |&at| REPAY_FINISHES.saturating_sub(self.added.saturating_sub(at)))
     }
 
     /// Kaplan–Meier over the finishes and running ages kept now.
@@ -319,7 +325,7 @@ impl DurationEstimates {
                 continue;
             }
             push_bounded(&mut state.spent, (id, checks, secs), CHANGE_WINDOW);
-            if state.changes.back().is_some_and(|&at| state.added.saturating_sub(at) < REPAY_FINISHES) {
+            if state.finishes_left() > 0 {
                 state.repayment.add(checks, f64::from(secs));
             }
         }
@@ -379,8 +385,7 @@ impl DurationEstimates {
             let provisional = state.estimate.as_ref().is_some_and(|e| e.trust() < 1.0);
             if state.estimate.is_none() || state.fresh >= REESTIMATE_EVERY || provisional {
                 state.follow_change();
-                let since = state.changes.back().map(|&at| state.added.saturating_sub(at));
-                let left = since.map_or(0, |n| REPAY_FINISHES.saturating_sub(n));
+                let left = state.finishes_left();
                 let repayment = Repayment { finishes_left: left, ..state.repayment };
                 state.estimate =
                     state.computed().map(|e| Arc::new(if left > 0 { e.following_change(repayment) } else { e }));

@@ -5,7 +5,7 @@ use crate::NO_LIMIT;
 use genjob::learn::{
     CHANGE_WINDOW, DurationEstimate, DurationEstimates, DurationKey, MAX_KEYS, MAX_SAMPLES, MIN_FINISHED, PlanBudget,
 };
-use genjob::policy::{AdaptiveSchedule, PollContext, PollPolicy};
+use genjob::policy::{AdaptiveSchedule, FOLLOWING_SHARE, LEAST_FOLLOWING_SHARE, PollContext, PollPolicy};
 use genjob::{
     JobId, JobKind, JobStatus, Provider, ScaledEnvironment, SharedEstimates, WatchOptions, WatchTarget, Watcher,
 };
@@ -111,6 +111,41 @@ proptest! {
                 prop_assert!(learned.estimate(&key).is_some());
             }
         }
+    }
+
+    #[test]
+    fn what_a_watcher_reports_spending_can_only_lower_the_budget(
+        spent in prop::collection::vec((any::<u32>(), seconds()), 20..50),
+    ) {
+        // A change from 60–100 s to about 200 s, each slow job reporting hostile figures: any
+        // number of checks, watched for no time, a lifetime, or what a broken record gives.
+        let key = DurationKey::for_kind(Provider::Dreamina, Some(JobKind::Video));
+        let mut learned = DurationEstimates::new();
+        for i in 0..150u64 {
+            learned.record_finished(&key, &format!("old-{i}"), Duration::from_secs(60 + (i * 37) % 40));
+            learned.estimate(&key);
+        }
+        let schedule = AdaptiveSchedule::default();
+        let usual = schedule.budget();
+        let mut followed = 0;
+        for (i, (checks, secs)) in spent.into_iter().enumerate() {
+            let job = format!("new-{i}");
+            learned.record_finished(&key, &job, Duration::from_secs(195 + (i as u64 % 11)));
+            learned.record_spent(&key, &job, checks, Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
+            let Some(estimate) = learned.estimate(&key) else { continue };
+            let budget = schedule.budget_for(Some(&estimate));
+            if estimate.is_following_change() {
+                followed += 1;
+                // Never more than the usual following share, never under half the usual budget.
+                prop_assert!(budget.share <= usual.share * FOLLOWING_SHARE + 1e-12, "{budget:?}");
+                prop_assert!(budget.share >= usual.share * LEAST_FOLLOWING_SHARE - 1e-12, "{budget:?}");
+                prop_assert!(budget.tail_interval() > usual.tail_interval());
+                prop_assert!(estimate.plan(&budget).expected_checks().is_finite());
+            } else {
+                prop_assert_eq!(budget, usual);
+            }
+        }
+        prop_assert!(followed > 0, "the change was never followed");
     }
 
     #[test]
